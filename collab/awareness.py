@@ -1,0 +1,131 @@
+"""Presence: who is in a room, where their cursor is, what they are called.
+
+The room keeps every peer's awareness state itself instead of relaying raw
+frames. Each incoming entry is decoded with a bounded decoder, validated (a JSON
+object under a size limit, or ``null`` for "gone"), and kept only if its clock
+advanced. What the room broadcasts is re-encoded from that state and lists only
+the entries that advanced: an echo of a state the room already holds goes
+nowhere, which is what stops the echo storm of relaying servers (each stock
+client answers every awareness frame it is sent).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from collab.errors import MalformedMessage
+from collab.protocol import Reader, write_varuint
+
+MAX_CLIENT_ID = 2**53 - 1  # Yjs client ids are JavaScript safe integers
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One client's awareness state at one clock; ``state`` is JSON text or None."""
+
+    client_id: int
+    clock: int
+    state: str | None
+
+
+def decode(payload: bytes, *, max_state_bytes: int) -> list[Entry]:
+    """Decode and validate an awareness update.
+
+    Raises:
+        MalformedMessage: A bad count, integer, string, or a state that is not a
+            JSON object (or ``null``) of at most ``max_state_bytes``.
+    """
+    reader = Reader(payload)
+    count = reader.varuint()
+    if count > reader.remaining // 3:  # an entry takes at least three bytes
+        raise MalformedMessage(f"awareness update claims {count} entries in {len(payload)} bytes")
+    entries = [_decode_entry(reader, max_state_bytes) for _ in range(count)]
+    reader.end()
+    return entries
+
+
+def _decode_entry(reader: Reader, max_state_bytes: int) -> Entry:
+    client_id, clock = reader.varuint(), reader.varuint()
+    if client_id > MAX_CLIENT_ID:
+        raise MalformedMessage(f"awareness client id {client_id} is out of range")
+    text = reader.string()
+    if len(text) > max_state_bytes:
+        raise MalformedMessage(f"awareness state of {len(text)} bytes exceeds {max_state_bytes}")
+    return Entry(client_id, clock, _canonical_state(text))
+
+
+def _canonical_state(text: str) -> str | None:
+    try:
+        state = json.loads(text) if text else None
+    except (ValueError, RecursionError) as error:
+        raise MalformedMessage("awareness state is not JSON") from error
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise MalformedMessage("awareness state is not a JSON object")
+    return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode(entries: Iterable[Entry]) -> bytes:
+    """Encode entries as an awareness update, the way y-protocols does."""
+    listed = list(entries)
+    parts = [write_varuint(len(listed))]
+    for entry in listed:
+        state = (entry.state if entry.state is not None else "null").encode()
+        parts += [write_varuint(entry.client_id), write_varuint(entry.clock)]
+        parts += [write_varuint(len(state)), state]
+    return b"".join(parts)
+
+
+class AwarenessStates:
+    """The awareness states of one room, and which connection owns each client id.
+
+    A client id belongs to the first connection that sets it; other connections
+    cannot overwrite or remove it, so one peer cannot move another's cursor.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, Entry] = {}
+        self._owners: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return sum(1 for entry in self._entries.values() if entry.state is not None)
+
+    def present(self) -> list[Entry]:
+        """Every entry whose state is set."""
+        return [entry for entry in self._entries.values() if entry.state is not None]
+
+    def states(self) -> dict[int, str]:
+        """Client id to JSON state, for every present client."""
+        return {entry.client_id: entry.state for entry in self.present() if entry.state}
+
+    def apply(self, entries: Iterable[Entry], owner: object) -> list[Entry]:
+        """Record what ``owner`` sent; return the entries that advanced.
+
+        An entry advances when its clock is newer than the one held, or when it
+        removes a present state at the same clock (as y-protocols does).
+        """
+        return [entry for entry in entries if self._accept(entry, owner)]
+
+    def _accept(self, entry: Entry, owner: object) -> bool:
+        if self._owners.setdefault(entry.client_id, owner) is not owner:
+            return False
+        held = self._entries.get(entry.client_id)
+        newer = held is None or entry.clock > held.clock
+        removes = held is not None and entry.clock == held.clock and entry.state is None
+        if not (newer or (removes and held.state is not None)):
+            return False
+        self._entries[entry.client_id] = entry
+        return True
+
+    def remove_owner(self, owner: object) -> list[Entry]:
+        """Forget every client id ``owner`` set; return the removals to broadcast."""
+        removed = []
+        for client_id in [cid for cid, who in self._owners.items() if who is owner]:
+            del self._owners[client_id]
+            held = self._entries.pop(client_id)
+            if held.state is not None:
+                removed.append(Entry(client_id, held.clock + 1, None))
+        return removed

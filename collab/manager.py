@@ -1,0 +1,181 @@
+"""Rooms by note: one room per note, loaded once, closed after a grace period.
+
+Two connections racing to open the same note share one load and one room: the
+room is created under a per-note lock. When the last peer leaves, the room stays
+open for ``grace_s`` so a reload or a flaky network reconnects to the same room;
+then it closes once its writes are committed, under the same lock, so a peer
+arriving mid-close waits and then gets a freshly loaded room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+from collab.channel import Channel
+from collab.errors import CloseCode
+from collab.peer import Role
+from collab.persistence import DocumentStore
+from collab.room import Room, RoomConfig
+
+logger = logging.getLogger("collab.manager")
+
+
+class KeyedLock:
+    """A lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class RoomManager:
+    """Owns every open room and the tasks that close them.
+
+    Use as an async context manager; leaving it disconnects every peer with
+    1001 and waits until every room's writes are committed.
+    """
+
+    def __init__(
+        self, store: DocumentStore, config: RoomConfig = RoomConfig(), *, grace_s: float = 10.0
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.grace_s = grace_s
+        self._rooms: dict[int, Room] = {}
+        self._users: dict[int, int] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._locks = KeyedLock()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._stopping = False
+        self._nobody = asyncio.Event()
+        self._nobody.set()
+
+    async def __aenter__(self) -> RoomManager:
+        self._tasks = asyncio.TaskGroup()
+        await self._tasks.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+        assert self._tasks is not None
+        await self._tasks.__aexit__(exc_type, exc, tb)
+
+    @property
+    def rooms(self) -> dict[int, Room]:
+        """The open rooms by note (read-only view for callers; do not mutate)."""
+        return self._rooms
+
+    async def serve(self, note: int, channel: Channel, role: Role = Role.EDITOR) -> None:
+        """Serve a peer in the note's room, opening the room if needed."""
+        room = await self._acquire(note)
+        try:
+            await room.serve(channel, role)
+        finally:
+            self._release(room)
+
+    async def read_text(self, note: int) -> str:
+        """The note's text: from its open room, else from the store (no room is opened)."""
+        room = self._rooms.get(note)
+        if room is not None:
+            return str(room.text)
+        stored = await self.store.load(note)
+        return str(Room(note, stored, self.store, self.config).text)
+
+    async def _acquire(self, note: int) -> Room:
+        if self._tasks is None or self._stopping:
+            raise RuntimeError("RoomManager.serve() needs the manager entered and not stopping")
+        async with self._locks.hold(note):
+            room = self._rooms.get(note)
+            if room is None:
+                room = Room(note, await self.store.load(note), self.store, self.config,
+                            on_broken=self._forget)
+                self._rooms[note] = room
+                logger.info("opened note=%s", note)
+            self._users[note] = self._users.get(note, 0) + 1
+            self._nobody.clear()
+            if (timer := self._timers.pop(note, None)) is not None:
+                timer.cancel()
+            return room
+
+    def _release(self, room: Room) -> None:
+        if self._rooms.get(room.note) is not room:
+            return  # the room broke and was dropped; nothing to close
+        users = self._users[room.note] - 1
+        self._users[room.note] = users
+        if not any(self._users.values()):
+            self._nobody.set()
+        if users == 0 and not self._stopping:
+            loop = asyncio.get_running_loop()
+            self._timers[room.note] = loop.call_later(self.grace_s, self._close_later, room)
+
+    def _close_later(self, room: Room) -> None:
+        self._timers.pop(room.note, None)
+        assert self._tasks is not None
+        self._tasks.create_task(self._close_if_idle(room), name=f"close note {room.note}")
+
+    async def _close_if_idle(self, room: Room) -> None:
+        async with self._locks.hold(room.note):
+            if self._users.get(room.note) or self._rooms.get(room.note) is not room:
+                return  # someone came back during the grace period
+            # Forget the room only once its writes are committed, so a reload cannot
+            # read a store that is missing edits this room accepted.
+            await asyncio.shield(room.close())
+            self._forget(room)
+            logger.info("closed note=%s", room.note)
+
+    def _forget(self, room: Room) -> None:
+        if self._rooms.get(room.note) is room:
+            del self._rooms[room.note]
+            self._users.pop(room.note, None)
+            if not any(self._users.values()):
+                self._nobody.set()
+
+    def disconnect(self, note: int, code: CloseCode, reason: str) -> None:
+        """Close every connection to a note's open room, if it is open."""
+        room = self._rooms.get(note)
+        if room is not None:
+            room.disconnect_all(code, reason)
+
+    async def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Disconnect everyone with 1001 and wait for every room's writes.
+
+        Waits up to ``timeout_s`` for the peers' connections to close, so that
+        they see 1001 rather than whatever the transport does when it stops.
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        rooms = list(self._rooms.values())
+        for room in rooms:
+            room.disconnect_all(CloseCode.GOING_AWAY, "server shutting down")
+        await asyncio.gather(*(asyncio.shield(room.close()) for room in rooms))
+        try:
+            await asyncio.wait_for(self._nobody.wait(), timeout_s)
+        except TimeoutError:
+            logger.warning("some peers did not close within %.1f s", timeout_s)
+        logger.info("closed %d rooms", len(rooms))

@@ -1,0 +1,235 @@
+"""The y-websocket wire protocol as pure functions: bytes in, messages or bytes out.
+
+A frame is one message: a varuint message type, then a type-specific body.
+
+* ``0`` sync: a varuint sync type (step 1, step 2, update) and one length-prefixed
+  payload (a state vector for step 1, a Yjs v1 update otherwise).
+* ``1`` awareness: one length-prefixed awareness update (see :mod:`collab.awareness`).
+* ``2`` auth: server to client only; ``0`` then a reason string means "permission denied".
+* ``3`` query-awareness: no body; the answer is every known awareness state.
+
+Nothing here touches a socket or a document, so every rule can be tested on byte strings.
+Payloads are checked by :mod:`collab.yencoding` before anything hands them to pycrdt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from collab.errors import MalformedMessage
+from collab.yencoding import DEFAULT_LIMITS, InvalidUpdate, Limits, check_state_vector, check_update
+
+
+class MessageType(IntEnum):
+    """The first varuint of every y-websocket frame."""
+
+    SYNC = 0
+    AWARENESS = 1
+    AUTH = 2
+    QUERY_AWARENESS = 3
+
+
+class SyncType(IntEnum):
+    """The second varuint of a sync frame."""
+
+    STEP1 = 0
+    STEP2 = 1
+    UPDATE = 2
+
+
+AUTH_PERMISSION_DENIED = 0
+EMPTY_UPDATE = b"\x00\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStep1:
+    """A peer's state vector: "send me what I am missing"."""
+
+    state_vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStep2:
+    """What the sender of a step 1 was missing, as one Yjs update."""
+
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SyncUpdate:
+    """An incremental Yjs update."""
+
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessUpdate:
+    """An encoded awareness update, not yet decoded."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """An auth message; only servers send these, so a peer's is ignored."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAwareness:
+    """A request for every awareness state the server knows."""
+
+
+Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness
+
+
+class Reader:
+    """A bounds-checked cursor over one frame.
+
+    Every read checks against what remains, so a claimed length can never make
+    the reader allocate or look past the end of the frame.
+    """
+
+    MAX_VARUINT_BYTES = 8  # 56 bits: lib0 writes at most 53 (JavaScript's safe integers)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def varuint(self) -> int:
+        """Read one unsigned LEB128 integer of at most eight bytes."""
+        value = shift = 0
+        for _ in range(self.MAX_VARUINT_BYTES):
+            if self.pos >= len(self.data):
+                raise MalformedMessage(f"truncated integer at byte {self.pos}")
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+        raise MalformedMessage(f"integer longer than {self.MAX_VARUINT_BYTES} bytes")
+
+    def payload(self) -> bytes:
+        """Read one varuint-length-prefixed byte string."""
+        length = self.varuint()
+        if length > self.remaining:
+            raise MalformedMessage(f"length {length} exceeds the {self.remaining} bytes left")
+        start = self.pos
+        self.pos += length
+        return self.data[start : self.pos]
+
+    def string(self) -> str:
+        """Read one varuint-length-prefixed UTF-8 string."""
+        try:
+            return self.payload().decode()
+        except UnicodeDecodeError as error:
+            raise MalformedMessage(f"invalid UTF-8 at byte {self.pos}") from error
+
+    def end(self) -> None:
+        """Require that the whole frame was read."""
+        if self.remaining:
+            raise MalformedMessage(f"{self.remaining} unexpected bytes after the message")
+
+
+def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
+    """Parse and check one frame.
+
+    Args:
+        frame: One binary websocket message.
+        limits: Bounds for the Yjs payloads inside sync messages.
+
+    Returns:
+        The message; a sync payload in it has passed :mod:`collab.yencoding`'s checks.
+
+    Raises:
+        MalformedMessage: The frame is not one well-formed message of a known type.
+    """
+    reader = Reader(frame)
+    match reader.varuint():
+        case MessageType.SYNC:
+            message = _parse_sync(reader, limits)
+        case MessageType.AWARENESS:
+            message = AwarenessUpdate(reader.payload())
+        case MessageType.AUTH:
+            message = Auth(frame[reader.pos :])
+            reader.pos = len(frame)
+        case MessageType.QUERY_AWARENESS:
+            message = QueryAwareness()
+        case other:
+            raise MalformedMessage(f"unknown message type {other}")
+    reader.end()
+    return message
+
+
+def _parse_sync(reader: Reader, limits: Limits) -> Message:
+    sync_type = reader.varuint()
+    payload = reader.payload()
+    try:
+        match sync_type:
+            case SyncType.STEP1:
+                check_state_vector(payload, limits)
+                return SyncStep1(payload)
+            case SyncType.STEP2:
+                check_update(payload, limits)
+                return SyncStep2(payload)
+            case SyncType.UPDATE:
+                check_update(payload, limits)
+                return SyncUpdate(payload)
+            case _:
+                raise MalformedMessage(f"unknown sync message type {sync_type}")
+    except InvalidUpdate as error:
+        raise MalformedMessage(f"invalid Yjs payload: {error}") from error
+
+
+def write_varuint(value: int) -> bytes:
+    """Encode an unsigned integer as LEB128, as lib0 does."""
+    if value < 0:
+        raise ValueError(f"varuint cannot encode the negative number {value}")
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _with_length(payload: bytes) -> bytes:
+    return write_varuint(len(payload)) + payload
+
+
+def sync_step1(state_vector: bytes) -> bytes:
+    """Encode a sync step 1 frame."""
+    return bytes((MessageType.SYNC, SyncType.STEP1)) + _with_length(state_vector)
+
+
+def sync_step2(update: bytes) -> bytes:
+    """Encode a sync step 2 frame."""
+    return bytes((MessageType.SYNC, SyncType.STEP2)) + _with_length(update)
+
+
+def sync_update(update: bytes) -> bytes:
+    """Encode a sync update frame."""
+    return bytes((MessageType.SYNC, SyncType.UPDATE)) + _with_length(update)
+
+
+def awareness(payload: bytes) -> bytes:
+    """Encode an awareness frame around an encoded awareness update."""
+    return bytes((MessageType.AWARENESS,)) + _with_length(payload)
+
+
+def query_awareness() -> bytes:
+    """Encode a query-awareness frame."""
+    return bytes((MessageType.QUERY_AWARENESS,))
+
+
+def permission_denied(reason: str) -> bytes:
+    """Encode the auth message that tells a peer it may not do what it tried."""
+    header = bytes((MessageType.AUTH, AUTH_PERMISSION_DENIED))
+    return header + _with_length(reason.encode())

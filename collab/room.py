@@ -1,0 +1,296 @@
+"""One note's room: its Yjs document, its awareness states and its peers.
+
+The order of events for an edit is the heart of the durability promise:
+
+1. a peer's update is checked, then applied to the room's document;
+2. what it changed (pycrdt's transaction delta, so a resent update costs nothing)
+   is appended to the store, which returns a future;
+3. only when that future resolves, i.e. the update is committed, is the delta
+   broadcast to the other peers.
+
+Answers to sync step 1 are held back the same way until every update they might
+contain is committed. The store resolves futures in append order, so broadcasts
+leave in the order the edits arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+import pycrdt
+
+from collab import awareness, protocol
+from collab.awareness import AwarenessStates, Entry
+from collab.channel import Channel
+from collab.errors import ChannelClosed, CloseCode, MalformedMessage, PeerError, StorageFailed
+from collab.peer import Peer, Role
+from collab.persistence import DocumentStore, StoredDocument
+from collab.protocol import (
+    Auth,
+    AwarenessUpdate,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+)
+from collab.yencoding import DEFAULT_LIMITS, Limits
+
+logger = logging.getLogger("collab.room")
+
+TEXT_NAME = "content"
+"""The name of the shared ``Y.Text`` that holds a note's Markdown."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    """Tunables of a room; the web settings document each one."""
+
+    max_send_queue_messages: int = 1000
+    max_awareness_state_bytes: int = 16 * 1024
+    compact_after_updates: int = 1000
+    compact_after_idle_s: float = 30.0
+    close_timeout_s: float = 5.0
+    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+
+
+class Room:
+    """A loaded note and the peers editing it.
+
+    Create rooms through :class:`collab.manager.RoomManager`, which guarantees
+    one room per note and closes idle rooms.
+    """
+
+    def __init__(
+        self,
+        note: int,
+        stored: StoredDocument,
+        store: DocumentStore,
+        config: RoomConfig = RoomConfig(),
+        *,
+        on_broken: Callable[[Room], None] | None = None,
+    ) -> None:
+        self.note = note
+        self.config = config
+        self.doc: pycrdt.Doc = pycrdt.Doc()
+        self.doc.apply_update(stored.update)  # from our own store: already checked once
+        self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
+        self.awareness = AwarenessStates()
+        self.broken = False
+        self._store = store
+        self._on_broken = on_broken
+        self._peers: set[Peer] = set()
+        self._delta: bytes | None = None
+        self._last_write: asyncio.Future[None] | None = None
+        self._unsnapshotted = stored.log_length
+        self._compact_timer: asyncio.TimerHandle | None = None
+        self.doc.observe(self._capture_delta)
+
+    def __repr__(self) -> str:
+        return f"<Room note={self.note} peers={len(self._peers)}>"
+
+    @property
+    def peer_count(self) -> int:
+        return len(self._peers)
+
+    # -- serving one connection ------------------------------------------------------
+
+    async def serve(self, channel: Channel, role: Role = Role.EDITOR) -> None:
+        """Serve one peer until its channel closes or it is disconnected."""
+        peer = Peer(channel, role, max_queue=self.config.max_send_queue_messages)
+        self._join(peer)
+        receiving = asyncio.create_task(self._receive(peer), name=f"{peer!r} receive")
+        sending = asyncio.create_task(peer.run_sender(), name=f"{peer!r} send")
+        closing = asyncio.create_task(peer.wait_closing(), name=f"{peer!r} closing")
+        tasks = (receiving, sending, closing)
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if peer.closing and not sending.done():
+                # Let the sender deliver the close frame before we stop listening.
+                await asyncio.wait((sending,), timeout=self.config.close_timeout_s)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await peer.force_close(self.config.close_timeout_s)
+            self._leave(peer)
+
+    def _join(self, peer: Peer) -> None:
+        if self.broken:
+            peer.fail(StorageFailed("this note could not be saved; reconnect to retry"))
+        self._peers.add(peer)
+        logger.info("join note=%s peer=%s role=%s peers=%d",
+                    self.note, peer.channel.label, peer.role, len(self._peers))
+        peer.send(protocol.sync_step1(self.doc.get_state()))
+        present = self.awareness.present()
+        if present:  # a newcomer sees everyone at once, not after their next renewal
+            peer.send(protocol.awareness(awareness.encode(present)))
+
+    def _leave(self, peer: Peer) -> None:
+        self._peers.discard(peer)
+        removed = self.awareness.remove_owner(peer)
+        if removed:
+            self._broadcast(protocol.awareness(awareness.encode(removed)))
+        logger.info("leave note=%s peer=%s peers=%d",
+                    self.note, peer.channel.label, len(self._peers))
+
+    async def _receive(self, peer: Peer) -> None:
+        try:
+            while not peer.closing:
+                self.handle(peer, await peer.channel.recv())
+        except ChannelClosed:
+            return
+        except PeerError as error:
+            peer.fail(error)
+
+    # -- dispatch --------------------------------------------------------------------
+
+    def handle(self, peer: Peer, frame: bytes) -> None:
+        """Act on one frame from ``peer``; raises PeerError for a frame it refuses."""
+        if self.broken:
+            return
+        match protocol.parse_message(frame, self.config.limits):
+            case SyncStep1(state_vector):
+                self._answer_step1(peer, state_vector)
+            case SyncStep2(update) | SyncUpdate(update):
+                self._receive_update(peer, update)
+            case AwarenessUpdate(payload):
+                self._receive_awareness(peer, payload)
+            case QueryAwareness():
+                peer.send(protocol.awareness(awareness.encode(self.awareness.present())))
+            case Auth():
+                logger.debug("ignoring an auth message from %s: only servers send them", peer)
+            case other:
+                raise RuntimeError(f"parse_message returned an unhandled message {other!r}")
+
+    def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
+        reply = protocol.sync_step2(self.doc.get_update(state_vector))
+        # The reply may hold updates still on their way to disk: send it after them.
+        self._after_writes(lambda: peer.send(reply))
+
+    def _receive_update(self, peer: Peer, update: bytes) -> None:
+        if update == protocol.EMPTY_UPDATE:
+            return
+        if peer.role is Role.VIEWER:
+            logger.info("refused an edit from viewer %s in note=%s", peer.channel.label, self.note)
+            peer.send(protocol.permission_denied("this link is view-only: edits are not saved"))
+            return
+        delta = self._apply(update)
+        if delta is None:
+            return  # nothing new: a resend, or an update still waiting for its dependencies
+        write = self._store.append(self.note, delta)
+        self._last_write = write
+        write.add_done_callback(partial(self._committed, peer, protocol.sync_update(delta)))
+
+    def _apply(self, update: bytes) -> bytes | None:
+        self._delta = None
+        try:
+            self.doc.apply_update(update)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as error:  # yrs panics surface as pyo3's PanicException
+            raise MalformedMessage(f"update rejected by the CRDT: {error!r}"[:120]) from error
+        delta, self._delta = self._delta, None
+        return delta
+
+    def _capture_delta(self, event: pycrdt.TransactionEvent) -> None:
+        self._delta = event.update
+
+    def _receive_awareness(self, peer: Peer, payload: bytes) -> None:
+        entries = awareness.decode(payload, max_state_bytes=self.config.max_awareness_state_bytes)
+        advanced = self.awareness.apply(entries, owner=peer)
+        if advanced:
+            self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)
+
+    # -- after a write ---------------------------------------------------------------
+
+    def _committed(self, sender: Peer, frame: bytes, write: asyncio.Future[None]) -> None:
+        if write.cancelled() or write.exception() is not None:
+            self._break(sender, write)
+            return
+        self._broadcast(frame, exclude=sender)
+        self._unsnapshotted += 1
+        self._schedule_compaction()
+
+    def _break(self, sender: Peer, write: asyncio.Future[None]) -> None:
+        """A write failed: the document in memory now holds an edit that is not on disk.
+
+        No one may see that edit, so every peer of this room is disconnected
+        (their clients reconnect and resend their state) and the room is dropped,
+        to be loaded afresh from what the store really holds.
+        """
+        error = None if write.cancelled() else write.exception()
+        if not self.broken:
+            logger.error("could not save an update of note=%s from %s; closing the room: %r",
+                         self.note, sender.channel.label, error)
+        self.broken = True
+        self._cancel_compaction()
+        for peer in self._peers:
+            peer.fail(StorageFailed("the server could not save an edit; reconnect to retry"))
+        if self._on_broken is not None:
+            self._on_broken(self)
+
+    def _broadcast(self, frame: bytes, exclude: Peer | None = None) -> None:
+        for peer in self._peers:
+            if peer is not exclude:
+                peer.send(frame)
+
+    def _after_writes(self, callback: Callable[[], None]) -> None:
+        if self._last_write is None or self._last_write.done():
+            callback()
+        else:
+            self._last_write.add_done_callback(lambda _: callback())
+
+    # -- compaction and closing ------------------------------------------------------
+
+    def _schedule_compaction(self) -> None:
+        if self._unsnapshotted >= self.config.compact_after_updates:
+            self.compact()
+            return
+        self._cancel_compaction()
+        loop = asyncio.get_running_loop()
+        self._compact_timer = loop.call_later(self.config.compact_after_idle_s, self.compact)
+
+    def _cancel_compaction(self) -> None:
+        if self._compact_timer is not None:
+            self._compact_timer.cancel()
+            self._compact_timer = None
+
+    def compact(self) -> None:
+        """Replace the note's update log by one snapshot of the document."""
+        self._cancel_compaction()
+        if self.broken or self._unsnapshotted == 0:
+            return
+        logged, self._unsnapshotted = self._unsnapshotted, 0
+        write = self._store.compact(self.note, self.doc.get_update())
+        self._last_write = write
+        write.add_done_callback(partial(self._compacted, logged))
+
+    def _compacted(self, logged: int, write: asyncio.Future[None]) -> None:
+        error = None if write.cancelled() else write.exception()
+        if error is not None:
+            # The log is intact, so nothing is lost; try again with the next edits.
+            logger.error("compaction of note=%s failed, log kept: %r", self.note, error)
+            self._unsnapshotted += logged
+
+    def disconnect_all(self, code: CloseCode, reason: str) -> None:
+        """Close every peer's connection with ``code``."""
+        for peer in self._peers:
+            peer.close(code, reason)
+
+    async def close(self) -> None:
+        """Compact, then wait until every write of this room is committed."""
+        self.compact()
+        if self._last_write is not None:
+            await asyncio.wait((self._last_write,))
+
+    def peers(self) -> Iterable[Peer]:
+        """The peers now in the room."""
+        return tuple(self._peers)
+
+    def present_awareness(self) -> list[Entry]:
+        """The awareness entries of everyone present."""
+        return self.awareness.present()

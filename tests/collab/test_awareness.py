@@ -1,0 +1,90 @@
+"""Presence states: decoding, validation, ownership, and what is relayed."""
+
+from __future__ import annotations
+
+import json
+
+import pycrdt
+import pytest
+
+from collab.awareness import AwarenessStates, Entry, decode, encode
+from collab.errors import MalformedMessage
+
+
+def _pycrdt_update(state: dict[str, object]) -> tuple[int, bytes]:
+    doc: pycrdt.Doc = pycrdt.Doc()
+    aw = pycrdt.Awareness(doc)
+    aw.set_local_state(state)
+    return doc.client_id, aw.encode_awareness_update([doc.client_id])
+
+
+def test_a_pycrdt_awareness_update_decodes_to_its_state() -> None:
+    client_id, payload = _pycrdt_update({"user": {"name": "Ana"}})
+    [entry] = decode(payload, max_state_bytes=1000)
+    assert entry.client_id == client_id
+    assert json.loads(entry.state or "") == {"user": {"name": "Ana"}}
+
+
+def test_encode_is_read_back_by_pycrdt() -> None:
+    doc: pycrdt.Doc = pycrdt.Doc()
+    aw = pycrdt.Awareness(doc)
+    aw.apply_awareness_update(encode([Entry(42, 3, '{"a":1}')]), "test")
+    assert aw.states[42] == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("state", "complaint"),
+    [
+        ("[1,2]", "not a JSON object"),
+        ("nope", "not JSON"),
+        ('"text"', "not a JSON object"),
+        ("[" * 5000 + "]" * 5000, "not"),
+    ],
+)
+def test_states_that_are_not_json_objects_are_refused(state: str, complaint: str) -> None:
+    with pytest.raises(MalformedMessage, match=complaint):
+        decode(encode([Entry(1, 1, state)]), max_state_bytes=100_000)
+
+
+def test_an_oversized_state_is_refused() -> None:
+    with pytest.raises(MalformedMessage, match="exceeds"):
+        decode(encode([Entry(1, 1, json.dumps({"x": "y" * 200}))]), max_state_bytes=100)
+
+
+def test_a_client_id_beyond_javascripts_safe_integers_is_refused() -> None:
+    with pytest.raises(MalformedMessage, match="out of range"):
+        decode(encode([Entry(2**53, 1, "{}")]), max_state_bytes=100)
+
+
+def test_a_count_larger_than_the_payload_is_refused() -> None:
+    with pytest.raises(MalformedMessage, match="claims"):
+        decode(b"\xff\xff\x03\x01\x01\x02{}", max_state_bytes=100)
+
+
+def test_null_state_means_removal() -> None:
+    [entry] = decode(encode([Entry(5, 2, None)]), max_state_bytes=100)
+    assert entry.state is None
+
+
+def test_only_entries_whose_clock_advanced_are_relayed() -> None:
+    states, owner = AwarenessStates(), object()
+    assert states.apply([Entry(1, 1, '{"a":1}')], owner) == [Entry(1, 1, '{"a":1}')]
+    assert states.apply([Entry(1, 1, '{"a":1}')], owner) == []  # the echo stops here
+    assert states.apply([Entry(1, 0, '{"a":0}')], owner) == []  # an old clock too
+    assert states.apply([Entry(1, 2, '{"a":1}')], owner) == [Entry(1, 2, '{"a":1}')]  # renewal
+
+
+def test_a_connection_cannot_set_another_connections_client_id() -> None:
+    states, alice, mallory = AwarenessStates(), object(), object()
+    states.apply([Entry(1, 1, '{"name":"Alice"}')], alice)
+    assert states.apply([Entry(1, 9, '{"name":"Mallory"}')], mallory) == []
+    assert states.apply([Entry(1, 9, None)], mallory) == []
+    assert states.states() == {1: '{"name":"Alice"}'}
+
+
+def test_removing_an_owner_removes_its_states_with_a_newer_clock() -> None:
+    states, alice, bob = AwarenessStates(), object(), object()
+    states.apply([Entry(1, 4, "{}")], alice)
+    states.apply([Entry(2, 1, "{}")], bob)
+    assert states.remove_owner(alice) == [Entry(1, 5, None)]
+    assert list(states.states()) == [2]

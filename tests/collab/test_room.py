@@ -1,0 +1,246 @@
+"""A room over in-memory channels: sync, broadcast after commit, presence, roles, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pycrdt
+import pytest
+
+from collab import protocol
+from collab.channel import MemoryChannel
+from collab.errors import CloseCode
+from collab.peer import Role
+from collab.persistence import MemoryStore, StoredDocument
+from collab.room import Room, RoomConfig
+from support.memclient import MemoryClient
+
+NOTE = 1
+
+
+def make_room(store: MemoryStore, **config: Any) -> Room:
+    return Room(NOTE, StoredDocument(b"\x00\x00", 0), store, RoomConfig(**config))
+
+
+def serving(room: Room, role: Role = Role.EDITOR) -> Callable[[MemoryChannel], Any]:
+    return lambda channel: room.serve(channel, role)
+
+
+def stored_text(store: MemoryStore) -> str:
+    doc: pycrdt.Doc = pycrdt.Doc()
+    for update in [*([store.snapshots[NOTE]] if NOTE in store.snapshots else []),
+                   *store.logs.get(NOTE, [])]:
+        doc.apply_update(update)
+    return str(doc.get("content", type=pycrdt.Text))
+
+
+async def test_a_newcomer_gets_the_servers_step1_and_then_the_content() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.edit(0, "hello")
+        await asyncio.wait_for(store_has(store, 1), 2)
+        async with MemoryClient.join(serving(room), "ben") as ben:
+            assert ben.kinds()[0] == "SyncStep1"
+            assert str(ben.text) == "hello"
+
+
+async def store_has(store: MemoryStore, count: int) -> None:
+    while len(store.logs.get(NOTE, [])) < count:
+        await asyncio.sleep(0.001)
+
+
+async def test_an_edit_reaches_others_only_after_it_is_committed() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        store.hold()
+        await ana.edit(0, "x")
+        await asyncio.sleep(0.05)  # a window in which a broadcast would have arrived
+        assert str(ben.text) == ""
+        assert len(store.logs[NOTE]) == 1
+        store.release()
+        await ben.wait_until(lambda c: str(c.text) == "x")
+
+
+async def test_the_sender_does_not_get_its_own_edit_back() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.edit(0, "abc")
+        await ben.wait_until(lambda c: str(c.text) == "abc")
+        assert "SyncUpdate" not in ana.kinds()
+
+
+async def test_a_sync_answer_waits_for_the_writes_it_contains() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        store.hold()
+        await ana.edit(0, "pending")
+        async with MemoryClient.join(serving(room), "ben", sync=False) as ben:
+            await ben.channel.send(protocol.sync_step1(ben.doc.get_state()))
+            await asyncio.sleep(0.05)
+            assert "SyncStep2" not in ben.kinds()
+            store.release()
+            await ben.wait_until(lambda c: str(c.text) == "pending")
+
+
+async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.edit(0, "once")
+        await ben.wait_until(lambda c: str(c.text) == "once")
+        await ana.channel.send(protocol.sync_update(ana.doc.get_update()))
+        await ana.channel.send(protocol.sync_step1(ana.doc.get_state()))
+        await ana.wait_until(lambda c: c.kinds().count("SyncStep2") == 2)
+        assert len(store.logs[NOTE]) == 1
+        assert ben.kinds().count("SyncUpdate") == 1
+
+
+async def test_a_failed_write_closes_the_room_with_1011_and_is_never_broadcast() -> None:
+    store = MemoryStore()
+    broken: list[Room] = []
+    room = Room(NOTE, StoredDocument(b"\x00\x00", 0), store, on_broken=broken.append)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        store.fail_appends = OSError("disk full")
+        await ana.edit(0, "lost?")
+        await ana.closed.wait()
+        await ben.closed.wait()
+        assert ana.channel.close_code == CloseCode.INTERNAL_ERROR
+        assert ben.channel.close_code == CloseCode.INTERNAL_ERROR
+        assert str(ben.text) == ""
+        assert broken == [room]
+
+
+async def test_a_malformed_frame_closes_only_its_sender() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "eve") as eve:
+        await eve.channel.send(b"\x00\x02\x05garbage")
+        await eve.closed.wait()
+        assert eve.channel.close_code == CloseCode.INVALID_PAYLOAD
+        await ana.edit(0, "still fine")
+        await asyncio.wait_for(store_has(store, 1), 2)
+        assert room.peer_count == 1
+
+
+async def test_a_viewers_edit_is_refused_with_an_auth_message_and_not_stored() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic:
+        await vic.edit(0, "vandalism")
+        await vic.wait_until(lambda c: "Auth" in c.kinds())
+        await ana.edit(0, "real")
+        await vic.wait_until(lambda c: "real" in str(c.text))
+        assert NOTE not in store.logs or stored_text(store) == "real"
+        assert str(ana.text) == "real"
+
+
+async def test_a_newcomer_sees_everyone_present_at_once() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.present({"user": {"name": "Ana"}})
+        await asyncio.sleep(0)
+        async with MemoryClient.join(serving(room), "ben") as ben:
+            assert ben.states == {ana.doc.client_id: {"user": {"name": "Ana"}}}
+
+
+async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.present({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.doc.client_id in c.states)
+        relayed = ben.kinds().count("AwarenessUpdate")
+        echo = ben.frames[-1]  # a stock client echoes what it was sent
+        await ben.channel.send(echo)
+        await ana.present({"name": "Ana"})  # a renewal: same state, newer clock
+        await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == relayed + 1)
+        assert ana.kinds().count("AwarenessUpdate") == 0  # nothing came back to Ana
+
+
+async def test_a_leaving_peers_presence_is_removed_for_the_others() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        async with MemoryClient.join(serving(room), "ben") as ben:
+            await ben.present({"name": "Ben"})
+            await ana.wait_until(lambda c: ben.doc.client_id in c.states)
+        await ana.wait_until(lambda c: ben.doc.client_id not in c.states)
+
+
+async def test_a_peer_cannot_take_over_another_peers_presence() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "eve") as eve, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.present({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.doc.client_id in c.states)
+        eve._clock = 100
+        await eve.present({"name": "Eve as Ana"}, client_id=ana.doc.client_id)
+        await eve.present({"name": "Eve"})
+        await ben.wait_until(lambda c: eve.doc.client_id in c.states)
+        assert ben.states[ana.doc.client_id] == {"name": "Ana"}
+
+
+async def test_query_awareness_is_answered_with_every_state() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.present({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.doc.client_id in c.states)
+        before = ben.kinds().count("AwarenessUpdate")
+        await ben.channel.send(protocol.query_awareness())
+        await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == before + 1)
+
+
+async def test_a_peer_that_stops_reading_is_dropped_without_stalling_the_others() -> None:
+    store = MemoryStore()
+    room = make_room(store, max_send_queue_messages=30, close_timeout_s=0.2)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben, \
+            MemoryClient.join(serving(room), "sly") as sly:
+        server_end = sly.channel.peer
+        assert server_end is not None
+        server_end.stall()
+        for i in range(60):
+            await ana.edit(i, "k")
+            await asyncio.sleep(0.001)  # type at a human-ish pace: only Sly falls behind
+        await ben.wait_until(lambda c: len(str(c.text)) == 60)
+        await sly.closed.wait()
+        assert sly.channel.close_code == CloseCode.TRY_AGAIN_LATER
+
+
+async def test_compaction_replaces_the_log_with_an_equal_snapshot() -> None:
+    store = MemoryStore()
+    room = make_room(store, compact_after_updates=5)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        for i in range(5):
+            await ana.edit(i, str(i))
+        while NOTE not in store.snapshots:
+            await asyncio.sleep(0.001)
+        assert store.logs[NOTE] == []
+        assert stored_text(store) == "01234"
+
+
+async def test_an_empty_snapshot_is_never_stored_over_content() -> None:
+    store = MemoryStore()
+    store.logs[NOTE] = [pycrdt_update("kept")]
+    with pytest.raises(RuntimeError, match="empty snapshot"):
+        await store.compact(NOTE, b"\x00\x00")
+    assert stored_text(store) == "kept"
+
+
+def pycrdt_update(text: str) -> bytes:
+    doc: pycrdt.Doc = pycrdt.Doc()
+    doc.get("content", type=pycrdt.Text).insert(0, text)
+    return doc.get_update()

@@ -1,0 +1,101 @@
+"""Start the real ``collab-notes serve`` in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """One server process over one database file; restartable on the same port and file."""
+
+    def __init__(self, db_path: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None):
+        self.db_path = db_path
+        self.log_dir = log_dir
+        self.args = list(args)
+        self.env = env or {}
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "web.cli", "serve", "--port", str(self.port),
+                "--database-url", f"sqlite:///{self.db_path}", *self.args]
+
+    def start(self, timeout_s: float = 20.0) -> ServerProcess:
+        """Start and wait until /healthz answers."""
+        self.starts += 1
+        log = open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"server not healthy within {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """Everything every start of this server wrote."""
+        parts = sorted(self.log_dir.glob(f"server-{self.port}-*.log"))
+        return "".join(p.read_text(errors="replace") for p in parts)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout_s: float = 20.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def post_note(self, content: str | None = None) -> dict[str, Any]:
+        body = {} if content is None else {"content": content}
+        response = httpx.post(self.url + "/api/notes", json=body, timeout=10)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get_note(self, token: str) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/notes/{token}", timeout=10)

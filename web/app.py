@@ -1,0 +1,71 @@
+"""The application factory: ``create_app(settings)``.
+
+The lifespan builds, in order, the database engine, the document store (and its
+writer thread) and the room manager, and takes them down in the reverse order:
+rooms first (peers get 1001, pending writes finish), then the store (its queue
+drains), then the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from collab.manager import RoomManager
+from collab.room import RoomConfig
+from collab.yencoding import DEFAULT_LIMITS
+from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
+from storage.updates import SqlDocumentStore
+from web.routes import api, ws
+from web.settings import Settings
+
+logger = logging.getLogger("web.app")
+
+def room_config(settings: Settings) -> RoomConfig:
+    """The room tunables that the settings control."""
+    return RoomConfig(
+        max_send_queue_messages=settings.max_send_queue_messages,
+        max_awareness_state_bytes=settings.max_awareness_state_bytes,
+        compact_after_updates=settings.compact_after_updates,
+        compact_after_idle_s=settings.compact_after_idle_s,
+        limits=DEFAULT_LIMITS,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _make_parent_dir(settings.database_url)
+        with exclusive_sqlite(settings.database_url):
+            engine = make_engine(settings.database_url, Durability(settings.durability))
+            create_schema(engine)
+            try:
+                async with SqlDocumentStore(engine) as store, RoomManager(
+                    store, room_config(settings), grace_s=settings.room_grace_s
+                ) as rooms:
+                    app.state.engine, app.state.store, app.state.rooms = engine, store, rooms
+                    logger.info("serving notes from %s (durability %s)",
+                                engine.url.render_as_string(hide_password=True),
+                                settings.durability)
+                    yield
+            finally:
+                engine.dispose()
+
+    app = FastAPI(title="collab-notes", lifespan=lifespan, docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    api.install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    return app
+
+
+def _make_parent_dir(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,50 @@
+"""Starlette's WebSocket as a collab :class:`~collab.channel.Channel`."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from collab.errors import ChannelClosed, UnsupportedData
+
+
+class WebSocketChannel:
+    """Adapts one accepted websocket.
+
+    The room sends from a single task per peer, so sends need no lock here; a
+    failed send or receive means the peer is gone and becomes ChannelClosed.
+    """
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        client = websocket.client
+        self._label = f"{client.host}:{client.port}" if client else "unknown"
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    async def recv(self) -> bytes:
+        try:
+            message = await self._ws.receive()
+        except (RuntimeError, OSError) as error:
+            raise ChannelClosed(self._label) from error
+        if message["type"] == "websocket.disconnect":
+            raise ChannelClosed(self._label)
+        data = message.get("bytes")
+        if data is None:
+            raise UnsupportedData("text frames are not part of the y-websocket protocol")
+        return bytes(data)
+
+    async def send(self, message: bytes) -> None:
+        try:
+            await self._ws.send_bytes(message)
+        except (WebSocketDisconnect, RuntimeError, OSError) as error:
+            raise ChannelClosed(self._label) from error
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._ws.application_state is not WebSocketState.CONNECTED:
+            return
+        try:
+            await self._ws.close(code, reason[:120])  # a close reason is limited to 123 bytes
+        except (RuntimeError, OSError):
+            pass  # already gone: closing is idempotent

@@ -1,0 +1,134 @@
+"""The ``collab-notes`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+
+from storage.db import DatabaseInUse, exclusive_sqlite
+from web.app import create_app
+from web.settings import Settings, check, describe, env_name, from_env, parse_value
+
+EXIT_USAGE = 2
+EXIT_STARTUP_FAILED = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser, with one flag per setting; defaults come from ``COLLAB_*`` variables."""
+    parser = argparse.ArgumentParser(prog="collab-notes", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the collab-notes server. Every option can also be set with the "
+        "environment variable shown; the command line wins.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for name, default, description, choices in describe():
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{description} [env: {env_name(name)}]"
+        if isinstance(default, bool):
+            serve.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text + f" (default: {default})")
+        else:
+            serve.add_argument(flag, dest=name, metavar=name.split("_")[-1].upper(),
+                               default=None, choices=choices or None,
+                               type=_typed(name), help=help_text + f" (default: {default})")
+    return parser
+
+
+def _typed(name: str) -> Any:
+    def convert(raw: str) -> Any:
+        try:
+            return parse_value(name, raw)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment first, then the command line on top."""
+    overrides = {name: value for name, value in vars(args).items()
+                 if name != "command" and value is not None}
+    return from_env().with_overrides(**overrides)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, but on shutdown peers hear 1001 and writes finish first.
+
+    uvicorn's own shutdown closes websockets with 1012 before the app's lifespan
+    is told; we close rooms before that.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        rooms = getattr(self._app.state, "rooms", None)
+        if rooms is not None:
+            await rooms.shutdown()
+        await super().shutdown(sockets)
+
+
+def serve(settings: Settings) -> int:
+    """Run the server until SIGINT or SIGTERM; return the exit status."""
+    problems = check(settings)
+    if problems:
+        for problem in problems:
+            print(f"collab-notes: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        with exclusive_sqlite(settings.database_url):
+            pass  # fail early, with a clear message, if another server holds the database
+    except DatabaseInUse as error:
+        print(f"collab-notes: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as error:
+        print(f"collab-notes: cannot use the database: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    app = create_app(settings)
+    server = Server(_uvicorn_config(app, settings), app)
+    server.run()
+    return 0 if server.started else EXIT_STARTUP_FAILED
+
+
+def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    half = settings.keepalive_timeout_s / 2  # a ping every half, and half to answer it
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws="websockets-sansio",
+        ws_ping_interval=half,
+        ws_ping_timeout=half,
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``collab-notes`` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValueError as error:
+        print(f"collab-notes: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

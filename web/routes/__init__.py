@@ -1,0 +1,1 @@
+"""The app's routes: pages, the REST API and the websocket."""

@@ -1,0 +1,134 @@
+"""Every option of the server, with its default, unit and description.
+
+Settings are built once, from the command line and ``COLLAB_*`` environment
+variables, and handed to :func:`web.app.create_app`; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any
+
+ENV_PREFIX = "COLLAB_"
+
+
+def option(default: Any, description: str, *, choices: tuple[str, ...] = ()) -> Any:
+    """A settings field with its description (shown by ``--help`` and in the README)."""
+    return field(default=default, metadata={"description": description, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's configuration."""
+
+    host: str = option("127.0.0.1", "Address to listen on; 0.0.0.0 listens on every interface.")
+    port: int = option(8000, "TCP port to listen on.")
+    database_url: str = option(
+        "sqlite:///./collab-notes.db",
+        "Where notes are kept: any SQLAlchemy URL. SQLite files are created on first start.",
+    )
+    log_level: str = option(
+        "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
+    )
+    durability: str = option(
+        "full",
+        "full: every commit is synced to disk and survives power loss. "
+        "normal: survives a crash of the server process; a power cut may lose the last commits.",
+        choices=("full", "normal"),
+    )
+    keepalive_timeout_s: float = option(
+        30.0, "A peer that answers no websocket ping for this many seconds is disconnected."
+    )
+    room_grace_s: float = option(
+        10.0, "How long an empty room stays loaded so that a reconnect finds it."
+    )
+    compact_after_updates: int = option(
+        1000, "Fold a note's update log into a snapshot after this many updates..."
+    )
+    compact_after_idle_s: float = option(
+        30.0, "...or after this many seconds without edits, whichever comes first."
+    )
+    max_send_queue_messages: int = option(
+        1000, "A peer with more messages than this waiting to be sent is disconnected (1013)."
+    )
+    max_message_bytes: int = option(
+        16 * 1024 * 1024, "Largest websocket message accepted; a larger one closes with 1009."
+    )
+    max_awareness_state_bytes: int = option(
+        16 * 1024, "Largest presence (awareness) state one client may set."
+    )
+    ws_per_message_deflate: bool = option(
+        False,
+        "Offer permessage-deflate on websockets. Off by default: it makes large syncs "
+        "many times slower for a modest saving on the wire.",
+    )
+    workers: int = option(
+        1,
+        "Server processes. Must be 1: a room lives in one process, so several workers "
+        "would split the people editing a note.",
+    )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def describe() -> list[tuple[str, Any, str, tuple[str, ...]]]:
+    """Name, default, description and choices of every option."""
+    out = []
+    for f in fields(Settings):
+        default = f.default if f.default is not MISSING else None
+        out.append((f.name, default, f.metadata["description"], f.metadata["choices"]))
+    return out
+
+
+def env_name(name: str) -> str:
+    """The environment variable for an option."""
+    return ENV_PREFIX + name.upper()
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """Convert a string (from the environment or the command line) to an option's type."""
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"{env_name(name)}: expected true or false, got {raw!r}")
+        return lowered in {"1", "true", "yes", "on"}
+    caster = {"int": int, "float": float, "str": str}[str(kind)]
+    try:
+        return caster(raw)
+    except ValueError:
+        raise ValueError(f"{name}: expected {kind}, got {raw!r}") from None
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``COLLAB_*`` variables, defaults for the rest."""
+    environ = os.environ if environ is None else environ
+    values = {
+        f.name: parse_value(f.name, environ[env_name(f.name)])
+        for f in fields(Settings)
+        if env_name(f.name) in environ
+    }
+    return Settings(**values)
+
+
+def check(settings: Settings) -> list[str]:
+    """Problems that stop the server from starting, as sentences."""
+    problems = []
+    for name, _default, _description, choices in describe():
+        value = getattr(settings, name)
+        if choices and value not in choices:
+            problems.append(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
+    if settings.workers != 1:
+        problems.append(
+            f"--workers {settings.workers}: collab-notes runs one worker. A note's room lives "
+            "in one process; several workers would split its editors between processes that "
+            "cannot see each other's edits."
+        )
+    if not 0 < settings.port < 65536:
+        problems.append(f"--port {settings.port} is not a TCP port")
+    return problems
