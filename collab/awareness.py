@@ -84,17 +84,26 @@ class AwarenessStates:
 
     A client id belongs to the first connection that sets it; other connections
     cannot overwrite or remove it, so one peer cannot move another's cursor.
+
+    Clocks relayed to the other peers may run ahead of the client's own: peers
+    remember the clock of a removal, and a client that reconnects after one
+    announces itself with its old clock, which they would ignore until its next
+    renewal (15 s or more). So the room keeps the last clock it relayed for each
+    client id and shifts a returning client's clocks past it.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, Entry] = {}
+        self._entries: dict[int, Entry] = {}  # as relayed to others
         self._owners: dict[int, object] = {}
+        self._own_clock: dict[int, int] = {}  # the client's own clock, to spot echoes
+        self._offset: dict[int, int] = {}
+        self._last_relayed: dict[int, int] = {}  # kept after removal, for returning clients
 
     def __len__(self) -> int:
-        return sum(1 for entry in self._entries.values() if entry.state is not None)
+        return len(self.present())
 
     def present(self) -> list[Entry]:
-        """Every entry whose state is set."""
+        """Every entry whose state is set, with the clocks peers know."""
         return [entry for entry in self._entries.values() if entry.state is not None]
 
     def states(self) -> dict[int, str]:
@@ -102,30 +111,41 @@ class AwarenessStates:
         return {entry.client_id: entry.state for entry in self.present() if entry.state}
 
     def apply(self, entries: Iterable[Entry], owner: object) -> list[Entry]:
-        """Record what ``owner`` sent; return the entries that advanced.
+        """Record what ``owner`` sent; return what advanced, as it is to be relayed.
 
         An entry advances when its clock is newer than the one held, or when it
-        removes a present state at the same clock (as y-protocols does).
+        removes a present state at the same clock (as y-protocols does). Anything
+        else (an echo, an old clock, another connection's client id) is dropped.
         """
-        return [entry for entry in entries if self._accept(entry, owner)]
+        return [relayed for entry in entries if (relayed := self._accept(entry, owner))]
 
-    def _accept(self, entry: Entry, owner: object) -> bool:
-        if self._owners.setdefault(entry.client_id, owner) is not owner:
-            return False
-        held = self._entries.get(entry.client_id)
-        newer = held is None or entry.clock > held.clock
-        removes = held is not None and entry.clock == held.clock and entry.state is None
-        if not (newer or (removes and held.state is not None)):
-            return False
-        self._entries[entry.client_id] = entry
-        return True
+    def _accept(self, entry: Entry, owner: object) -> Entry | None:
+        cid = entry.client_id
+        if self._owners.setdefault(cid, owner) is not owner:
+            return None
+        own = self._own_clock.get(cid)
+        held = self._entries.get(cid)
+        newer = own is None or entry.clock > own
+        removes = entry.clock == own and entry.state is None and held is not None
+        if not (newer or (removes and held is not None and held.state is not None)):
+            return None
+        if own is None:  # first word from this connection: start past what peers saw
+            self._offset[cid] = max(0, self._last_relayed.get(cid, -1) + 1 - entry.clock)
+        self._own_clock[cid] = entry.clock
+        relayed = Entry(cid, entry.clock + self._offset[cid], entry.state)
+        self._entries[cid] = relayed
+        self._last_relayed[cid] = relayed.clock
+        return relayed
 
     def remove_owner(self, owner: object) -> list[Entry]:
         """Forget every client id ``owner`` set; return the removals to broadcast."""
         removed = []
-        for client_id in [cid for cid, who in self._owners.items() if who is owner]:
-            del self._owners[client_id]
-            held = self._entries.pop(client_id)
+        for cid in [cid for cid, who in self._owners.items() if who is owner]:
+            del self._owners[cid]
+            self._own_clock.pop(cid, None)
+            self._offset.pop(cid, None)
+            held = self._entries.pop(cid)
             if held.state is not None:
-                removed.append(Entry(client_id, held.clock + 1, None))
+                removed.append(Entry(cid, held.clock + 1, None))
+                self._last_relayed[cid] = held.clock + 1
         return removed

@@ -7,6 +7,10 @@ A frame is one message: a varuint message type, then a type-specific body.
 * ``1`` awareness: one length-prefixed awareness update (see :mod:`collab.awareness`).
 * ``2`` auth: server to client only; ``0`` then a reason string means "permission denied".
 * ``3`` query-awareness: no body; the answer is every known awareness state.
+* ``100`` collab-notes save acknowledgements, an opt-in extension: a client sends
+  ``100, 0, k`` (a marker) after its edits; once every edit the server received
+  before the marker is committed to disk, the server answers ``100, 1, k``.
+  Stock clients never send markers, so they never receive acks.
 
 Nothing here touches a socket or a document, so every rule can be tested on byte strings.
 Payloads are checked by :mod:`collab.yencoding` before anything hands them to pycrdt.
@@ -28,6 +32,14 @@ class MessageType(IntEnum):
     AWARENESS = 1
     AUTH = 2
     QUERY_AWARENESS = 3
+    SAVE = 100
+
+
+class SaveType(IntEnum):
+    """The second varuint of a save-acknowledgement frame."""
+
+    MARKER = 0
+    ACK = 1
 
 
 class SyncType(IntEnum):
@@ -82,7 +94,16 @@ class QueryAwareness:
     """A request for every awareness state the server knows."""
 
 
-Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness
+@dataclass(frozen=True, slots=True)
+class SaveMarker:
+    """A client's request: "tell me when what I sent before this is on disk"."""
+
+    marker: int
+
+
+Message = (
+    SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness | SaveMarker
+)
 
 
 class Reader:
@@ -162,6 +183,8 @@ def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
             reader.pos = len(frame)
         case MessageType.QUERY_AWARENESS:
             message = QueryAwareness()
+        case MessageType.SAVE:
+            message = _parse_save(reader)
         case other:
             raise MalformedMessage(f"unknown message type {other}")
     reader.end()
@@ -186,6 +209,13 @@ def _parse_sync(reader: Reader, limits: Limits) -> Message:
                 raise MalformedMessage(f"unknown sync message type {sync_type}")
     except InvalidUpdate as error:
         raise MalformedMessage(f"invalid Yjs payload: {error}") from error
+
+
+def _parse_save(reader: Reader) -> SaveMarker:
+    save_type = reader.varuint()
+    if save_type != SaveType.MARKER:
+        raise MalformedMessage(f"clients send save markers only, not save type {save_type}")
+    return SaveMarker(reader.varuint())
 
 
 def write_varuint(value: int) -> bytes:
@@ -227,6 +257,16 @@ def awareness(payload: bytes) -> bytes:
 def query_awareness() -> bytes:
     """Encode a query-awareness frame."""
     return bytes((MessageType.QUERY_AWARENESS,))
+
+
+def save_marker(marker: int) -> bytes:
+    """Encode a client's save marker (for tests and clients)."""
+    return bytes((MessageType.SAVE, SaveType.MARKER)) + write_varuint(marker)
+
+
+def save_ack(marker: int) -> bytes:
+    """Encode the server's answer: everything before ``marker`` is committed."""
+    return bytes((MessageType.SAVE, SaveType.ACK)) + write_varuint(marker)
 
 
 def permission_denied(reason: str) -> bytes:

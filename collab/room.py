@@ -33,6 +33,7 @@ from collab.protocol import (
     Auth,
     AwarenessUpdate,
     QueryAwareness,
+    SaveMarker,
     SyncStep1,
     SyncStep2,
     SyncUpdate,
@@ -161,6 +162,9 @@ class Room:
                 self._receive_awareness(peer, payload)
             case QueryAwareness():
                 peer.send(protocol.awareness(awareness.encode(self.awareness.present())))
+            case SaveMarker(marker):
+                ack = protocol.save_ack(marker)
+                self._after_writes(lambda: peer.send(ack))
             case Auth():
                 logger.debug("ignoring an auth message from %s: only servers send them", peer)
             case other:
@@ -204,6 +208,12 @@ class Room:
         advanced = self.awareness.apply(entries, owner=peer)
         if advanced:
             self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)
+            # The sender gets its own entries back with its own clocks: stock clients
+            # ignore them, and a client alone in a room needs some traffic, or it
+            # drops its connection after 30 s of silence.
+            ids = {entry.client_id for entry in advanced}
+            own = [entry for entry in entries if entry.client_id in ids]
+            peer.send(protocol.awareness(awareness.encode(own)))
 
     # -- after a write ---------------------------------------------------------------
 

@@ -37,7 +37,7 @@ small ``Any`` values in about 80 ms.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Final, NamedTuple, TypeAlias
 
 ID: TypeAlias = tuple[int, int]
 """An item id: ``(client, clock)``."""
@@ -51,10 +51,12 @@ _MAX_VAR_BYTES: Final = 8
 
 _GC: Final = 0
 _SKIP: Final = 10
+_GC_OR_SKIP: Final = frozenset({_GC, _SKIP})
 _TYPE: Final = 7
 _HAS_ORIGIN: Final = 0x80
 _HAS_RIGHT_ORIGIN: Final = 0x40
 _HAS_PARENT_SUB: Final = 0x20
+_HAS_ANY_ORIGIN: Final = _HAS_ORIGIN | _HAS_RIGHT_ORIGIN
 
 # Type refs yrs and Yjs agree on: Array, Map, Text, XmlElement, XmlFragment,
 # XmlText. XmlElement (3) is followed by its tag name.
@@ -63,6 +65,7 @@ _XML_ELEMENT: Final = 3
 
 _ANY_ARRAY: Final = 117
 _ANY_OBJECT: Final = 118
+_ANY_CONTAINERS: Final = frozenset({_ANY_ARRAY, _ANY_OBJECT})
 _ANY_STRING: Final = 119
 _ANY_INTEGER: Final = 125
 _ANY_BYTES: Final = 116
@@ -104,9 +107,11 @@ DEFAULT_LIMITS: Final = Limits()
 """The limits used when none are given."""
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateInfo:
+class UpdateInfo(NamedTuple):
     """What :func:`check_update` learned about a well-formed update.
+
+    Immutable; a ``NamedTuple`` rather than a frozen dataclass because it is
+    built once per keystroke and a tuple is several times cheaper to make.
 
     Attributes:
         struct_count: Structs (items, GC and Skip) in the struct section.
@@ -141,7 +146,6 @@ def check_state_vector(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         InvalidUpdate: If the bytes are malformed, out of range, truncated,
             repeat a client, or are followed by trailing bytes.
     """
-    _check_size(data, limits)
     reader = _Reader(data, limits)
     try:
         pos = reader.state_vector(0)
@@ -164,7 +168,6 @@ def check_update(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo:
         InvalidUpdate: If the bytes are malformed, exceed a limit, use an
             unsupported encoding, are truncated, or have trailing bytes.
     """
-    _check_size(data, limits)
     reader = _Reader(data, limits)
     try:
         structs, pos = reader.struct_section(0)
@@ -172,17 +175,14 @@ def check_update(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo:
     except IndexError:
         raise _truncated(data) from None
     _check_end(data, pos)
-    return UpdateInfo(structs, ranges, tuple(reader.type_items), tuple(reader.type_siblings))
-
-
-def _check_size(data: bytes, limits: Limits) -> None:
-    if len(data) > limits.max_update_bytes:
-        raise InvalidUpdate(
-            f"input of {len(data)} bytes exceeds the limit of {limits.max_update_bytes} at byte 0"
-        )
+    types = reader.types
+    if not types:
+        return UpdateInfo(structs, ranges, (), ())
+    return UpdateInfo(structs, ranges, tuple(types), tuple(reader.siblings))
 
 
 def _check_end(data: bytes, pos: int) -> None:
+    """Refuse input that stops short of, or runs on past, ``pos``."""
     if pos > len(data):
         raise _truncated(data)
     if pos < len(data):
@@ -212,13 +212,12 @@ def _long_uint(data: bytes, pos: int) -> tuple[int, int]:
     return value, end
 
 
-def _long_int(data: bytes, pos: int) -> int:
+def _skip_int(data: bytes, pos: int) -> int:
     """Skip a signed varint (lib0 ``writeVarInt``) and return the next offset."""
-    first = data[pos]
-    magnitude = first & 0x3F
+    byte = data[pos]
+    magnitude = byte & 0x3F
     shift = 6
     end = pos + 1
-    byte = first
     while byte & 0x80:
         if end - pos == _MAX_VAR_BYTES:
             raise InvalidUpdate(f"varint longer than 8 bytes at byte {pos}")
@@ -232,16 +231,39 @@ def _long_int(data: bytes, pos: int) -> int:
 
 
 class _Reader:
-    """Cursor-free reader: every method takes an offset and returns the next."""
+    """Offset-passing reader: each method takes an offset and returns the next.
 
-    __slots__ = ("data", "limits", "type_items", "type_siblings", "view")
+    Reading past the end raises ``IndexError``, which the public functions turn
+    into a truncation error; anything that could silently read short (slices)
+    is bounds-checked explicitly.
+    """
+
+    __slots__ = (
+        "data",
+        "max_depth",
+        "max_string",
+        "memo",
+        "siblings",
+        "size",
+        "types",
+        "view",
+    )
 
     def __init__(self, data: bytes, limits: Limits) -> None:
+        if len(data) > limits.max_update_bytes:
+            raise InvalidUpdate(
+                f"input of {len(data)} bytes exceeds the limit of "
+                f"{limits.max_update_bytes} at byte 0"
+            )
         self.data = data
+        self.size = len(data)
         self.view = memoryview(data)
-        self.limits = limits
-        self.type_items: list[tuple[ID, TypeParent]] = []
-        self.type_siblings: list[ID | None] = []
+        self.max_depth = limits.max_depth
+        self.max_string = limits.max_string_bytes
+        # Client ids recur in every origin; remember decoded ones by prefix.
+        self.memo: dict[bytes, tuple[bytes, int]] = {}
+        self.types: list[tuple[ID, TypeParent]] = []
+        self.siblings: list[ID | None] = []
 
     # -- primitives ---------------------------------------------------------
 
@@ -250,7 +272,22 @@ class _Reader:
         byte = self.data[pos]
         if byte < 0x80:
             return byte, pos + 1
-        return _long_uint(self.data, pos)
+        return self.long_uint(pos)
+
+    def long_uint(self, pos: int) -> tuple[int, int]:
+        """Read a multi-byte varuint; client-sized ones are memoized."""
+        data = self.data
+        second = data[pos + 1]
+        if second < 0x80:
+            return (data[pos] & 0x7F) | (second << 7), pos + 2
+        key = data[pos : pos + 4]
+        known = self.memo.get(key)
+        if known is not None and data.startswith(known[0], pos):
+            return known[1], pos + len(known[0])
+        value, end = _long_uint(data, pos)
+        if end - pos > 4:
+            self.memo[key] = (data[pos:end], value)
+        return value, end
 
     def u32(self, pos: int, what: str) -> tuple[int, int]:
         """Read a varuint that must fit in 32 bits (a clock or length)."""
@@ -268,35 +305,51 @@ class _Reader:
 
     def count(self, pos: int, what: str, unit: int) -> tuple[int, int]:
         """Read an element count; each element needs at least ``unit`` bytes."""
-        value, end = self.uint(pos)
-        remaining = len(self.data) - end
-        if value * unit > remaining:
+        value = self.data[pos]
+        end = pos + 1
+        if value >= 0x80:
+            value, end = self.long_uint(pos)
+        if value * unit > self.size - end:
             raise InvalidUpdate(
                 f"{what} count {value} needs at least {value * unit} bytes "
-                f"but only {remaining} remain at byte {pos}"
+                f"but only {self.size - end} remain at byte {pos}"
             )
         return value, end
 
     def ident(self, pos: int, what: str) -> tuple[ID, int]:
-        """Read an item id: client then clock."""
-        client, end = self.uint(pos)
-        clock, end = self.u32(end, f"{what} clock")
+        """Read an item id: client, then a 32-bit clock."""
+        data = self.data
+        client = data[pos]
+        if client < 0x80:
+            pos += 1
+        else:
+            client, pos = self.long_uint(pos)
+        clock = data[pos]
+        if clock < 0x80:
+            return (client, clock), pos + 1
+        clock, end = self.u32(pos, f"{what} clock")
         return (client, clock), end
 
     def span(self, pos: int, what: str) -> tuple[int, int]:
         """Read a length-prefixed byte run; return ``(start, end)`` of the bytes."""
-        size, start = self.uint(pos)
-        if size > self.limits.max_string_bytes:
-            raise InvalidUpdate(
-                f"{what} of {size} bytes exceeds the limit of "
-                f"{self.limits.max_string_bytes} at byte {pos}"
-            )
+        size = self.data[pos]
+        start = pos + 1
+        if size >= 0x80:
+            size, start = self.long_uint(pos)
         end = start + size
-        if end > len(self.data):
-            raise InvalidUpdate(
-                f"{what} claims {size} bytes but only {len(self.data) - start} remain at byte {pos}"
-            )
+        if end > self.size or size > self.max_string:
+            self.bad_span(pos, what, size, start)
         return start, end
+
+    def bad_span(self, pos: int, what: str, size: int, start: int) -> None:
+        """Explain why a byte run cannot be read."""
+        if size > self.max_string:
+            raise InvalidUpdate(
+                f"{what} of {size} bytes exceeds the limit of {self.max_string} at byte {pos}"
+            )
+        raise InvalidUpdate(
+            f"{what} claims {size} bytes but only {self.size - start} remain at byte {pos}"
+        )
 
     def text(self, pos: int, what: str) -> tuple[str, int]:
         """Read a varstring and check that it is valid UTF-8."""
@@ -336,53 +389,58 @@ class _Reader:
         client_at = pos
         (client, clock), pos = self.ident(pos, "start")
         _first_time(seen, client, client_at)
+        struct = self.struct
         for _ in range(structs):
-            at = pos
-            size, pos = self.struct(pos, (client, clock))
+            size, end = struct(pos, client, clock)
             clock += size
             if clock >= _U32:
-                raise InvalidUpdate(f"clock of client {client} passes 2**32 at byte {at}")
+                raise InvalidUpdate(f"clock of client {client} passes 2**32 at byte {pos}")
+            pos = end
         return structs, pos
 
-    def struct(self, pos: int, item_id: ID) -> tuple[int, int]:
+    def struct(self, pos: int, client: int, clock: int) -> tuple[int, int]:
         """Read one struct; return ``(clock length, next offset)``."""
         info = self.data[pos]
         ref = info & 0x1F
-        if ref in (_GC, _SKIP):
+        if ref in _GC_OR_SKIP:
             if info != ref:
                 raise InvalidUpdate(f"GC/Skip info byte {info:#04x} has flags at byte {pos}")
             return self.length(pos + 1, "GC/Skip length")
         if ref > 9:
             raise InvalidUpdate(f"unknown struct ref {ref} at byte {pos}")
-        pos, parent, sibling = self.item_header(info, pos + 1)
+        if info & _HAS_ANY_ORIGIN:
+            sibling, pos = self.origins(info, pos + 1)
+            parent: TypeParent = None
+        else:
+            parent, pos = self.parent(info, pos + 1)
+            sibling = None
         if ref == _TYPE:
-            self.type_items.append((item_id, parent))
-            self.type_siblings.append(sibling)
+            self.types.append(((client, clock), parent))
+            self.siblings.append(sibling)
         return _CONTENT[ref](self, pos)
 
-    def item_header(self, info: int, pos: int) -> tuple[int, TypeParent, ID | None]:
-        """Read origins and parent info; return ``(offset, parent, sibling)``."""
-        sibling: ID | None = None
+    def origins(self, info: int, pos: int) -> tuple[ID, int]:
+        """Read origin and/or right origin; return the one the parent comes from."""
         if info & _HAS_ORIGIN:
-            sibling, pos = self.ident(pos, "origin")
-        if info & _HAS_RIGHT_ORIGIN:
-            right, pos = self.ident(pos, "right origin")
-            sibling = sibling or right
-        if info & (_HAS_ORIGIN | _HAS_RIGHT_ORIGIN):
-            return pos, None, sibling
-        parent, pos = self.parent(pos)
-        if info & _HAS_PARENT_SUB:
-            _key, pos = self.text(pos, "parent key")
-        return pos, parent, None
+            origin, pos = self.ident(pos, "origin")
+            if info & _HAS_RIGHT_ORIGIN:
+                pos = self.ident(pos, "right origin")[1]
+            return origin, pos
+        return self.ident(pos, "right origin")
 
-    def parent(self, pos: int) -> tuple[TypeParent, int]:
-        """Read explicit parent info: a root type name or a parent item id."""
-        is_root, end = self.uint(pos)
-        if is_root == 1:
-            return self.text(end, "root type name")
-        if is_root == 0:
-            return self.ident(end, "parent")
-        raise InvalidUpdate(f"parent flag {is_root} is neither 0 nor 1 at byte {pos}")
+    def parent(self, info: int, pos: int) -> tuple[TypeParent, int]:
+        """Read explicit parent info (root name or parent id) and parent key."""
+        flag = self.data[pos]
+        parent: TypeParent
+        if flag == 1:
+            parent, end = self.text(pos + 1, "root type name")
+        elif flag == 0:
+            parent, end = self.ident(pos + 1, "parent")
+        else:
+            raise InvalidUpdate(f"parent flag {self.uint(pos)[0]} is not 0 or 1 at byte {pos}")
+        if info & _HAS_PARENT_SUB:
+            end = self.text(end, "parent key")[1]
+        return parent, end
 
     # -- item contents: each returns (clock length, next offset) -------------
 
@@ -393,8 +451,8 @@ class _Reader:
     def json(self, pos: int) -> tuple[int, int]:
         """ContentJSON: refused, because yrs and Yjs decode it differently."""
         raise InvalidUpdate(
-            f"JSON content (ref 2) is not accepted: yrs reads one string more "
-            f"than Yjs writes, at byte {pos - 1}"
+            f"JSON content (ref 2) is not accepted (yrs reads one string more than "
+            f"Yjs writes) at byte {pos}"
         )
 
     def binary(self, pos: int) -> tuple[int, int]:
@@ -404,11 +462,10 @@ class _Reader:
     def string(self, pos: int) -> tuple[int, int]:
         """ContentString: UTF-8 text whose clock length is in UTF-16 units."""
         value, end = self.text(pos, "string content")
-        if not value:
+        units = len(value) if value.isascii() else len(value.encode("utf-16-le")) >> 1
+        if not units:
             raise InvalidUpdate(f"string content is empty at byte {pos}")
-        if value.isascii():
-            return len(value), end
-        return len(value.encode("utf-16-le")) >> 1, end
+        return units, end
 
     def embed(self, pos: int) -> tuple[int, int]:
         """ContentEmbed: JSON text."""
@@ -416,8 +473,8 @@ class _Reader:
 
     def format(self, pos: int) -> tuple[int, int]:
         """ContentFormat: attribute key and JSON value text."""
-        _key, pos = self.text(pos, "format key")
-        return 1, self.text(pos, "format value")[1]
+        end = self.text(pos, "format key")[1]
+        return 1, self.text(end, "format value")[1]
 
     def shared_type(self, pos: int) -> tuple[int, int]:
         """ContentType: a type ref, plus a tag name for XmlElement."""
@@ -437,8 +494,8 @@ class _Reader:
 
     def doc(self, pos: int) -> tuple[int, int]:
         """ContentDoc: a guid, then one Any value of options."""
-        _guid, pos = self.text(pos, "subdocument guid")
-        return 1, self.any_values(pos, 1)
+        end = self.text(pos, "subdocument guid")[1]
+        return 1, self.any_values(end, 1)
 
     # -- Any values ---------------------------------------------------------
 
@@ -448,7 +505,7 @@ class _Reader:
         stack: list[tuple[int, bool]] = []
         remaining, in_object = count, False
         while True:
-            if remaining == 0:
+            if not remaining:
                 if not stack:
                     return pos
                 remaining, in_object = stack.pop()
@@ -457,33 +514,30 @@ class _Reader:
             if in_object:
                 pos = self.text(pos, "object key")[1]
             tag = data[pos]
-            if tag in (_ANY_ARRAY, _ANY_OBJECT):
+            size = _ANY_FIXED.get(tag)
+            if size is not None:
+                pos += size + 1
+            elif tag in _ANY_CONTAINERS:
                 self.check_depth(len(stack) + 1, pos)
                 stack.append((remaining, in_object))
                 in_object = tag == _ANY_OBJECT
                 remaining, pos = self.count(pos + 1, "Any container", 1 + in_object)
             else:
-                pos = self.any_scalar(tag, pos)
+                pos = self.any_variable(tag, pos)
 
     def check_depth(self, depth: int, pos: int) -> None:
         """Refuse an Any container nested deeper than ``max_depth``."""
-        if depth > self.limits.max_depth:
+        if depth > self.max_depth:
             raise InvalidUpdate(
-                f"nesting depth {depth} exceeds the limit of {self.limits.max_depth} at byte {pos}"
+                f"nesting depth {depth} exceeds the limit of {self.max_depth} at byte {pos}"
             )
 
-    def any_scalar(self, tag: int, pos: int) -> int:
-        """Skip one non-container Any value whose tag is at ``pos``."""
-        size = _ANY_FIXED.get(tag)
-        if size is not None:
-            end = pos + 1 + size
-            if end > len(self.data):
-                raise _truncated(self.data)
-            return end
+    def any_variable(self, tag: int, pos: int) -> int:
+        """Skip a string, integer or byte-string Any value whose tag is at ``pos``."""
         if tag == _ANY_STRING:
             return self.text(pos + 1, "Any string")[1]
         if tag == _ANY_INTEGER:
-            return _long_int(self.data, pos + 1)
+            return _skip_int(self.data, pos + 1)
         if tag == _ANY_BYTES:
             return self.span(pos + 1, "Any byte string")[1]
         raise InvalidUpdate(f"unknown Any tag {tag} at byte {pos}")

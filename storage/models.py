@@ -37,6 +37,9 @@ class UpdateLog(SQLModel, table=True):
     """One committed Yjs update of a note; ``seq`` orders the whole log."""
 
     __tablename__ = "update_log"
+    # AUTOINCREMENT: SQLite would otherwise reuse sequence numbers once compaction
+    # empties the log, and new updates would sort before the snapshot covering them.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     seq: int | None = Field(default=None, primary_key=True)
     note_id: int = Field(foreign_key="note.id", index=True, ondelete="CASCADE")

@@ -88,3 +88,12 @@ def test_removing_an_owner_removes_its_states_with_a_newer_clock() -> None:
     states.apply([Entry(2, 1, "{}")], bob)
     assert states.remove_owner(alice) == [Entry(1, 5, None)]
     assert list(states.states()) == [2]
+
+
+def test_a_client_returning_with_its_old_clock_is_relayed_past_its_removal() -> None:
+    states, first, second = AwarenessStates(), object(), object()
+    states.apply([Entry(1, 4, "{}")], first)
+    assert states.remove_owner(first) == [Entry(1, 5, None)]
+    assert states.apply([Entry(1, 4, "{}")], second) == [Entry(1, 6, "{}")]
+    assert states.apply([Entry(1, 5, '{"a":1}')], second) == [Entry(1, 7, '{"a":1}')]
+    assert states.apply([Entry(1, 5, '{"a":1}')], second) == []

@@ -56,6 +56,13 @@ def test_our_encoders_match_pycrdt_byte_for_byte() -> None:
     assert protocol.sync_update(doc.get_update()) == pycrdt.create_update_message(doc.get_update())
 
 
+def test_save_markers_round_trip_and_acks_are_not_accepted_from_clients() -> None:
+    assert parse_message(protocol.save_marker(300)) == protocol.SaveMarker(300)
+    assert protocol.save_ack(300) == b"\x64\x01\xac\x02"
+    with pytest.raises(MalformedMessage, match="save markers only"):
+        parse_message(protocol.save_ack(1))
+
+
 def test_an_auth_message_is_recognised_whatever_it_carries() -> None:
     assert isinstance(parse_message(protocol.permission_denied("no")), Auth)
 

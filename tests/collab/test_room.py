@@ -166,7 +166,10 @@ async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
         await ben.channel.send(echo)
         await ana.present({"name": "Ana"})  # a renewal: same state, newer clock
         await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == relayed + 1)
-        assert ana.kinds().count("AwarenessUpdate") == 0  # nothing came back to Ana
+        # Ana hears only her own two updates back (keep-alive), none of Ben's echoes.
+        await ana.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == 2)
+        await asyncio.sleep(0.02)
+        assert ana.kinds().count("AwarenessUpdate") == 2
 
 
 async def test_a_leaving_peers_presence_is_removed_for_the_others() -> None:
@@ -190,6 +193,14 @@ async def test_a_peer_cannot_take_over_another_peers_presence() -> None:
         await eve.present({"name": "Eve"})
         await ben.wait_until(lambda c: eve.doc.client_id in c.states)
         assert ben.states[ana.doc.client_id] == {"name": "Ana"}
+
+
+async def test_a_client_alone_in_a_room_gets_its_presence_back_as_keepalive() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.present({"name": "Ana"})
+        await ana.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == 1)
+        assert ana.states == {ana.doc.client_id: {"name": "Ana"}}
 
 
 async def test_query_awareness_is_answered_with_every_state() -> None:
@@ -244,3 +255,25 @@ def pycrdt_update(text: str) -> bytes:
     doc: pycrdt.Doc = pycrdt.Doc()
     doc.get("content", type=pycrdt.Text).insert(0, text)
     return doc.get_update()
+
+
+async def test_a_save_marker_is_acknowledged_only_after_the_edits_before_it_commit() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        store.hold()
+        await ana.edit(0, "typed")
+        await ana.channel.send(protocol.save_marker(7))
+        await asyncio.sleep(0.05)
+        assert protocol.save_ack(7) not in ana.frames
+        store.release()
+        await ana.wait_until(lambda c: protocol.save_ack(7) in c.frames)
+
+
+async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.edit(0, "typed")
+        await ben.wait_until(lambda c: str(c.text) == "typed")
+        assert all(frame[0] != protocol.MessageType.SAVE for frame in ana.frames + ben.frames)

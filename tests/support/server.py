@@ -49,9 +49,10 @@ class ServerProcess:
     def start(self, timeout_s: float = 20.0) -> ServerProcess:
         """Start and wait until /healthz answers."""
         self.starts += 1
-        log = open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        with open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                         env=env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

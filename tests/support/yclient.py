@@ -105,10 +105,7 @@ class YClient:
         except ConnectionClosed:
             pass
         finally:
-            if self.ws.close_rcvd is not None:
-                self.close_code, self.close_reason = self.ws.close_rcvd.code, self.ws.close_rcvd.reason
-            elif self.ws.close_sent is not None:
-                self.close_code, self.close_reason = self.ws.close_sent.code, self.ws.close_sent.reason
+            self.close_code, self.close_reason = self.ws.close_code, self.ws.close_reason or ""
             self.closed.set()
             async with self._changed:
                 self._changed.notify_all()

@@ -99,7 +99,8 @@ def _public(access: NoteAccess, content: str) -> NotePublic:
 
 
 def _filename(title: str) -> str:
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).strip()[:80] or "note"
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title)
+    stem = " ".join(stem.split())[:80] or "note"
     return f"{stem}.md"
 
 

@@ -1,0 +1,78 @@
+"""The REST contract, against a real server on a real SQLite file."""
+
+from __future__ import annotations
+
+import httpx
+
+from support.server import ServerProcess
+
+
+def test_healthz_answers_ok_once_the_database_answers(server: ServerProcess) -> None:
+    response = httpx.get(server.url + "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_creating_a_note_returns_its_capability_link(server: ServerProcess) -> None:
+    response = httpx.post(server.url + "/api/notes", json={})
+    assert response.status_code == 201
+    note = response.json()
+    assert note["url"] == f"/n/{note['id']}"
+    assert len(note["id"]) >= 22  # 128 bits and more of URL-safe base64
+    assert note["view_id"] != note["id"]
+
+
+def test_a_note_can_start_with_content_and_is_read_back(server: ServerProcess) -> None:
+    note = server.post_note("\n\n## Shopping list\n- milk\n")
+    response = server.get_note(note["id"])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["title"] == "Shopping list"
+    assert body["content"] == "\n\n## Shopping list\n- milk\n"
+    assert {"id", "title", "content", "created_at", "updated_at"} <= body.keys()
+
+
+def test_a_body_is_optional_when_creating_a_note(server: ServerProcess) -> None:
+    response = httpx.post(server.url + "/api/notes")
+    assert response.status_code == 201
+    assert server.get_note(response.json()["id"]).json()["content"] == ""
+
+
+def test_an_unknown_note_is_a_json_404(server: ServerProcess) -> None:
+    response = server.get_note("no-such-note-token-at-all")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no note has this link"}
+
+
+def test_bad_json_gets_a_422_that_says_so(server: ServerProcess) -> None:
+    response = httpx.post(server.url + "/api/notes", content=b"{not json",
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["problems"] == ["the request body is not valid JSON"]
+
+
+def test_content_of_the_wrong_type_gets_a_422_naming_the_field(server: ServerProcess) -> None:
+    response = httpx.post(server.url + "/api/notes", json={"content": 42})
+    assert response.status_code == 422
+    assert response.json()["problems"][0].startswith("content:")
+
+
+def test_the_view_link_reads_the_note_without_revealing_the_edit_link(
+    server: ServerProcess,
+) -> None:
+    note = server.post_note("secret plans")
+    body = server.get_note(note["view_id"]).json()
+    assert body["role"] == "viewer"
+    assert body["content"] == "secret plans"
+    assert note["id"] not in str(body)
+
+
+def test_a_note_exports_as_a_markdown_download_named_after_its_title(
+    server: ServerProcess,
+) -> None:
+    note = server.post_note("# Trip: Lisbon/Porto\nday 1")
+    response = httpx.get(f"{server.url}/api/notes/{note['id']}/export.md")
+    assert response.status_code == 200
+    assert response.text == "# Trip: Lisbon/Porto\nday 1"
+    assert response.headers["content-type"].startswith("text/markdown")
+    assert 'filename="Trip Lisbon Porto.md"' in response.headers["content-disposition"]

@@ -1,0 +1,143 @@
+"""Nothing a peer has seen is lost: SIGKILL, SIGTERM, restarts and compaction."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from support.server import ServerProcess
+from support.yclient import YClient
+
+
+def log_rows(db: Path) -> tuple[int, int]:
+    with sqlite3.connect(db) as connection:
+        updates = connection.execute("SELECT count(*) FROM update_log").fetchone()[0]
+        snapshots = connection.execute("SELECT count(*) FROM snapshot").fetchone()[0]
+    return updates, snapshots
+
+
+async def type_until_killed(server: ServerProcess, token: str, start: int) -> str:
+    """Type numbered tokens while a watcher listens; SIGKILL the server mid-stream.
+
+    Returns the text the watcher had received when the server died.
+    """
+    async with YClient.connect(server.ws_url, token) as writer, \
+            YClient.connect(server.ws_url, token) as watcher:
+        async def typing() -> None:
+            n = start
+            while True:
+                writer.append(f"<{n}>")
+                n += 1
+                await asyncio.sleep(0.002)
+
+        typist = asyncio.create_task(typing())
+        await asyncio.sleep(random.uniform(0.3, 0.8))
+        seen = str(watcher.text)
+        server.kill()  # no shutdown code runs
+        typist.cancel()
+        await watcher.wait_closed()
+        seen = str(watcher.text)  # everything it received before the socket died
+    return seen
+
+
+@pytest.mark.parametrize("durability", ["full", "normal"])
+async def test_every_edit_a_watcher_received_survives_sigkill(
+    make_server, durability: str  # type: ignore[no-untyped-def]
+) -> None:
+    server = make_server(f"--durability={durability}").start()
+    token = server.post_note()["id"]
+    written = 0
+    for _round in range(3):
+        seen = await type_until_killed(server, token, written)
+        assert seen.count("<") > 10, "the watcher should have seen a stream of edits"
+        server.start()
+        stored = server.get_note(token).json()["content"]
+        assert stored.startswith(seen), "an edit the watcher saw is missing"
+        tokens = stored.replace(">", "> ").split()
+        assert len(tokens) == len(set(tokens)), "an edit was stored twice"
+        assert tokens == [f"<{n}>" for n in range(len(tokens))], "edits out of order or lost"
+        written = len(tokens)
+
+
+async def test_sigterm_closes_peers_with_1001_and_keeps_every_edit(server: ServerProcess) -> None:
+    token = server.post_note()["id"]
+    async with YClient.connect(server.ws_url, token) as writer, \
+            YClient.connect(server.ws_url, token) as watcher:
+        for i in range(200):
+            writer.append(f"{i},")
+        await watcher.wait_until(lambda c: str(c.text).endswith("199,"))
+        assert server.terminate() == 0
+        assert await writer.wait_closed() == 1001
+        assert await watcher.wait_closed() == 1001
+    server.start()
+    assert server.get_note(token).json()["content"] == "".join(f"{i}," for i in range(200))
+
+
+async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> None:
+    token = server.post_note("# Title\n")["id"]
+    async with YClient.connect(server.ws_url, token) as client:
+        client.append("body text")
+        client.insert(0, ">")
+        async with YClient.connect(server.ws_url, token) as other:
+            await other.wait_text("># Title\nbody text")
+    server.stop()
+    server.start()
+    async with YClient.connect(server.ws_url, token) as client:
+        assert str(client.text) == "># Title\nbody text"
+
+
+async def test_compaction_then_restore_gives_the_same_text(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = make_server("--compact-after-updates=50", "--room-grace-s=0.2").start()
+    token = server.post_note()["id"]
+    async with YClient.connect(server.ws_url, token) as writer, \
+            YClient.connect(server.ws_url, token) as watcher:
+        for i in range(175):
+            writer.append(f"{i % 10}")
+            if i % 25 == 0:
+                await asyncio.sleep(0.01)
+        await watcher.wait_until(lambda c: len(str(c.text)) == 175)
+        expected = str(watcher.text)
+    updates, snapshots = log_rows(db_path)
+    assert snapshots == 1 and updates < 175, "the log was not compacted"
+    server.kill()
+    server.start()
+    assert server.get_note(token).json()["content"] == expected
+
+
+async def test_an_idle_note_is_compacted_after_quiet_seconds(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = make_server("--compact-after-idle-s=0.3").start()
+    token = server.post_note()["id"]
+    async with YClient.connect(server.ws_url, token) as writer, \
+            YClient.connect(server.ws_url, token) as watcher:
+        for i in range(20):
+            writer.append(str(i))
+        await watcher.wait_until(lambda c: str(c.text).endswith("19"))
+        for _ in range(100):
+            if log_rows(db_path) == (0, 1):
+                break
+            await asyncio.sleep(0.05)
+        assert log_rows(db_path) == (0, 1)
+        expected = str(watcher.text)
+    server.kill()
+    server.start()
+    assert server.get_note(token).json()["content"] == expected
+
+
+async def test_edits_keep_flowing_in_other_notes_when_one_client_misbehaves(
+    server: ServerProcess,
+) -> None:
+    a, b = server.post_note()["id"], server.post_note()["id"]
+    async with YClient.connect(server.ws_url, a) as a1, YClient.connect(server.ws_url, a) as a2:
+        async with YClient.connect(server.ws_url, b) as bad:
+            try:
+                await bad.ws.send(b"\x00\x01\x05\x01\x02\x03")
+            except ConnectionClosed:
+                pass
+            assert await bad.wait_closed() == 1007
+        a1.append("fine")
+        await a2.wait_text("fine")

@@ -1,0 +1,97 @@
+"""The websocket contract over a real server: sync, broadcast, presence, errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from support.server import ServerProcess
+from support.yclient import YClient
+
+
+async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: ServerProcess) -> None:
+    note = server.post_note("start ")
+    async with YClient.connect(server.ws_url, note["id"]) as ana, \
+            YClient.connect(server.ws_url, note["id"]) as ben:
+        assert str(ana.text) == "start "
+        ana.append("from ana. ")
+        ben.insert(0, ">> ")
+        await ana.wait_until(lambda c: "ana" in str(c.text) and ">>" in str(c.text))
+        await ben.wait_until(lambda c: str(c.text) == str(ana.text))
+        expected = str(ana.text)
+    assert server.get_note(note["id"]).json()["content"] == expected
+
+
+async def test_an_unknown_note_is_closed_with_4404_and_nothing_is_stored(
+    server: ServerProcess, db_path: object
+) -> None:
+    async with connect(f"{server.ws_url}/not-a-note") as ws:
+        await ws.wait_closed()
+        assert ws.close_code == 4404
+        assert ws.close_reason == "unknown note"
+    assert "opened note" not in server.log()
+
+
+async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(server: ServerProcess) -> None:
+    note = server.post_note()
+    async with YClient.connect(server.ws_url, note["id"]) as good:
+        async with connect(f"{server.ws_url}/{note['id']}") as bad:
+            await bad.send("hello")
+            await bad.wait_closed()
+            assert bad.close_code == 1003
+        good.append("still here")
+        await asyncio.sleep(0)
+    assert httpx.get(f"{server.url}/api/notes/{note['id']}").json()["content"] == "still here"
+    assert "text frames are not part of the y-websocket protocol" in server.log()
+
+
+async def test_a_malformed_frame_is_refused_with_1007(server: ServerProcess) -> None:
+    note = server.post_note()
+    async with connect(f"{server.ws_url}/{note['id']}") as bad:
+        await bad.send(b"\x00\x02\x04\xff\xff\xff\xff")
+        await bad.wait_closed()
+        assert bad.close_code == 1007
+
+
+async def test_a_newcomer_sees_present_peers_at_once(server: ServerProcess) -> None:
+    note = server.post_note()
+    async with YClient.connect(server.ws_url, note["id"]) as ana:
+        await ana.set_presence({"user": {"name": "Ana"}})
+        async with YClient.connect(server.ws_url, note["id"]) as ben:
+            await ben.wait_until(lambda c: ana.client_id in c.states, timeout_s=1.0)
+            await ben.set_presence({"user": {"name": "Ben"}})
+            await ana.wait_until(lambda c: ben.client_id in c.states, timeout_s=1.0)
+        await ana.wait_until(lambda c: ben.client_id not in c.states, timeout_s=1.0)
+    assert "leave note=" in server.log() and "peers=1" in server.log()
+
+
+async def test_an_echoed_presence_is_not_relayed(server: ServerProcess) -> None:
+    note = server.post_note()
+    async with YClient.connect(server.ws_url, note["id"]) as ana, \
+            YClient.connect(server.ws_url, note["id"]) as ben, \
+            YClient.connect(server.ws_url, note["id"]) as cat:
+        await ana.set_presence({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.client_id in c.states)
+        await cat.wait_until(lambda c: ana.client_id in c.states)
+        echo = next(f for f in reversed(ben.received) if f[0] == 1)
+        frames_before = len(cat.received)
+        for _ in range(10):
+            await ben.ws.send(echo)  # what a stock client does with every frame it gets
+        await ana.set_presence({"name": "Ana", "cursor": 3})
+        await cat.wait_until(lambda c: c.states.get(ana.client_id, {}).get("cursor") == 3)
+        assert len(cat.received) == frames_before + 1  # the change, and none of the echoes
+
+
+@pytest.mark.parametrize("option", ["--workers=2"])
+def test_a_second_worker_is_refused_with_a_reason(make_server, option: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RuntimeError, match="runs one worker"):
+        make_server(option).start()
+
+
+def test_a_second_server_on_the_same_database_is_refused(make_server) -> None:  # type: ignore[no-untyped-def]
+    make_server().start()
+    with pytest.raises(RuntimeError, match="already serving"):
+        make_server().start()
