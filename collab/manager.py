@@ -87,11 +87,13 @@ class RoomManager:
         """The open rooms by note (read-only view for callers; do not mutate)."""
         return self._rooms
 
-    async def serve(self, note: int, channel: Channel, role: Role = Role.EDITOR) -> None:
+    async def serve(
+        self, note: int, channel: Channel, role: Role = Role.EDITOR, grant: str = ""
+    ) -> None:
         """Serve a peer in the note's room, opening the room if needed."""
         room = await self._acquire(note)
         try:
-            await room.serve(channel, role)
+            await room.serve(channel, role, grant)
         finally:
             self._release(room)
 
@@ -152,11 +154,13 @@ class RoomManager:
             if not any(self._users.values()):
                 self._nobody.set()
 
-    def disconnect(self, note: int, code: CloseCode, reason: str) -> None:
-        """Close every connection to a note's open room, if it is open."""
+    def disconnect(
+        self, note: int, code: CloseCode, reason: str, *, grant: str | None = None
+    ) -> None:
+        """Close the connections to a note's open room (only ``grant``'s, if given)."""
         room = self._rooms.get(note)
         if room is not None:
-            room.disconnect_all(code, reason)
+            room.disconnect_all(code, reason, grant=grant)
 
     async def shutdown(self, timeout_s: float = 5.0) -> None:
         """Disconnect everyone with 1001 and wait for every room's writes.

@@ -31,10 +31,11 @@ class Role(StrEnum):
 class Peer:
     """A channel, the role it joined with, and its outgoing queue."""
 
-    def __init__(self, channel: Channel, role: Role, *, max_queue: int) -> None:
+    def __init__(self, channel: Channel, role: Role, *, max_queue: int, grant: str = "") -> None:
         self.id = next(_ids)
         self.channel = channel
         self.role = role
+        self.grant = grant  # opaque to the room: what let this peer in (the edge's token)
         self.wants_acks = False
         self._max_queue = max_queue
         self._queue: deque[bytes] = deque()

@@ -99,9 +99,13 @@ class Room:
 
     # -- serving one connection ------------------------------------------------------
 
-    async def serve(self, channel: Channel, role: Role = Role.EDITOR) -> None:
-        """Serve one peer until its channel closes or it is disconnected."""
-        peer = Peer(channel, role, max_queue=self.config.max_send_queue_messages)
+    async def serve(self, channel: Channel, role: Role = Role.EDITOR, grant: str = "") -> None:
+        """Serve one peer until its channel closes or it is disconnected.
+
+        ``grant`` is an opaque label of what admitted the peer (a link's token),
+        so that revoking it can close exactly the connections it opened.
+        """
+        peer = Peer(channel, role, max_queue=self.config.max_send_queue_messages, grant=grant)
         self._join(peer)
         receiving = asyncio.create_task(self._receive(peer), name=f"{peer!r} receive")
         sending = asyncio.create_task(peer.run_sender(), name=f"{peer!r} send")
@@ -286,10 +290,11 @@ class Room:
             logger.error("compaction of note=%s failed, log kept: %r", self.note, error)
             self._unsnapshotted += logged
 
-    def disconnect_all(self, code: CloseCode, reason: str) -> None:
-        """Close every peer's connection with ``code``."""
+    def disconnect_all(self, code: CloseCode, reason: str, *, grant: str | None = None) -> None:
+        """Close every peer's connection with ``code``; only those admitted by ``grant`` if given."""
         for peer in self._peers:
-            peer.close(code, reason)
+            if grant is None or peer.grant == grant:
+                peer.close(code, reason)
 
     async def close(self) -> None:
         """Compact, then wait until every write of this room is committed."""

@@ -409,33 +409,49 @@ class _Reader:
         if ref > 9:
             raise InvalidUpdate(f"unknown struct ref {ref} at byte {pos}")
         if info & _HAS_ANY_ORIGIN:
-            sibling, pos = self.origins(info, pos + 1)
+            sibling, pos = self.origins(info, pos + 1, client, clock)
             parent: TypeParent = None
         else:
-            parent, pos = self.parent(info, pos + 1)
+            parent, pos = self.parent(info, pos + 1, client, clock)
             sibling = None
         if ref == _TYPE:
             self.types.append(((client, clock), parent))
             self.siblings.append(sibling)
         return _CONTENT[ref](self, pos)
 
-    def origins(self, info: int, pos: int) -> tuple[ID, int]:
+    def reference(self, pos: int, what: str, client: int, clock: int) -> tuple[ID, int]:
+        """Read an id that item ``client:clock`` refers to.
+
+        An item can only refer to items that existed when it was made, so a
+        reference to the same client must have a smaller clock. yrs trusts
+        this: a forward self-reference later overlapped by a GC struct makes
+        it crash.
+        """
+        target, end = self.ident(pos, what)
+        if target[1] >= clock and target[0] == client:
+            raise InvalidUpdate(
+                f"{what} {client}:{target[1]} of item {client}:{clock} does not precede it "
+                f"at byte {pos}"
+            )
+        return target, end
+
+    def origins(self, info: int, pos: int, client: int, clock: int) -> tuple[ID, int]:
         """Read origin and/or right origin; return the one the parent comes from."""
         if info & _HAS_ORIGIN:
-            origin, pos = self.ident(pos, "origin")
+            origin, pos = self.reference(pos, "origin", client, clock)
             if info & _HAS_RIGHT_ORIGIN:
-                pos = self.ident(pos, "right origin")[1]
+                pos = self.reference(pos, "right origin", client, clock)[1]
             return origin, pos
-        return self.ident(pos, "right origin")
+        return self.reference(pos, "right origin", client, clock)
 
-    def parent(self, info: int, pos: int) -> tuple[TypeParent, int]:
+    def parent(self, info: int, pos: int, client: int, clock: int) -> tuple[TypeParent, int]:
         """Read explicit parent info (root name or parent id) and parent key."""
         flag = self.data[pos]
         parent: TypeParent
         if flag == 1:
             parent, end = self.text(pos + 1, "root type name")
         elif flag == 0:
-            parent, end = self.ident(pos + 1, "parent")
+            parent, end = self.reference(pos + 1, "parent", client, clock)
         else:
             raise InvalidUpdate(f"parent flag {self.uint(pos)[0]} is not 0 or 1 at byte {pos}")
         if info & _HAS_PARENT_SUB:

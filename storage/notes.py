@@ -52,3 +52,15 @@ def resolve_token(*, session: Session, token: str) -> tuple[Note, Role] | None:
 def get_note(*, session: Session, note_id: int) -> Note | None:
     """A note by its internal id."""
     return session.get(Note, note_id)
+
+
+def rotate_token(*, session: Session, note: Note, which: Literal["edit", "view"]) -> str:
+    """Give the note a new edit or view token; the old one stops working. Returns the old one."""
+    if which == "edit":
+        old, note.edit_token = note.edit_token, new_token()
+    else:
+        old, note.view_token = note.view_token, new_token()
+    session.add(note)
+    session.commit()
+    session.refresh(note)
+    return old

@@ -76,3 +76,38 @@ def test_a_note_exports_as_a_markdown_download_named_after_its_title(
     assert response.text == "# Trip: Lisbon/Porto\nday 1"
     assert response.headers["content-type"].startswith("text/markdown")
     assert 'filename="Trip Lisbon Porto.md"' in response.headers["content-disposition"]
+
+
+async def test_rotating_the_edit_link_closes_its_connections_with_4403(
+    server: ServerProcess,
+) -> None:
+    from support.yclient import YClient
+
+    note = server.post_note("x")
+    async with YClient.connect(server.ws_url, note["id"]) as editor, \
+            YClient.connect(server.ws_url, note["view_id"]) as viewer:
+        response = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate",
+                              json={"which": "edit"})
+        assert response.status_code == 200
+        new_id = response.json()["id"]
+        assert new_id != note["id"] and response.json()["view_id"] == note["view_id"]
+        assert await editor.wait_closed(timeout_s=1.0) == 4403
+        assert not viewer.closed.is_set()
+    assert server.get_note(note["id"]).status_code == 404
+    assert server.get_note(new_id).json()["content"] == "x"
+
+
+def test_rotating_the_view_link_keeps_the_edit_link(server: ServerProcess) -> None:
+    note = server.post_note()
+    rotated = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
+    assert rotated.json()["id"] == note["id"]
+    assert server.get_note(note["view_id"]).status_code == 404
+    assert server.get_note(rotated.json()["view_id"]).json()["role"] == "viewer"
+
+
+def test_a_viewer_cannot_rotate_links(server: ServerProcess) -> None:
+    note = server.post_note()
+    response = httpx.post(f"{server.url}/api/notes/{note['view_id']}/rotate",
+                          json={"which": "view"})
+    assert response.status_code == 403
+    assert server.get_note(note["view_id"]).status_code == 200

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from collab.document import initial_update, title_of
+from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
 from web.deps import NoteAccess, NoteDep, RoomsDep, SessionDep
@@ -79,6 +80,27 @@ async def export_note(access: NoteDep, rooms: RoomsDep) -> Response:
     disposition += f"filename*=UTF-8''{quote(filename)}"
     return Response(content, media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": disposition})
+
+
+class Rotate(BaseModel):
+    """The body of ``POST /api/notes/{token}/rotate``."""
+
+    which: Literal["edit", "view"] = Field(description="Which link to replace.")
+
+
+@router.post("/api/notes/{token}/rotate", response_model=NotePublic)
+async def rotate_link(access: NoteDep, body: Rotate, session: SessionDep,
+                      rooms: RoomsDep) -> NotePublic:
+    """Replace the edit or view link; connections opened with the old one are closed (4403)."""
+    if access.role is not Role.EDITOR:
+        raise HTTPException(status_code=403, detail="only the edit link can rotate links")
+    note = session.merge(access.note)
+    old = await run_in_threadpool(notes.rotate_token, session=session, note=note,
+                                  which=body.which)
+    rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", grant=old)
+    content = await rooms.read_text(access.note_id)
+    token = note.edit_token if body.which == "edit" else access.token
+    return _public(NoteAccess(note, Role.EDITOR, token), content)
 
 
 def _public(access: NoteAccess, content: str) -> NotePublic:

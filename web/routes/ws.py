@@ -27,7 +27,7 @@ async def note_socket(websocket: WebSocket, token: str) -> None:
         await websocket.close(CloseCode.UNKNOWN_NOTE, "unknown note")
         return
     rooms = websocket.app.state.rooms
-    await rooms.serve(access.note_id, WebSocketChannel(websocket), access.role)
+    await rooms.serve(access.note_id, WebSocketChannel(websocket), access.role, access.token)
 
 
 def _resolve(websocket: WebSocket, token: str) -> NoteAccess | None:
