@@ -83,7 +83,10 @@ class AwarenessStates:
     """The awareness states of one room, and which connection owns each client id.
 
     A client id belongs to the first connection that sets it; other connections
-    cannot overwrite or remove it, so one peer cannot move another's cursor.
+    cannot overwrite or remove it, so one peer cannot move another's cursor. Once
+    its owner removes the state (a stock client does so as it disconnects), the
+    id is free again, so a reconnecting client is seen at once, even if its old
+    socket has not finished closing.
 
     Clocks relayed to the other peers may run ahead of the client's own: peers
     remember the clock of a removal, and a client that reconnects after one
@@ -121,10 +124,13 @@ class AwarenessStates:
 
     def _accept(self, entry: Entry, owner: object) -> Entry | None:
         cid = entry.client_id
-        if self._owners.setdefault(cid, owner) is not owner:
-            return None
-        own = self._own_clock.get(cid)
         held = self._entries.get(cid)
+        if self._owners.setdefault(cid, owner) is not owner:
+            if held is not None and held.state is not None:
+                return None  # someone else's present state
+            self._owners[cid] = owner  # released by its owner: a reconnecting client
+            self._own_clock.pop(cid, None)
+        own = self._own_clock.get(cid)
         newer = own is None or entry.clock > own
         removes = entry.clock == own and entry.state is None and held is not None
         if not (newer or (removes and held is not None and held.state is not None)):

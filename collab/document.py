@@ -11,7 +11,7 @@ def initial_update(text: str) -> bytes | None:
     """The Yjs update that writes ``text`` into a new note, or None for no text."""
     if not text:
         return None
-    doc: pycrdt.Doc = pycrdt.Doc()
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     doc.get(TEXT_NAME, type=pycrdt.Text).insert(0, text)
     return doc.get_update()
 

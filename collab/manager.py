@@ -53,10 +53,10 @@ class RoomManager:
     """
 
     def __init__(
-        self, store: DocumentStore, config: RoomConfig = RoomConfig(), *, grace_s: float = 10.0
+        self, store: DocumentStore, config: RoomConfig | None = None, *, grace_s: float = 10.0
     ) -> None:
         self.store = store
-        self.config = config
+        self.config = config or RoomConfig()
         self.grace_s = grace_s
         self._rooms: dict[int, Room] = {}
         self._users: dict[int, int] = {}

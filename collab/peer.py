@@ -9,6 +9,7 @@ limit it is disconnected and will resync when it reconnects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections import deque
@@ -76,10 +77,9 @@ class Peer:
     async def force_close(self, timeout_s: float) -> None:
         """Close the channel directly, for a peer whose sender is stuck on a dead socket."""
         if self._close is not None and not self.close_sent:
-            try:
+            # A socket that cannot take a close frame is beyond saving; the transport drops it.
+            with contextlib.suppress(TimeoutError, ChannelClosed):
                 await asyncio.wait_for(self.channel.close(*self._close), timeout_s)
-            except (TimeoutError, ChannelClosed):
-                pass  # the socket is beyond saving; the transport will drop it
     def fail(self, error: PeerError) -> None:
         """Close the channel with the close code and reason of ``error``, and log why."""
         if self._close is None:

@@ -70,13 +70,13 @@ class Room:
         note: int,
         stored: StoredDocument,
         store: DocumentStore,
-        config: RoomConfig = RoomConfig(),
+        config: RoomConfig | None = None,
         *,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
         self.note = note
-        self.config = config
-        self.doc: pycrdt.Doc = pycrdt.Doc()
+        self.config = config or RoomConfig()
+        self.doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
         self.doc.apply_update(stored.update)  # from our own store: already checked once
         self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
         self.awareness = AwarenessStates()
@@ -291,7 +291,7 @@ class Room:
             self._unsnapshotted += logged
 
     def disconnect_all(self, code: CloseCode, reason: str, *, grant: str | None = None) -> None:
-        """Close every peer's connection with ``code``; only those admitted by ``grant`` if given."""
+        """Close every peer's connection, or only those admitted by ``grant``."""
         for peer in self._peers:
             if grant is None or peer.grant == grant:
                 peer.close(code, reason)

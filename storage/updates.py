@@ -19,8 +19,14 @@ from typing import Any
 import pycrdt
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel
 
 from storage.models import Note, Snapshot, UpdateLog, utcnow
+
+# The writer works on the tables through SQLAlchemy Core: no ORM objects per update.
+LOG = SQLModel.metadata.tables[UpdateLog.__tablename__]
+SNAPSHOT = SQLModel.metadata.tables[str(Snapshot.__tablename__)]
+NOTE = SQLModel.metadata.tables[str(Note.__tablename__)]
 
 logger = logging.getLogger("storage.updates")
 
@@ -106,13 +112,13 @@ class SqlDocumentStore:
         """:meth:`load` for a caller off the event loop."""
         with self.engine.connect() as connection:
             snapshot = connection.execute(
-                select(Snapshot.upto_seq, Snapshot.data).where(Snapshot.note_id == note)  # type: ignore[arg-type]
+                select(SNAPSHOT.c.upto_seq, SNAPSHOT.c.data).where(SNAPSHOT.c.note_id == note)
             ).first()
             after = snapshot.upto_seq if snapshot else 0
             rows = connection.execute(
-                select(UpdateLog.data)  # type: ignore[call-overload]
-                .where(UpdateLog.note_id == note, UpdateLog.seq > after)
-                .order_by(UpdateLog.seq)
+                select(LOG.c.data)
+                .where(LOG.c.note_id == note, LOG.c.seq > after)
+                .order_by(LOG.c.seq)
             ).scalars().all()
         parts = ([snapshot.data] if snapshot else []) + list(rows)
         merged = pycrdt.merge_updates(*parts) if len(parts) > 1 else (parts or [EMPTY_UPDATE])[0]
@@ -175,32 +181,28 @@ class SqlDocumentStore:
     def _insert(self, connection: Connection, jobs: list[_Job]) -> None:
         if jobs:
             rows = [{"note_id": job.note, "data": job.data} for job in jobs]
-            connection.execute(insert(UpdateLog), rows)
+            connection.execute(insert(LOG), rows)
 
     def _compact(self, connection: Connection, job: _Job) -> None:
         upto = connection.execute(
-            select(func.max(UpdateLog.seq)).where(UpdateLog.note_id == job.note)  # type: ignore[arg-type]
+            select(func.max(LOG.c.seq)).where(LOG.c.note_id == job.note)
         ).scalar()
         if job.data == EMPTY_UPDATE and self._has_content(connection, job.note, upto):
             raise EmptySnapshotRefused(f"note {job.note}: refusing to store an empty snapshot")
         if upto is None:
             return  # nothing logged since the last snapshot
-        connection.execute(delete(Snapshot).where(Snapshot.note_id == job.note))  # type: ignore[arg-type]
-        connection.execute(insert(Snapshot).values(note_id=job.note, upto_seq=upto, data=job.data))
-        connection.execute(
-            delete(UpdateLog).where(UpdateLog.note_id == job.note, UpdateLog.seq <= upto)  # type: ignore[arg-type]
-        )
+        connection.execute(delete(SNAPSHOT).where(SNAPSHOT.c.note_id == job.note))
+        connection.execute(insert(SNAPSHOT).values(note_id=job.note, upto_seq=upto, data=job.data))
+        connection.execute(delete(LOG).where(LOG.c.note_id == job.note, LOG.c.seq <= upto))
 
     def _has_content(self, connection: Connection, note: int, upto: Any) -> bool:
         snapshot = connection.execute(
-            select(Snapshot.note_id).where(Snapshot.note_id == note)  # type: ignore[arg-type]
+            select(SNAPSHOT.c.note_id).where(SNAPSHOT.c.note_id == note)
         ).first()
         return upto is not None or snapshot is not None
 
     def _touch(self, connection: Connection, notes: set[int]) -> None:
-        connection.execute(
-            update(Note).where(Note.id.in_(notes)).values(updated_at=utcnow())  # type: ignore[union-attr]
-        )
+        connection.execute(update(NOTE).where(NOTE.c.id.in_(notes)).values(updated_at=utcnow()))
 
     def _resolve(self, batch: list[_Job]) -> None:
         assert self._loop is not None

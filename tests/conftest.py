@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.server import ServerProcess
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -24,7 +23,9 @@ def make_server(tmp_path: Path, db_path: Path) -> Iterator[type[ServerProcess]]:
     """Build servers over the test's database; every one is stopped afterwards."""
     started: list[ServerProcess] = []
 
-    def factory(*args: str, env: dict[str, str] | None = None, db: Path | None = None) -> ServerProcess:
+    def factory(
+        *args: str, env: dict[str, str] | None = None, db: Path | None = None
+    ) -> ServerProcess:
         server = ServerProcess(db or db_path, tmp_path, *args, env=env)
         started.append(server)
         return server

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.errors import ChannelClosed, UnsupportedData
@@ -44,7 +46,5 @@ class WebSocketChannel:
     async def close(self, code: int, reason: str) -> None:
         if self._ws.application_state is not WebSocketState.CONNECTED:
             return
-        try:
+        with contextlib.suppress(RuntimeError, OSError):  # already gone: closing is idempotent
             await self._ws.close(code, reason[:120])  # a close reason is limited to 123 bytes
-        except (RuntimeError, OSError):
-            pass  # already gone: closing is idempotent

@@ -97,3 +97,12 @@ def test_a_client_returning_with_its_old_clock_is_relayed_past_its_removal() -> 
     assert states.apply([Entry(1, 4, "{}")], second) == [Entry(1, 6, "{}")]
     assert states.apply([Entry(1, 5, '{"a":1}')], second) == [Entry(1, 7, '{"a":1}')]
     assert states.apply([Entry(1, 5, '{"a":1}')], second) == []
+
+
+def test_a_client_id_released_by_its_owner_can_be_taken_by_a_new_connection() -> None:
+    states, old, new = AwarenessStates(), object(), object()
+    states.apply([Entry(1, 3, "{}")], old)
+    assert states.apply([Entry(1, 3, None)], old) == [Entry(1, 3, None)]  # leaving
+    assert states.apply([Entry(1, 3, '{"back":true}')], new) == [Entry(1, 4, '{"back":true}')]
+    assert states.remove_owner(old) == []  # the old socket closing changes nothing
+    assert states.states() == {1: '{"back":true}'}

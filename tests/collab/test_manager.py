@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from support.memclient import MemoryClient
 
 from collab.channel import MemoryChannel
 from collab.errors import CloseCode
 from collab.manager import RoomManager
 from collab.persistence import MemoryStore
-from support.memclient import MemoryClient
 
 
 @pytest.fixture
@@ -71,12 +71,11 @@ async def test_rooms_of_different_notes_are_separate(manager: RoomManager) -> No
 async def test_shutdown_closes_every_peer_with_1001_and_keeps_their_edits() -> None:
     store = MemoryStore()
     rooms = RoomManager(store, grace_s=10)
-    async with rooms:
-        async with MemoryClient.join(serve(rooms), "a") as a:
-            await a.edit(0, "saved")
-            await rooms.shutdown()
-            await a.closed.wait()
-            assert a.channel.close_code == CloseCode.GOING_AWAY
+    async with rooms, MemoryClient.join(serve(rooms), "a") as a:
+        await a.edit(0, "saved")
+        await rooms.shutdown()
+        await a.closed.wait()
+        assert a.channel.close_code == CloseCode.GOING_AWAY
     assert store.logs[1] or 1 in store.snapshots
 
 

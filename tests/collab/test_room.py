@@ -8,6 +8,7 @@ from typing import Any
 
 import pycrdt
 import pytest
+from support.memclient import MemoryClient
 
 from collab import protocol
 from collab.channel import MemoryChannel
@@ -15,7 +16,6 @@ from collab.errors import CloseCode
 from collab.peer import Role
 from collab.persistence import MemoryStore, StoredDocument
 from collab.room import Room, RoomConfig
-from support.memclient import MemoryClient
 
 NOTE = 1
 

@@ -494,6 +494,22 @@ def test_a_parent_flag_other_than_zero_or_one_is_refused() -> None:
     refused(update(bytes([4, 2]) + varstring("text")), "parent flag 2 is not 0 or 1")
 
 
+@pytest.mark.parametrize(
+    ("what", "header"),
+    [
+        ("origin", bytes([0x84]) + varuint(1) + varuint(5)),
+        ("right origin", bytes([0x44]) + varuint(1) + varuint(3)),
+        ("parent", bytes([0x04, 0]) + varuint(1) + varuint(3)),
+    ],
+)
+def test_an_item_referring_to_its_own_clients_future_is_refused(what: str, header: bytes) -> None:
+    # yrs segfaults on a forward self-reference that a later GC struct overlaps.
+    refused(
+        update(header + varstring("bc"), clock=3), f"{what} 1:[35] of item 1:3 does not precede"
+    )
+    check_update(update(header[:-1] + varuint(2) + varstring("bc"), clock=3))
+
+
 def test_a_client_appearing_twice_is_refused() -> None:
     block = varuint(1) + varuint(7) + varuint(0) + root_item(4, varstring("a"))
     refused(varuint(2) + block + block + b"\x00", "client 7 appears twice")
@@ -620,10 +636,10 @@ def test_a_type_under_an_unknown_parent_is_bounded_by_the_deepest_known_type() -
 
 
 def test_a_parent_cycle_in_one_update_is_still_bounded() -> None:
-    first = child_item(7, TYPE_MAP, parent=(1, 1))
-    second = child_item(7, TYPE_MAP, parent=(1, 0))
+    first = varuint(1) + varuint(1) + varuint(0) + child_item(7, TYPE_MAP, parent=(2, 0))
+    second = varuint(1) + varuint(2) + varuint(0) + child_item(7, TYPE_MAP, parent=(1, 0))
     tracker = TypeDepthTracker()
-    tracker.check(check_update(update(first, second)))
+    tracker.check(check_update(varuint(2) + first + second + b"\x00"))
     assert tracker.deepest <= 3
 
 

@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import pytest
-
 from interop.nodeclient import NodeClient
 from support.server import ServerProcess
 from support.yclient import YClient

@@ -62,7 +62,9 @@ class MemoryClient:
                                 self._clock, None if state is None else json.dumps(state))
         await self.channel.send(protocol.awareness(awareness.encode([entry])))
 
-    async def wait_until(self, predicate: Callable[[MemoryClient], bool], timeout_s: float = 2) -> None:
+    async def wait_until(
+        self, predicate: Callable[[MemoryClient], bool], timeout_s: float = 2
+    ) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout_s)
 

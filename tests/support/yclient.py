@@ -73,7 +73,9 @@ class YClient:
         payload = awareness.encode([entry])
         await self.ws.send(bytes([1]) + _varuint(len(payload)) + payload)
 
-    async def wait_until(self, predicate: Callable[[YClient], bool], timeout_s: float = 5.0) -> None:
+    async def wait_until(
+        self, predicate: Callable[[YClient], bool], timeout_s: float = 5.0
+    ) -> None:
         """Wait until ``predicate(self)`` holds after some received message."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout_s)

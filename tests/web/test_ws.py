@@ -6,10 +6,9 @@ import asyncio
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
-
 from support.server import ServerProcess
 from support.yclient import YClient
+from websockets.asyncio.client import connect
 
 
 async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: ServerProcess) -> None:
@@ -35,7 +34,9 @@ async def test_an_unknown_note_is_closed_with_4404_and_nothing_is_stored(
     assert "opened note" not in server.log()
 
 
-async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(server: ServerProcess) -> None:
+async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(
+    server: ServerProcess,
+) -> None:
     note = server.post_note()
     async with YClient.connect(server.ws_url, note["id"]) as good:
         async with connect(f"{server.ws_url}/{note['id']}") as bad:

@@ -1,0 +1,45 @@
+"""The arrows between packages point one way: web -> collab, storage; never back."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB = set(sys.stdlib_module_names)
+
+
+def imported_roots(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "allowed"),
+    [
+        ("collab", {"collab", "pycrdt"}),
+        ("storage", {"storage", "pycrdt", "sqlalchemy", "sqlmodel"}),
+    ],
+)
+def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set[str]) -> None:
+    foreign = {name: files for name, files in imported_roots(package).items()
+               if name not in allowed and name not in STDLIB and name != "__future__"}
+    assert foreign == {}
+
+
+def test_nothing_imports_the_web_package_but_itself() -> None:
+    for package in ("collab", "storage"):
+        assert "web" not in imported_roots(package)
