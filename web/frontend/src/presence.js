@@ -1,0 +1,72 @@
+// Who is here: a live list from the awareness states, and "joined"/"left" notices.
+
+const nameOf = (state) => {
+  const name = state?.user?.name
+  return typeof name === 'string' && name.trim() ? name.trim() : 'Someone'
+}
+
+// Only a CSS colour we produced ourselves reaches a style; anything else gets grey.
+const safeColor = (color) => (typeof color === 'string' && /^#[0-9a-f]{6}$/i.test(color) ? color : '#8a8f98')
+
+function chip (state, isSelf) {
+  const item = document.createElement('li')
+  item.className = 'person'
+  const viewer = state.role === 'viewer'
+  if (viewer) item.classList.add('viewer')
+  if (isSelf) item.classList.add('self')
+  const dot = document.createElement('span')
+  dot.className = 'dot'
+  dot.style.backgroundColor = safeColor(state.user?.color)
+  const label = document.createElement('span')
+  label.className = 'name'
+  label.textContent = nameOf(state)
+  item.append(dot, label)
+  const notes = [isSelf && 'you', viewer && 'viewing'].filter(Boolean)
+  if (notes.length > 0) {
+    const note = document.createElement('span')
+    note.className = 'badge'
+    note.textContent = notes.join(', ')
+    item.append(note)
+  }
+  item.title = nameOf(state) + (viewer ? ' (can view, not edit)' : '')
+  return item
+}
+
+/**
+ * Render everyone present into `list`, and announce arrivals and departures.
+ *
+ * Announcements are held back while this tab is not in sync: the states that arrive
+ * with a (re)connection are people already here, and a dropped connection empties the
+ * list without anyone having left.
+ */
+export function attachPresence ({ awareness, provider, list, countLabel, toast }) {
+  const names = new Map()
+  const selfId = awareness.clientID
+
+  const render = () => {
+    const states = [...awareness.getStates()].filter(([, state]) => state && state.user)
+    states.sort(([a, sa], [b, sb]) =>
+      (b === selfId) - (a === selfId) || nameOf(sa).localeCompare(nameOf(sb)) || a - b)
+    list.replaceChildren(...states.map(([id, state]) => chip(state, id === selfId)))
+    const others = states.length - (awareness.getLocalState() ? 1 : 0)
+    countLabel.textContent = others === 0 ? 'Only you' : `${others + 1} here`
+  }
+
+  awareness.on('change', ({ added, updated, removed }, origin) => {
+    const announce = origin !== 'local' && provider.wsconnected && provider.synced
+    for (const id of added) {
+      const state = awareness.getStates().get(id)
+      if (announce && id !== selfId && state?.user) toast(`${nameOf(state)} joined`)
+    }
+    for (const id of removed) {
+      if (announce && id !== selfId && names.has(id)) toast(`${names.get(id)} left`)
+      names.delete(id)
+    }
+    for (const id of [...added, ...updated]) {
+      const state = awareness.getStates().get(id)
+      if (state?.user) names.set(id, nameOf(state))
+    }
+    render()
+  })
+  render()
+}
