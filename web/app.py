@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from collab.manager import RoomManager
 from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
-from web.routes import api, ws
+from web.routes import api, pages, ws
 from web.settings import Settings
 
 logger = logging.getLogger("web.app")
@@ -62,6 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     api.install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ws.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.include_router(pages.router)
     return app
 
 

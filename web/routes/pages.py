@@ -1,0 +1,129 @@
+"""The HTML pages: the home page and a note's page.
+
+Every page is sent with a Content-Security-Policy that allows no inline script:
+the pages load one script from ``/static`` and hand it data in ``data-*``
+attributes. A note's page shows only what its token grants; a view page never
+contains the edit token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from collab.document import title_of
+from web.deps import NoteAccess, RoomsDep, resolve
+
+WEB_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES_DIR = WEB_DIR / "templates"
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+# A Host header we are willing to repeat in the policy: a name or an IP literal, and a port.
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def static_url(name: str) -> str:
+    """A static file's URL with a hash of its content, so browsers never run a stale bundle."""
+    path = STATIC_DIR / name
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return f"/static/{name}"
+    return f"/static/{name}?v={_content_hash(path, mtime_ns)}"
+
+
+@lru_cache(maxsize=32)
+def _content_hash(path: Path, _mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+templates.env.globals["static_url"] = static_url
+
+
+def content_security_policy(request: Request, style_nonce: str) -> str:
+    """The policy of every page.
+
+    Scripts come only from this origin. ``<style>`` elements need the page's nonce
+    (CodeMirror injects its base theme with it), while ``style`` attributes are
+    allowed because y-codemirror.next colours remote cursors with them; the preview
+    strips ``style`` attributes from notes. Websockets go to this host only.
+    """
+    host = request.headers.get("host", "")
+    sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
+    return "; ".join((
+        "default-src 'none'",
+        "script-src 'self'",
+        f"style-src 'self' 'nonce-{style_nonce}'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data: https:",
+        "font-src 'self'",
+        f"connect-src 'self'{sockets}",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ))
+
+
+def render(request: Request, template: str, context: dict[str, Any], *,
+           status_code: int = 200, cache: str = "no-cache") -> HTMLResponse:
+    """A page with its security headers. Links in notes must not leak the page's
+    URL (it holds the note's token), hence ``no-referrer``."""
+    nonce = secrets.token_urlsafe(16)
+    headers = {
+        "Content-Security-Policy": content_security_policy(request, nonce),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": cache,
+    }
+    return templates.TemplateResponse(request, template, {**context, "style_nonce": nonce},
+                                      status_code=status_code, headers=headers)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    """Start a note, or reopen one this browser remembers (the list lives in the browser)."""
+    return render(request, "home.html", {})
+
+
+@router.get("/n/{token}", response_class=HTMLResponse)
+async def note_page(request: Request, token: str, rooms: RoomsDep) -> HTMLResponse:
+    """The editor (edit token) or the read-only view (view token) of a note."""
+    access = await run_in_threadpool(_resolve, request, token)
+    if access is None:
+        return render(request, "not_found.html", {}, status_code=404)
+    title = title_of(await rooms.read_text(access.note_id))
+    # The page holds its token: keep it out of shared caches.
+    return render(request, "note.html", note_context(access, title), cache="no-store")
+
+
+def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
+    """What a note's page may know: its own token, the view token, the role, the title.
+
+    Only these strings reach the template, never the note row, so the edit token
+    cannot leak into a view page by accident.
+    """
+    return {
+        "role": access.role.value,
+        "token": access.token,
+        "view_token": access.note.view_token,
+        "title": title,
+        "page_title": f"{title or 'Untitled note'} · collab-notes",
+    }
+
+
+def _resolve(request: Request, token: str) -> NoteAccess | None:
+    with Session(request.app.state.engine) as session:
+        return resolve(session, token)
