@@ -1,0 +1,160 @@
+"""Drive the note page the way a person does: through the DOM only.
+
+The page exposes no test hooks. Everything here reads what a person sees (or
+what assistive technology reads: ``data-state`` attributes next to the labels).
+Playwright's string expressions are evaluated with ``eval``, which the page's
+CSP forbids, so every in-page predicate here is written as a function.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_MS = 10_000
+IDENTITY_KEY = "collab-notes:identity"
+
+# The editor's text, without the widgets y-codemirror and CodeMirror put inside lines
+# (remote carets carry their owner's name; an empty note shows a placeholder).
+EDITOR_TEXT_JS = """() => {
+  const content = document.querySelector('#editor .cm-content')
+  if (!content) return null
+  const copy = content.cloneNode(true)
+  copy.querySelectorAll('.cm-ySelectionCaret, .cm-placeholder, .cm-widgetBuffer')
+    .forEach((node) => node.remove())
+  return Array.from(copy.querySelectorAll('.cm-line'), (line) => line.textContent).join('\\n')
+}"""
+
+WAIT_FOR_TEXT_JS = """([want, mode]) => {
+  const text = (EDITOR_TEXT)()
+  if (text === null) return false
+  return mode === 'equals' ? text === want : text.includes(want)
+}""".replace("EDITOR_TEXT", EDITOR_TEXT_JS)
+
+
+def wait_until(check: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05,
+               message: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {message}")
+        time.sleep(interval_s)
+
+
+@dataclass
+class Person:
+    """One browser profile (a Playwright context): its own localStorage, IndexedDB and name."""
+
+    context: BrowserContext
+    name: str
+    problems: list[str] = field(default_factory=list)
+
+    def open(self, url: str) -> NoteTab:
+        """A new tab on ``url``."""
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("console", self._console)
+        page.goto(url)
+        return NoteTab(page)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(f"CSP violation: {message.text}")
+
+
+PersonFactory = Callable[..., Person]
+"""The ``person`` fixture: ``person("Ana")`` is a fresh browser profile for Ana."""
+
+
+class NoteTab:
+    """One open note page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    # -- what is on screen -------------------------------------------------------------
+
+    @property
+    def connection(self) -> Locator:
+        return self.page.locator("#connection")
+
+    @property
+    def save_state(self) -> Locator:
+        return self.page.locator("#save-state")
+
+    @property
+    def editor(self) -> Locator:
+        return self.page.locator("#editor .cm-content")
+
+    @property
+    def preview(self) -> Locator:
+        return self.page.locator("#preview")
+
+    @property
+    def people(self) -> Locator:
+        return self.page.locator("#presence .person")
+
+    @property
+    def toasts(self) -> Locator:
+        return self.page.locator("#toasts .toast")
+
+    def text(self) -> str:
+        value: str | None = self.page.evaluate(EDITOR_TEXT_JS)
+        assert value is not None, "the editor is not on the page"
+        return value
+
+    def names_present(self) -> list[str]:
+        return self.page.locator("#presence .person .name").all_inner_texts()
+
+    def state_of_save(self) -> str | None:
+        return self.save_state.get_attribute("data-state")
+
+    # -- waiting -----------------------------------------------------------------------
+
+    def wait_ready(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> NoteTab:
+        """Connected and in sync; for an editor, also confirmed saved."""
+        expect(self.connection).to_have_attribute("data-state", "online", timeout=timeout_ms)
+        if self.page.locator("body").get_attribute("data-role") == "editor":
+            expect(self.save_state).to_have_attribute("data-state", "saved", timeout=timeout_ms)
+        return self
+
+    def wait_saved(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        expect(self.save_state).to_have_attribute("data-state", "saved", timeout=timeout_ms)
+
+    def wait_text(self, want: str, *, exact: bool = False,
+                  timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Wait until the editor shows ``want`` (contains it, or equals it with ``exact``)."""
+        mode = "equals" if exact else "contains"
+        try:
+            self.page.wait_for_function(WAIT_FOR_TEXT_JS, arg=[want, mode], timeout=timeout_ms)
+        except Exception as error:
+            shown = self.text()
+            raise AssertionError(f"editor never showed {want!r}; it shows {shown!r}") from error
+
+    def wait_names(self, *names: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        """Wait until exactly these people are shown present, in any order."""
+        wait_until(lambda: sorted(self.names_present()) == sorted(names), timeout_ms / 1000,
+                   message=f"presence {sorted(names)}, shown {self.names_present()}")
+
+    # -- doing -------------------------------------------------------------------------
+
+    def type(self, text: str, delay_ms: float = 0) -> None:
+        """Type at the end of the note, as keystrokes."""
+        self.editor.click()
+        self.page.keyboard.press("Control+End")
+        self.page.keyboard.type(text, delay=delay_ms)
+
+    def rename(self, name: str) -> None:
+        field = self.page.locator("#my-name")
+        field.fill(name)
+        field.press("Tab")

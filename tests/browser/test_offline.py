@@ -1,0 +1,83 @@
+"""Edits made without a connection are kept (in memory and in IndexedDB) and merge later.
+
+Playwright's ``context.set_offline`` blocks traffic but leaves an open websocket
+open in Chromium; the page drops its socket itself when the browser says it is
+offline, so both that and a stopped server are tested here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser.notepage import PersonFactory, wait_until
+from playwright.sync_api import expect
+from support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+COUNT_STORED_UPDATES = """async (name) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name)
+    request.onsuccess = () => resolve(request.result)
+    request.onerror = () => reject(request.error)
+  })
+  try {
+    return await new Promise((resolve, reject) => {
+      const count = db.transaction('updates').objectStore('updates').count()
+      count.onsuccess = () => resolve(count.result)
+      count.onerror = () => reject(count.error)
+    })
+  } finally {
+    db.close()
+  }
+}"""
+
+
+def test_edits_typed_offline_wait_and_then_merge_with_the_others(
+        shared_server: ServerProcess, person: PersonFactory) -> None:
+    note = shared_server.post_note("# Offline\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
+
+    for tab in (ana, ben):
+        tab.page.context.set_offline(True)
+        expect(tab.connection).to_have_attribute("data-state", "offline")
+    ana.type("Ana on the train. ")
+    ben.type("Ben in a tunnel. ")
+    expect(ana.save_state).to_have_text(f"{len('Ana on the train. ')} edits waiting")
+    expect(ana.save_state).to_have_attribute("data-state", "waiting")
+    assert "Ben" not in ana.text()
+
+    for tab in (ana, ben):
+        tab.page.context.set_offline(False)
+    for tab in (ana, ben):
+        tab.wait_ready()
+        tab.wait_text("Ana on the train.")
+        tab.wait_text("Ben in a tunnel.")
+    assert ana.text() == ben.text()
+    assert shared_server.get_note(note["id"]).json()["content"] == ana.text()
+
+
+def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns(
+        server: ServerProcess, person: PersonFactory) -> None:
+    note = server.post_note("# Kept locally\n")
+    ana_profile = person("Ana")
+    ana = ana_profile.open(server.url + note["url"]).wait_ready()
+    stored_before = ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
+
+    server.stop()
+    expect(ana.connection).to_have_attribute("data-state", "reconnecting")
+    words = "written offline, tab closed"
+    ana.type(words)
+    # One IndexedDB record per keystroke: wait until all of them are written.
+    wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
+               >= stored_before + len(words), message="the edits to reach IndexedDB")
+    ana.page.close()
+
+    server.start()
+    assert words not in server.get_note(note["id"]).json()["content"]
+    ana = ana_profile.open(server.url + note["url"]).wait_ready()
+    ana.wait_text(words)
+    wait_until(lambda: words in server.get_note(note["id"]).json()["content"],
+               message="the server to receive the offline edit")
+    ben = person("Ben").open(server.url + note["url"]).wait_ready()
+    ben.wait_text(words)
