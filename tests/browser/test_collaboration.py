@@ -88,3 +88,43 @@ def boxes(tab: NoteTab) -> list[dict[str, float] | None]:
     """Where the editor, the preview and the bars are: none may move as people come and go."""
     selectors = ("#editor", "#preview", ".presence-bar", ".topbar")
     return [tab.page.locator(selector).bounding_box() for selector in selectors]
+
+
+# A hand-made y-websocket client: one awareness message with a hostile `user`, and
+# a cursor at the end of the note so that y-codemirror draws a caret for it.
+HOSTILE_PEER = """async (url) => {
+  const varuint = (n) => {
+    const out = []
+    for (; n > 127; n >>>= 7) out.push(128 | (n & 127))
+    return [...out, n]
+  }
+  const bytes = (array) => [...varuint(array.length), ...array]
+  const end = { type: null, tname: 'content', item: null, assoc: 0 } // a Y.RelativePosition
+  const state = JSON.stringify({
+    user: { name: 'Mallory', color: 'red; background-image: url(https://example.invalid/x)',
+            colorLight: 'red; position: fixed; inset: 0' },
+    cursor: { anchor: end, head: end }
+  })
+  const encoded = [...new TextEncoder().encode(state)]
+  const update = [...varuint(1), ...varuint(4242), ...varuint(1), ...bytes(encoded)]
+  const socket = new WebSocket(url)
+  socket.binaryType = 'arraybuffer'
+  await new Promise((resolve) => { socket.onopen = resolve })
+  socket.send(new Uint8Array([1, ...bytes(update)]))
+  window.__mallory = socket
+}"""
+
+
+def test_a_peers_colour_can_never_inject_css(shared_server: ServerProcess,
+                                             person: PersonFactory) -> None:
+    note = shared_server.post_note("# Colours\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    mallory = person("Mallory").open(shared_server.url + "/")
+    mallory.page.evaluate(HOSTILE_PEER, f"{shared_server.ws_url}/{note['id']}")
+
+    ana.wait_names("Ana", "Mallory")
+    caret = ana.page.locator(".cm-ySelectionCaret", has_text="Mallory")
+    expect(caret).to_be_visible()
+    style = caret.get_attribute("style") or ""
+    assert "url(" not in style and "#8a8f98" in style
+    assert not ana.page.locator("#editor [style*='fixed']").count()

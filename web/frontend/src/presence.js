@@ -5,8 +5,31 @@ const nameOf = (state) => {
   return typeof name === 'string' && name.trim() ? name.trim() : 'Someone'
 }
 
-// Only a CSS colour we produced ourselves reaches a style; anything else gets grey.
-const safeColor = (color) => (typeof color === 'string' && /^#[0-9a-f]{6}$/i.test(color) ? color : '#8a8f98')
+const GREY = '#8a8f98'
+const MAX_NAME_CHARS = 40
+const isColor = (value, alpha = false) =>
+  typeof value === 'string' && (alpha ? /^#[0-9a-f]{6}([0-9a-f]{2})?$/i : /^#[0-9a-f]{6}$/i).test(value)
+const safeColor = (color) => (isColor(color) ? color : GREY)
+
+/**
+ * Make other people's `user` fields harmless before anything renders them.
+ *
+ * y-codemirror.next writes `user.color` into a style attribute, so a peer could
+ * smuggle CSS in through it; only plain hex colours and short names pass. This
+ * must be registered before the editor exists: listeners run in the order they
+ * were added, and the editor's own listener renders the carets.
+ */
+export function guardRemoteStates (awareness) {
+  awareness.on('change', ({ added, updated }) => {
+    for (const id of [...added, ...updated]) {
+      const user = awareness.getStates().get(id)?.user
+      if (id === awareness.clientID || !user || typeof user !== 'object') continue
+      user.color = safeColor(user.color)
+      if (!isColor(user.colorLight, true)) user.colorLight = user.color + '33'
+      user.name = typeof user.name === 'string' ? [...user.name].slice(0, MAX_NAME_CHARS).join('') : ''
+    }
+  })
+}
 
 function chip (state, isSelf) {
   const item = document.createElement('li')
