@@ -11,7 +11,23 @@ from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-SHOPPING = "# Weekend plans\n\n- [ ] Bake bread\n- [ ] Call grandma\n\n"
+SHOPPING = """# Weekend plans
+
+Saturday we **bake**, Sunday is for the garden.
+
+## To do
+- [x] Buy flour and yeast
+- [ ] Bake bread
+- [ ] Call grandma
+
+> The bakery closes at 2 pm.
+
+| Day | Who |
+|-----|-----|
+| Sat | Ana |
+| Sun | Ben |
+
+"""
 
 
 def test_two_people_co_editing_a_note_converge_on_the_same_text(
@@ -53,6 +69,7 @@ def test_presence_shows_everyone_and_announces_arrivals_and_departures(
     # Ben's caret shows in Ana's editor, labelled with his name in his colour.
     caret = ana.page.locator(".cm-ySelectionCaret", has_text="Ben")
     expect(caret).to_be_visible()
+    expect(ana.preview).to_contain_text("Bring jam.")
     take_screenshot(ana, artifacts / "two-people-ana.png")
     take_screenshot(ben, artifacts / "two-people-ben.png")
 
