@@ -1,0 +1,73 @@
+// Throughput: one room, W writers inserting as fast as a bounded window of
+// unacknowledged edits allows, and one observer counting what it applies.
+//
+// An edit is "in flight" from the moment its writer makes it until the observer
+// has applied it; each writer keeps at most `window` edits in flight, so the
+// offered load adapts to what the server (and the load generator) can carry.
+
+import { populate } from '../client.mjs'
+import { phase } from '../control.mjs'
+import { newRoom } from '../servers.mjs'
+import { SelfMeter, sleep, until } from '../stats.mjs'
+import { seeded } from '../text.mjs'
+import { Receiver, sameText, Writer } from './tracking.mjs'
+
+/** @param {object} p {writers, window, warmup_s, measure_s, drain_s, max_edits, seed} */
+export const throughput = async (ctx, p) => {
+  const rng = seeded(p.seed)
+  const room = await newRoom(ctx.server)
+  const [[observer, ...clients]] = await populate(ctx.server, [room], p.writers + 1)
+
+  const writers = new Map(clients.map((c) => [c.doc.clientID, new Writer(c, p.max_edits)]))
+  const applied = new Map([...writers.keys()].map((id) => [id, 0]))
+  const observed = new Receiver(observer, writers, () => {})
+  observer.doc.on('afterTransaction', (tr) => {
+    if (tr.local) return
+    for (const id of writers.keys()) applied.set(id, tr.afterState.get(id) ?? 0)
+    wake()
+  })
+  for (const c of clients) new Receiver(c, writers, () => {}) // eslint-disable-line no-new
+
+  let running = true
+  let woken = false
+  const pump = () => {
+    woken = false
+    for (const writer of writers.values()) {
+      const text = writer.client.text
+      while (running && writer.sent - applied.get(writer.id) < p.window) {
+        if (!writer.edit(Math.floor(rng() * (text.length + 1)), false)) break
+      }
+    }
+  }
+  const wake = () => {
+    if (!woken) { woken = true; setImmediate(pump) }
+  }
+  const ticker = setInterval(wake, 50)
+  pump()
+
+  await sleep(p.warmup_s * 1000)
+  const meter = new SelfMeter()
+  await phase(ctx.handshake, 'measure-start')
+  meter.start()
+  const before = observed.seen
+  const t0 = performance.now()
+  await sleep(p.measure_s * 1000)
+  const count = observed.seen - before
+  const seconds = (performance.now() - t0) / 1000
+  running = false
+  clearInterval(ticker)
+  const self = meter.stop()
+  await phase(ctx.handshake, 'measure-end')
+
+  const sent = [...writers.values()].reduce((n, w) => n + w.sent, 0)
+  const drained = await until(() => observed.seen >= sent, p.drain_s * 1000)
+  return {
+    edits_per_s: Math.round(count / seconds),
+    edits_sent: sent,
+    lost_edits: Math.max(0, sent - observed.seen),
+    drained,
+    converged: drained && sameText([...clients, observer]),
+    reconnects: [...clients, observer].reduce((n, c) => n + c.reconnects, 0),
+    loadgen: self
+  }
+}
