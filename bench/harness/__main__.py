@@ -1,0 +1,101 @@
+"""bench/run: install what is missing, measure, write the report.
+
+    bench/run                 the full benchmark, every server (about 25 minutes)
+    bench/run --quick         a tiny configuration, one run (about 2 minutes)
+    bench/run --profile       py-spy profiles of collab-notes under load
+    bench/run --help          every option
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from harness import environment, install, profiling
+from harness.aggregate import aggregate
+from harness.chart import latency_chart
+from harness.config import FULL, QUICK, SCENARIOS
+from harness.document import render, summary_json
+from harness.orchestrate import Plan, execute
+from harness.paths import BENCH, Paths
+from harness.report import Report
+from harness.servers import COLLAB, PEERS, SERVERS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny counts and durations, one run")
+    parser.add_argument("--runs", type=int, help="runs per measurement (default: 3, quick: 1)")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help=f"comma-separated subset of: {', '.join(SERVERS)}")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--results-dir", type=Path,
+                        help="where to write (default: bench/results/<date>-<config>)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="do not install anything; fail if something is missing")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG (and matplotlib)")
+    parser.add_argument("--publish", action=argparse.BooleanOptionalAction, default=None,
+                        help="copy RESULTS.md and latency.png into bench/ (default: only for "
+                             "a full run of every scenario on every server)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile collab-notes with py-spy instead of benchmarking")
+    return parser
+
+
+def _names(raw: str, known: tuple[str, ...] | list[str], what: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"bench/run: unknown {what}: {', '.join(unknown)} "
+                         f"(known: {', '.join(known)})")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = QUICK if args.quick else FULL
+    plan = Plan(config, _names(args.scenarios, SCENARIOS, "scenarios"),
+                _names(args.servers, list(SERVERS), "servers"), args.runs or config.runs)
+    paths = Paths.from_env()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kind = "profile" if args.profile else config.name
+    out = args.results_dir or BENCH / "results" / f"{stamp}-{kind}"
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.no_install:
+        peers = {SERVERS[name].kind for name in plan.servers} & set(PEERS)
+        install.install(paths, peers=set() if args.profile else peers,
+                        chart=not args.no_chart and not args.profile, profile=args.profile)
+    if args.profile:
+        return profiling.run(config, paths, out)
+    return benchmark(plan, paths, out, chart=not args.no_chart, publish=args.publish)
+
+
+def benchmark(plan: Plan, paths: Paths, out: Path, *, chart: bool, publish: bool | None) -> int:
+    env = environment.describe(paths)
+    print(f"[bench] {plan.measurements()} measurements; results in {out}", flush=True)
+    records = execute(plan, paths, out)
+    report = Report(aggregate(records), plan.config, env)
+    drawn = chart and latency_chart(report, out / "latency.png",
+                                    f"{env['machine']['cores']} cores, {env['date']}")
+    text = render(report, env, chart="latency.png" if drawn else None, runs=plan.runs)
+    (out / "RESULTS.md").write_text(text)
+    (out / "summary.json").write_text(summary_json(report, env))
+    everything = (plan.config is FULL and set(plan.scenarios) == set(SCENARIOS)
+                  and set(plan.servers) == set(SERVERS))
+    if publish if publish is not None else everything:
+        shutil.copyfile(out / "RESULTS.md", BENCH / "RESULTS.md")
+        if drawn:
+            shutil.copyfile(out / "latency.png", BENCH / "latency.png")
+        print("[bench] published bench/RESULTS.md and bench/latency.png", flush=True)
+    print(f"[bench] wrote {out / 'RESULTS.md'}", flush=True)
+    failed = [r for r in records if "error" in r and SERVERS[str(r["server"])].kind == COLLAB]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""What each scenario runs, in the full and in the --quick configuration.
+
+Counts, rates and durations are parameters here and nowhere else; the README's
+description of the scenarios follows the full configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.servers import COLLAB, HOCUSPOCUS, PYCRDT, YWSS
+
+SCENARIOS = ("fanout", "throughput", "join", "idle", "restore")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: a scenario with its parameters."""
+
+    scenario: str
+    name: str
+    params: dict[str, Any]
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every case, which servers each scenario runs against, and how often."""
+
+    name: str
+    runs: int
+    cases: tuple[Case, ...]
+    servers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A fresh server per case keeps cases from inheriting each other's rooms and
+    # memory; the quick configuration shares one per scenario to save the starts.
+    fresh_server_per_case: bool = True
+
+    def cases_of(self, scenario: str) -> list[Case]:
+        return [case for case in self.cases if case.scenario == scenario]
+
+
+# Which server configurations each scenario compares. The collab-notes variants
+# appear only where they answer a question: durability normal where edits are
+# written, permessage-deflate where large syncs are sent.
+SERVERS_BY_SCENARIO = {
+    "fanout": (COLLAB, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
+    "throughput": (COLLAB, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
+    "join": (COLLAB, "collab-notes-deflate", YWSS, HOCUSPOCUS, PYCRDT),
+    "idle": (COLLAB, YWSS, HOCUSPOCUS, PYCRDT),
+    "restore": (COLLAB,),
+}
+
+
+def _fanout(rooms: int, clients: int, *, warmup_s: float, measure_s: float,
+            drain_s: float) -> Case:
+    params = {"rooms": rooms, "clients": clients, "writers": clients, "rate": 10,
+              "warmup_s": warmup_s, "measure_s": measure_s, "drain_s": drain_s, "seed": 7}
+    return Case("fanout", f"{rooms}x{clients}", params,
+                timeout_s=warmup_s + measure_s + drain_s + 90)
+
+
+def _throughput(writers: int, *, warmup_s: float, measure_s: float) -> Case:
+    params = {"writers": writers, "window": 50, "warmup_s": warmup_s, "measure_s": measure_s,
+              "drain_s": 15, "max_edits": 500_000, "seed": 11}
+    return Case("throughput", f"{writers} writers", params, timeout_s=warmup_s + measure_s + 90)
+
+
+def _join(note: str, clients: int, *, size: int = 0, structs: int = 0) -> Case:
+    params = {"note": note, "clients": clients, "bytes": size, "structs": structs,
+              "timeout_s": 60, "seed": 13}
+    label = {"large": f"{size / 1e6:g} MB note" if size >= 1e6 else f"{size // 1000} kB note",
+             "history": f"{structs // 1000}k-struct history", "empty": "new empty note"}[note]
+    return Case("join", f"{clients} clients, {label}", params, timeout_s=180)
+
+
+def _idle(rooms: int, per_room: int, *, settle_s: float, idle_s: float) -> Case:
+    params = {"rooms": rooms, "per_room": per_room, "batch": 100, "settle_s": settle_s,
+              "idle_s": idle_s}
+    return Case("idle", f"{rooms * per_room} connections / {rooms} rooms", params,
+                timeout_s=settle_s + idle_s + 240)
+
+
+def _restore(updates: int) -> Case:
+    return Case("restore", f"{updates:,} updates", {"updates": updates, "timeout_s": 60},
+                timeout_s=120)
+
+
+FULL = Config(
+    name="full",
+    runs=3,
+    cases=(
+        _fanout(1, 2, warmup_s=1, measure_s=5, drain_s=20),
+        _fanout(1, 50, warmup_s=1, measure_s=5, drain_s=20),
+        _fanout(20, 10, warmup_s=1, measure_s=5, drain_s=20),
+        _throughput(2, warmup_s=1, measure_s=4),
+        _throughput(10, warmup_s=1, measure_s=4),
+        _join("large", 50, size=1_000_000),
+        _join("history", 50, structs=30_000),
+        _join("empty", 50),
+        _idle(100, 10, settle_s=3, idle_s=18),
+        _restore(100_000),
+    ),
+    servers=SERVERS_BY_SCENARIO,
+)
+
+QUICK = Config(
+    name="quick",
+    runs=1,
+    cases=(
+        _fanout(1, 2, warmup_s=0.5, measure_s=1, drain_s=5),
+        _fanout(2, 5, warmup_s=0.5, measure_s=1, drain_s=5),
+        _throughput(2, warmup_s=0.5, measure_s=1),
+        _join("large", 10, size=100_000),
+        _join("history", 10, structs=2_000),
+        _join("empty", 10),
+        _idle(5, 10, settle_s=0.5, idle_s=1),
+        _restore(5_000),
+    ),
+    servers=SERVERS_BY_SCENARIO,
+    fresh_server_per_case=False,
+)

@@ -1,0 +1,80 @@
+"""RESULTS.md: the date, machine and versions, the targets, every scenario's table, and
+the per-run appendix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.report import TITLES, Report, row
+from harness.targets import check_all
+
+HOW_TO_READ = """\
+Every figure is the median over {runs} run(s); each run started every server afresh,
+and the servers took turns case by case (the order rotating between runs) so that
+drift during the invocation touched all of them alike. A "÷ peer" column is
+collab-notes' figure divided by that peer's: below 1.00x is better for ↓ metrics,
+above 1.00x is better for ↑ metrics. CPU figures are % of one core, read from
+`/proc` over the measuring window; "other work on the machine" is what the rest of
+the machine used meanwhile (a large value means the run was disturbed)."""
+
+
+def render(report: Report, env: dict[str, Any], *, chart: str | None, runs: int) -> str:
+    out: list[str] = ["# collab-notes benchmark results", ""]
+    out += _environment(env, report.config.name, runs)
+    out += ["", "## How to read this", "", HOW_TO_READ.format(runs=runs), ""]
+    out += ["## Targets (collab-notes, `--durability full`)", "",
+            row(["target", "measured", "verdict"]), row(["---"] * 3)]
+    out += [row(v) for v in check_all(report)]
+    if chart:
+        out += ["", f"![fan-out latency percentiles per server]({chart})"]
+    for scenario in ("fanout", "throughput", "join", "idle", "restore"):
+        if report.cases(scenario):
+            out += ["", f"## {TITLES[scenario]}", "", *report.scenario_table(scenario)]
+    durability = report.variant_table("fanout", "collab-notes-normal",
+                                      ["p50_ms", "p99_ms", "delivered_per_s", "server_cpu_pct"])
+    durability += report.variant_table("throughput", "collab-notes-normal",
+                                       ["edits_per_s", "server_cpu_pct"])[2:]
+    if len(durability) > 2:
+        out += ["", "## Durability cost: `--durability full` against `normal`", "", *durability]
+    deflate = report.variant_table("join", "collab-notes-deflate",
+                                   ["all_synced_ms", "server_cpu_pct"])
+    if len(deflate) > 2:
+        out += ["", "## permessage-deflate off (default) against on, join storm", "", *deflate]
+    out += ["", "## Every run", "", *report.appendix(), ""]
+    return "\n".join(out)
+
+
+def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:
+    machine = env["machine"]
+    collab = env["collab_notes"]
+    node_peers = {k: v for k, v in env["peers"].items() if not k.endswith("venv")}
+    python_peer = env["peers"].get("pycrdt-websocket venv") or {}
+    lines = [
+        f"- **Date**: {env['date']}; configuration `{config}`, {runs} run(s)",
+        f"- **Machine**: {machine['cpu']}, {machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; load average at the start "
+        f"{', '.join(str(x) for x in machine['load_average'])}",
+        f"- **collab-notes**: commit {collab['commit']}, Python {collab['python']}, "
+        f"pycrdt {collab['pycrdt']}, uvicorn {collab['uvicorn']} (ws: websockets-sansio), "
+        f"websockets {collab['websockets']}, FastAPI {collab['fastapi']}, "
+        f"SQLAlchemy {collab['sqlalchemy']}",
+        f"- **Node** {env['node']}; clients: {_versions(env['clients'])}",
+        f"- **Peers**: {_versions(node_peers)}; pycrdt-websocket venv: {_versions(python_peer)}",
+    ]
+    return lines
+
+
+def _versions(versions: dict[str, Any]) -> str:
+    shown = [f"{name} {version}" for name, version in versions.items() if version]
+    return ", ".join(shown) or "not installed"
+
+
+def summary_json(report: Report, env: dict[str, Any]) -> str:
+    cells = {
+        " / ".join(key): {"runs": cell.runs, "errors": cell.errors,
+                          "median": {m: f.median for m, f in cell.metrics.items()},
+                          "values": {m: f.values for m, f in cell.metrics.items()}}
+        for key, cell in report.cells.items()
+    }
+    return json.dumps({"environment": env, "cells": cells}, indent=1, default=str)

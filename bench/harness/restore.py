@@ -1,0 +1,110 @@
+"""Restore: how long opening a note takes when its log holds many small updates,
+before and after the server compacts that log into a snapshot.
+
+The note is created through the API; its update log is then filled directly in
+SQLite, with updates made by pycrdt the way a client typing one character at a
+time would make them. The server compacts a note's log when it closes the
+room, which it does on shutdown, so a restart in between gives the "after"
+figure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sqlite3
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import pycrdt
+
+from harness import loadgen
+from harness.config import Case
+from harness.paths import Paths
+from harness.servers import RunningServer, ServerSpec, running
+
+Metrics = dict[str, float | int | bool | None]
+TYPED = "the quick brown fox jumps over the lazy dog\n"
+
+
+@functools.cache
+def typed_updates(count: int) -> tuple[bytes, ...]:
+    """``count`` Yjs updates, each appending one character to the note's text."""
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for i in range(count):
+        text.insert(i, TYPED[i % len(TYPED)])  # outside a transaction: one update each
+    return tuple(updates)
+
+
+def measure(case: Case, spec: ServerSpec, paths: Paths, logs: Path) -> Metrics:
+    """Fill a note's log with ``updates`` rows, open it, restart, open it again."""
+    count = int(case.params["updates"])
+    updates = typed_updates(count)
+    paths.data.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="restore-", dir=paths.data))
+    try:
+        with running(spec, paths, logs, workdir=workdir) as server:
+            token = _create_note(server)
+            # The server only holds an flock on a sibling file; SQLite (WAL) lets us
+            # write beside it, and the note's room is not open, so nothing is cached.
+            note = _append_log(server.database, token, updates)
+            before = _open(case, server, paths, logs, token, count)
+        # Stopping closed the room, and closing a room compacts its log.
+        rows_left, has_snapshot = _log_state(workdir / "notes.db", note)
+        with running(spec, paths, logs, workdir=workdir) as server:
+            after = _open(case, server, paths, logs, token, count)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "log_rows": count,
+        "before_ms": before["synced_ms"],
+        "after_ms": after["synced_ms"],
+        "complete": bool(before["complete"] and after["complete"]),
+        "log_rows_after_restart": rows_left,
+        "compacted": has_snapshot and rows_left == 0,
+    }
+
+
+def _create_note(server: RunningServer) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/api/notes", data=b"{}", method="POST",
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.load(response)["id"])
+
+
+def _append_log(database: Path, token: str, updates: tuple[bytes, ...]) -> int:
+    with sqlite3.connect(database) as connection:
+        row = connection.execute("SELECT id FROM note WHERE edit_token = ?", (token,)).fetchone()
+        if row is None:
+            raise RuntimeError(f"note {token} is not in {database}")
+        note = int(row[0])
+        connection.executemany("INSERT INTO update_log (note_id, data) VALUES (?, ?)",
+                               ((note, update) for update in updates))
+    connection.close()
+    return note
+
+
+def _log_state(database: Path, note: int) -> tuple[int, bool]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT count(*) FROM update_log WHERE note_id = ?", (note,)).fetchone()[0]
+        snapshot = connection.execute(
+            "SELECT count(*) FROM snapshot WHERE note_id = ?", (note,)).fetchone()[0]
+    connection.close()
+    return int(rows), bool(snapshot)
+
+
+def _open(case: Case, server: RunningServer, paths: Paths, logs: Path, token: str,
+          chars: int) -> dict[str, float]:
+    """Time one client opening the note."""
+    params = {"room": token, "expect_chars": chars, "timeout_s": case.params["timeout_s"]}
+    outcome = loadgen.run(paths, server, "open", params, log=logs / "loadgen.log",
+                          timeout_s=case.timeout_s)
+    return outcome.result

@@ -1,0 +1,182 @@
+"""The servers under test: how to start each on a loopback port, and stop it.
+
+Every start is a fresh process (and, for collab-notes, a fresh database), so no
+measurement inherits rooms, memory or a warm cache from the one before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.paths import BENCH, Paths
+
+COLLAB = "collab-notes"
+YWSS = "y-websocket-server"
+HOCUSPOCUS = "hocuspocus"
+PYCRDT = "pycrdt-websocket"
+PEERS = (YWSS, HOCUSPOCUS, PYCRDT)
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One configuration of one server."""
+
+    name: str  # unique, used on the command line and in tables
+    kind: str  # the load generator's name for the protocol family (see loadgen/servers.mjs)
+    label: str  # how tables show it
+    collab_flags: tuple[str, ...] = ()  # extra flags of `collab-notes serve`
+
+    @property
+    def is_collab(self) -> bool:
+        return self.kind == COLLAB
+
+
+SERVERS: dict[str, ServerSpec] = {
+    spec.name: spec
+    for spec in (
+        ServerSpec(COLLAB, COLLAB, "collab-notes", ("--durability", "full")),
+        ServerSpec("collab-notes-normal", COLLAB, "collab-notes (durability normal)",
+                   ("--durability", "normal")),
+        ServerSpec("collab-notes-deflate", COLLAB, "collab-notes (permessage-deflate)",
+                   ("--durability", "full", "--ws-per-message-deflate")),
+        ServerSpec(YWSS, YWSS, "@y/websocket-server"),
+        ServerSpec(HOCUSPOCUS, HOCUSPOCUS, "Hocuspocus"),
+        ServerSpec(PYCRDT, PYCRDT, "pycrdt-websocket"),
+    )
+}
+
+
+class ServerFailed(RuntimeError):
+    """A server did not come up, or died while being measured."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """A started server process; use :func:`running`."""
+
+    spec: ServerSpec
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    log: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of a collab-notes server."""
+        return self.workdir / "notes.db"
+
+    def loadgen_view(self) -> dict[str, object]:
+        """What the load generator needs to know about this server."""
+        return {"kind": self.spec.kind, "port": self.port}
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise ServerFailed(f"{self.spec.name} exited with {self.process.returncode}; "
+                               f"see {self.log}")
+
+
+def _argv(spec: ServerSpec, paths: Paths, port: int, workdir: Path,
+          flags: tuple[str, ...]) -> tuple[list[str], dict[str, str], Path]:
+    """The command line, extra environment and working directory of a server."""
+    if spec.kind == COLLAB:
+        argv = [str(paths.collab_notes), "serve", "--port", str(port),
+                "--database-url", f"sqlite:///{workdir / 'notes.db'}",
+                "--log-level", "warning", *spec.collab_flags, *flags]
+        return argv, {}, workdir
+    if spec.kind == YWSS:
+        script = paths.node_peers / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+        return ["node", str(script)], {"HOST": "127.0.0.1", "PORT": str(port)}, paths.node_peers
+    if spec.kind == HOCUSPOCUS:
+        return ["node", "hocuspocus.mjs", str(port)], {}, paths.node_peers
+    if spec.kind == PYCRDT:
+        script = BENCH / "servers" / "pycrdt_server.py"
+        return [str(paths.pycrdt_python), str(script), str(port)], {}, workdir
+    raise ValueError(f"no way to start a server of kind {spec.kind!r}")
+
+
+@contextlib.contextmanager
+def running(spec: ServerSpec, paths: Paths, logs: Path, *, flags: tuple[str, ...] = (),
+            workdir: Path | None = None) -> Iterator[RunningServer]:
+    """Start the server, wait until it answers, yield it, stop it.
+
+    ``workdir`` keeps a collab-notes database across starts (the restore
+    scenario); by default each start gets a new one, removed afterwards.
+    """
+    paths.data.mkdir(parents=True, exist_ok=True)
+    owned = workdir is None
+    workdir = workdir or Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=paths.data))
+    port = free_port()
+    argv, env, cwd = _argv(spec, paths, port, workdir, flags)
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{spec.name}-{port}.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env},
+                                   stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+    server = RunningServer(spec, port, process, workdir, log)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        stop(process)
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_ready(server: RunningServer, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        server.check_alive()
+        if _answers(server):
+            return
+        time.sleep(0.05)
+    raise ServerFailed(f"{server.spec.name} did not answer on port {server.port} "
+                       f"within {timeout_s:.0f} s; see {server.log}")
+
+
+def _answers(server: RunningServer) -> bool:
+    if server.spec.is_collab:  # the port opens before the app's lifespan has finished
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """SIGINT (every server here stops cleanly on it), then SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
