@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
+from collab import document
 from collab.channel import Channel
 from collab.errors import CloseCode
 from collab.peer import Role
@@ -103,7 +104,7 @@ class RoomManager:
         if room is not None:
             return str(room.text)
         stored = await self.store.load(note)
-        return str(Room(note, stored, self.store, self.config).text)
+        return document.text(await asyncio.to_thread(document.build, stored.updates))
 
     async def _acquire(self, note: int) -> Room:
         if self._tasks is None or self._stopping:
@@ -111,8 +112,10 @@ class RoomManager:
         async with self._locks.hold(note):
             room = self._rooms.get(note)
             if room is None:
-                room = Room(note, await self.store.load(note), self.store, self.config,
-                            on_broken=self._forget)
+                stored = await self.store.load(note)
+                doc = await asyncio.to_thread(document.build, stored.updates)
+                room = Room(note, doc, self.store, self.config,
+                            unsnapshotted=stored.log_length, on_broken=self._forget)
                 self._rooms[note] = room
                 logger.info("opened note=%s", note)
             self._users[note] = self._users.get(note, 0) + 1

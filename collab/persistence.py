@@ -12,20 +12,19 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-import pycrdt
-
 
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     """A note as loaded from storage.
 
     Attributes:
-        update: The whole document as one Yjs update (``b"\\x00\\x00"`` when empty).
-        log_length: How many logged updates the load applied on top of the last
-            snapshot; a room compacts once this grows large.
+        updates: Yjs updates that together make the document: the snapshot, then
+            the logged updates after it, possibly merged into a few chunks.
+        log_length: How many logged updates come after the last snapshot; a room
+            compacts once this grows large.
     """
 
-    update: bytes
+    updates: tuple[bytes, ...]
     log_length: int
 
 
@@ -82,9 +81,8 @@ class MemoryStore:
         self.loads += 1
         await asyncio.sleep(0)  # let concurrent openers race, as a real store would
         log = self.logs.get(note, [])
-        parts = [self.snapshots[note], *log] if note in self.snapshots else log
-        update = pycrdt.merge_updates(*parts) if parts else b"\x00\x00"
-        return StoredDocument(update, len(log))
+        snapshot = (self.snapshots[note],) if note in self.snapshots else ()
+        return StoredDocument((*snapshot, *log), len(log))
 
     def append(self, note: int, update: bytes) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -28,7 +28,8 @@ from collab.awareness import AwarenessStates, Entry
 from collab.channel import Channel
 from collab.errors import ChannelClosed, CloseCode, MalformedMessage, PeerError, StorageFailed
 from collab.peer import Peer, Role
-from collab.persistence import DocumentStore, StoredDocument
+from collab.document import TEXT_NAME
+from collab.persistence import DocumentStore
 from collab.protocol import (
     Auth,
     AwarenessUpdate,
@@ -41,10 +42,6 @@ from collab.protocol import (
 from collab.yencoding import DEFAULT_LIMITS, Limits
 
 logger = logging.getLogger("collab.room")
-
-TEXT_NAME = "content"
-"""The name of the shared ``Y.Text`` that holds a note's Markdown."""
-
 
 @dataclass(frozen=True, slots=True)
 class RoomConfig:
@@ -68,16 +65,26 @@ class Room:
     def __init__(
         self,
         note: int,
-        stored: StoredDocument,
+        doc: pycrdt.Doc[pycrdt.Text],
         store: DocumentStore,
         config: RoomConfig | None = None,
         *,
+        unsnapshotted: int = 0,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
+        """Open a room on a loaded document.
+
+        Args:
+            note: The note's id in the store.
+            doc: The note's document, built from the store (see :func:`collab.document.build`).
+            store: Where updates are appended.
+            config: Tunables.
+            unsnapshotted: How many logged updates the store holds after its snapshot.
+            on_broken: Called when a write fails and the room must be dropped.
+        """
         self.note = note
         self.config = config or RoomConfig()
-        self.doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
-        self.doc.apply_update(stored.update)  # from our own store: already checked once
+        self.doc = doc
         self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
         self.awareness = AwarenessStates()
         self.broken = False
@@ -86,9 +93,11 @@ class Room:
         self._peers: set[Peer] = set()
         self._delta: bytes | None = None
         self._last_write: asyncio.Future[None] | None = None
-        self._unsnapshotted = stored.log_length
+        self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
         self.doc.observe(self._capture_delta)
+        if unsnapshotted:
+            self._schedule_compaction()  # a long log loads slowly: fold it soon
 
     def __repr__(self) -> str:
         return f"<Room note={self.note} peers={len(self._peers)}>"

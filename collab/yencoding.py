@@ -18,7 +18,14 @@ stack for nested ``Any`` values, and enforces:
 * strings are valid UTF-8;
 * ``Any`` values nest at most :attr:`Limits.max_depth` containers deep;
 * unknown struct kinds, content refs, type refs and ``Any`` tags are refused,
-  as is truncated input and anything after the end.
+  as is truncated input and anything after the end;
+* an item's origin, right origin or parent id never points at its own
+  client's current or later clocks (no encoder can produce that, and yrs
+  crashes on it once a later struct overlaps the target).
+
+Well-formed is not enough on its own: yrs also crashes when updates it has
+to hold back as "pending" overlap. :func:`check_applicable` refuses updates
+that would be held back, given the document's state vector.
 
 A few things that Yjs would read are refused on purpose because yrs reads them
 differently, so the bytes we checked would not be the bytes yrs parses:
@@ -36,6 +43,7 @@ small ``Any`` values in about 80 ms.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple, TypeAlias
 
@@ -88,9 +96,13 @@ class Limits:
     Attributes:
         max_depth: Most containers (arrays/objects) an ``Any`` value may nest;
             a top-level array is depth 1. 32 is far beyond real documents and
-            far below the few thousand levels that overflow yrs's stack.
+            far below the ~25,000 levels at which yrs's decoder overflows an
+            8 MB stack (a thread with a smaller stack overflows sooner).
         max_type_depth: Most shared types that may nest inside each other,
-            enforced by :class:`TypeDepthTracker`; a root type is depth 1.
+            enforced by :class:`TypeDepthTracker`; a type placed directly in
+            a root type is depth 1. yrs itself crashes (e.g. in ``str()`` of
+            the outer type) somewhere below 50,000 levels; 16 is plenty for
+            notes (a block tree of nested lists and maps).
         max_string_bytes: Largest single string or byte string (text run,
             key, binary blob). A whole note's text can merge into one item in
             a full-state update, so this is sized for a large note.
@@ -122,12 +134,21 @@ class UpdateInfo(NamedTuple):
         type_siblings: Parallel to ``type_items``: for items whose parent is
             inherited, the id of the origin (or, without one, the right
             origin) the parent is inherited from; otherwise None.
+        clocks: ``(client, first, end)`` for each client block: ``end`` is
+            the clock after its last struct, and ``first`` the clock the
+            document must already have reached for the block to apply without
+            a hole (its start clock, or the end of its last Skip struct).
+        references: ``(client, clock)``: for each client that an origin,
+            right origin, parent id or delete range points into, one past the
+            highest clock it touches.
     """
 
     struct_count: int
     delete_range_count: int
-    type_items: tuple[tuple[ID, TypeParent], ...]
-    type_siblings: tuple[ID | None, ...]
+    type_items: tuple[tuple[ID, TypeParent], ...] = ()
+    type_siblings: tuple[ID | None, ...] = ()
+    clocks: tuple[tuple[int, int, int], ...] = ()
+    references: tuple[tuple[int, int], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -146,12 +167,29 @@ def check_state_vector(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         InvalidUpdate: If the bytes are malformed, out of range, truncated,
             repeat a client, or are followed by trailing bytes.
     """
+    decode_state_vector(data, limits)
+
+
+def decode_state_vector(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[int, int]:
+    """Check a state vector like :func:`check_state_vector` and return it.
+
+    Args:
+        data: Encoded state vector, e.g. from ``pycrdt.Doc.get_state()``.
+        limits: Bounds to enforce.
+
+    Returns:
+        Each client's next clock, i.e. how many of its clocks are known.
+
+    Raises:
+        InvalidUpdate: As :func:`check_state_vector`.
+    """
     reader = _Reader(data, limits)
     try:
-        pos = reader.state_vector(0)
+        clocks, pos = reader.state_vector(0)
     except IndexError:
         raise _truncated(data) from None
     _check_end(data, pos)
+    return clocks
 
 
 def check_update(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo:
@@ -175,10 +213,54 @@ def check_update(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo:
     except IndexError:
         raise _truncated(data) from None
     _check_end(data, pos)
-    types = reader.types
-    if not types:
-        return UpdateInfo(structs, ranges, (), ())
-    return UpdateInfo(structs, ranges, tuple(types), tuple(reader.siblings))
+    return UpdateInfo(
+        structs,
+        ranges,
+        tuple(reader.types),
+        tuple(reader.siblings),
+        tuple(reader.clocks),
+        tuple(reader.needs.items()),
+    )
+
+
+def check_applicable(info: UpdateInfo, state: Mapping[int, int]) -> None:
+    """Refuse an update that the document could not integrate completely now.
+
+    yrs keeps structs whose predecessors or references are missing as
+    "pending" and merges later updates into them. That merging is not
+    memory-safe against hostile input: two well-formed updates whose pending
+    structs overlap can crash the process (segfault or double free in the
+    yrs 0.28 inside pycrdt 0.14.13). Refusing every update that would leave
+    anything pending closes that path. A peer that syncs with the server
+    first and then sends its own edits never trips this; a Yjs client that
+    itself holds pending structs includes them in its sync reply, and that
+    reply is refused.
+
+    Args:
+        info: Result of :func:`check_update`.
+        state: The document's state vector, e.g.
+            ``decode_state_vector(doc.get_state())``.
+
+    Raises:
+        InvalidUpdate: If a client block starts beyond what the document
+            holds, or a reference or deletion points past what the document
+            and the update together hold.
+    """
+    known = dict(state)
+    for client, first, end in info.clocks:
+        have = state.get(client, 0)
+        if first > have:
+            raise InvalidUpdate(
+                f"update needs clock {first} of client {client} but the document "
+                f"has {have}; it would be left pending"
+            )
+        known[client] = max(have, end)
+    for client, clock in info.references:
+        if clock > known.get(client, 0):
+            raise InvalidUpdate(
+                f"update refers to {client}:{clock - 1}, which neither the document "
+                f"nor the update holds; it would be left pending"
+            )
 
 
 def _check_end(data: bytes, pos: int) -> None:
@@ -239,10 +321,12 @@ class _Reader:
     """
 
     __slots__ = (
+        "clocks",
         "data",
         "max_depth",
         "max_string",
         "memo",
+        "needs",
         "siblings",
         "size",
         "types",
@@ -264,6 +348,8 @@ class _Reader:
         self.memo: dict[bytes, tuple[bytes, int]] = {}
         self.types: list[tuple[ID, TypeParent]] = []
         self.siblings: list[ID | None] = []
+        self.clocks: list[tuple[int, int, int]] = []
+        self.needs: dict[int, int] = {}
 
     # -- primitives ---------------------------------------------------------
 
@@ -361,15 +447,17 @@ class _Reader:
 
     # -- state vector -------------------------------------------------------
 
-    def state_vector(self, pos: int) -> int:
+    def state_vector(self, pos: int) -> tuple[dict[int, int], int]:
         """Read a state vector: count, then (client, clock) pairs."""
         entries, pos = self.count(pos, "state vector entry", 2)
-        seen: set[int] = set()
+        clocks: dict[int, int] = {}
         for _ in range(entries):
             at = pos
-            (client, _clock), pos = self.ident(pos, "state vector")
-            _first_time(seen, client, at)
-        return pos
+            (client, clock), pos = self.ident(pos, "state vector")
+            if client in clocks:
+                raise InvalidUpdate(f"client {client} appears twice at byte {at}")
+            clocks[client] = clock
+        return clocks, pos
 
     # -- struct section -----------------------------------------------------
 
@@ -389,13 +477,17 @@ class _Reader:
         client_at = pos
         (client, clock), pos = self.ident(pos, "start")
         _first_time(seen, client, client_at)
-        struct = self.struct
+        first = clock
+        data, struct = self.data, self.struct
         for _ in range(structs):
             size, end = struct(pos, client, clock)
             clock += size
             if clock >= _U32:
                 raise InvalidUpdate(f"clock of client {client} passes 2**32 at byte {pos}")
+            if data[pos] == _SKIP:
+                first = clock  # the skipped range must already be in the document
             pos = end
+        self.clocks.append((client, first, clock))
         return structs, pos
 
     def struct(self, pos: int, client: int, clock: int) -> tuple[int, int]:
@@ -428,12 +520,19 @@ class _Reader:
         it crash.
         """
         target, end = self.ident(pos, what)
-        if target[1] >= clock and target[0] == client:
+        other, other_clock = target
+        if other_clock >= clock and other == client:
             raise InvalidUpdate(
-                f"{what} {client}:{target[1]} of item {client}:{clock} does not precede it "
+                f"{what} {client}:{other_clock} of item {client}:{clock} does not precede it "
                 f"at byte {pos}"
             )
+        self.need(other, other_clock + 1)
         return target, end
+
+    def need(self, client: int, clock: int) -> None:
+        """Note that the document must hold ``client``'s clocks below ``clock``."""
+        if self.needs.get(client, 0) < clock:
+            self.needs[client] = clock
 
     def origins(self, info: int, pos: int, client: int, clock: int) -> tuple[ID, int]:
         """Read origin and/or right origin; return the one the parent comes from."""
@@ -571,16 +670,17 @@ class _Reader:
             _first_time(seen, client, client_at)
             ranges, pos = self.count(pos, "delete range", 2)
             for _ in range(ranges):
-                pos = self.delete_range(pos)
+                pos = self.delete_range(pos, client)
             total += ranges
         return total, pos
 
-    def delete_range(self, pos: int) -> int:
-        """Read one (clock, length) delete range."""
+    def delete_range(self, pos: int, client: int) -> int:
+        """Read one (clock, length) delete range of ``client``."""
         clock, end = self.u32(pos, "delete clock")
         size, end = self.u32(end, "delete length")
         if clock + size >= _U32:
             raise InvalidUpdate(f"delete range passes 2**32 at byte {pos}")
+        self.need(client, clock + size)
         return end
 
 
@@ -609,9 +709,9 @@ class TypeDepthTracker:
 
     yrs stores nested shared types as flat items that point at their parent,
     so one update cannot show how deep a new type really is. The tracker
-    remembers the depth of every shared-type item it has accepted (a root
-    type's child is depth 1) and refuses updates that would go deeper than
-    ``limits.max_type_depth``.
+    remembers the depth of every shared-type item it has accepted (a type
+    placed directly in a root type is depth 1) and refuses updates that would
+    go deeper than ``limits.max_type_depth``.
 
     Depths are upper bounds, computed per type item as follows:
 
@@ -621,7 +721,8 @@ class TypeDepthTracker:
       depth as that item (an origin is always a sibling in the same parent);
     * otherwise (parent or origin unknown, or the origin is a non-type item
       such as text): the deepest depth known so far + 1. The real parent is
-      some type the tracker has seen, so this bound can never be too low.
+      a type the tracker has seen (with :func:`check_applicable`, a parent
+      can never be missing), so this bound can never be too low.
 
     Types within one update are resolved against each other first, whatever
     their order. Items whose id is already known are skipped, so re-sent

@@ -29,7 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the server",
         description="Run the collab-notes server. Every option can also be set with the "
         "environment variable shown; the command line wins.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for name, default, description, choices in describe():
         flag = "--" + name.replace("_", "-")
@@ -38,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
             serve.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_text + f" (default: {default})")
         else:
-            serve.add_argument(flag, dest=name, metavar=name.split("_")[-1].upper(),
+            metavar = "{" + ",".join(choices) + "}" if choices else name.split("_")[-1].upper()
+            serve.add_argument(flag, dest=name, metavar=metavar,
                                default=None, choices=choices or None,
                                type=_typed(name), help=help_text + f" (default: {default})")
     return parser

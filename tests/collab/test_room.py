@@ -14,14 +14,14 @@ from collab import protocol
 from collab.channel import MemoryChannel
 from collab.errors import CloseCode
 from collab.peer import Role
-from collab.persistence import MemoryStore, StoredDocument
+from collab.persistence import MemoryStore
 from collab.room import Room, RoomConfig
 
 NOTE = 1
 
 
 def make_room(store: MemoryStore, **config: Any) -> Room:
-    return Room(NOTE, StoredDocument(b"\x00\x00", 0), store, RoomConfig(**config))
+    return Room(NOTE, pycrdt.Doc(), store, RoomConfig(**config))
 
 
 def serving(room: Room, role: Role = Role.EDITOR) -> Callable[[MemoryChannel], Any]:
@@ -107,7 +107,7 @@ async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
 async def test_a_failed_write_closes_the_room_with_1011_and_is_never_broadcast() -> None:
     store = MemoryStore()
     broken: list[Room] = []
-    room = Room(NOTE, StoredDocument(b"\x00\x00", 0), store, on_broken=broken.append)
+    room = Room(NOTE, pycrdt.Doc(), store, on_broken=broken.append)
     async with MemoryClient.join(serving(room), "ana") as ana, \
             MemoryClient.join(serving(room), "ben") as ben:
         store.fail_appends = OSError("disk full")

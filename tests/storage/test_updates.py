@@ -11,6 +11,7 @@ import pycrdt
 import pytest
 from sqlmodel import Session
 
+from collab import document
 from storage import notes
 from storage.db import (
     SCHEMA_VERSION,
@@ -30,10 +31,8 @@ def text_update(doc: pycrdt.Doc, chunk: str) -> bytes:
     return doc.get_update(before)
 
 
-def text_of(update: bytes) -> str:
-    doc: pycrdt.Doc = pycrdt.Doc()
-    doc.apply_update(update)
-    return str(doc.get("content", type=pycrdt.Text))
+def text_of(updates: tuple[bytes, ...]) -> str:
+    return document.text(document.build(updates))
 
 
 @pytest.fixture
@@ -57,7 +56,7 @@ async def test_appends_are_committed_and_loaded_in_order(store: SqlDocumentStore
     for chunk in ["a", "b", "c"]:
         await store.append(note, text_update(doc, chunk))
     loaded = await store.load(note)
-    assert text_of(loaded.update) == "abc"
+    assert text_of(loaded.updates) == "abc"
     assert loaded.log_length == 3
 
 
@@ -66,7 +65,7 @@ async def test_a_burst_of_appends_shares_few_commits(store: SqlDocumentStore) ->
     before = store.commits
     await asyncio.gather(*(store.append(note, text_update(doc, str(i % 10))) for i in range(500)))
     assert store.commits - before < 50  # group commit: far fewer syncs than updates
-    assert len(text_of((await store.load(note)).update)) == 500
+    assert len(text_of((await store.load(note)).updates)) == 500
 
 
 async def test_futures_resolve_in_append_order(store: SqlDocumentStore) -> None:
@@ -86,7 +85,7 @@ async def test_a_failing_write_fails_only_itself(store: SqlDocumentStore) -> Non
     results = await asyncio.gather(good, bad, return_exceptions=True)
     assert results[0] is None
     assert isinstance(results[1], Exception)
-    assert text_of((await store.load(note)).update) == "kept"
+    assert text_of((await store.load(note)).updates) == "kept"
 
 
 async def test_compaction_keeps_the_text_and_empties_the_log(
@@ -98,7 +97,7 @@ async def test_compaction_keeps_the_text_and_empties_the_log(
     await store.compact(note, doc.get_update())
     await store.append(note, text_update(doc, "!"))  # logged after the snapshot
     loaded = await store.load(note)
-    assert text_of(loaded.update) == "01234567890123456789!"
+    assert text_of(loaded.updates) == "01234567890123456789!"
     assert loaded.log_length == 1
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT count(*) FROM update_log").fetchone()[0] == 1
@@ -115,7 +114,7 @@ async def test_sequence_numbers_never_go_back_after_the_log_is_emptied(
         [(seq,)] = db.execute("SELECT seq FROM update_log").fetchall()
         [(upto,)] = db.execute("SELECT upto_seq FROM snapshot").fetchall()
     assert seq > upto
-    assert text_of((await store.load(note)).update) == "ab"
+    assert text_of((await store.load(note)).updates) == "ab"
 
 
 async def test_an_empty_snapshot_is_refused_over_stored_content(store: SqlDocumentStore) -> None:
@@ -123,7 +122,7 @@ async def test_an_empty_snapshot_is_refused_over_stored_content(store: SqlDocume
     await store.append(note, text_update(doc, "precious"))
     with pytest.raises(EmptySnapshotRefused):
         await store.compact(note, b"\x00\x00")
-    assert text_of((await store.load(note)).update) == "precious"
+    assert text_of((await store.load(note)).updates) == "precious"
 
 
 async def test_closing_the_store_drains_queued_writes(db_path: Path) -> None:
@@ -134,7 +133,7 @@ async def test_closing_the_store_drains_queued_writes(db_path: Path) -> None:
         for i in range(50):
             store.append(note, text_update(doc, str(i % 10)))  # not awaited
     loaded = SqlDocumentStore(engine).load_sync(note)
-    assert len(text_of(loaded.update)) == 50
+    assert len(text_of(loaded.updates)) == 50
 
 
 def test_a_new_database_gets_the_current_schema_version(db_path: Path) -> None:
@@ -158,3 +157,12 @@ def test_only_one_process_may_serve_a_database(db_path: Path) -> None:
         pass
     with exclusive_sqlite(url):
         pass  # released once the holder is done
+
+
+async def test_a_long_log_loads_in_merged_chunks(store: SqlDocumentStore) -> None:
+    note, doc = new_note(store), pycrdt.Doc()
+    await asyncio.gather(*(store.append(note, text_update(doc, "ab"[i % 2])) for i in range(1050)))
+    loaded = await store.load(note)
+    assert loaded.log_length == 1050
+    assert len(loaded.updates) == 11  # chunks of 100
+    assert text_of(loaded.updates) == "ab" * 525
