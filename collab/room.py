@@ -26,9 +26,9 @@ import pycrdt
 from collab import awareness, protocol
 from collab.awareness import AwarenessStates, Entry
 from collab.channel import Channel
+from collab.document import TEXT_NAME
 from collab.errors import ChannelClosed, CloseCode, MalformedMessage, PeerError, StorageFailed
 from collab.peer import Peer, Role
-from collab.document import TEXT_NAME
 from collab.persistence import DocumentStore
 from collab.protocol import (
     Auth,
