@@ -28,7 +28,7 @@ class CloseCode(IntEnum):
     BAD_MESSAGE = 4400
     FORBIDDEN = 4403
     UNKNOWN_NOTE = 4404
-    TOO_MANY_MESSAGES = 4429
+    TOO_MANY_REQUESTS = 4429
 
 
 class ChannelClosed(Exception):
@@ -68,6 +68,12 @@ class SlowPeer(PeerError):
     """A peer that fell too far behind on its outgoing messages."""
 
     code = CloseCode.TRY_AGAIN_LATER
+
+
+class TooManyMessages(PeerError):
+    """A peer sending faster than its rate limit allows."""
+
+    code = CloseCode.TOO_MANY_REQUESTS
 
 
 class StorageFailed(PeerError):

@@ -17,7 +17,7 @@ from types import TracebackType
 
 from collab import document
 from collab.channel import Channel
-from collab.errors import CloseCode
+from collab.errors import CloseCode, PeerError
 from collab.peer import Role
 from collab.persistence import DocumentStore
 from collab.room import Room, RoomConfig
@@ -54,11 +54,17 @@ class RoomManager:
     """
 
     def __init__(
-        self, store: DocumentStore, config: RoomConfig | None = None, *, grace_s: float = 10.0
+        self,
+        store: DocumentStore,
+        config: RoomConfig | None = None,
+        *,
+        grace_s: float = 10.0,
+        max_rooms: int = 10_000,
     ) -> None:
         self.store = store
         self.config = config or RoomConfig()
         self.grace_s = grace_s
+        self.max_rooms = max_rooms
         self._rooms: dict[int, Room] = {}
         self._users: dict[int, int] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
@@ -92,7 +98,12 @@ class RoomManager:
         self, note: int, channel: Channel, role: Role = Role.EDITOR, grant: str = ""
     ) -> None:
         """Serve a peer in the note's room, opening the room if needed."""
-        room = await self._acquire(note)
+        try:
+            room = await self._acquire(note)
+        except PeerError as error:
+            logger.warning("refused %s for note=%s: %s", channel.label, note, error.reason)
+            await channel.close(error.code, error.reason)
+            return
         try:
             await room.serve(channel, role, grant)
         finally:
@@ -112,6 +123,7 @@ class RoomManager:
         async with self._locks.hold(note):
             room = self._rooms.get(note)
             if room is None:
+                await self._make_space()
                 stored = await self.store.load(note)
                 doc = await asyncio.to_thread(document.build, stored.updates)
                 room = Room(note, doc, self.store, self.config,
@@ -123,6 +135,17 @@ class RoomManager:
             if (timer := self._timers.pop(note, None)) is not None:
                 timer.cancel()
             return room
+
+    async def _make_space(self) -> None:
+        """Unload idle rooms (in their grace period) when at the limit, oldest first."""
+        idle = [self._rooms[note] for note in list(self._timers)]
+        while len(self._rooms) >= self.max_rooms and idle:
+            room = idle.pop(0)
+            self._timers.pop(room.note).cancel()
+            await self._close_if_idle(room)
+        if len(self._rooms) >= self.max_rooms:
+            raise PeerError(f"the server has its maximum of {self.max_rooms} notes open; "
+                            "try again later", CloseCode.TRY_AGAIN_LATER)
 
     def _release(self, room: Room) -> None:
         if self._rooms.get(room.note) is not room:

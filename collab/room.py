@@ -27,7 +27,15 @@ from collab import awareness, protocol
 from collab.awareness import AwarenessStates, Entry
 from collab.channel import Channel
 from collab.document import TEXT_NAME
-from collab.errors import ChannelClosed, CloseCode, MalformedMessage, PeerError, StorageFailed
+from collab.errors import (
+    ChannelClosed,
+    CloseCode,
+    MalformedMessage,
+    PeerError,
+    StorageFailed,
+    TooManyMessages,
+)
+from collab.limits import TokenBucket
 from collab.peer import Peer, Role
 from collab.persistence import DocumentStore
 from collab.protocol import (
@@ -49,6 +57,9 @@ class RoomConfig:
 
     max_send_queue_messages: int = 1000
     max_awareness_state_bytes: int = 16 * 1024
+    max_messages_per_s: float = 1000.0
+    message_burst: int = 5000
+    max_peers: int = 256
     compact_after_updates: int = 1000
     compact_after_idle_s: float = 30.0
     close_timeout_s: float = 5.0
@@ -133,9 +144,15 @@ class Room:
             self._leave(peer)
 
     def _join(self, peer: Peer) -> None:
+        full = len(self._peers) >= self.config.max_peers
+        self._peers.add(peer)  # even a refused peer, so that leaving is symmetric
         if self.broken:
             peer.fail(StorageFailed("this note could not be saved; reconnect to retry"))
-        self._peers.add(peer)
+            return
+        if full:
+            peer.fail(PeerError(f"this note has its maximum of {self.config.max_peers} "
+                                "connections", CloseCode.TOO_MANY_REQUESTS))
+            return
         logger.info("join note=%s peer=%s role=%s peers=%d",
                     self.note, peer.channel.label, peer.role, len(self._peers))
         peer.send(protocol.sync_step1(self.doc.get_state()))
@@ -152,9 +169,14 @@ class Room:
                     self.note, peer.channel.label, len(self._peers))
 
     async def _receive(self, peer: Peer) -> None:
+        bucket = TokenBucket(self.config.max_messages_per_s, self.config.message_burst)
         try:
             while not peer.closing:
-                self.handle(peer, await peer.channel.recv())
+                frame = await peer.channel.recv()
+                if not bucket.take():
+                    raise TooManyMessages(
+                        f"more than {self.config.max_messages_per_s:g} messages a second")
+                self.handle(peer, frame)
         except ChannelClosed:
             return
         except PeerError as error:

@@ -9,6 +9,7 @@ drains), then the engine.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,9 @@ def room_config(settings: Settings) -> RoomConfig:
         max_awareness_state_bytes=settings.max_awareness_state_bytes,
         compact_after_updates=settings.compact_after_updates,
         compact_after_idle_s=settings.compact_after_idle_s,
+        max_messages_per_s=settings.max_messages_per_s,
+        message_burst=settings.message_burst,
+        max_peers=settings.max_connections_per_note,
         limits=DEFAULT_LIMITS,
     )
 
@@ -47,7 +51,8 @@ def create_app(settings: Settings) -> FastAPI:
             create_schema(engine)
             try:
                 async with SqlDocumentStore(engine) as store, RoomManager(
-                    store, room_config(settings), grace_s=settings.room_grace_s
+                    store, room_config(settings), grace_s=settings.room_grace_s,
+                    max_rooms=settings.max_loaded_rooms,
                 ) as rooms:
                     app.state.engine, app.state.store, app.state.rooms = engine, store, rooms
                     logger.info("serving notes from %s (durability %s)",
@@ -60,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="collab-notes", lifespan=lifespan, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
+    app.state.connections = Counter()  # open websockets by client address
     api.install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ws.router)

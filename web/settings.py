@@ -60,6 +60,36 @@ class Settings:
     max_awareness_state_bytes: int = option(
         16 * 1024, "Largest presence (awareness) state one client may set."
     )
+    max_messages_per_s: float = option(
+        1000.0,
+        "Messages a second one connection may send on average (0: no limit); past its "
+        "burst allowance the connection is closed with 4429.",
+    )
+    message_burst: int = option(
+        5000, "Messages one connection may send at once above its average rate."
+    )
+    max_connections_per_note: int = option(
+        256, "Connections one note accepts; one more is closed with 4429."
+    )
+    max_connections_per_address: int = option(
+        64,
+        "Connections one client address may hold at once (0: no limit); one more is closed "
+        "with 4429. Behind a reverse proxy every client shares its address: raise it or use 0.",
+    )
+    max_loaded_rooms: int = option(
+        10_000,
+        "Notes held in memory at once; idle ones are unloaded first, and when none is idle "
+        "a connection to another note is closed with 1013 (try again later).",
+    )
+    allowed_origins: str = option(
+        "",
+        "Comma-separated origins (scheme://host:port) whose pages may open websockets; "
+        "empty allows only the server's own origin, * allows any. Others are closed with 1008.",
+    )
+    allow_missing_origin: bool = option(
+        True,
+        "Accept websockets that send no Origin header (programs rather than browsers).",
+    )
     ws_per_message_deflate: bool = option(
         False,
         "Offer permessage-deflate on websockets. Off by default: it makes large syncs "

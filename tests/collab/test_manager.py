@@ -83,3 +83,22 @@ async def test_serving_before_entering_the_manager_is_a_clear_error() -> None:
     rooms = RoomManager(MemoryStore())
     with pytest.raises(RuntimeError, match="entered"):
         await rooms.serve(1, MemoryChannel("x"))
+
+
+async def test_at_the_room_limit_an_idle_room_is_unloaded_to_make_space() -> None:
+    async with RoomManager(MemoryStore(), grace_s=60, max_rooms=1) as rooms:
+        async with MemoryClient.join(serve(rooms, 1), "a") as a:
+            await a.edit(0, "one")
+        assert list(rooms.rooms) == [1]  # idle, in its grace period
+        async with MemoryClient.join(serve(rooms, 2), "b"):
+            assert list(rooms.rooms) == [2]
+        async with MemoryClient.join(serve(rooms, 1), "a again") as again:
+            assert str(again.text) == "one"
+
+
+async def test_at_the_room_limit_with_no_idle_room_a_newcomer_is_told_to_retry() -> None:
+    async with RoomManager(MemoryStore(), max_rooms=1) as rooms:
+        async with MemoryClient.join(serve(rooms, 1), "a"), \
+                MemoryClient.join(serve(rooms, 2), "b", sync=False) as b:
+            await b.closed.wait()
+            assert b.channel.close_code == CloseCode.TRY_AGAIN_LATER

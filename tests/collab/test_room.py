@@ -130,7 +130,7 @@ async def test_a_malformed_frame_closes_only_its_sender() -> None:
         assert eve.channel.close_code == CloseCode.INVALID_PAYLOAD
         await ana.edit(0, "still fine")
         await asyncio.wait_for(store_has(store, 1), 2)
-        assert room.peer_count == 1
+        await asyncio.wait_for(_peer_count(room, 1), 2)
 
 
 async def test_a_viewers_edit_is_refused_with_an_auth_message_and_not_stored() -> None:
@@ -277,3 +277,28 @@ async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
         await ana.edit(0, "typed")
         await ben.wait_until(lambda c: str(c.text) == "typed")
         assert all(frame[0] != protocol.MessageType.SAVE for frame in ana.frames + ben.frames)
+
+
+async def test_a_flood_of_messages_is_closed_with_4429() -> None:
+    room = make_room(MemoryStore(), max_messages_per_s=10, message_burst=20)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "eve") as eve:
+        for _ in range(50):
+            await eve.channel.send(protocol.query_awareness())
+        await eve.closed.wait()
+        assert eve.channel.close_code == CloseCode.TOO_MANY_REQUESTS
+        await ana.edit(0, "unaffected")
+        await asyncio.wait_for(_peer_count(room, 1), 2)
+
+
+async def _peer_count(room: Room, count: int) -> None:
+    while room.peer_count != count:
+        await asyncio.sleep(0.001)
+
+
+async def test_a_full_room_refuses_one_more_peer_with_4429() -> None:
+    room = make_room(MemoryStore(), max_peers=1)
+    async with MemoryClient.join(serving(room), "ana"), \
+            MemoryClient.join(serving(room), "ben", sync=False) as ben:
+        await ben.closed.wait()
+        assert ben.channel.close_code == CloseCode.TOO_MANY_REQUESTS

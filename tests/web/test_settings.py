@@ -19,7 +19,7 @@ def test_every_option_is_in_the_readme_with_its_flag_variable_and_default(name: 
                 if line.startswith(f"| `--{name.replace('_', '-')}` |")), None)
     assert row is not None, f"README has no row for --{name.replace('_', '-')}"
     assert f"`{env_name(name)}`" in row
-    assert f"`{default}`" in row
+    assert (f"`{default}`" if default != "" else "(empty)") in row
 
 
 def test_environment_variables_set_options() -> None:

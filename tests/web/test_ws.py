@@ -96,3 +96,52 @@ def test_a_second_server_on_the_same_database_is_refused(make_server) -> None:  
     make_server().start()
     with pytest.raises(RuntimeError, match="already serving"):
         make_server().start()
+
+
+async def test_a_page_from_another_origin_is_refused_with_1008(server: ServerProcess) -> None:
+    token = server.post_note()["id"]
+    async with connect(f"{server.ws_url}/{token}",
+                       additional_headers={"Origin": "https://evil.example"}) as ws:
+        await ws.wait_closed()
+        assert ws.close_code == 1008
+        assert "not allowed" in (ws.close_reason or "")
+
+
+async def test_a_page_from_the_servers_own_origin_is_accepted(server: ServerProcess) -> None:
+    token = server.post_note("ok")["id"]
+    async with connect(f"{server.ws_url}/{token}", additional_headers={"Origin": server.url}):
+        pass
+    async with YClient.connect(server.ws_url, token) as client:  # no Origin: a program
+        assert str(client.text) == "ok"
+
+
+async def test_configured_origins_are_accepted(make_server) -> None:  # type: ignore[no-untyped-def]
+    server = make_server("--allowed-origins=https://notes.example, https://b.example").start()
+    token = server.post_note()["id"]
+    async with connect(f"{server.ws_url}/{token}",
+                       additional_headers={"Origin": "https://b.example"}) as ws:
+        await ws.send(b"\x03")  # query awareness: answered, so the socket is open
+        assert (await ws.recv())[0] in (0, 1)
+
+
+async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
+    make_server,  # type: ignore[no-untyped-def]
+) -> None:
+    server = make_server("--max-connections-per-address=2").start()
+    token = server.post_note()["id"]
+    async with YClient.connect(server.ws_url, token), YClient.connect(server.ws_url, token):
+        async with connect(f"{server.ws_url}/{token}") as third:
+            await third.wait_closed()
+            assert third.close_code == 4429
+    async with YClient.connect(server.ws_url, token):
+        pass  # the count went down again
+
+
+async def test_a_message_larger_than_the_limit_is_refused_with_1009(make_server) -> None:  # type: ignore[no-untyped-def]
+    server = make_server("--max-message-bytes=65536").start()
+    token = server.post_note()["id"]
+    async with connect(f"{server.ws_url}/{token}", max_size=None) as ws:
+        await ws.send(b"\x00\x02" + b"\x80" * 70_000)
+        await ws.wait_closed()
+        assert ws.close_code == 1009
+    assert server.get_note(token).status_code == 200

@@ -1,8 +1,16 @@
-"""The websocket route: ``/ws/{token}`` speaks y-websocket to the token's note."""
+"""The websocket route: ``/ws/{token}`` speaks y-websocket to the token's note.
+
+Before a peer reaches its room, the edge checks what only the edge can see: the
+page's Origin, how many connections its address holds, and the token.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +19,7 @@ from sqlmodel import Session
 from collab.errors import CloseCode
 from web.channel import WebSocketChannel
 from web.deps import NoteAccess, resolve
+from web.settings import Settings
 
 router = APIRouter()
 logger = logging.getLogger("web.ws")
@@ -19,15 +28,59 @@ logger = logging.getLogger("web.ws")
 @router.websocket("/ws/{token}")
 async def note_socket(websocket: WebSocket, token: str) -> None:
     """Join the note's room as an editor or a viewer, depending on the token."""
-    access = await run_in_threadpool(_resolve, websocket, token)
+    settings: Settings = websocket.app.state.settings
+    # A close code needs an accepted socket; before accept Starlette can only say 403.
     await websocket.accept()
-    if access is None:
-        logger.info("refused %s: unknown note", _client(websocket))
-        # A close code needs an accepted socket; before accept Starlette can only say 403.
-        await websocket.close(CloseCode.UNKNOWN_NOTE, "unknown note")
+    refusal = origin_refusal(websocket, settings)
+    if refusal is not None:
+        await _refuse(websocket, CloseCode.POLICY_VIOLATION, refusal)
         return
-    rooms = websocket.app.state.rooms
-    await rooms.serve(access.note_id, WebSocketChannel(websocket), access.role, access.token)
+    with _counted(websocket, settings) as admitted:
+        if not admitted:
+            await _refuse(websocket, CloseCode.TOO_MANY_REQUESTS,
+                          "too many connections from your address")
+            return
+        access = await run_in_threadpool(_resolve, websocket, token)
+        if access is None:
+            await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
+            return
+        rooms = websocket.app.state.rooms
+        await rooms.serve(access.note_id, WebSocketChannel(websocket), access.role, access.token)
+
+
+def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
+    """Why the page's Origin may not open a websocket here, or None if it may."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return None if settings.allow_missing_origin else "an Origin header is required"
+    allowed = {o.strip().rstrip("/") for o in settings.allowed_origins.split(",") if o.strip()}
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return None
+    if not allowed and urlsplit(origin).netloc == websocket.headers.get("host"):
+        return None
+    return f"origin {origin[:60]} is not allowed"
+
+
+@contextmanager
+def _counted(websocket: WebSocket, settings: Settings) -> Iterator[bool]:
+    connections: Counter[str] = websocket.app.state.connections
+    address = websocket.client.host if websocket.client else "unknown"
+    limit = settings.max_connections_per_address
+    if limit and connections[address] >= limit:
+        yield False
+        return
+    connections[address] += 1
+    try:
+        yield True
+    finally:
+        connections[address] -= 1
+        if not connections[address]:
+            del connections[address]
+
+
+async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    logger.warning("refused %s with %d: %s", _client(websocket), code, reason)
+    await websocket.close(code, reason)
 
 
 def _resolve(websocket: WebSocket, token: str) -> NoteAccess | None:

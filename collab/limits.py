@@ -1,0 +1,32 @@
+"""Rate limits for peers."""
+
+from __future__ import annotations
+
+import time
+
+
+class TokenBucket:
+    """Allows ``rate`` events a second on average, and bursts of up to ``burst``.
+
+    A rate of 0 means no limit.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        if rate < 0 or burst < 1:
+            raise RuntimeError(f"TokenBucket needs rate >= 0 and burst >= 1, got {rate}, {burst}")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._last = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one token; False when the bucket is empty."""
+        if not self.rate:
+            return True
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
