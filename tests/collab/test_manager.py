@@ -97,8 +97,8 @@ async def test_at_the_room_limit_an_idle_room_is_unloaded_to_make_space() -> Non
 
 
 async def test_at_the_room_limit_with_no_idle_room_a_newcomer_is_told_to_retry() -> None:
-    async with RoomManager(MemoryStore(), max_rooms=1) as rooms:
-        async with MemoryClient.join(serve(rooms, 1), "a"), \
-                MemoryClient.join(serve(rooms, 2), "b", sync=False) as b:
-            await b.closed.wait()
-            assert b.channel.close_code == CloseCode.TRY_AGAIN_LATER
+    async with RoomManager(MemoryStore(), max_rooms=1) as rooms, \
+            MemoryClient.join(serve(rooms, 1), "a"), \
+            MemoryClient.join(serve(rooms, 2), "b", sync=False) as b:
+        await b.closed.wait()
+        assert b.channel.close_code == CloseCode.TRY_AGAIN_LATER

@@ -129,10 +129,10 @@ async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
 ) -> None:
     server = make_server("--max-connections-per-address=2").start()
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token), YClient.connect(server.ws_url, token):
-        async with connect(f"{server.ws_url}/{token}") as third:
-            await third.wait_closed()
-            assert third.close_code == 4429
+    async with YClient.connect(server.ws_url, token), YClient.connect(server.ws_url, token), \
+            connect(f"{server.ws_url}/{token}") as third:
+        await third.wait_closed()
+        assert third.close_code == 4429
     async with YClient.connect(server.ws_url, token):
         pass  # the count went down again
 
