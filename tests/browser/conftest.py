@@ -2,7 +2,7 @@
 
 The browser is Debian's ``/usr/bin/chromium`` (never a downloaded one), started
 with the flags that keep it off the network it cannot reach. One browser serves
-the whole session; every person is a fresh context, so two people never share
+a test module; every person is a fresh context, so two people never share
 storage, cookies or a BroadcastChannel.
 """
 
@@ -36,9 +36,14 @@ WIDE = {"width": 1280, "height": 800}
 COLORS = {"Ana": "#d1495b", "Ben": "#2f7dd1", "Vic": "#2e9e5b"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium; missing, it fails the run in CI and skips it elsewhere."""
+    """Debian's Chromium; missing, it fails the run in CI and skips it elsewhere.
+
+    One per module, not per session: Playwright's sync API keeps an event loop
+    marked as running while it is open, and the async tests of other packages
+    cannot start theirs until it is closed.
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: apt-get install chromium (Debian's build is used)"
         if IN_CI:

@@ -33,6 +33,7 @@ export function createStatus ({ connection, save }) {
     setConnection (state) {
       connection.dataset.state = state
       connection.querySelector('.label').textContent = CONNECTION_LABELS[state]
+      connection.title = CONNECTION_LABELS[state]
     },
     setSave (state, pending = 0) {
       save.dataset.state = state
