@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
+import pycrdt
+
 from collab import document
 from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
 from collab.peer import Role
-from collab.persistence import DocumentStore
-from collab.room import Room, RoomConfig
+from collab.persistence import DocumentStore, StoredDocument
+from collab.room import Room, RoomConfig, track_types
+from collab.yencoding import TypeDepthTracker
 
 logger = logging.getLogger("collab.manager")
 
@@ -125,9 +128,9 @@ class RoomManager:
             if room is None:
                 await self._make_space()
                 stored = await self.store.load(note)
-                doc = await asyncio.to_thread(document.build, stored.updates)
-                room = Room(note, doc, self.store, self.config,
-                            unsnapshotted=stored.log_length, on_broken=self._forget)
+                doc, types = await asyncio.to_thread(self._build, stored)
+                room = Room(note, doc, self.store, self.config, unsnapshotted=stored.log_length,
+                            types=types, on_broken=self._forget)
                 self._rooms[note] = room
                 logger.info("opened note=%s", note)
             self._users[note] = self._users.get(note, 0) + 1
@@ -135,6 +138,10 @@ class RoomManager:
             if (timer := self._timers.pop(note, None)) is not None:
                 timer.cancel()
             return room
+
+    def _build(self, stored: StoredDocument) -> tuple[pycrdt.Doc[pycrdt.Text], TypeDepthTracker]:
+        doc = document.build(stored.updates)
+        return doc, track_types(doc, self.config.limits)
 
     async def _make_space(self) -> None:
         """Unload idle rooms (in their grace period) when at the limit, oldest first."""

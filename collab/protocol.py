@@ -18,11 +18,20 @@ Payloads are checked by :mod:`collab.yencoding` before anything hands them to py
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from collab.errors import MalformedMessage
-from collab.yencoding import DEFAULT_LIMITS, InvalidUpdate, Limits, check_state_vector, check_update
+from collab.yencoding import (
+    DEFAULT_LIMITS,
+    InvalidUpdate,
+    Limits,
+    UpdateInfo,
+    check_state_vector,
+    check_update,
+)
+
+_NO_INFO = UpdateInfo(0, 0)
 
 
 class MessageType(IntEnum):
@@ -66,13 +75,15 @@ class SyncStep2:
     """What the sender of a step 1 was missing, as one Yjs update."""
 
     update: bytes
+    info: UpdateInfo = field(default=_NO_INFO, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class SyncUpdate:
-    """An incremental Yjs update."""
+    """An incremental Yjs update, and what the pre-parser learned of it."""
 
     update: bytes
+    info: UpdateInfo = field(default=_NO_INFO, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +211,9 @@ def _parse_sync(reader: Reader, limits: Limits) -> Message:
                 check_state_vector(payload, limits)
                 return SyncStep1(payload)
             case SyncType.STEP2:
-                check_update(payload, limits)
-                return SyncStep2(payload)
+                return SyncStep2(payload, check_update(payload, limits))
             case SyncType.UPDATE:
-                check_update(payload, limits)
-                return SyncUpdate(payload)
+                return SyncUpdate(payload, check_update(payload, limits))
             case _:
                 raise MalformedMessage(f"unknown sync message type {sync_type}")
     except InvalidUpdate as error:

@@ -47,7 +47,16 @@ from collab.protocol import (
     SyncStep2,
     SyncUpdate,
 )
-from collab.yencoding import DEFAULT_LIMITS, Limits
+from collab.yencoding import (
+    DEFAULT_LIMITS,
+    InvalidUpdate,
+    Limits,
+    TypeDepthTracker,
+    UpdateInfo,
+    check_applicable,
+    check_update,
+    decode_state_vector,
+)
 
 logger = logging.getLogger("collab.room")
 
@@ -81,6 +90,7 @@ class Room:
         config: RoomConfig | None = None,
         *,
         unsnapshotted: int = 0,
+        types: TypeDepthTracker | None = None,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
         """Open a room on a loaded document.
@@ -91,6 +101,8 @@ class Room:
             store: Where updates are appended.
             config: Tunables.
             unsnapshotted: How many logged updates the store holds after its snapshot.
+            types: The nesting depths of the document's shared types (see
+                :func:`track_types`); a fresh document needs none.
             on_broken: Called when a write fails and the room must be dropped.
         """
         self.note = note
@@ -98,6 +110,7 @@ class Room:
         self.doc = doc
         self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
         self.awareness = AwarenessStates()
+        self.types = types or TypeDepthTracker(self.config.limits)
         self.broken = False
         self._store = store
         self._on_broken = on_broken
@@ -191,8 +204,8 @@ class Room:
         match protocol.parse_message(frame, self.config.limits):
             case SyncStep1(state_vector):
                 self._answer_step1(peer, state_vector)
-            case SyncStep2(update) | SyncUpdate(update):
-                self._receive_update(peer, update)
+            case SyncStep2(update, info) | SyncUpdate(update, info):
+                self._receive_update(peer, update, info)
             case AwarenessUpdate(payload):
                 self._receive_awareness(peer, payload)
             case QueryAwareness():
@@ -210,19 +223,32 @@ class Room:
         # The reply may hold updates still on their way to disk: send it after them.
         self._after_writes(lambda: peer.send(reply))
 
-    def _receive_update(self, peer: Peer, update: bytes) -> None:
+    def _receive_update(self, peer: Peer, update: bytes, info: UpdateInfo) -> None:
         if update == protocol.EMPTY_UPDATE:
             return
         if peer.role is Role.VIEWER:
             logger.info("refused an edit from viewer %s in note=%s", peer.channel.label, self.note)
             peer.send(protocol.permission_denied("this link is view-only: edits are not saved"))
             return
+        self._check_applicable(info)
         delta = self._apply(update)
         if delta is None:
             return  # nothing new: a resend, or an update still waiting for its dependencies
         write = self._store.append(self.note, delta)
         self._last_write = write
         write.add_done_callback(partial(self._committed, peer, protocol.sync_update(delta)))
+
+    def _check_applicable(self, info: UpdateInfo) -> None:
+        """Refuse what yrs would hold back as pending, or types nested too deep.
+
+        Overlapping pending structs can crash yrs, so an update must apply
+        completely now; a client missing something resyncs when it reconnects.
+        """
+        try:
+            check_applicable(info, decode_state_vector(self.doc.get_state()))
+            self.types.check(info)
+        except InvalidUpdate as error:
+            raise MalformedMessage(f"update refused: {error}") from error
 
     def _apply(self, update: bytes) -> bytes | None:
         self._delta = None
@@ -340,3 +366,17 @@ class Room:
     def present_awareness(self) -> list[Entry]:
         """The awareness entries of everyone present."""
         return self.awareness.present()
+
+
+def track_types(doc: pycrdt.Doc[pycrdt.Text], limits: Limits = DEFAULT_LIMITS) -> TypeDepthTracker:
+    """A depth tracker seeded with a loaded document's shared types.
+
+    Stored content was checked when it arrived; if it is somehow beyond today's
+    limits, the note still opens (and new nesting stays bounded by the deepest).
+    """
+    tracker = TypeDepthTracker(limits)
+    try:
+        tracker.check(check_update(doc.get_update(), limits))
+    except InvalidUpdate as error:
+        logger.warning("a stored document is beyond the update limits: %s", error)
+    return tracker
