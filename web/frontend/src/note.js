@@ -61,6 +61,7 @@ class NotePage {
     this.saves = this.canEdit ? this.trackSaves() : null
     this.attachPanels()
     this.followTitle(body.dataset.title ?? '')
+    this.setupBanner()
     this.watchConnection()
     this.provider.connect()
   }
@@ -217,7 +218,10 @@ class NotePage {
   onClosed (code, reason) {
     if (this.rotating && code === FORBIDDEN) return // our own rotation; rotate() reconnects
     this.closed = true
-    this.editor.setReadOnly(true) // nothing typed from now on could be saved
+    const linkIsDead = code === UNKNOWN_NOTE || code === FORBIDDEN
+    // Nothing typed under a dead link could ever be saved; other refusals may pass,
+    // and edits wait for "Try again" like offline ones.
+    if (linkIsDead) this.editor.setReadOnly(true)
     const banner = $('#banner')
     banner.querySelector('.banner-title').textContent =
       code === UNKNOWN_NOTE ? 'This note does not exist'
@@ -226,12 +230,25 @@ class NotePage {
       code === UNKNOWN_NOTE ? 'Check the link, or start a new note.'
         : code === FORBIDDEN ? 'Someone replaced it with a new link. Ask them for the new one.'
           : `The server said: ${reason || code}.`
-    const copy = banner.querySelector('[data-save-copy]')
-    copy.hidden = !this.canEdit || this.text.length === 0
-    copy.addEventListener('click', () => downloadText(this.text.toString()))
+    banner.querySelector('[data-retry]').hidden = linkIsDead
+    banner.querySelector('[data-save-copy]').hidden = !this.canEdit || this.text.length === 0
     banner.hidden = false
-    if (code === UNKNOWN_NOTE || code === FORBIDDEN) forgetNote(this.token)
+    if (linkIsDead) forgetNote(this.token)
     this.showConnection()
+  }
+
+  setupBanner () {
+    const banner = $('#banner')
+    banner.querySelector('[data-save-copy]').addEventListener('click', () => {
+      downloadText(this.text.toString())
+    })
+    // For refusals that may pass (a full note, too many connections): try again by hand.
+    banner.querySelector('[data-retry]').addEventListener('click', () => {
+      banner.hidden = true
+      this.closed = false
+      this.provider.connect()
+      this.showConnection()
+    })
   }
 
   // -- links ----------------------------------------------------------------------
