@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--publish", action=argparse.BooleanOptionalAction, default=None,
                         help="copy RESULTS.md and latency.png into bench/ (default: only for "
                              "a full run of every scenario on every server)")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="on a shared machine: before each server start, wait up to "
+                             "SECONDS for the rest of the machine to use under 25%% of a core")
     parser.add_argument("--profile", action="store_true",
                         help="profile collab-notes with py-spy instead of benchmarking")
     return parser
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = QUICK if args.quick else FULL
     plan = Plan(config, _names(args.scenarios, SCENARIOS, "scenarios"),
-                _names(args.servers, list(SERVERS), "servers"), args.runs or config.runs)
+                _names(args.servers, list(SERVERS), "servers"), args.runs or config.runs,
+                quiet_wait_s=args.wait_quiet)
     paths = Paths.from_env()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     kind = "profile" if args.profile else config.name

@@ -18,6 +18,7 @@ from pathlib import Path
 from harness import restore, scenarios
 from harness.config import Case, Config
 from harness.paths import Paths
+from harness.procstat import wait_until_quiet
 from harness.servers import SERVERS, ServerFailed, ServerSpec, running
 
 
@@ -29,6 +30,7 @@ class Plan:
     scenarios: tuple[str, ...]
     servers: tuple[str, ...]
     runs: int
+    quiet_wait_s: float = 0.0  # before each server start, wait up to this for a quiet machine
 
     def servers_for(self, scenario: str) -> list[ServerSpec]:
         wanted = self.config.servers[scenario]
@@ -58,7 +60,9 @@ def execute(plan: Plan, paths: Paths, out: Path) -> list[dict[str, object]]:
         for run in range(1, plan.runs + 1):
             for group in _groups(plan):
                 for spec in rotated(plan.servers_for(group[0].scenario), run - 1):
+                    busy = wait_until_quiet(plan.quiet_wait_s) if plan.quiet_wait_s else None
                     for record in _measure_group(run, group, spec, paths, logs):
+                        record["machine_busy_before_pct"] = busy
                         records.append(record)
                         raw.write(json.dumps(record) + "\n")
                         raw.flush()

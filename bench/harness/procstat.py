@@ -68,7 +68,28 @@ def usage_between(start: Sample, end: Sample) -> dict[str, float]:
     loadgen = end.loadgen_cpu - start.loadgen_cpu
     other = end.machine_busy - start.machine_busy - server - loadgen
     return {
+        "server_cpu_ms": round(1000 * server),
         "server_cpu_pct": round(100 * server / wall, 1),
         "loadgen_cpu_pct": round(100 * loadgen / wall, 1),
         "other_cpu_pct": round(max(0.0, 100 * other / wall), 1),
     }
+
+
+def machine_busy_pct(over_s: float = 1.0) -> float:
+    """How busy the whole machine is right now, in % of one core, over ``over_s``."""
+    start, t0 = machine_busy_seconds(), time.monotonic()
+    time.sleep(over_s)
+    return 100 * (machine_busy_seconds() - start) / (time.monotonic() - t0)
+
+
+def wait_until_quiet(max_wait_s: float, busy_pct: float = 25.0) -> float:
+    """Wait (at most ``max_wait_s``) until the machine does less than ``busy_pct`` of a core.
+
+    For shared machines: the benchmark's own processes are stopped when this runs,
+    so whatever is busy is someone else. Returns the last reading.
+    """
+    deadline = time.monotonic() + max_wait_s
+    reading = machine_busy_pct()
+    while reading > busy_pct and time.monotonic() < deadline:
+        reading = machine_busy_pct(2.0)
+    return round(reading, 1)

@@ -32,8 +32,9 @@ class Metric:
         return self.label + arrow
 
 
-CPU = (Metric("server_cpu_pct", "server CPU %"), Metric("loadgen_cpu_pct", "load generator CPU %"),
-       Metric("other_cpu_pct", "other work on the machine, CPU %"))
+CPU = (Metric("server_cpu_pct", "server CPU %", digits=1),
+       Metric("loadgen_cpu_pct", "load generator CPU %", digits=1),
+       Metric("other_cpu_pct", "other work on the machine, CPU %", digits=1))
 
 METRICS: dict[str, tuple[Metric, ...]] = {
     "fanout": (
@@ -53,7 +54,8 @@ METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("all_synced_ms", "all synced ms", "lower", 1),
         Metric("p50_synced_ms", "median client synced ms", "lower", 1),
         Metric("timed_out", "clients not synced in time"), Metric("mismatched", "wrong text"),
-        Metric("structs", "structs in the note"), *CPU,
+        Metric("structs", "structs in the note"),
+        Metric("server_cpu_ms", "server CPU time during the storm ms", "lower"), *CPU,
     ),
     "idle": (
         Metric("kb_per_conn", "server RSS per connection KB", "lower", 1),

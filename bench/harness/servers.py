@@ -28,6 +28,13 @@ PYCRDT = "pycrdt-websocket"
 PEERS = (YWSS, HOCUSPOCUS, PYCRDT)
 
 
+# Every client of the load generator comes from 127.0.0.1 and types faster than a
+# person: collab-notes' limits against abuse (64 connections per address, 1,000
+# messages a second per connection) would refuse the very load being measured.
+# The peers have no such limits.
+LOAD_TEST_FLAGS = ("--max-connections-per-address", "0", "--max-messages-per-s", "0")
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """One configuration of one server."""
@@ -104,7 +111,7 @@ def _argv(spec: ServerSpec, paths: Paths, port: int, workdir: Path,
     if spec.kind == COLLAB:
         argv = [str(paths.collab_notes), "serve", "--port", str(port),
                 "--database-url", f"sqlite:///{workdir / 'notes.db'}",
-                "--log-level", "warning", *spec.collab_flags, *flags]
+                "--log-level", "warning", *LOAD_TEST_FLAGS, *spec.collab_flags, *flags]
         return argv, {}, workdir
     if spec.kind == YWSS:
         script = paths.node_peers / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
