@@ -116,6 +116,7 @@ class Room:
         self._on_broken = on_broken
         self._peers: set[Peer] = set()
         self._delta: bytes | None = None
+        self._outbox: list[tuple[Peer, bytes]] = []  # committed, to broadcast this loop turn
         self._last_write: asyncio.Future[None] | None = None
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
@@ -236,7 +237,7 @@ class Room:
             return  # nothing new: a resend, or an update still waiting for its dependencies
         write = self._store.append(self.note, delta)
         self._last_write = write
-        write.add_done_callback(partial(self._committed, peer, protocol.sync_update(delta)))
+        write.add_done_callback(partial(self._committed, peer, delta))
 
     def _check_applicable(self, info: UpdateInfo) -> None:
         """Refuse what yrs would hold back as pending, or types nested too deep.
@@ -278,13 +279,30 @@ class Room:
 
     # -- after a write ---------------------------------------------------------------
 
-    def _committed(self, sender: Peer, frame: bytes, write: asyncio.Future[None]) -> None:
+    def _committed(self, sender: Peer, delta: bytes, write: asyncio.Future[None]) -> None:
         if write.cancelled() or write.exception() is not None:
             self._break(sender, write)
             return
-        self._broadcast(frame, exclude=sender)
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._send_outbox)
+        self._outbox.append((sender, delta))
         self._unsnapshotted += 1
         self._schedule_compaction()
+
+    def _send_outbox(self) -> None:
+        """Broadcast what was committed in this loop turn, as one frame.
+
+        The writer resolves a whole batch at once, so under load many updates
+        land here together: one merged frame per peer instead of one per update.
+        A batch from several senders goes to everyone, senders included (what
+        the reference y-websocket server always does; Yjs ignores what it has).
+        """
+        outbox, self._outbox = self._outbox, []
+        senders = {sender for sender, _ in outbox}
+        deltas = [delta for _, delta in outbox]
+        update = deltas[0] if len(deltas) == 1 else pycrdt.merge_updates(*deltas)
+        self._broadcast(protocol.sync_update(update),
+                        exclude=senders.pop() if len(senders) == 1 else None)
 
     def _break(self, sender: Peer, write: asyncio.Future[None]) -> None:
         """A write failed: the document in memory now holds an edit that is not on disk.

@@ -302,3 +302,21 @@ async def test_a_full_room_refuses_one_more_peer_with_4429() -> None:
             MemoryClient.join(serving(room), "ben", sync=False) as ben:
         await ben.closed.wait()
         assert ben.channel.close_code == CloseCode.TOO_MANY_REQUESTS
+
+
+async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben, \
+            MemoryClient.join(serving(room), "cat") as cat:
+        store.hold()
+        await ana.edit(0, "a")
+        await ben.edit(0, "b")
+        while len(store.logs.get(NOTE, [])) < 2:
+            await asyncio.sleep(0.001)
+        store.release()
+        await cat.wait_until(lambda c: len(str(c.text)) == 2)
+        assert cat.kinds().count("SyncUpdate") == 1
+        await ana.wait_until(lambda c: len(str(c.text)) == 2)
+        await ben.wait_until(lambda c: len(str(c.text)) == 2)
