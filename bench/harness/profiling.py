@@ -1,9 +1,10 @@
 """``bench/run --profile``: where collab-notes spends its time under load.
 
-py-spy samples the server during the measuring window of two scenarios, fan-out
-1x50 and throughput with 2 writers. Each scenario runs twice: once recording raw
-collapsed stacks, which this module sums into the top functions by own time
-and by inclusive time (per thread), and once recording a flame graph SVG.
+py-spy samples the server during the measuring window of fan-out 1x50 and
+throughput with 2 writers, and of ten join storms in a row (1 MB note, new empty
+note). Each runs twice: once recording raw collapsed stacks, which this module
+sums into the top functions by own time and by inclusive time (per thread), and
+once recording a flame graph SVG.
 
 Only the thread holding the GIL is sampled (``--gil``): that is the CPU a single
 server process can spend, and it leaves out threads parked on a queue or a lock,
@@ -14,6 +15,7 @@ releases the GIL) is therefore not in these profiles; the throughput figures of
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -26,8 +28,10 @@ from harness.config import FULL, Case, Config
 from harness.report import fmt, row
 from harness.servers import COLLAB, SERVERS, RunningServer, running
 
-PROFILED = (("fanout", "1x50"), ("throughput", "2 writers"))
+PROFILED = (("fanout", "1x50"), ("throughput", "2 writers"), ("join", "50 clients, 1 MB note"),
+            ("join", "50 clients, new empty note"))
 MEASURE_S = 8
+JOIN_SAMPLE_S = 6  # py-spy stops after this; ten storms may take less, or more
 TOP = 15
 
 
@@ -58,20 +62,23 @@ class Recorder:
         if self.process is None:
             raise RuntimeError("py-spy never started: the load generator sent no measure-start")
         self.process.wait(timeout=self.seconds + 30)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"py-spy failed ({self.process.returncode}) on {self.output.name}")
 
 
 def _profiled_case(config: Config, scenario: str, case: str) -> Case:
     found = next(c for c in FULL.cases if c.scenario == scenario and c.name == case)
-    params = {**found.params, "measure_s": MEASURE_S}
-    if config is not FULL:
-        params = {**params, "measure_s": 3}
-    return replace(found, params=params)
+    if scenario == "join":  # one storm is too short to sample: ten in a row
+        return replace(found, params={**found.params, "repeat": 10})
+    return replace(found, params={**found.params, "measure_s": MEASURE_S if config is FULL else 3})
 
 
 def _record(case: Case, paths: Any, out: Path, fmt_: str, suffix: str) -> Path:
-    output = out / f"profile-{case.scenario}-{case.name.replace(' ', '')}.{suffix}"
+    slug = re.sub(r"[^a-z0-9]+", "-", case.name.lower()).strip("-")
+    output = out / f"profile-{case.scenario}-{slug}.{suffix}"
     with running(SERVERS[COLLAB], paths, out / "logs") as server:
-        recorder = Recorder(server, output, fmt_, int(case.params["measure_s"]))
+        seconds = int(case.params.get("measure_s", JOIN_SAMPLE_S))
+        recorder = Recorder(server, output, fmt_, seconds)
         loadgen.run(paths, server, case.scenario, case.params, log=out / "logs" / "loadgen.log",
                     timeout_s=case.timeout_s + 30, on_phase=recorder)
         recorder.wait()

@@ -12,18 +12,33 @@ import { createsWithContent, newRoom } from '../servers.mjs'
 import { SelfMeter, sleep, summarize, within } from '../stats.mjs'
 import { prose, seeded, structCount } from '../text.mjs'
 
-/** @param {object} p {note: 'large'|'history'|'empty', clients, bytes, structs, timeout_s, seed} */
+/**
+ * @param {object} p {note: 'large'|'history'|'empty', clients, bytes, structs, timeout_s, seed,
+ *   repeat (storms in a row, for profiling; each empty-note storm gets a new note)}
+ */
 export const join = async (ctx, p) => {
   const rng = seeded(p.seed)
-  const { room, expected, structs } = await prepare(ctx.server, p, rng)
+  let note = await prepare(ctx.server, p, rng)
   const meter = new SelfMeter()
   await phase(ctx.handshake, 'measure-start')
   meter.start()
+  let result
+  for (let i = 0; i < (p.repeat ?? 1); i++) {
+    if (i > 0 && p.note === 'empty') note = await prepare(ctx.server, p, rng)
+    result = await storm(ctx.server, note, p)
+  }
+  const self = meter.stop()
+  await phase(ctx.handshake, 'measure-end')
+  return { ...result, loadgen: self }
+}
+
+/** `p.clients` clients open the note at once; wait until all synced (or time out). */
+const storm = async (server, { room, expected, structs }, p) => {
   const t0 = performance.now()
-  const storm = connectAll(ctx.server, room, p.clients)
+  const clients = connectAll(server, room, p.clients)
   const times = []
   let mismatched = 0
-  for (const c of storm) {
+  for (const c of clients) {
     c.whenSynced.then((t) => {
       times.push(t - t0)
       if (c.text.toString() !== expected) mismatched++
@@ -31,12 +46,12 @@ export const join = async (ctx, p) => {
   }
   let timedOut = 0
   try {
-    await within(Promise.all(storm.map((c) => c.whenSynced)), p.timeout_s * 1000, 'join storm')
+    await within(Promise.all(clients.map((c) => c.whenSynced)), p.timeout_s * 1000, 'join storm')
   } catch {
-    timedOut = storm.filter((c) => c.syncedAt === null).length
+    timedOut = clients.filter((c) => c.syncedAt === null).length
   }
-  const self = meter.stop()
-  await phase(ctx.handshake, 'measure-end')
+  const reconnects = clients.reduce((n, c) => n + c.reconnects, 0)
+  if ((p.repeat ?? 1) > 1) clients.forEach((c) => c.destroy())
   return {
     all_synced_ms: timedOut ? null : Math.round(Math.max(...times) * 10) / 10,
     synced_ms: summarize(times),
@@ -44,8 +59,7 @@ export const join = async (ctx, p) => {
     mismatched,
     text_chars: expected.length,
     structs,
-    reconnects: storm.reduce((n, c) => n + c.reconnects, 0),
-    loadgen: self
+    reconnects
   }
 }
 
