@@ -27,10 +27,15 @@ def latency_chart(report: Report, path: Path, subtitle: str) -> bool:
     width = 0.8 / len(PERCENTILES)
     for ax, case in zip(axes[0], cases, strict=True):
         for i, (metric, label) in enumerate(PERCENTILES):
-            values = [report.value("fanout", case, s, metric) or 0.0 for s in servers]
-            xs = [x + (i - (len(PERCENTILES) - 1) / 2) * width for x in range(len(servers))]
-            ax.bar(xs, [max(v, 0.01) for v in values], width, label=label)
+            values = [report.value("fanout", case, s, metric) for s in servers]
+            shown = [(x, v) for x, v in enumerate(values) if v is not None]
+            xs = [x + (i - (len(PERCENTILES) - 1) / 2) * width for x, _v in shown]
+            ax.bar(xs, [max(v, 0.01) for _x, v in shown], width, label=label)
         ax.set_yscale("log")
+        for x, server in enumerate(servers):
+            if report.value("fanout", case, server, "p50_ms") is None:
+                ax.text(x, 1, "no result", ha="center", rotation=90, fontsize=8,
+                        transform=ax.get_xaxis_transform(), va="top")
         ax.set_title(f"{case} (rooms x clients)")
         ax.set_xticks(range(len(servers)))
         ax.set_xticklabels([SERVERS[s].label.replace(" (", "\n(") for s in servers],
