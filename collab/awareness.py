@@ -68,6 +68,16 @@ def _canonical_state(text: str) -> str | None:
     return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
 
 
+def with_field(entry: Entry, key: str, value: str) -> Entry:
+    """The entry with one field of its state set by the server (a present state only)."""
+    if entry.state is None:
+        return entry
+    state = json.loads(entry.state)
+    state[key] = value
+    return Entry(entry.client_id, entry.clock, json.dumps(state, separators=(",", ":"),
+                                                          ensure_ascii=False))
+
+
 def encode(entries: Iterable[Entry]) -> bytes:
     """Encode entries as an awareness update, the way y-protocols does."""
     listed = list(entries)

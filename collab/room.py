@@ -267,6 +267,8 @@ class Room:
 
     def _receive_awareness(self, peer: Peer, payload: bytes) -> None:
         entries = awareness.decode(payload, max_state_bytes=self.config.max_awareness_state_bytes)
+        if peer.role is Role.VIEWER:
+            entries = [awareness.with_field(entry, "role", Role.VIEWER.value) for entry in entries]
         advanced = self.awareness.apply(entries, owner=peer)
         if advanced:
             self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)

@@ -84,7 +84,7 @@ class Settings:
     allowed_origins: str = option(
         "",
         "Comma-separated origins (scheme://host:port) whose pages may open websockets; "
-        "empty allows only the server's own origin, * allows any. Others are closed with 1008.",
+        "empty allows only the server's own origin, * allows any. Others are closed with 4403.",
     )
     allow_missing_origin: bool = option(
         True,

@@ -146,6 +146,15 @@ async def test_a_viewers_edit_is_refused_with_an_auth_message_and_not_stored() -
         assert str(ana.text) == "real"
 
 
+async def test_a_viewer_is_marked_as_a_viewer_by_the_server_whatever_it_claims() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic:
+        await vic.present({"user": {"name": "Vic"}, "role": "editor"})
+        await ana.wait_until(lambda c: vic.doc.client_id in c.states)
+        assert ana.states[vic.doc.client_id] == {"user": {"name": "Vic"}, "role": "viewer"}
+
+
 async def test_a_newcomer_sees_everyone_present_at_once() -> None:
     room = make_room(MemoryStore())
     async with MemoryClient.join(serving(room), "ana") as ana:

@@ -98,12 +98,12 @@ def test_a_second_server_on_the_same_database_is_refused(make_server) -> None:  
         make_server().start()
 
 
-async def test_a_page_from_another_origin_is_refused_with_1008(server: ServerProcess) -> None:
+async def test_a_page_from_another_origin_is_refused_with_4403(server: ServerProcess) -> None:
     token = server.post_note()["id"]
     async with connect(f"{server.ws_url}/{token}",
                        additional_headers={"Origin": "https://evil.example"}) as ws:
         await ws.wait_closed()
-        assert ws.close_code == 1008
+        assert ws.close_code == 4403
         assert "not allowed" in (ws.close_reason or "")
 
 

@@ -33,7 +33,8 @@ async def note_socket(websocket: WebSocket, token: str) -> None:
     await websocket.accept()
     refusal = origin_refusal(websocket, settings)
     if refusal is not None:
-        await _refuse(websocket, CloseCode.POLICY_VIOLATION, refusal)
+        # 4403, not 1008: y-websocket retries 1xxx codes forever, and gives up on 44xx.
+        await _refuse(websocket, CloseCode.FORBIDDEN, refusal)
         return
     with _counted(websocket, settings) as admitted:
         if not admitted:
