@@ -80,6 +80,7 @@ def any_content(*values: bytes) -> bytes:
 
 
 NULL = bytes([126])
+SUBDOCS_OK = Limits(allow_subdocuments=True)
 TYPE_MAP = varuint(1)
 
 
@@ -207,7 +208,6 @@ def real_updates() -> dict[str, bytes]:
         "array": _array_doc(),
         "nested types": _nested_types_doc(),
         "xml": _xml_doc(),
-        "subdocs": _subdoc_doc(),
         "deletions": _deletions_doc(),
         "two clients": _two_client_doc(),
     }
@@ -218,6 +218,7 @@ def real_updates() -> dict[str, bytes]:
 
 
 REAL = real_updates()
+SUBDOCS = _subdoc_doc().get_update()
 
 
 # -- real updates are accepted -------------------------------------------------
@@ -228,6 +229,12 @@ def test_every_kind_of_real_pycrdt_update_is_accepted(name: str) -> None:
     info = check_update(REAL[name])
     assert isinstance(info, UpdateInfo)
     assert not info.is_empty
+
+
+def test_subdocuments_are_refused_unless_allowed() -> None:
+    refused(SUBDOCS, "subdocument content \\(ref 9\\) is not accepted at byte")
+    info = check_update(SUBDOCS, Limits(allow_subdocuments=True))
+    assert info.struct_count == 2
 
 
 def test_the_empty_update_is_accepted_and_reported_empty() -> None:
@@ -308,9 +315,26 @@ def test_the_empty_state_vector_is_accepted() -> None:
 
 
 def test_string_clock_length_counts_utf16_units() -> None:
+    doc = new_doc()
+    doc.get("t", type=pycrdt.Text).insert(0, "a😀日")
+    assert check_update(doc.get_update()).clocks == ((doc.client_id, 0, 4),)
     emoji = root_item(4, varstring("😀"))  # two UTF-16 units
     check_update(update(emoji, clock=2**32 - 3))
     refused(update(emoji, clock=2**32 - 2), "passes 2\\*\\*32")
+
+
+def test_a_megabyte_of_small_edits_checks_in_well_under_a_second() -> None:
+    client = 2**52 + 12345  # an 8-byte varuint, like pycrdt's client ids
+    typing = [root_item(4, varstring("a"))]
+    typing += [bytes([0x84]) + varuint(client) + varuint(i) + varstring("b") for i in range(70_000)]
+    deletes = varuint(1) + varuint(client) + varuint(20_000)
+    deletes += b"".join(varuint(3 * i) + varuint(1) for i in range(20_000))
+    data = update(*typing, client=client, delete_set=deletes)
+    assert len(data) > 1_000_000
+    start = time.perf_counter()
+    info = check_update(data)
+    assert time.perf_counter() - start < 1.0
+    assert (info.struct_count, info.delete_range_count) == (70_001, 20_000)
 
 
 # -- hostile input is refused quickly --------------------------------------------
@@ -350,7 +374,8 @@ def test_a_custom_depth_limit_is_honoured() -> None:
 
 def test_deep_nesting_inside_subdocument_options_is_refused() -> None:
     options = bytes([117, 1]) * 1_000 + NULL
-    refused(update(root_item(9, varstring("guid") + options)), "nesting depth")
+    with pytest.raises(InvalidUpdate, match="nesting depth"):
+        check_update(update(root_item(9, varstring("guid") + options)), SUBDOCS_OK)
 
 
 def test_a_ten_byte_state_vector_claiming_half_a_billion_clients_is_refused() -> None:
@@ -430,6 +455,12 @@ def test_every_prefix_of_a_real_update_is_refused(name: str) -> None:
             check_update(data[:end])
 
 
+def test_every_prefix_of_an_allowed_subdocument_update_is_refused() -> None:
+    for end in range(len(SUBDOCS)):
+        with pytest.raises(InvalidUpdate):
+            check_update(SUBDOCS[:end], SUBDOCS_OK)
+
+
 def test_every_prefix_of_a_real_state_vector_is_refused() -> None:
     vector = _two_client_doc().get_state()
     for end in range(len(vector)):
@@ -458,7 +489,8 @@ def test_trailing_bytes_are_refused() -> None:
     ],
 )
 def test_invalid_utf8_anywhere_is_refused(data: bytes) -> None:
-    refused(data, "not valid UTF-8 at byte")
+    with pytest.raises(InvalidUpdate, match="not valid UTF-8 at byte"):
+        check_update(data, SUBDOCS_OK)
 
 
 @pytest.mark.parametrize("ref", [11, 12, 15, 16, 20, 31])
@@ -566,17 +598,31 @@ def test_every_real_update_is_applicable_to_an_empty_document() -> None:
 
 def test_an_update_starting_past_the_documents_clock_is_not_applicable() -> None:
     later = check_update(update(root_item(4, varstring("x")), client=3, clock=6))
-    with pytest.raises(InvalidUpdate, match="needs clock 6 of client 3 but the document has 2"):
+    with pytest.raises(InvalidUpdate, match="starts client 3 at clock 6 but the document has 2;"):
         check_applicable(later, {3: 2})
     check_applicable(later, {3: 6})
 
 
 def test_a_skipped_range_must_already_be_in_the_document() -> None:
-    gapped = check_update(REAL["merged with a gap"])
-    with pytest.raises(InvalidUpdate, match="needs clock 8 of client"):
-        check_applicable(gapped, {})
-    ((client, _first, _end),) = gapped.clocks
-    check_applicable(gapped, {client: 8})
+    gapped = check_update(REAL["merged with a gap"])  # "abcde", skip 3, "ijk"
+    ((client, start, end),) = gapped.clocks
+    assert (start, end) == (0, 11)
+    assert gapped.holes == ((client, 8),)
+    with pytest.raises(InvalidUpdate, match=f"skips clocks of client {client} up to 7"):
+        check_applicable(gapped, {client: 0})
+    check_applicable(gapped, {client: 8}, allow_overlap=True)
+
+
+def test_re_sending_old_clocks_with_new_ones_is_refused_unless_allowed() -> None:
+    resend = check_update(update(root_item(4, varstring("abc")), client=3, clock=0))
+    with pytest.raises(InvalidUpdate, match="re-sends clocks 0-1 of client 3 along with new"):
+        check_applicable(resend, {3: 2})
+    check_applicable(resend, {3: 2}, allow_overlap=True)
+
+
+def test_re_sending_only_clocks_the_document_has_is_applicable() -> None:
+    doc = _text_doc()
+    check_applicable(check_update(doc.get_update()), decode_state_vector(doc.get_state()))
 
 
 def test_references_to_missing_items_are_not_applicable() -> None:
