@@ -37,7 +37,8 @@ class Peer:
         self.channel = channel
         self.role = role
         self.grant = grant  # opaque to the room: what let this peer in (the edge's token)
-        self.wants_acks = False
+        self.resyncing = False  # asked for a fresh sync reply; acks wait for it
+        self.held_markers: list[int] = []
         self._max_queue = max_queue
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()

@@ -51,6 +51,7 @@ from collab.yencoding import (
     DEFAULT_LIMITS,
     InvalidUpdate,
     Limits,
+    StaleUpdate,
     TypeDepthTracker,
     UpdateInfo,
     check_applicable,
@@ -212,8 +213,10 @@ class Room:
             case QueryAwareness():
                 peer.send(protocol.awareness(awareness.encode(self.awareness.present())))
             case SaveMarker(marker):
-                ack = protocol.save_ack(marker)
-                self._after_writes(lambda: peer.send(ack))
+                if peer.resyncing:
+                    peer.held_markers.append(marker)  # until its fresh reply is in
+                else:
+                    self._acknowledge(peer, [marker])
             case Auth():
                 logger.debug("ignoring an auth message from %s: only servers send them", peer)
             case other:
@@ -231,13 +234,41 @@ class Room:
             logger.info("refused an edit from viewer %s in note=%s", peer.channel.label, self.note)
             peer.send(protocol.permission_denied("this link is view-only: edits are not saved"))
             return
-        self._check_applicable(info)
+        try:
+            self._check_applicable(info)
+        except StaleUpdate as error:
+            self._ask_again(peer, str(error))
+            return
+        if peer.resyncing:
+            peer.resyncing = False
+            self._acknowledge(peer, peer.held_markers)
+            peer.held_markers = []
         delta = self._apply(update)
         if delta is None:
             return  # nothing new: a resend, or an update still waiting for its dependencies
         write = self._store.append(self.note, delta)
         self._last_write = write
         write.add_done_callback(partial(self._committed, peer, delta))
+
+    def _ask_again(self, peer: Peer, why: str) -> None:
+        """Answer a stale sync reply with a fresh step 1 instead of closing the peer.
+
+        It happens when someone types while their client syncs: its reply to our
+        step 1 then re-sends edits it already sent. Acks for its save markers
+        wait until the fresh reply is in, or they would claim too much.
+        """
+        logger.debug("asking %s to resync note=%s: %s", peer.channel.label, self.note, why)
+        peer.resyncing = True
+        peer.send(protocol.sync_step1(self.doc.get_state()))
+
+    def _acknowledge(self, peer: Peer, markers: list[int]) -> None:
+        acks = [protocol.save_ack(marker) for marker in markers]
+
+        def send() -> None:
+            for ack in acks:
+                peer.send(ack)
+
+        self._after_writes(send)
 
     def _check_applicable(self, info: UpdateInfo) -> None:
         """Refuse what yrs would hold back as pending, or types nested too deep.
@@ -248,6 +279,8 @@ class Room:
         try:
             check_applicable(info, decode_state_vector(self.doc.get_state()))
             self.types.check(info)
+        except StaleUpdate:
+            raise  # not malformed: the caller asks the peer again
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
 

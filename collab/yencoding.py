@@ -96,6 +96,14 @@ class InvalidUpdate(ValueError):
     """
 
 
+class StaleUpdate(InvalidUpdate):
+    """An update that re-sends part of what the document has along with new clocks.
+
+    Honest peers send one when the document moved on between their sync request
+    and its reply; the cure is to ask them again (a fresh sync step 1).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Bounds applied while checking updates.
@@ -303,7 +311,7 @@ def _check_start(client: int, span: tuple[int, int], have: int, allow_overlap: b
             f"{have}; it would be left pending"
         )
     if start < have < end and not allow_overlap:
-        raise InvalidUpdate(
+        raise StaleUpdate(
             f"update re-sends clocks {start}-{have - 1} of client {client} along with new "
             f"ones; partly overlapping re-sends are refused"
         )

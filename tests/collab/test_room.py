@@ -329,3 +329,25 @@ async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
         assert cat.kinds().count("SyncUpdate") == 1
         await ana.wait_until(lambda c: len(str(c.text)) == 2)
         await ben.wait_until(lambda c: len(str(c.text)) == 2)
+
+
+async def test_a_stale_sync_reply_is_answered_with_a_fresh_step1_not_a_close() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.edit(0, "abc")
+        await asyncio.wait_for(store_has(store, 1), 2)
+        stale_from = ana.doc.get_state()
+        await ana.edit(3, "d")  # sent live, and then repeated in a stale reply with more
+        ana.text.insert(4, "ef")
+        await asyncio.wait_for(store_has(store, 2), 2)
+        await ana.channel.send(protocol.sync_step2(ana.doc.get_update(stale_from)))
+        await ana.channel.send(protocol.save_marker(1))
+        await ana.wait_until(lambda c: c.kinds().count("SyncStep1") == 2)
+        assert not ana.closed.is_set()
+        assert protocol.save_ack(1) not in ana.frames  # "ef" is not saved yet
+        server_state = pycrdt.Doc()
+        server_state.apply_update(room.doc.get_update())
+        await ana.channel.send(protocol.sync_step2(ana.doc.get_update(server_state.get_state())))
+        await ana.wait_until(lambda c: protocol.save_ack(1) in c.frames)
+        assert stored_text(store) == "abcdef"
