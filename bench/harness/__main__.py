@@ -9,10 +9,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from harness import environment, install, profiling
 from harness.aggregate import aggregate
@@ -45,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="on a shared machine: before each server start, wait up to "
                              "SECONDS for the rest of the machine to use under 25%% of a core")
+    parser.add_argument("--redo-disturbed", action="store_true",
+                        help="on a shared machine: measure a server's scenario once more when "
+                             "the rest of the machine used over half a core meanwhile, and "
+                             "keep the less disturbed of the two")
+    parser.add_argument("--rerender", type=Path, metavar="RESULTS_DIR",
+                        help="write RESULTS.md, summary.json and the chart again from the "
+                             "raw.jsonl of an earlier invocation, measuring nothing")
     parser.add_argument("--profile", action="store_true",
                         help="profile collab-notes with py-spy instead of benchmarking")
     return parser
@@ -59,13 +70,26 @@ def _names(raw: str, known: tuple[str, ...] | list[str], what: str) -> tuple[str
     return names
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM unwind normally, so every server and client started is stopped.
+
+    A shell starts background jobs with SIGINT ignored, and Python keeps that;
+    SIGTERM would end Python at once, leaving the servers running.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _stop_on_signals()
     config = QUICK if args.quick else FULL
     plan = Plan(config, _names(args.scenarios, SCENARIOS, "scenarios"),
                 _names(args.servers, list(SERVERS), "servers"), args.runs or config.runs,
-                quiet_wait_s=args.wait_quiet)
+                quiet_wait_s=args.wait_quiet, redo_disturbed=args.redo_disturbed)
     paths = Paths.from_env()
+    if args.rerender:
+        return rerender(args.rerender, plan, chart=not args.no_chart, publish=args.publish)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     kind = "profile" if args.profile else config.name
     out = args.results_dir or BENCH / "results" / f"{stamp}-{kind}"
@@ -83,6 +107,24 @@ def benchmark(plan: Plan, paths: Paths, out: Path, *, chart: bool, publish: bool
     env = environment.describe(paths)
     print(f"[bench] {plan.measurements()} measurements; results in {out}", flush=True)
     records = execute(plan, paths, out)
+    env["collab_notes_after"] = environment.collab_notes()
+    write_report(plan, records, env, out, chart=chart, publish=publish)
+    failed = [r for r in records if "error" in r and SERVERS[str(r["server"])].kind == COLLAB]
+    return 1 if failed else 0
+
+
+def rerender(out: Path, plan: Plan, *, chart: bool, publish: bool | None) -> int:
+    """The report of an earlier invocation, written again (after a change to the report)."""
+    records = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
+    env = json.loads((out / "summary.json").read_text())["environment"]
+    runs = max(int(r["run"]) for r in records)
+    plan = replace(plan, config=QUICK if "quick" in out.name else plan.config, runs=runs)
+    write_report(plan, records, env, out, chart=chart, publish=publish)
+    return 0
+
+
+def write_report(plan: Plan, records: list[dict[str, Any]], env: dict[str, Any], out: Path, *,
+                 chart: bool, publish: bool | None) -> None:
     report = Report(aggregate(records), plan.config, env)
     drawn = chart and latency_chart(report, out / "latency.png",
                                     f"{env['machine']['cores']} cores, {env['date']}")
@@ -97,8 +139,6 @@ def benchmark(plan: Plan, paths: Paths, out: Path, *, chart: bool, publish: bool
             shutil.copyfile(out / "latency.png", BENCH / "latency.png")
         print("[bench] published bench/RESULTS.md and bench/latency.png", flush=True)
     print(f"[bench] wrote {out / 'RESULTS.md'}", flush=True)
-    failed = [r for r in records if "error" in r and SERVERS[str(r["server"])].kind == COLLAB]
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

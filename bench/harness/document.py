@@ -11,18 +11,34 @@ from harness.targets import check_all
 
 HOW_TO_READ = """\
 Every figure is the median over {runs} run(s); each run started every server afresh,
-and the servers took turns case by case (the order rotating between runs) so that
-drift during the invocation touched all of them alike. A "÷ peer" column is
+and the servers took turns scenario by scenario (the order rotating between runs)
+so that drift during the invocation touched all of them alike. A "÷ peer" column is
 collab-notes' figure divided by that peer's: below 1.00x is better for ↓ metrics,
 above 1.00x is better for ↑ metrics. CPU figures are % of one core, read from
 `/proc` over the measuring window; "other work on the machine" is what the rest of
 the machine used meanwhile (a large value means the run was disturbed)."""
 
 
+CAVEATS = """\
+- The load generator is one Node process on one of the two cores, holding every
+  client. In throughput against the Node servers it is the limit (see its CPU
+  and event-loop delay rows), so those edits/s are a floor for the server.
+- Join storm, 30k-struct history: the 50 clients apply the note one after the
+  other in that one process, so client-side Yjs work dominates the wall time
+  for every server; the server CPU time row is the server's own share.
+- pycrdt-websocket strands some of a crowd of clients that open a new room
+  together until their provider reconnects 30 s later: that is its join storm
+  on a new note, and its fan-out figures (all clients connect at once there)
+  with their reconnects and "clients not synced when writing began".
+- Idle KB per connection is the growth of the server's RSS, divided by the
+  connections, 100 rooms included; a garbage-collected heap (Node) may not have
+  shrunk back by the time it is read."""
+
+
 def render(report: Report, env: dict[str, Any], *, chart: str | None, runs: int) -> str:
     out: list[str] = ["# collab-notes benchmark results", ""]
     out += _environment(env, report.config.name, runs)
-    out += ["", "## How to read this", "", HOW_TO_READ.format(runs=runs), ""]
+    out += ["", "## How to read this", "", HOW_TO_READ.format(runs=runs), "", CAVEATS, ""]
     out += ["## Targets (collab-notes, `--durability full`)", "",
             row(["target", "measured", "verdict"]), row(["---"] * 3)]
     out += [row(v) for v in check_all(report)]
@@ -55,7 +71,7 @@ def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:
         f"- **Machine**: {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; load average at the start "
         f"{', '.join(str(x) for x in machine['load_average'])}",
-        f"- **collab-notes**: commit {collab['commit']}, Python {collab['python']}, "
+        f"- **collab-notes**: commit {collab['commit']}{_changed(env)}, Python {collab['python']}, "
         f"pycrdt {collab['pycrdt']}, uvicorn {collab['uvicorn']} (ws: websockets-sansio), "
         f"websockets {collab['websockets']}, FastAPI {collab['fastapi']}, "
         f"SQLAlchemy {collab['sqlalchemy']}",
@@ -63,6 +79,13 @@ def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:
         f"- **Peers**: {_versions(node_peers)}; pycrdt-websocket venv: {_versions(python_peer)}",
     ]
     return lines
+
+
+def _changed(env: dict[str, Any]) -> str:
+    after = env.get("collab_notes_after", {}).get("commit")
+    if after and after != env["collab_notes"]["commit"]:
+        return f" (**the server changed during the run**: {after} at the end)"
+    return ""
 
 
 def _versions(versions: dict[str, Any]) -> str:

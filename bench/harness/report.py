@@ -42,7 +42,8 @@ METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("p99_ms", "p99 ms", "lower", 1), Metric("max_ms", "max ms", "lower", 1),
         Metric("delivered_per_s", "delivered/s", "higher"),
         Metric("lost_edits", "lost edits"), Metric("converged", "converged", kind="runs"),
-        Metric("reconnects", "reconnects"), *CPU,
+        Metric("reconnects", "reconnects"),
+        Metric("unsynced_at_start", "clients not synced when writing began"), *CPU,
     ),
     "throughput": (
         Metric("edits_per_s", "edits/s applied by the observer", "higher"),
@@ -94,7 +95,9 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     if ours is None or theirs is None or theirs == 0:
         return "-"
     value = ours / theirs
-    return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
+    if value < 0.01:
+        return f"{value:.1g}x"
+    return f"{value:.2f}x" if value < 10 else f"{value:,.0f}x"
 
 
 class Report:

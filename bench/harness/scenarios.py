@@ -41,7 +41,7 @@ def _fanout(outcome: loadgen.Outcome) -> Metrics:
         "max_ms": latency["max"], "samples": latency["count"],
         "delivered_per_s": r["delivered_per_s"], "edits_sent": r["edits_sent"],
         "lost_edits": r["lost_edits"], "converged": r["converged"],
-        "reconnects": r["reconnects"],
+        "reconnects": r["reconnects"], "unsynced_at_start": r["unsynced_at_start"],
     }
 
 

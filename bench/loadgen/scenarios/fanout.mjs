@@ -1,7 +1,15 @@
-// Fan-out latency: R rooms x C clients; W writers per room type at a fixed rate,
-// every other client of the room times each edit's arrival.
+// Fan-out latency: R rooms x C clients; W writers per room (1 by default) type at
+// a fixed rate, and every other client of the room times each edit's arrival.
+//
+// All clients of all rooms connect at once, as people opening a shared note do.
+// Writing starts when all are synced, or after `sync_wait_s` at the latest: a
+// client a server leaves unsynced (pycrdt-websocket strands some of a crowd that
+// creates a room together, until their provider's 30 s watchdog reconnects) then
+// receives the edits it missed late, and that lateness is part of the latency.
+// While any client was left unsynced, the drain waits up to `recover_s` after
+// the connect for such late deliveries; otherwise at most `drain_s` after writing.
 
-import { BenchClient, populate } from '../client.mjs'
+import { BenchClient, connectAll } from '../client.mjs'
 import { phase } from '../control.mjs'
 import { newRooms } from '../servers.mjs'
 import { SelfMeter, sleep, summarize, until, within } from '../stats.mjs'
@@ -10,13 +18,17 @@ import { Receiver, sameText, Writer } from './tracking.mjs'
 
 /**
  * @param {object} ctx {server, handshake}
- * @param {object} p {rooms, clients, writers, rate, warmup_s, measure_s, drain_s, seed}
+ * @param {object} p {rooms, clients, writers, rate, sync_wait_s, warmup_s, measure_s, drain_s,
+ *   recover_s, seed}
  */
 export const fanout = async (ctx, p) => {
   const rng = seeded(p.seed)
   const names = await newRooms(ctx.server, p.rooms)
-  const groups = await populate(ctx.server, names, p.clients)
+  const connectedAt = performance.now()
+  const groups = names.map((room) => connectAll(ctx.server, room, p.clients))
   const everyone = groups.flat()
+  await until(() => everyone.every((c) => c.syncedAt !== null), p.sync_wait_s * 1000)
+  const unsynced = everyone.filter((c) => c.syncedAt === null).length
 
   const latencies = []
   let deliveredInWindow = 0
@@ -40,8 +52,7 @@ export const fanout = async (ctx, p) => {
     let k = 0
     const tick = () => {
       if (!clock.sending) return
-      const text = writer.client.text
-      writer.edit(Math.floor(rng() * (text.length + 1)), clock.measuring)
+      writer.edit(clock.measuring)
       k++
       setTimeout(tick, Math.max(0, start + offset + k * period - performance.now()))
     }
@@ -63,7 +74,9 @@ export const fanout = async (ctx, p) => {
   await phase(ctx.handshake, 'measure-end')
 
   const receivers = rooms.flatMap((r) => r.receivers)
-  const drained = await until(() => receivers.every((r) => r.seen >= r.expected()), p.drain_s * 1000)
+  const recoverMs = unsynced > 0 ? connectedAt + p.recover_s * 1000 - performance.now() : 0
+  const drainMs = Math.max(p.drain_s * 1000, recoverMs)
+  const drained = await until(() => receivers.every((r) => r.seen >= r.expected()), drainMs)
   const lost = receivers.reduce((n, r) => n + Math.max(0, r.expected() - r.seen), 0)
   const converged = await verify(ctx.server, rooms)
   const sent = rooms.reduce((n, r) => n + r.writers.reduce((m, w) => m + w.sent, 0), 0)
@@ -75,6 +88,7 @@ export const fanout = async (ctx, p) => {
     drained,
     converged,
     reconnects: everyone.reduce((n, c) => n + c.reconnects, 0),
+    unsynced_at_start: unsynced,
     loadgen: self
   }
 }

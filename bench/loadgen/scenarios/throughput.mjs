@@ -9,12 +9,10 @@ import { populate } from '../client.mjs'
 import { phase } from '../control.mjs'
 import { newRoom } from '../servers.mjs'
 import { SelfMeter, sleep, until } from '../stats.mjs'
-import { seeded } from '../text.mjs'
 import { Receiver, sameText, Writer } from './tracking.mjs'
 
-/** @param {object} p {writers, window, warmup_s, measure_s, drain_s, max_edits, seed} */
+/** @param {object} p {writers, window, warmup_s, measure_s, drain_s, max_edits} */
 export const throughput = async (ctx, p) => {
-  const rng = seeded(p.seed)
   const room = await newRoom(ctx.server)
   const [[observer, ...clients]] = await populate(ctx.server, [room], p.writers + 1)
 
@@ -26,16 +24,15 @@ export const throughput = async (ctx, p) => {
     for (const id of writers.keys()) applied.set(id, tr.afterState.get(id) ?? 0)
     wake()
   })
-  for (const c of clients) new Receiver(c, writers, () => {}) // eslint-disable-line no-new
+  const receivers = [observed, ...clients.map((c) => new Receiver(c, writers, () => {}))]
 
   let running = true
   let woken = false
   const pump = () => {
     woken = false
     for (const writer of writers.values()) {
-      const text = writer.client.text
       while (running && writer.sent - applied.get(writer.id) < p.window) {
-        if (!writer.edit(Math.floor(rng() * (text.length + 1)), false)) break
+        if (!writer.edit(false)) break
       }
     }
   }
@@ -60,11 +57,11 @@ export const throughput = async (ctx, p) => {
   await phase(ctx.handshake, 'measure-end')
 
   const sent = [...writers.values()].reduce((n, w) => n + w.sent, 0)
-  const drained = await until(() => observed.seen >= sent, p.drain_s * 1000)
+  const drained = await until(() => receivers.every((r) => r.seen >= r.expected()), p.drain_s * 1000)
   return {
     edits_per_s: Math.round(count / seconds),
     edits_sent: sent,
-    lost_edits: Math.max(0, sent - observed.seen),
+    lost_edits: receivers.reduce((n, r) => n + Math.max(0, r.expected() - r.seen), 0),
     drained,
     converged: drained && sameText([...clients, observer]),
     reconnects: [...clients, observer].reduce((n, c) => n + c.reconnects, 0),

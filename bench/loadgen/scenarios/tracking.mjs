@@ -16,13 +16,18 @@ export class Writer {
     this.sent = 0
   }
 
-  /** Insert one character at `index`, remembering when; false when out of room. */
-  edit (index, counted) {
+  /**
+   * Type one character at the end of the note, remembering when; false when out of room.
+   * (Each writer types on, like a person at their cursor: Yjs merges a run of one
+   * client's characters into one item, as it does for real typing.)
+   */
+  edit (counted) {
     if (this.sent >= this.sentAt.length) return false
     const k = this.sent
     this.sentAt[k] = performance.now()
     this.counted[k] = counted ? 1 : 0
-    this.client.text.insert(index, 'x')
+    const text = this.client.text
+    text.insert(text.length, 'x')
     this.sent = k + 1
     return true
   }
