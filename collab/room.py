@@ -112,6 +112,8 @@ class Room:
         self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
         self.awareness = AwarenessStates()
         self.types = types or TypeDepthTracker(self.config.limits)
+        # The document's state vector, kept up to date instead of re-encoded per update.
+        self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self.broken = False
         self._store = store
         self._on_broken = on_broken
@@ -121,6 +123,7 @@ class Room:
         self._last_write: asyncio.Future[None] | None = None
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
+        self._quiet_since = 0.0
         self.doc.observe(self._capture_delta)
         if unsnapshotted:
             self._schedule_compaction()  # a long log loads slowly: fold it soon
@@ -243,9 +246,9 @@ class Room:
             peer.resyncing = False
             self._acknowledge(peer, peer.held_markers)
             peer.held_markers = []
-        delta = self._apply(update)
+        delta = self._apply(update, info)
         if delta is None:
-            return  # nothing new: a resend, or an update still waiting for its dependencies
+            return  # nothing new: a resend
         write = self._store.append(self.note, delta)
         self._last_write = write
         write.add_done_callback(partial(self._committed, peer, delta))
@@ -277,21 +280,27 @@ class Room:
         completely now; a client missing something resyncs when it reconnects.
         """
         try:
-            check_applicable(info, decode_state_vector(self.doc.get_state()))
+            check_applicable(info, self._state)
             self.types.check(info)
         except StaleUpdate:
             raise  # not malformed: the caller asks the peer again
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
 
-    def _apply(self, update: bytes) -> bytes | None:
+    def _apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
         self._delta = None
         try:
             self.doc.apply_update(update)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             raise
         except BaseException as error:  # yrs panics surface as pyo3's PanicException
+            self._state = decode_state_vector(self.doc.get_state())  # whatever did apply
             raise MalformedMessage(f"update rejected by the CRDT: {error!r}"[:120]) from error
+        # The update applied whole (check_applicable saw to it), so each client's
+        # clock is now where the update ends, or where it was.
+        for client, _start, end in info.clocks:
+            if end > self._state.get(client, 0):
+                self._state[client] = end
         delta, self._delta = self._delta, None
         return delta
 
@@ -374,9 +383,21 @@ class Room:
         if self._unsnapshotted >= self.config.compact_after_updates:
             self.compact()
             return
-        self._cancel_compaction()
+        # One timer, pushed back lazily: re-arming a timer per edit showed in profiles.
         loop = asyncio.get_running_loop()
-        self._compact_timer = loop.call_later(self.config.compact_after_idle_s, self.compact)
+        self._quiet_since = loop.time()
+        if self._compact_timer is None:
+            self._compact_timer = loop.call_later(self.config.compact_after_idle_s,
+                                                  self._compact_when_quiet)
+
+    def _compact_when_quiet(self) -> None:
+        loop = asyncio.get_running_loop()
+        quiet_until = self._quiet_since + self.config.compact_after_idle_s
+        if loop.time() < quiet_until:
+            self._compact_timer = loop.call_at(quiet_until, self._compact_when_quiet)
+        else:
+            self._compact_timer = None
+            self.compact()
 
     def _cancel_compaction(self) -> None:
         if self._compact_timer is not None:
