@@ -21,6 +21,7 @@ from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
+from web.deps import GrantCache
 from web.routes import api, pages, ws
 from web.settings import Settings
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
                   redoc_url=None, openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.connections = Counter()  # open websockets by client address
+    app.state.grants = GrantCache()
     api.install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ws.router)

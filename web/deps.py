@@ -26,6 +26,11 @@ def get_rooms(request: Request) -> RoomManager:
     return rooms
 
 
+def get_grants(request: Request) -> GrantCache:
+    grants: GrantCache = request.app.state.grants
+    return grants
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -43,6 +48,38 @@ class NoteAccess:
     def note_id(self) -> int:
         assert self.note.id is not None
         return self.note.id
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token lets a websocket do: which note, in which role."""
+
+    note_id: int
+    role: Role
+
+
+class GrantCache:
+    """Tokens already resolved, so a burst of connections does not query each one.
+
+    Safe because one process serves a database: rotating a link goes through
+    this process, which forgets the old token (:meth:`forget`) as it commits.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._grants: dict[str, Grant] = {}
+        self._max = max_entries
+
+    def get(self, token: str) -> Grant | None:
+        return self._grants.get(token)
+
+    def put(self, token: str, grant: Grant) -> Grant:
+        if len(self._grants) >= self._max:
+            self._grants.clear()  # simple and bounded; a miss costs one query
+        self._grants[token] = grant
+        return grant
+
+    def forget(self, token: str) -> None:
+        self._grants.pop(token, None)
 
 
 def resolve(session: Session, token: str) -> NoteAccess | None:
@@ -65,3 +102,4 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RoomsDep = Annotated[RoomManager, Depends(get_rooms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NoteDep = Annotated[NoteAccess, Depends(get_note_access)]
+GrantsDep = Annotated["GrantCache", Depends(get_grants)]

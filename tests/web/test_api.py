@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from support.server import ServerProcess
+from websockets.asyncio.client import connect
 
 
 def test_healthz_answers_ok_once_the_database_answers(server: ServerProcess) -> None:
@@ -93,6 +94,9 @@ async def test_rotating_the_edit_link_closes_its_connections_with_4403(
         assert await editor.wait_closed(timeout_s=1.0) == 4403
         assert not viewer.closed.is_set()
     assert server.get_note(note["id"]).status_code == 404
+    async with connect(f"{server.ws_url}/{note['id']}") as old_link:  # not cached anywhere
+        await old_link.wait_closed()
+        assert old_link.close_code == 4404
     assert server.get_note(new_id).json()["content"] == "x"
 
 

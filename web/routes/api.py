@@ -17,7 +17,7 @@ from collab.document import initial_update, title_of
 from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
-from web.deps import NoteAccess, NoteDep, RoomsDep, SessionDep
+from web.deps import GrantsDep, NoteAccess, NoteDep, RoomsDep, SessionDep
 
 router = APIRouter()
 
@@ -90,13 +90,14 @@ class Rotate(BaseModel):
 
 @router.post("/api/notes/{token}/rotate", response_model=NotePublic)
 async def rotate_link(access: NoteDep, body: Rotate, session: SessionDep,
-                      rooms: RoomsDep) -> NotePublic:
+                      rooms: RoomsDep, grants: GrantsDep) -> NotePublic:
     """Replace the edit or view link; connections opened with the old one are closed (4403)."""
     if access.role is not Role.EDITOR:
         raise HTTPException(status_code=403, detail="only the edit link can rotate links")
     note = session.merge(access.note)
     old = await run_in_threadpool(notes.rotate_token, session=session, note=note,
                                   which=body.which)
+    grants.forget(old)
     rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", grant=old)
     content = await rooms.read_text(access.note_id)
     token = note.edit_token if body.which == "edit" else access.token

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from collab.errors import CloseCode
 from web.channel import WebSocketChannel
-from web.deps import NoteAccess, resolve
+from web.deps import Grant, GrantCache, NoteAccess, resolve
 from web.settings import Settings
 
 router = APIRouter()
@@ -41,12 +41,12 @@ async def note_socket(websocket: WebSocket, token: str) -> None:
             await _refuse(websocket, CloseCode.TOO_MANY_REQUESTS,
                           "too many connections from your address")
             return
-        access = await run_in_threadpool(_resolve, websocket, token)
-        if access is None:
+        grant = await _grant(websocket, token)
+        if grant is None:
             await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
             return
         rooms = websocket.app.state.rooms
-        await rooms.serve(access.note_id, WebSocketChannel(websocket), access.role, access.token)
+        await rooms.serve(grant.note_id, WebSocketChannel(websocket), grant.role, token)
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
@@ -82,6 +82,18 @@ def _counted(websocket: WebSocket, settings: Settings) -> Iterator[bool]:
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
     logger.warning("refused %s with %d: %s", _client(websocket), code, reason)
     await websocket.close(code, reason)
+
+
+async def _grant(websocket: WebSocket, token: str) -> Grant | None:
+    """The note and role a token grants; cached, as fifty tabs may open one note at once."""
+    grants: GrantCache = websocket.app.state.grants
+    grant = grants.get(token)
+    if grant is None:
+        access = await run_in_threadpool(_resolve, websocket, token)
+        if access is None:
+            return None
+        grant = grants.put(token, Grant(access.note_id, access.role))
+    return grant
 
 
 def _resolve(websocket: WebSocket, token: str) -> NoteAccess | None:
