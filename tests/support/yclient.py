@@ -71,7 +71,7 @@ class YClient:
         entry = awareness.Entry(self.client_id, self._awareness_clock,
                                 None if state is None else json.dumps(state))
         payload = awareness.encode([entry])
-        await self.ws.send(bytes([1]) + _varuint(len(payload)) + payload)
+        await self.ws.send(bytes([1]) + pycrdt.write_var_uint(len(payload)) + payload)
 
     async def wait_until(
         self, predicate: Callable[[YClient], bool], timeout_s: float = 5.0
@@ -131,11 +131,3 @@ class YClient:
                 else:
                     self.states[entry.client_id] = json.loads(entry.state)
 
-
-def _varuint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
