@@ -71,7 +71,8 @@ def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:
         f"- **Machine**: {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; load average at the start "
         f"{', '.join(str(x) for x in machine['load_average'])}",
-        f"- **collab-notes**: commit {collab['commit']}{_changed(env)}, Python {collab['python']}, "
+        f"- **collab-notes**: server code at commit {collab['commit']}{_changed(env)}, "
+        f"Python {collab['python']}, "
         f"pycrdt {collab['pycrdt']}, uvicorn {collab['uvicorn']} (ws: websockets-sansio), "
         f"websockets {collab['websockets']}, FastAPI {collab['fastapi']}, "
         f"SQLAlchemy {collab['sqlalchemy']}",
@@ -82,9 +83,9 @@ def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:
 
 
 def _changed(env: dict[str, Any]) -> str:
-    after = env.get("collab_notes_after", {}).get("commit")
-    if after and after != env["collab_notes"]["commit"]:
-        return f" (**the server changed during the run**: {after} at the end)"
+    before, after = env["collab_notes"], env.get("collab_notes_after", {})
+    if after.get("fingerprint") and after["fingerprint"] != before.get("fingerprint"):
+        return f" (**the server code changed during the run**: {after['commit']} at the end)"
     return ""
 
 

@@ -5,6 +5,7 @@ Only names and versions are recorded: nothing here names a path of the machine.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -57,12 +58,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+SERVER_CODE = ("collab", "storage", "web", "pyproject.toml")
+
+
 def collab_notes() -> dict[str, Any]:
-    commit = _output(["git", "rev-parse", "--short", "HEAD"], cwd=REPO)
-    changed = _output(["git", "status", "--porcelain", "--", "collab", "storage", "web"], cwd=REPO)
+    """The server's code: its last commit and whether the working tree differs from it.
+
+    ``fingerprint`` changes whenever the code a fresh server would run changes, so
+    a run can tell whether the server changed under it.
+    """
+    commit = _output(["git", "log", "-1", "--format=%h", "--", *SERVER_CODE], cwd=REPO)
+    diff = _output(["git", "diff", "HEAD", "--", *SERVER_CODE], cwd=REPO)
     versions = {name: importlib.metadata.version(name)
                 for name in ("pycrdt", "uvicorn", "websockets", "fastapi", "sqlalchemy")}
-    return {"commit": commit + (" + uncommitted server changes" if changed else ""),
+    return {"commit": commit + (" + uncommitted server changes" if diff else ""),
+            "fingerprint": hashlib.sha1(f"{commit}\n{diff}".encode()).hexdigest()[:12],
             "python": platform.python_version(), **versions}
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness import loadgen
+from harness import environment, loadgen
 from harness.config import FULL, Case, Config
 from harness.report import fmt, row
 from harness.servers import COLLAB, SERVERS, RunningServer, running
@@ -97,7 +98,10 @@ def _record(case: Case, paths: Any, out: Path, fmt_: str, suffix: str) -> Path:
 
 
 def run(config: Config, paths: Any, out: Path) -> int:
-    sections = ["# collab-notes profiles", ""]
+    server = environment.collab_notes()
+    sections = ["# collab-notes profiles", "",
+                f"Server code at commit {server['commit']}; {time.strftime('%Y-%m-%d %H:%M %Z')}.",
+                ""]
     for scenario, name, flame_graph in PROFILED:
         case = _profiled_case(config, scenario, name)
         print(f"[bench] profiling {scenario} {name}", flush=True)
