@@ -3,8 +3,9 @@
 The order of events for an edit is the heart of the durability promise:
 
 1. a peer's update is checked, then applied to the room's document;
-2. what it changed (pycrdt's transaction delta, so a resent update costs nothing)
-   is appended to the store, which returns a future;
+2. what it changed (the update itself when all of it is new, as a keystroke is;
+   otherwise pycrdt's transaction delta, so a resent update costs nothing) is
+   appended to the store, which returns a future;
 3. only when that future resolves, i.e. the update is committed, is the delta
    broadcast to the other peers.
 
@@ -118,13 +119,12 @@ class Room:
         self._store = store
         self._on_broken = on_broken
         self._peers: set[Peer] = set()
-        self._delta: bytes | None = None
+        self._delta: bytes | None = None  # what the transaction being applied changed
         self._outbox: list[tuple[Peer, bytes]] = []  # committed, to broadcast this loop turn
         self._last_write: asyncio.Future[None] | None = None
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
         self._quiet_since = 0.0
-        self.doc.observe(self._capture_delta)
         if unsnapshotted:
             self._schedule_compaction()  # a long log loads slowly: fold it soon
 
@@ -288,7 +288,29 @@ class Room:
             raise MalformedMessage(f"update refused: {error}") from error
 
     def _apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
+        """Apply a checked update; return what it changed, or None for nothing new.
+
+        An update whose every block starts at the document's clock (a keystroke,
+        nearly always) is all new, so it is its own delta. Only for the others,
+        a sync reply or a deletion that may be a re-send, is the delta taken from
+        pycrdt's transaction: observing a document makes every apply encode its
+        changes again, which cost more than the apply itself.
+        """
+        state = self._state
+        if info.struct_count and all(start == state.get(client, 0)
+                                     for client, start, _end in info.clocks):
+            self._integrate(update, info)
+            return update
         self._delta = None
+        subscription = self.doc.observe(self._capture_delta)
+        try:
+            self._integrate(update, info)
+        finally:
+            self.doc.unobserve(subscription)
+        delta, self._delta = self._delta, None
+        return delta
+
+    def _integrate(self, update: bytes, info: UpdateInfo) -> None:
         try:
             self.doc.apply_update(update)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
@@ -301,8 +323,6 @@ class Room:
         for client, _start, end in info.clocks:
             if end > self._state.get(client, 0):
                 self._state[client] = end
-        delta, self._delta = self._delta, None
-        return delta
 
     def _capture_delta(self, event: pycrdt.TransactionEvent) -> None:
         self._delta = event.update

@@ -104,6 +104,62 @@ async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
         assert ben.kinds().count("SyncUpdate") == 1
 
 
+async def test_a_keystroke_is_stored_and_relayed_as_sent() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        before = ana.doc.get_state()
+        ana.text.insert(0, "k")
+        keystroke = ana.doc.get_update(before)
+        await ana.channel.send(protocol.sync_update(keystroke))
+        await ben.wait_until(lambda c: str(c.text) == "k")
+        assert store.logs[NOTE] == [keystroke]
+        assert protocol.sync_update(keystroke) in ben.frames
+
+
+async def test_a_resent_deletion_is_not_stored_again() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.edit(0, "abc")
+        before = ana.doc.get_state()
+        deleted: list[bytes] = []
+        subscription = ana.doc.observe(lambda event: deleted.append(event.update))
+        del ana.text[0:1]
+        ana.doc.unobserve(subscription)
+        assert ana.doc.get_state() == before  # a pure deletion: no new clocks
+        await ana.channel.send(protocol.sync_update(deleted[0]))
+        await ben.wait_until(lambda c: str(c.text) == "bc")
+        relayed = ben.kinds().count("SyncUpdate")
+        await ana.channel.send(protocol.sync_update(deleted[0]))
+        await ana.channel.send(protocol.sync_step1(ana.doc.get_state()))
+        await ana.wait_until(lambda c: c.kinds().count("SyncStep2") == 2)
+        assert len(store.logs[NOTE]) == 2
+        assert ben.kinds().count("SyncUpdate") == relayed
+        assert stored_text(store) == "bc"
+
+
+async def test_a_sync_reply_with_known_and_new_edits_stores_only_the_new() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ben.edit(0, "known")
+        await ana.wait_until(lambda c: str(c.text) == "known")
+        ana.text.insert(5, " new")  # typed offline: the server has not seen it
+        # Ben's block is known to the server, Ana's is new.
+        await ana.channel.send(protocol.sync_step2(ana.doc.get_update()))
+        await asyncio.wait_for(store_has(store, 2), 2)
+        fresh: pycrdt.Doc = pycrdt.Doc()
+        fresh.apply_update(store.logs[NOTE][1])
+        # Only Ana's characters: without Ben's "known" before them, they are pending.
+        assert str(fresh.get("content", type=pycrdt.Text)) == ""
+        assert len(store.logs[NOTE][1]) < len(ana.doc.get_update())
+        assert stored_text(store) == "known new"
+
+
 async def test_a_failed_write_closes_the_room_with_1011_and_is_never_broadcast() -> None:
     store = MemoryStore()
     broken: list[Room] = []
