@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pycrdt
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Dialect, Engine, bindparam, delete, func, insert, select, update
 from sqlmodel import SQLModel
 
 from storage.models import Note, Snapshot, UpdateLog, utcnow
@@ -129,12 +128,17 @@ class SqlDocumentStore:
     # -- the writer thread -----------------------------------------------------------
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch, stopping = self._take_batch()
-            self.paused.wait()
-            if batch:
-                self._write(batch)
+        self._sql = _WriterSql(self.engine.dialect)
+        self._connection = self.engine.raw_connection()
+        try:
+            stopping = False
+            while not stopping:
+                batch, stopping = self._take_batch()
+                self.paused.wait()
+                if batch:
+                    self._write(batch)
+        finally:
+            self._connection.close()
         logger.info("writer stopped after %d commits", self.commits)
 
     def _take_batch(self) -> tuple[list[_Job], bool]:
@@ -155,7 +159,8 @@ class SqlDocumentStore:
     def _write(self, batch: list[_Job]) -> None:
         try:
             self._commit(batch)
-        except (SQLAlchemyError, EmptySnapshotRefused, OSError) as error:
+        except (self._sql.errors, EmptySnapshotRefused, OSError) as error:
+            self._roll_back()
             if len(batch) == 1:
                 batch[0].error = error
                 logger.error("write for note=%s failed: %r", batch[0].note, error)
@@ -167,44 +172,53 @@ class SqlDocumentStore:
         self._resolve(batch)
 
     def _commit(self, batch: list[_Job]) -> None:
-        with self.engine.begin() as connection:
+        cursor = self._connection.cursor()
+        try:
             appends: list[_Job] = []
             for job in batch:
                 if job.compact:
-                    self._insert(connection, appends)
+                    self._insert(cursor, appends)
                     appends = []
-                    self._compact(connection, job)
+                    self._compact(cursor, job)
                 else:
                     appends.append(job)
-            self._insert(connection, appends)
-            self._touch(connection, {job.note for job in batch})
+            self._insert(cursor, appends)
+            self._touch(cursor, {job.note for job in batch})
+        finally:
+            cursor.close()
+        self._connection.commit()
         self.commits += 1
 
-    def _insert(self, connection: Connection, jobs: list[_Job]) -> None:
-        if jobs:
-            rows = [{"note_id": job.note, "data": job.data} for job in jobs]
-            connection.execute(insert(LOG), rows)
+    def _roll_back(self) -> None:
+        try:
+            self._connection.rollback()
+        except self._sql.errors:
+            # The connection itself is broken: start the next batch on a new one.
+            self._connection.invalidate()
+            self._connection = self.engine.raw_connection()
 
-    def _compact(self, connection: Connection, job: _Job) -> None:
-        upto = connection.execute(
-            select(func.max(LOG.c.seq)).where(LOG.c.note_id == job.note)
-        ).scalar()
-        if job.data == EMPTY_UPDATE and self._has_content(connection, job.note, upto):
+    def _insert(self, cursor: Any, jobs: list[_Job]) -> None:
+        if jobs:
+            sql = self._sql
+            cursor.executemany(sql.append.text, [sql.append.bind(note=job.note, data=job.data)
+                                                 for job in jobs])
+
+    def _compact(self, cursor: Any, job: _Job) -> None:
+        sql = self._sql
+        upto = sql.run(cursor, sql.last_seq, note=job.note).fetchone()[0]
+        if job.data == EMPTY_UPDATE and (
+            upto is not None or sql.run(cursor, sql.snapshot_of, note=job.note).fetchone()
+        ):
             raise EmptySnapshotRefused(f"note {job.note}: refusing to store an empty snapshot")
         if upto is None:
             return  # nothing logged since the last snapshot
-        connection.execute(delete(SNAPSHOT).where(SNAPSHOT.c.note_id == job.note))
-        connection.execute(insert(SNAPSHOT).values(note_id=job.note, upto_seq=upto, data=job.data))
-        connection.execute(delete(LOG).where(LOG.c.note_id == job.note, LOG.c.seq <= upto))
+        sql.run(cursor, sql.drop_snapshot, note=job.note)
+        sql.run(cursor, sql.snapshot, note=job.note, upto=upto, data=job.data, now=utcnow())
+        sql.run(cursor, sql.drop_log, note=job.note, upto=upto)
 
-    def _has_content(self, connection: Connection, note: int, upto: Any) -> bool:
-        snapshot = connection.execute(
-            select(SNAPSHOT.c.note_id).where(SNAPSHOT.c.note_id == note)
-        ).first()
-        return upto is not None or snapshot is not None
-
-    def _touch(self, connection: Connection, notes: set[int]) -> None:
-        connection.execute(update(NOTE).where(NOTE.c.id.in_(notes)).values(updated_at=utcnow()))
+    def _touch(self, cursor: Any, notes: set[int]) -> None:
+        touch, now = self._sql.touch, utcnow()
+        cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
 
     def _resolve(self, batch: list[_Job]) -> None:
         assert self._loop is not None
@@ -212,6 +226,70 @@ class SqlDocumentStore:
             self._loop.call_soon_threadsafe(_settle, batch)
         except RuntimeError:
             logger.warning("event loop closed before %d writes were acknowledged", len(batch))
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A Core statement compiled once for one dialect, to run on a DBAPI cursor."""
+
+    text: str
+    order: tuple[str, ...] | None  # parameter names, for drivers with positional parameters
+    processors: dict[str, Any]  # name -> the column type's bind processor (datetimes, bytes)
+
+    @classmethod
+    def compile(cls, statement: Any, dialect: Dialect) -> _Statement:
+        compiled = statement.compile(dialect=dialect)
+        processors = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        return cls(str(compiled), order, processors)
+
+    def bind(self, **values: Any) -> Any:
+        """The parameters in the shape the driver takes: a tuple or a dict."""
+        for name, processor in self.processors.items():
+            values[name] = processor(values[name])
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+
+class _WriterSql:
+    """Every statement the writer runs, compiled from the SQLModel tables.
+
+    The writer runs them on the engine's raw DBAPI connection: per statement,
+    SQLAlchemy's execution machinery (cache keys, parameter processing, result
+    setup) took the writer thread more time than SQLite did, and that time is
+    spent holding the GIL the event loop needs.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        note: Any = bindparam("note")
+        upto: Any = bindparam("upto")
+        data: Any = bindparam("data")
+        now: Any = bindparam("now", type_=SNAPSHOT.c.created_at.type)
+        self.errors: type[Exception] = dialect.loaded_dbapi.Error
+        self.append = _Statement.compile(insert(LOG).values(note_id=note, data=data), dialect)
+        self.touch = _Statement.compile(
+            update(NOTE).where(NOTE.c.id == note).values(updated_at=now), dialect)
+        self.last_seq = _Statement.compile(
+            select(func.max(LOG.c.seq)).where(LOG.c.note_id == note), dialect)
+        self.snapshot_of = _Statement.compile(
+            select(SNAPSHOT.c.note_id).where(SNAPSHOT.c.note_id == note), dialect)
+        self.drop_snapshot = _Statement.compile(
+            delete(SNAPSHOT).where(SNAPSHOT.c.note_id == note), dialect)
+        self.snapshot = _Statement.compile(
+            insert(SNAPSHOT).values(note_id=note, upto_seq=upto, data=data, created_at=now),
+            dialect)
+        self.drop_log = _Statement.compile(
+            delete(LOG).where(LOG.c.note_id == note, LOG.c.seq <= upto), dialect)
+
+    @staticmethod
+    def run(cursor: Any, statement: _Statement, **values: Any) -> Any:
+        cursor.execute(statement.text, statement.bind(**values))
+        return cursor
 
 
 def _merge(updates: Any) -> bytes:
