@@ -136,6 +136,10 @@ class Reader:
 
     def varuint(self) -> int:
         """Read one unsigned LEB128 integer of at most eight bytes."""
+        pos, data = self.pos, self.data
+        if pos < len(data) and data[pos] < 0x80:  # one byte: types, small lengths
+            self.pos = pos + 1
+            return data[pos]
         value = shift = 0
         for _ in range(self.MAX_VARUINT_BYTES):
             if self.pos >= len(self.data):

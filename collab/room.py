@@ -120,7 +120,8 @@ class Room:
         self._on_broken = on_broken
         self._peers: set[Peer] = set()
         self._delta: bytes | None = None  # what the transaction being applied changed
-        self._outbox: list[tuple[Peer, bytes]] = []  # committed, to broadcast this loop turn
+        self._batch: _Batch | None = None  # applied in this loop turn, not yet handed to the store
+        self._outbox: list[tuple[set[Peer], bytes]] = []  # committed, to broadcast this loop turn
         self._last_write: asyncio.Future[None] | None = None
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
@@ -247,11 +248,8 @@ class Room:
             self._acknowledge(peer, peer.held_markers)
             peer.held_markers = []
         delta = self._apply(update, info)
-        if delta is None:
-            return  # nothing new: a resend
-        write = self._store.append(self.note, delta)
-        self._last_write = write
-        write.add_done_callback(partial(self._committed, peer, delta))
+        if delta is not None:  # None: nothing new, a resend
+            self._write(peer, delta)
 
     def _ask_again(self, peer: Peer, why: str) -> None:
         """Answer a stale sync reply with a fresh step 1 instead of closing the peer.
@@ -343,32 +341,55 @@ class Room:
 
     # -- after a write ---------------------------------------------------------------
 
-    def _committed(self, sender: Peer, delta: bytes, write: asyncio.Future[None]) -> None:
+    def _write(self, sender: Peer, delta: bytes) -> None:
+        """Queue a delta for the store: what one loop turn applies is appended as one update.
+
+        Under load a turn handles many frames; one append (one log row, one
+        future, one callback) for all of them is much of what lets a room keep up.
+        """
+        batch = self._batch
+        if batch is None:
+            loop = asyncio.get_running_loop()
+            batch = self._batch = _Batch(loop.create_future())
+            self._last_write = batch.committed
+            loop.call_soon(self._flush)
+        batch.senders.add(sender)
+        batch.deltas.append(delta)
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return  # a compaction flushed it already
+        update = _merge(batch.deltas)
+        write = self._store.append(self.note, update)
+        write.add_done_callback(partial(self._committed, batch, update))
+
+    def _committed(self, batch: _Batch, update: bytes, write: asyncio.Future[None]) -> None:
         if write.cancelled() or write.exception() is not None:
-            self._break(sender, write)
-            return
-        if not self._outbox:
-            asyncio.get_running_loop().call_soon(self._send_outbox)
-        self._outbox.append((sender, delta))
-        self._unsnapshotted += 1
-        self._schedule_compaction()
+            self._break(batch, write)
+        else:
+            if not self._outbox:
+                asyncio.get_running_loop().call_soon(self._send_outbox)
+            self._outbox.append((batch.senders, update))
+            self._unsnapshotted += 1
+            self._schedule_compaction()
+        batch.committed.set_result(None)  # sync answers and save acks may go now
 
     def _send_outbox(self) -> None:
         """Broadcast what was committed in this loop turn, as one frame.
 
-        The writer resolves a whole batch at once, so under load many updates
-        land here together: one merged frame per peer instead of one per update.
-        A batch from several senders goes to everyone, senders included (what
+        The writer resolves a whole batch at once, so under load several appends
+        land here together: one merged frame per peer instead of one per append.
+        What came from several senders goes to everyone, senders included (what
         the reference y-websocket server always does; Yjs ignores what it has).
         """
         outbox, self._outbox = self._outbox, []
-        senders = {sender for sender, _ in outbox}
-        deltas = [delta for _, delta in outbox]
-        update = deltas[0] if len(deltas) == 1 else pycrdt.merge_updates(*deltas)
+        senders = set().union(*(senders for senders, _ in outbox))
+        update = _merge([update for _, update in outbox])
         self._broadcast(protocol.sync_update(update),
                         exclude=senders.pop() if len(senders) == 1 else None)
 
-    def _break(self, sender: Peer, write: asyncio.Future[None]) -> None:
+    def _break(self, batch: _Batch, write: asyncio.Future[None]) -> None:
         """A write failed: the document in memory now holds an edit that is not on disk.
 
         No one may see that edit, so every peer of this room is disconnected
@@ -377,8 +398,9 @@ class Room:
         """
         error = None if write.cancelled() else write.exception()
         if not self.broken:
+            senders = ", ".join(sorted(peer.channel.label for peer in batch.senders))
             logger.error("could not save an update of note=%s from %s; closing the room: %r",
-                         self.note, sender.channel.label, error)
+                         self.note, senders, error)
         self.broken = True
         self._cancel_compaction()
         for peer in self._peers:
@@ -426,6 +448,7 @@ class Room:
 
     def compact(self) -> None:
         """Replace the note's update log by one snapshot of the document."""
+        self._flush()  # the snapshot holds every applied edit: log them first
         self._cancel_compaction()
         if self.broken or self._unsnapshotted == 0:
             return
@@ -460,6 +483,19 @@ class Room:
     def present_awareness(self) -> list[Entry]:
         """The awareness entries of everyone present."""
         return self.awareness.present()
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Deltas applied in one loop turn, on their way to the store as one update."""
+
+    committed: asyncio.Future[None]  # resolves once they are committed (or failed)
+    senders: set[Peer] = field(default_factory=set)
+    deltas: list[bytes] = field(default_factory=list)
+
+
+def _merge(updates: list[bytes]) -> bytes:
+    return updates[0] if len(updates) == 1 else pycrdt.merge_updates(*updates)
 
 
 def track_types(doc: pycrdt.Doc[pycrdt.Text], limits: Limits = DEFAULT_LIMITS) -> TypeDepthTracker:

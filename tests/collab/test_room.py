@@ -132,11 +132,11 @@ async def test_a_resent_deletion_is_not_stored_again() -> None:
         assert ana.doc.get_state() == before  # a pure deletion: no new clocks
         await ana.channel.send(protocol.sync_update(deleted[0]))
         await ben.wait_until(lambda c: str(c.text) == "bc")
-        relayed = ben.kinds().count("SyncUpdate")
+        relayed, logged = ben.kinds().count("SyncUpdate"), len(store.logs[NOTE])
         await ana.channel.send(protocol.sync_update(deleted[0]))
         await ana.channel.send(protocol.sync_step1(ana.doc.get_state()))
         await ana.wait_until(lambda c: c.kinds().count("SyncStep2") == 2)
-        assert len(store.logs[NOTE]) == 2
+        assert len(store.logs[NOTE]) == logged
         assert ben.kinds().count("SyncUpdate") == relayed
         assert stored_text(store) == "bc"
 
@@ -302,6 +302,8 @@ async def test_compaction_replaces_the_log_with_an_equal_snapshot() -> None:
     async with MemoryClient.join(serving(room), "ana") as ana:
         for i in range(5):
             await ana.edit(i, str(i))
+            if i < 4:  # one logged update each (edits of one loop turn share one)
+                await asyncio.wait_for(store_has(store, i + 1), 2)
         while NOTE not in store.snapshots:
             await asyncio.sleep(0.001)
         assert store.logs[NOTE] == []
@@ -378,13 +380,38 @@ async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
         store.hold()
         await ana.edit(0, "a")
         await ben.edit(0, "b")
-        while len(store.logs.get(NOTE, [])) < 2:
+        while len(stored_text(store)) < 2:  # both in the store, not yet committed
             await asyncio.sleep(0.001)
         store.release()
         await cat.wait_until(lambda c: len(str(c.text)) == 2)
         assert cat.kinds().count("SyncUpdate") == 1
         await ana.wait_until(lambda c: len(str(c.text)) == 2)
         await ben.wait_until(lambda c: len(str(c.text)) == 2)
+
+
+async def test_edits_of_one_loop_turn_are_stored_as_one_update_and_acked_after_it() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        frames = []
+        for i, chunk in enumerate("xyz"):
+            before = ana.doc.get_state()
+            ana.text.insert(i, chunk)
+            frames.append(protocol.sync_update(ana.doc.get_update(before)))
+        store.hold()
+        for frame in [*frames, protocol.save_marker(7)]:  # no await yields between these
+            await ana.channel.send(frame)
+        while len(store.logs.get(NOTE, [])) < 1:
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.02)
+        assert "SaveAck" not in ana.kinds()  # the marker waits for the commit
+        store.release()
+        await ana.wait_until(lambda c: protocol.save_ack(7) in c.frames)
+        await ben.wait_until(lambda c: str(c.text) == "xyz")
+        assert len(store.logs[NOTE]) == 1
+        assert stored_text(store) == "xyz"
+        assert ben.kinds().count("SyncUpdate") == 1
 
 
 async def test_a_stale_sync_reply_is_answered_with_a_fresh_step1_not_a_close() -> None:
