@@ -1,9 +1,9 @@
 """Presence: who is in a room, where their cursor is, what they are called.
 
 The room keeps every peer's awareness state itself instead of relaying raw
-frames. Each incoming entry is decoded with a bounded decoder, validated (a JSON
-object under a size limit, or ``null`` for "gone"), and kept only if its clock
-advanced. What the room broadcasts is re-encoded from that state and lists only
+frames. Each incoming entry is decoded with a bounded decoder and kept only if
+its clock advanced; only then is its state parsed and validated (a JSON object
+under a size limit, or ``null`` for "gone"). What the room broadcasts is re-encoded from that state and lists only
 the entries that advanced: an echo of a state the room already holds goes
 nowhere, which is what stops the echo storm of relaying servers (each stock
 client answers every awareness frame it is sent).
@@ -37,26 +37,47 @@ def decode(payload: bytes, *, max_state_bytes: int) -> list[Entry]:
         MalformedMessage: A bad count, integer, string, or a state that is not a
             JSON object (or ``null``) of at most ``max_state_bytes``.
     """
+    return [Entry(entry.client_id, entry.clock, canonical_state(entry.state))
+            for entry in read(payload, max_state_bytes=max_state_bytes)]
+
+
+def read(payload: bytes, *, max_state_bytes: int) -> list[Entry]:
+    """Decode an awareness update, leaving each state as the JSON text it was sent as.
+
+    The framing, client ids and sizes are checked; the JSON is not, so that a
+    room can drop echoes and old clocks (most of what stock clients send) without
+    parsing them. :meth:`AwarenessStates.apply` validates what it keeps.
+
+    Raises:
+        MalformedMessage: A bad count, integer, string, or a state over ``max_state_bytes``.
+    """
     reader = Reader(payload)
     count = reader.varuint()
     if count > reader.remaining // 3:  # an entry takes at least three bytes
         raise MalformedMessage(f"awareness update claims {count} entries in {len(payload)} bytes")
-    entries = [_decode_entry(reader, max_state_bytes) for _ in range(count)]
+    entries = [_read_entry(reader, max_state_bytes) for _ in range(count)]
     reader.end()
     return entries
 
 
-def _decode_entry(reader: Reader, max_state_bytes: int) -> Entry:
+def _read_entry(reader: Reader, max_state_bytes: int) -> Entry:
     client_id, clock = reader.varuint(), reader.varuint()
     if client_id > MAX_CLIENT_ID:
         raise MalformedMessage(f"awareness client id {client_id} is out of range")
     text = reader.string()
     if len(text) > max_state_bytes:
         raise MalformedMessage(f"awareness state of {len(text)} bytes exceeds {max_state_bytes}")
-    return Entry(client_id, clock, _canonical_state(text))
+    return Entry(client_id, clock, None if text in ("", "null") else text)
 
 
-def _canonical_state(text: str) -> str | None:
+def canonical_state(text: str | None) -> str | None:
+    """A state's JSON text in one canonical form; None stays None (removal).
+
+    Raises:
+        MalformedMessage: The text is not JSON, or not an object or ``null``.
+    """
+    if text is None:
+        return None
     try:
         state = json.loads(text) if text else None
     except (ValueError, RecursionError) as error:
@@ -68,14 +89,8 @@ def _canonical_state(text: str) -> str | None:
     return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
 
 
-def with_field(entry: Entry, key: str, value: str) -> Entry:
-    """The entry with one field of its state set by the server (a present state only)."""
-    if entry.state is None:
-        return entry
-    state = json.loads(entry.state)
-    state[key] = value
-    return Entry(entry.client_id, entry.clock, json.dumps(state, separators=(",", ":"),
-                                                          ensure_ascii=False))
+def _with_fields(state: str, fields: dict[str, str]) -> str:
+    return json.dumps(json.loads(state) | fields, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode(entries: Iterable[Entry]) -> bytes:
@@ -119,20 +134,32 @@ class AwarenessStates:
         """Every entry whose state is set, with the clocks peers know."""
         return [entry for entry in self._entries.values() if entry.state is not None]
 
+    def has_others(self, owner: object) -> bool:
+        """Whether anyone but ``owner`` has a state set."""
+        return any(entry.state is not None and self._owners.get(cid) is not owner
+                   for cid, entry in self._entries.items())
+
     def states(self) -> dict[int, str]:
         """Client id to JSON state, for every present client."""
         return {entry.client_id: entry.state for entry in self.present() if entry.state}
 
-    def apply(self, entries: Iterable[Entry], owner: object) -> list[Entry]:
+    def apply(self, entries: Iterable[Entry], owner: object,
+              stamp: dict[str, str] | None = None) -> list[Entry]:
         """Record what ``owner`` sent; return what advanced, as it is to be relayed.
 
         An entry advances when its clock is newer than the one held, or when it
         removes a present state at the same clock (as y-protocols does). Anything
-        else (an echo, an old clock, another connection's client id) is dropped.
-        """
-        return [relayed for entry in entries if (relayed := self._accept(entry, owner))]
+        else (an echo, an old clock, another connection's client id) is dropped
+        unread. The state of an entry that advances is validated and made
+        canonical (see :func:`canonical_state`), then the fields of ``stamp`` are
+        set in it: the server's word, which the client cannot override.
 
-    def _accept(self, entry: Entry, owner: object) -> Entry | None:
+        Raises:
+            MalformedMessage: An advancing state is not a JSON object or null.
+        """
+        return [relayed for entry in entries if (relayed := self._accept(entry, owner, stamp))]
+
+    def _accept(self, entry: Entry, owner: object, stamp: dict[str, str] | None) -> Entry | None:
         cid = entry.client_id
         held = self._entries.get(cid)
         if self._owners.setdefault(cid, owner) is not owner:
@@ -145,10 +172,13 @@ class AwarenessStates:
         removes = entry.clock == own and entry.state is None and held is not None
         if not (newer or (removes and held is not None and held.state is not None)):
             return None
+        state = canonical_state(entry.state)
+        if stamp and state is not None:
+            state = _with_fields(state, stamp)
         if own is None:  # first word from this connection: start past what peers saw
             self._offset[cid] = max(0, self._last_relayed.get(cid, -1) + 1 - entry.clock)
         self._own_clock[cid] = entry.clock
-        relayed = Entry(cid, entry.clock + self._offset[cid], entry.state)
+        relayed = Entry(cid, entry.clock + self._offset[cid], state)
         self._entries[cid] = relayed
         self._last_relayed[cid] = relayed.clock
         return relayed

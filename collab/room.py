@@ -326,15 +326,16 @@ class Room:
         self._delta = event.update
 
     def _receive_awareness(self, peer: Peer, payload: bytes) -> None:
-        entries = awareness.decode(payload, max_state_bytes=self.config.max_awareness_state_bytes)
-        if peer.role is Role.VIEWER:
-            entries = [awareness.with_field(entry, "role", Role.VIEWER.value) for entry in entries]
-        advanced = self.awareness.apply(entries, owner=peer)
-        if advanced:
-            self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)
-            # The sender gets its own entries back with its own clocks: stock clients
-            # ignore them, and a client alone in a room needs some traffic, or it
-            # drops its connection after 30 s of silence.
+        entries = awareness.read(payload, max_state_bytes=self.config.max_awareness_state_bytes)
+        stamp = {"role": Role.VIEWER.value} if peer.role is Role.VIEWER else None
+        advanced = self.awareness.apply(entries, owner=peer, stamp=stamp)
+        if not advanced:
+            return  # an echo of what the room holds: stock clients echo every update
+        self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)
+        if not self.awareness.has_others(peer):
+            # No one else is present to renew anything, so the sender gets its own
+            # entries back (with its own clocks, which stock clients ignore): a
+            # client that hears nothing for 30 s drops its connection.
             ids = {entry.client_id for entry in advanced}
             own = [entry for entry in entries if entry.client_id in ids]
             peer.send(protocol.awareness(awareness.encode(own)))

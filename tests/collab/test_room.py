@@ -10,7 +10,7 @@ import pycrdt
 import pytest
 from support.memclient import MemoryClient
 
-from collab import protocol
+from collab import awareness, protocol
 from collab.channel import MemoryChannel
 from collab.errors import CloseCode
 from collab.peer import Role
@@ -266,6 +266,38 @@ async def test_a_client_alone_in_a_room_gets_its_presence_back_as_keepalive() ->
         await ana.present({"name": "Ana"})
         await ana.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == 1)
         assert ana.states == {ana.doc.client_id: {"name": "Ana"}}
+
+
+async def test_with_someone_else_present_a_renewal_is_not_sent_back_to_its_sender() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ben.present({"name": "Ben"})
+        await ana.wait_until(lambda c: ben.doc.client_id in c.states)
+        await ana.present({"name": "Ana"})
+        await ana.present({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.doc.client_id in c.states
+                             and c.kinds().count("AwarenessUpdate") == 3)
+        assert ana.doc.client_id not in ana.states  # Ben's presence is traffic enough
+
+
+async def test_an_echo_is_dropped_unread_but_a_new_state_must_be_json() -> None:
+    room = make_room(MemoryStore())
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben:
+        await ana.present({"name": "Ana"})
+        await ben.wait_until(lambda c: ana.doc.client_id in c.states)
+        # An old clock for Ana's id: ignored before its state is even parsed, so
+        # Ben stays connected and his own presence still goes through.
+        await ben.channel.send(protocol.awareness(
+            awareness.encode([awareness.Entry(ana.doc.client_id, 1, "not json")])))
+        await ben.present({"name": "Ben"})
+        await ana.wait_until(lambda c: ben.doc.client_id in c.states)
+        await ben.channel.send(protocol.awareness(
+            awareness.encode([awareness.Entry(ben.doc.client_id, 99, "not json")])))
+        await ben.closed.wait()
+        assert ben.channel.close_code == CloseCode.INVALID_PAYLOAD
+        assert not ana.closed.is_set()
 
 
 async def test_query_awareness_is_answered_with_every_state() -> None:
