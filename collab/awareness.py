@@ -3,11 +3,12 @@
 The room keeps every peer's awareness state itself instead of relaying raw
 frames. Each incoming entry is decoded with a bounded decoder and kept only if
 its clock advanced; only then is its state parsed and validated (a JSON object
-under a size limit, or ``null`` for "gone"). What the room broadcasts is re-encoded from that state and lists only
-the entries that advanced: an echo of a state the room already holds goes
-nowhere, which is what stops the echo storm of relaying servers (each stock
-client answers every awareness frame it is sent).
-"""
+under a size limit, or ``null`` for "gone"). What the room broadcasts is
+re-encoded from that state and lists only the entries that advanced: an echo
+of a state the room already holds goes nowhere, which is what stops the echo
+storm of relaying servers (each stock client answers every awareness frame it
+is sent). Renewals (same state, newer clock) are relayed a few seconds late,
+several in one frame (see ``Room._delay_renewal``)."""
 
 from __future__ import annotations
 
@@ -133,6 +134,19 @@ class AwarenessStates:
     def present(self) -> list[Entry]:
         """Every entry whose state is set, with the clocks peers know."""
         return [entry for entry in self._entries.values() if entry.state is not None]
+
+    def state_of(self, client_id: int) -> str | None:
+        """The state held for a client id, None when it has none."""
+        held = self._entries.get(client_id)
+        return None if held is None else held.state
+
+    def owner_of(self, client_id: int) -> object | None:
+        """The connection that set a client id, if any."""
+        return self._owners.get(client_id)
+
+    def holds(self, entry: Entry) -> bool:
+        """Whether ``entry`` (as relayed) is still the latest for its client id."""
+        return self._entries.get(entry.client_id) == entry
 
     def has_others(self, owner: object) -> bool:
         """Whether anyone but ``owner`` has a state set."""

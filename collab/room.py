@@ -74,6 +74,7 @@ class RoomConfig:
     compact_after_updates: int = 1000
     compact_after_idle_s: float = 30.0
     close_timeout_s: float = 5.0
+    awareness_renewal_delay_s: float = 5.0
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
 
 
@@ -125,6 +126,8 @@ class Room:
         self._last_write: asyncio.Future[None] | None = None
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
+        self._renewals: dict[int, Entry] = {}  # awareness renewals waiting to be relayed
+        self._renewal_timer: asyncio.TimerHandle | None = None
         self._quiet_since = 0.0
         if unsnapshotted:
             self._schedule_compaction()  # a long log loads slowly: fold it soon
@@ -182,6 +185,8 @@ class Room:
     def _leave(self, peer: Peer) -> None:
         self._peers.discard(peer)
         removed = self.awareness.remove_owner(peer)
+        for entry in removed:
+            self._renewals.pop(entry.client_id, None)
         if removed:
             self._broadcast(protocol.awareness(awareness.encode(removed)))
         logger.info("leave note=%s peer=%s peers=%d",
@@ -328,10 +333,19 @@ class Room:
     def _receive_awareness(self, peer: Peer, payload: bytes) -> None:
         entries = awareness.read(payload, max_state_bytes=self.config.max_awareness_state_bytes)
         stamp = {"role": Role.VIEWER.value} if peer.role is Role.VIEWER else None
+        held = {entry.client_id: self.awareness.state_of(entry.client_id) for entry in entries}
         advanced = self.awareness.apply(entries, owner=peer, stamp=stamp)
         if not advanced:
             return  # an echo of what the room holds: stock clients echo every update
-        self._broadcast(protocol.awareness(awareness.encode(advanced)), exclude=peer)
+        changes = []
+        for entry in advanced:
+            if entry.state is not None and entry.state == held[entry.client_id]:
+                self._delay_renewal(entry)
+            else:
+                self._renewals.pop(entry.client_id, None)
+                changes.append(entry)
+        if changes:
+            self._broadcast(protocol.awareness(awareness.encode(changes)), exclude=peer)
         if not self.awareness.has_others(peer):
             # No one else is present to renew anything, so the sender gets its own
             # entries back (with its own clocks, which stock clients ignore): a
@@ -339,6 +353,36 @@ class Room:
             ids = {entry.client_id for entry in advanced}
             own = [entry for entry in entries if entry.client_id in ids]
             peer.send(protocol.awareness(awareness.encode(own)))
+
+    def _delay_renewal(self, entry: Entry) -> None:
+        """Hold a renewal (same state, newer clock) to relay it with others.
+
+        Stock clients renew their state every 15 s and drop a remote state not
+        renewed for 30 s, so a renewal can wait a few seconds; the renewals of
+        a room then go out together, in one frame per peer instead of one per
+        renewal, and each client echoes one frame instead of several.
+        """
+        self._renewals[entry.client_id] = entry
+        if self._renewal_timer is None:
+            loop = asyncio.get_running_loop()
+            self._renewal_timer = loop.call_later(self.config.awareness_renewal_delay_s,
+                                                  self._relay_renewals)
+
+    def _relay_renewals(self) -> None:
+        self._renewal_timer = None
+        renewals = [entry for entry in self._renewals.values() if self.awareness.holds(entry)]
+        self._renewals = {}
+        owners = {self.awareness.owner_of(entry.client_id) for entry in renewals}
+        everyone = protocol.awareness(awareness.encode(renewals))
+        for peer in self._peers:
+            if peer not in owners:
+                peer.send(everyone)
+                continue
+            # A client must not get its own entry with the room's clock for it.
+            others = [entry for entry in renewals
+                      if self.awareness.owner_of(entry.client_id) is not peer]
+            if others:
+                peer.send(protocol.awareness(awareness.encode(others)))
 
     # -- after a write ---------------------------------------------------------------
 
@@ -473,6 +517,9 @@ class Room:
 
     async def close(self) -> None:
         """Compact, then wait until every write of this room is committed."""
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
+            self._renewal_timer = None
         self.compact()
         if self._last_write is not None:
             await asyncio.wait((self._last_write,))

@@ -221,7 +221,7 @@ async def test_a_newcomer_sees_everyone_present_at_once() -> None:
 
 
 async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
-    room = make_room(MemoryStore())
+    room = make_room(MemoryStore(), awareness_renewal_delay_s=0.05)
     async with MemoryClient.join(serving(room), "ana") as ana, \
             MemoryClient.join(serving(room), "ben") as ben:
         await ana.present({"name": "Ana"})
@@ -235,6 +235,33 @@ async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
         await ana.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == 2)
         await asyncio.sleep(0.02)
         assert ana.kinds().count("AwarenessUpdate") == 2
+
+
+async def test_renewals_are_relayed_together_a_moment_later_and_changes_at_once() -> None:
+    room = make_room(MemoryStore(), awareness_renewal_delay_s=0.3)
+    async with MemoryClient.join(serving(room), "ana") as ana, \
+            MemoryClient.join(serving(room), "ben") as ben, \
+            MemoryClient.join(serving(room), "cat") as cat:
+        for client, name in ((ana, "Ana"), (ben, "Ben")):
+            await client.present({"name": name})
+        await cat.wait_until(lambda c: len(c.states) == 2)
+        frames, ana_frames = len(cat.frames), len(ana.frames)
+        await ana.present({"name": "Ana"})  # renewals: same states, newer clocks
+        await ben.present({"name": "Ben"})
+        await asyncio.sleep(0.1)
+        assert len(cat.frames) == frames  # held back
+        await ana.present({"name": "Ana", "cursor": 3})  # a change goes at once
+        await cat.wait_until(lambda c: c.states[ana.doc.client_id].get("cursor") == 3)
+        assert len(cat.frames) == frames + 1
+        await cat.wait_until(lambda c: len(c.frames) == frames + 2, timeout_s=1)
+        [renewal] = awareness.decode(protocol.parse_message(cat.frames[-1]).payload,
+                                     max_state_bytes=1000)  # type: ignore[union-attr]
+        assert renewal.client_id == ben.doc.client_id  # Ana's renewal was overtaken
+        await asyncio.sleep(0.05)
+        ana_sees = [awareness.decode(protocol.parse_message(f).payload, max_state_bytes=1000)
+                    for f in ana.frames[ana_frames:] if f[0] == protocol.MessageType.AWARENESS]
+        # Nobody is sent their own entry with the room's clock for it.
+        assert all(e.client_id != ana.doc.client_id for entries in ana_sees for e in entries)
 
 
 async def test_a_leaving_peers_presence_is_removed_for_the_others() -> None:
@@ -269,7 +296,7 @@ async def test_a_client_alone_in_a_room_gets_its_presence_back_as_keepalive() ->
 
 
 async def test_with_someone_else_present_a_renewal_is_not_sent_back_to_its_sender() -> None:
-    room = make_room(MemoryStore())
+    room = make_room(MemoryStore(), awareness_renewal_delay_s=0.01)
     async with MemoryClient.join(serving(room), "ana") as ana, \
             MemoryClient.join(serving(room), "ben") as ben:
         await ben.present({"name": "Ben"})
