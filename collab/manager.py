@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -127,12 +128,14 @@ class RoomManager:
             room = self._rooms.get(note)
             if room is None:
                 await self._make_space()
+                started = time.perf_counter()
                 stored = await self.store.load(note)
                 doc, types = await asyncio.to_thread(self._build, stored)
                 room = Room(note, doc, self.store, self.config, unsnapshotted=stored.log_length,
                             types=types, on_broken=self._forget)
                 self._rooms[note] = room
-                logger.info("opened note=%s", note)
+                logger.info("opened note=%s in %.0f ms (%d logged updates after its snapshot)",
+                            note, (time.perf_counter() - started) * 1000, stored.log_length)
             self._users[note] = self._users.get(note, 0) + 1
             self._nobody.clear()
             if (timer := self._timers.pop(note, None)) is not None:

@@ -123,7 +123,8 @@ class Room:
         self._delta: bytes | None = None  # what the transaction being applied changed
         self._batch: _Batch | None = None  # applied in this loop turn, not yet handed to the store
         self._outbox: list[tuple[set[Peer], bytes]] = []  # committed, to broadcast this loop turn
-        self._last_write: asyncio.Future[None] | None = None
+        self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
+        self._last_write: asyncio.Future[None] | None = None  # appends and compactions
         self._unsnapshotted = unsnapshotted
         self._compact_timer: asyncio.TimerHandle | None = None
         self._renewals: dict[int, Entry] = {}  # awareness renewals waiting to be relayed
@@ -396,7 +397,7 @@ class Room:
         if batch is None:
             loop = asyncio.get_running_loop()
             batch = self._batch = _Batch(loop.create_future())
-            self._last_write = batch.committed
+            self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
         batch.deltas.append(delta)
@@ -459,10 +460,12 @@ class Room:
                 peer.send(frame)
 
     def _after_writes(self, callback: Callable[[], None]) -> None:
-        if self._last_write is None or self._last_write.done():
+        # Compactions add nothing a peer could see, so only appends are waited for:
+        # the first client of a note with a long log need not wait for its compaction.
+        if self._last_append is None or self._last_append.done():
             callback()
         else:
-            self._last_write.add_done_callback(lambda _: callback())
+            self._last_append.add_done_callback(lambda _: callback())
 
     # -- compaction and closing ------------------------------------------------------
 

@@ -369,6 +369,19 @@ async def test_compaction_replaces_the_log_with_an_equal_snapshot() -> None:
         assert stored_text(store) == "01234"
 
 
+async def test_a_sync_answer_does_not_wait_for_a_compaction() -> None:
+    store = MemoryStore()
+    store.logs[NOTE] = [pycrdt_update("long log")]
+    doc: pycrdt.Doc = pycrdt.Doc()
+    doc.apply_update(store.logs[NOTE][0])
+    store.hold()  # the compaction a long log gets at once stays uncommitted
+    room = Room(NOTE, doc, store, RoomConfig(compact_after_updates=1), unsnapshotted=1)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        assert str(ana.text) == "long log"
+        assert NOTE in store.snapshots  # queued, and still held
+        store.release()
+
+
 async def test_an_empty_snapshot_is_never_stored_over_content() -> None:
     store = MemoryStore()
     store.logs[NOTE] = [pycrdt_update("kept")]
