@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ logger = logging.getLogger("storage.updates")
 
 EMPTY_UPDATE = b"\x00\x00"
 MAX_BATCH = 2000
+TOUCH_EVERY_S = 1.0
+"""A note's ``updated_at`` is rewritten at most this often while it is edited,
+and at every compaction (rooms compact as they close): one row less for most
+commits to write and sync."""
 MERGE_CHUNK = 100
 """Logged updates merged per chunk on load: fewer, smaller applies than either
 one apply per update or a single merged update (see ``collab.document.build``)."""
@@ -73,6 +78,7 @@ class SqlDocumentStore:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.commits = 0
+        self._touched: dict[int, float] = {}  # note -> when the writer last set its updated_at
         self._sql = _Sql(engine.dialect)
         self.paused = threading.Event()
         self.paused.set()  # cleared = the writer holds off (tests prove "saved" waits for disk)
@@ -188,11 +194,12 @@ class SqlDocumentStore:
                 else:
                     appends.append(job)
             self._insert(cursor, appends)
-            self._touch(cursor, {job.note for job in batch})
+            touched = self._touch(cursor, batch)
         finally:
             cursor.close()
         self._connection.commit()
         self.commits += 1
+        self._remember_touched(touched)
 
     def _roll_back(self) -> None:
         try:
@@ -221,9 +228,21 @@ class SqlDocumentStore:
         sql.run(cursor, sql.snapshot, note=job.note, upto=upto, data=job.data, now=utcnow())
         sql.run(cursor, sql.drop_log, note=job.note, upto=upto)
 
-    def _touch(self, cursor: Any, notes: set[int]) -> None:
-        touch, now = self._sql.touch, utcnow()
-        cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
+    def _touch(self, cursor: Any, batch: list[_Job]) -> set[int]:
+        due = time.monotonic() - TOUCH_EVERY_S
+        notes = {job.note for job in batch
+                 if job.compact or self._touched.get(job.note, due) <= due}
+        if notes:
+            touch, now = self._sql.touch, utcnow()
+            cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
+        return notes
+
+    def _remember_touched(self, notes: set[int]) -> None:
+        now = time.monotonic()
+        if len(self._touched) > 10_000:  # forget notes no longer edited
+            self._touched = {note: at for note, at in self._touched.items()
+                             if at > now - TOUCH_EVERY_S}
+        self._touched.update(dict.fromkeys(notes, now))
 
     def _resolve(self, batch: list[_Job]) -> None:
         assert self._loop is not None

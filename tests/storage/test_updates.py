@@ -166,3 +166,23 @@ async def test_a_long_log_loads_in_merged_chunks(store: SqlDocumentStore) -> Non
     assert loaded.log_length == 1050
     assert len(loaded.updates) == 11  # chunks of 100
     assert text_of(loaded.updates) == "ab" * 525
+
+
+async def test_updated_at_is_set_at_most_once_a_second_and_at_compaction(
+    store: SqlDocumentStore, db_path: Path
+) -> None:
+    note, doc = new_note(store), pycrdt.Doc()
+
+    def updated_at() -> str:
+        with sqlite3.connect(db_path) as db:
+            row = db.execute("SELECT updated_at FROM note WHERE id = ?", (note,)).fetchone()
+        return str(row[0])
+
+    created = updated_at()
+    await store.append(note, text_update(doc, "a"))
+    first = updated_at()
+    assert first > created
+    await store.append(note, text_update(doc, "b"))  # within the second: not rewritten
+    assert updated_at() == first
+    await store.compact(note, doc.get_update())
+    assert updated_at() > first
