@@ -18,6 +18,7 @@ from web.settings import Settings, check, describe, env_name, from_env, parse_va
 
 EXIT_USAGE = 2
 EXIT_STARTUP_FAILED = 3
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +105,10 @@ def serve(settings: Settings) -> int:
     except FileNotFoundError as error:
         print(f"collab-notes: cannot use the database: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # The writer thread needs the GIL back after each SQLite call; with Python's
+    # default 5 ms switch interval a busy event loop kept it waiting that long, the
+    # largest part of the fan-out latency's 99th percentile (bench/README.md).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = create_app(settings)
     server = Server(_uvicorn_config(app, settings), app)
     server.run()
