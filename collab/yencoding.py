@@ -366,6 +366,13 @@ def _skip_int(data: bytes, pos: int) -> int:
     return end
 
 
+_CLIENT_IDS: dict[bytes, tuple[bytes, int]] = {}
+"""Decoded varuints of five bytes or more, by their first four: in practice Yjs
+client ids, which recur in every struct and origin of every update a client
+sends. A hit is still checked against the whole encoding."""
+_CLIENT_IDS_KEPT = 4096
+
+
 class _Reader:
     """Offset-passing reader: each method takes an offset and returns the next.
 
@@ -380,7 +387,6 @@ class _Reader:
         "holes",
         "max_depth",
         "max_string",
-        "memo",
         "needs",
         "siblings",
         "size",
@@ -403,8 +409,6 @@ class _Reader:
         self.max_depth = limits.max_depth
         self.max_string = limits.max_string_bytes
         self.subdocs = limits.allow_subdocuments
-        # Client ids recur in every origin; remember decoded ones by prefix.
-        self.memo: dict[bytes, tuple[bytes, int]] = {}
         self.types: list[tuple[ID, TypeParent]] = []
         self.siblings: list[ID | None] = []
         self.clocks: list[tuple[int, int, int]] = []
@@ -427,12 +431,14 @@ class _Reader:
         if second < 0x80:
             return (data[pos] & 0x7F) | (second << 7), pos + 2
         key = data[pos : pos + 4]
-        known = self.memo.get(key)
+        known = _CLIENT_IDS.get(key)
         if known is not None and data.startswith(known[0], pos):
             return known[1], pos + len(known[0])
         value, end = _long_uint(data, pos)
         if end - pos > 4:
-            self.memo[key] = (data[pos:end], value)
+            if len(_CLIENT_IDS) >= _CLIENT_IDS_KEPT:
+                _CLIENT_IDS.clear()
+            _CLIENT_IDS[key] = (data[pos:end], value)
         return value, end
 
     def u32(self, pos: int, what: str) -> tuple[int, int]:
