@@ -283,7 +283,7 @@ def check_applicable(
         InvalidUpdate: If the update would be left pending, or straddles the
             document's clock while ``allow_overlap`` is false.
     """
-    known = dict(state)
+    known: dict[int, int] = {}  # the clocks the document will hold, where the update moves them
     for client, start, end in info.clocks:
         have = state.get(client, 0)
         _check_start(client, (start, end), have, allow_overlap)
@@ -295,7 +295,7 @@ def check_applicable(
                 f"that the document lacks; it would be left pending"
             )
     for client, clock in info.references:
-        if clock > known.get(client, 0):
+        if clock > known.get(client, state.get(client, 0)):
             raise InvalidUpdate(
                 f"update refers to {client}:{clock - 1}, which neither the document "
                 f"nor the update holds; it would be left pending"
@@ -842,6 +842,8 @@ class TypeDepthTracker:
             InvalidUpdate: If a new type would be nested deeper than
                 ``max_type_depth``. Nothing is recorded in that case.
         """
+        if not info.type_items:
+            return  # text typed into existing types: the common case
         fresh = [
             (item_id, parent, sibling)
             for (item_id, parent), sibling in zip(info.type_items, info.type_siblings, strict=True)
