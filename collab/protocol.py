@@ -187,6 +187,8 @@ def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     Raises:
         MalformedMessage: The frame is not one well-formed message of a known type.
     """
+    if frame[:2] == _SHORT_UPDATE and len(frame) > 3 and len(frame) == 3 + frame[2]:
+        return _parse_short_update(frame, limits)  # a keystroke, most of what arrives
     reader = Reader(frame)
     match reader.varuint():
         case MessageType.SYNC:
@@ -220,6 +222,18 @@ def _parse_sync(reader: Reader, limits: Limits) -> Message:
                 return SyncUpdate(payload, check_update(payload, limits))
             case _:
                 raise MalformedMessage(f"unknown sync message type {sync_type}")
+    except InvalidUpdate as error:
+        raise MalformedMessage(f"invalid Yjs payload: {error}") from error
+
+
+_SHORT_UPDATE = bytes([MessageType.SYNC, SyncType.UPDATE])
+"""How a sync update begins; one shorter than 128 bytes then has a one-byte length."""
+
+
+def _parse_short_update(frame: bytes, limits: Limits) -> SyncUpdate:
+    update = frame[3:]
+    try:
+        return SyncUpdate(update, check_update(update, limits))
     except InvalidUpdate as error:
         raise MalformedMessage(f"invalid Yjs payload: {error}") from error
 

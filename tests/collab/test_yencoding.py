@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collab import yencoding
 from collab.yencoding import (
     DEFAULT_LIMITS,
     InvalidUpdate,
@@ -838,3 +839,103 @@ def test_sequences_of_applicable_updates_never_crash_one_document(updates: list[
             continue
         with contextlib.suppress(BaseException):  # yrs panics surface as BaseException
             doc.apply_update(data)
+
+
+# -- the keystroke path ------------------------------------------------------------
+#
+# check_update reads one typed character with a regular expression instead of the
+# general reader. Both must agree on every input: same UpdateInfo, or the fast path
+# declines (None) and the general reader decides.
+
+
+def general_or_refused(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo | None:
+    try:
+        return yencoding._read_update(data, limits)
+    except InvalidUpdate:
+        return None
+
+
+def typed(doc: AnyDoc, at: int, text: str) -> bytes:
+    """The update pycrdt makes when ``text`` is typed at ``at``."""
+    updates: list[bytes] = []
+    subscription = doc.observe(lambda event: updates.append(event.update))
+    doc.get("t", type=pycrdt.Text).insert(at, text)
+    doc.unobserve(subscription)
+    (update,) = updates
+    return update
+
+
+@pytest.mark.parametrize("client_id", [5, 300, 2**31 + 7, 2**53 - 1])
+def test_typed_characters_take_the_keystroke_path_and_agree_with_the_reader(
+    client_id: int,
+) -> None:
+    doc = pycrdt.Doc(client_id=client_id)
+    other = pycrdt.Doc(client_id=client_id ^ 1)
+    first = typed(doc, 0, "a")  # the first character has no neighbours: the general path
+    assert yencoding._check_keystroke(first, DEFAULT_LIMITS) is None
+    # (not after a non-ASCII character: pycrdt 0.14 then names the new item itself
+    # as its right origin, which the reader refuses as a forward self-reference)
+    updates = [typed(doc, 1, "b"), typed(doc, 0, "c"), typed(doc, 0, "é"), typed(doc, 0, "🙂")]
+    other.apply_update(doc.get_update())
+    updates += [typed(other, 4, "x"), typed(other, 0, "y"), typed(other, 7, "zz")]
+    shapes = set()
+    for update in updates:
+        fast = yencoding._check_keystroke(update, DEFAULT_LIMITS)
+        assert fast is not None, update.hex()
+        assert fast == yencoding._read_update(update, DEFAULT_LIMITS)
+        (client, clock, _end), = fast.clocks
+        shapes.add(update[2 + len(varuint(client)) + len(varuint(clock))])
+    # origin only (at the end), right origin only (at the start), both (between)
+    assert shapes == {0x84, 0x44, 0xC4}
+
+
+def test_the_keystroke_path_declines_what_the_reader_must_judge() -> None:
+    client = varuint(9)
+    def stroke(clock: int, origin: bytes, text: bytes, tail: bytes = b"\x00") -> bytes:
+        return b"\x01\x01" + client + varuint(clock) + b"\x84" + origin + varstring(text) + tail
+
+    declined = {
+        "forward self-reference": stroke(3, client + varuint(3), b"a"),
+        "invalid UTF-8": stroke(3, varuint(1) + varuint(0), b"\xff"),
+        "empty string": stroke(3, varuint(1) + varuint(0), b""),
+        "trailing byte": stroke(3, varuint(1) + varuint(0), b"a", b"\x00\x00"),
+        "clock past 2**32": stroke(2**32 - 1, varuint(1) + varuint(0), b"ab"),
+        "origin client past 2**53": stroke(3, varuint(2**53) + varuint(0), b"a"),
+    }
+    for why, data in declined.items():
+        assert yencoding._check_keystroke(data, DEFAULT_LIMITS) is None, why
+        with pytest.raises(InvalidUpdate):
+            check_update(data)
+    small = Limits(max_string_bytes=1)
+    assert yencoding._check_keystroke(stroke(3, varuint(1) + varuint(0), b"ab"), small) is None
+
+
+_varuint_sizes = st.one_of(
+    st.integers(0, 0x7F), st.integers(0, 2**21), st.integers(0, 2**35), st.integers(0, 2**56 - 1)
+)
+
+
+@st.composite
+def keystroke_like(draw: st.DrawFn) -> bytes:
+    """Bytes shaped like a keystroke, often valid, with the odd value out of range."""
+    client = draw(_varuint_sizes)
+    info = draw(st.sampled_from([0x84, 0xC4, 0x44]))
+    targets = b"".join(
+        varuint(draw(st.one_of(st.just(client), _varuint_sizes))) + varuint(draw(_varuint_sizes))
+        for _ in range(2 if info == 0xC4 else 1)
+    )
+    text = draw(st.one_of(st.text(max_size=3).map(str.encode), st.binary(max_size=4)))
+    data = bytearray(b"\x01\x01" + varuint(client) + varuint(draw(_varuint_sizes)) + bytes([info])
+                     + targets + varstring(text) + b"\x00")
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(data) - 1))
+        data[at] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(keystroke_like())
+def test_the_keystroke_path_never_disagrees_with_the_reader(data: bytes) -> None:
+    fast = yencoding._check_keystroke(data, DEFAULT_LIMITS)
+    if fast is not None:
+        assert fast == general_or_refused(data)
