@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
+class StoredDocument(Protocol):
     """A note as loaded from storage.
 
     Attributes:
@@ -23,6 +22,17 @@ class StoredDocument:
         log_length: How many logged updates come after the last snapshot; a room
             compacts once this grows large.
     """
+
+    @property
+    def updates(self) -> tuple[bytes, ...]: ...
+
+    @property
+    def log_length(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A :class:`StoredDocument` as :class:`MemoryStore` returns it."""
 
     updates: tuple[bytes, ...]
     log_length: int
@@ -82,7 +92,7 @@ class MemoryStore:
         await asyncio.sleep(0)  # let concurrent openers race, as a real store would
         log = self.logs.get(note, [])
         snapshot = (self.snapshots[note],) if note in self.snapshots else ()
-        return StoredDocument((*snapshot, *log), len(log))
+        return Stored((*snapshot, *log), len(log))
 
     def append(self, note: int, update: bytes) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
