@@ -298,6 +298,9 @@ def _check_keystroke(data: bytes, limits: Limits) -> UpdateInfo | None:
     end = clock + (len(text) if text.isascii() else len(text.encode("utf-16-le")) >> 1)
     if client >= _SAFE_INT or end >= _U32:
         return None
+    # The origin, then a right origin if there is one, each refused if the reader would
+    # refuse it. Written out: a loop with a dict, as the reader does, costs half of what
+    # this path saves (7k of 15k instructions an edit, callgrind).
     target, target_clock = targets[0], targets[1]
     if target >= _SAFE_INT or target_clock >= _U32 or (target == client and target_clock >= clock):
         return None
