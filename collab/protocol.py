@@ -187,7 +187,7 @@ def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     Raises:
         MalformedMessage: The frame is not one well-formed message of a known type.
     """
-    if frame[:2] == _SHORT_UPDATE and len(frame) > 3 and len(frame) == 3 + frame[2]:
+    if frame[:2] == _SHORT_UPDATE and 3 < len(frame) == 3 + frame[2] < 3 + 0x80:
         return _parse_short_update(frame, limits)  # a keystroke, most of what arrives
     reader = Reader(frame)
     match reader.varuint():

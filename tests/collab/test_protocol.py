@@ -91,6 +91,21 @@ def test_malformed_frames_are_refused_with_a_reason(frame: bytes, complaint: str
         parse_message(frame)
 
 
+def test_a_length_byte_that_starts_a_longer_varuint_is_not_read_as_the_length() -> None:
+    doc = pycrdt.Doc(client_id=5)
+    text = doc.get("t", type=pycrdt.Text)
+    text.insert(0, "a")
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    text.insert(1, "b" * 120)
+    (update,) = updates
+    assert 0x80 <= len(update) < 0x100
+    # 0x80 and up is the first byte of a two-byte length, which then claims one
+    # byte more than the frame has; the frame size matching the byte means nothing.
+    with pytest.raises(MalformedMessage, match="exceeds"):
+        parse_message(b"\x00\x02" + bytes([len(update)]) + update)
+
+
 def test_a_300_kb_varuint_is_refused_after_eight_bytes() -> None:
     frame = b"\x01" + b"\xff" * 300_000 + b"\x00"
     with pytest.raises(MalformedMessage, match="longer than 8 bytes"):
