@@ -323,7 +323,7 @@ def _varuint(raw: bytes) -> int:
         value = 0
         for shift, byte in enumerate(raw):
             value |= (byte & 0x7F) << (7 * shift)
-        if len(_VARUINTS) >= _CLIENT_IDS_KEPT:
+        if len(_VARUINTS) >= _MEMO_KEPT:
             _VARUINTS.clear()
             _VARUINTS.update(_ONE_BYTE_VARUINTS)
         _VARUINTS[raw] = value
@@ -451,7 +451,9 @@ _CLIENT_IDS: dict[bytes, tuple[bytes, int]] = {}
 """Decoded varuints of five bytes or more, by their first four: in practice Yjs
 client ids, which recur in every struct and origin of every update a client
 sends. A hit is still checked against the whole encoding."""
-_CLIENT_IDS_KEPT = 4096
+_MEMO_KEPT = 4096
+"""Most entries either varuint memo (``_CLIENT_IDS``, ``_VARUINTS``) holds before
+it starts again."""
 
 
 class _Reader:
@@ -517,7 +519,7 @@ class _Reader:
             return known[1], pos + len(known[0])
         value, end = _long_uint(data, pos)
         if end - pos > 4:
-            if len(_CLIENT_IDS) >= _CLIENT_IDS_KEPT:
+            if len(_CLIENT_IDS) >= _MEMO_KEPT:
                 _CLIENT_IDS.clear()
             _CLIENT_IDS[key] = (data[pos:end], value)
         return value, end
