@@ -38,8 +38,10 @@ def decode(payload: bytes, *, max_state_bytes: int) -> list[Entry]:
         MalformedMessage: A bad count, integer, string, or a state that is not a
             JSON object (or ``null``) of at most ``max_state_bytes``.
     """
-    return [Entry(entry.client_id, entry.clock, canonical_state(entry.state))
-            for entry in read(payload, max_state_bytes=max_state_bytes)]
+    return [
+        Entry(entry.client_id, entry.clock, canonical_state(entry.state))
+        for entry in read(payload, max_state_bytes=max_state_bytes)
+    ]
 
 
 def read(payload: bytes, *, max_state_bytes: int) -> list[Entry]:
@@ -150,15 +152,18 @@ class AwarenessStates:
 
     def has_others(self, owner: object) -> bool:
         """Whether anyone but ``owner`` has a state set."""
-        return any(entry.state is not None and self._owners.get(cid) is not owner
-                   for cid, entry in self._entries.items())
+        return any(
+            entry.state is not None and self._owners.get(cid) is not owner
+            for cid, entry in self._entries.items()
+        )
 
     def states(self) -> dict[int, str]:
         """Client id to JSON state, for every present client."""
         return {entry.client_id: entry.state for entry in self.present() if entry.state}
 
-    def apply(self, entries: Iterable[Entry], owner: object,
-              stamp: dict[str, str] | None = None) -> list[Entry]:
+    def apply(
+        self, entries: Iterable[Entry], owner: object, stamp: dict[str, str] | None = None
+    ) -> list[Entry]:
         """Record what ``owner`` sent; return what advanced, as it is to be relayed.
 
         An entry advances when its clock is newer than the one held, or when it

@@ -131,11 +131,22 @@ class RoomManager:
                 started = time.perf_counter()
                 stored = await self.store.load(note)
                 doc, types = await asyncio.to_thread(self._build, stored)
-                room = Room(note, doc, self.store, self.config, unsnapshotted=stored.log_length,
-                            types=types, on_broken=self._forget)
+                room = Room(
+                    note,
+                    doc,
+                    self.store,
+                    self.config,
+                    unsnapshotted=stored.log_length,
+                    types=types,
+                    on_broken=self._forget,
+                )
                 self._rooms[note] = room
-                logger.info("opened note=%s in %.0f ms (%d logged updates after its snapshot)",
-                            note, (time.perf_counter() - started) * 1000, stored.log_length)
+                logger.info(
+                    "opened note=%s in %.0f ms (%d logged updates after its snapshot)",
+                    note,
+                    (time.perf_counter() - started) * 1000,
+                    stored.log_length,
+                )
             self._users[note] = self._users.get(note, 0) + 1
             self._nobody.clear()
             if (timer := self._timers.pop(note, None)) is not None:
@@ -154,8 +165,10 @@ class RoomManager:
             self._timers.pop(room.note).cancel()
             await self._close_if_idle(room)
         if len(self._rooms) >= self.max_rooms:
-            raise PeerError(f"the server has its maximum of {self.max_rooms} notes open; "
-                            "try again later", CloseCode.TRY_AGAIN_LATER)
+            raise PeerError(
+                f"the server has its maximum of {self.max_rooms} notes open; try again later",
+                CloseCode.TRY_AGAIN_LATER,
+            )
 
     def _release(self, room: Room) -> None:
         if self._rooms.get(room.note) is not room:

@@ -81,6 +81,7 @@ class Peer:
             # A socket that cannot take a close frame is beyond saving; the transport drops it.
             with contextlib.suppress(TimeoutError, ChannelClosed):
                 await asyncio.wait_for(self.channel.close(*self._close), timeout_s)
+
     def fail(self, error: PeerError) -> None:
         """Close the channel with the close code and reason of ``error``, and log why."""
         if self._close is None:

@@ -112,9 +112,7 @@ class SaveMarker:
     marker: int
 
 
-Message = (
-    SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness | SaveMarker
-)
+Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness | SaveMarker
 
 
 class Reader:

@@ -62,6 +62,7 @@ from collab.yencoding import (
 
 logger = logging.getLogger("collab.room")
 
+
 @dataclass(frozen=True, slots=True)
 class RoomConfig:
     """Tunables of a room; the web settings document each one."""
@@ -173,11 +174,20 @@ class Room:
             peer.fail(StorageFailed("this note could not be saved; reconnect to retry"))
             return
         if full:
-            peer.fail(PeerError(f"this note has its maximum of {self.config.max_peers} "
-                                "connections", CloseCode.TOO_MANY_REQUESTS))
+            peer.fail(
+                PeerError(
+                    f"this note has its maximum of {self.config.max_peers} connections",
+                    CloseCode.TOO_MANY_REQUESTS,
+                )
+            )
             return
-        logger.info("join note=%s peer=%s role=%s peers=%d",
-                    self.note, peer.channel.label, peer.role, len(self._peers))
+        logger.info(
+            "join note=%s peer=%s role=%s peers=%d",
+            self.note,
+            peer.channel.label,
+            peer.role,
+            len(self._peers),
+        )
         peer.send(protocol.sync_step1(self.doc.get_state()))
         present = self.awareness.present()
         if present:  # a newcomer sees everyone at once, not after their next renewal
@@ -190,8 +200,9 @@ class Room:
             self._renewals.pop(entry.client_id, None)
         if removed:
             self._broadcast(protocol.awareness(awareness.encode(removed)))
-        logger.info("leave note=%s peer=%s peers=%d",
-                    self.note, peer.channel.label, len(self._peers))
+        logger.info(
+            "leave note=%s peer=%s peers=%d", self.note, peer.channel.label, len(self._peers)
+        )
 
     async def _receive(self, peer: Peer) -> None:
         bucket = TokenBucket(self.config.max_messages_per_s, self.config.message_burst)
@@ -200,7 +211,8 @@ class Room:
                 frame = await peer.channel.recv()
                 if not bucket.take():
                     raise TooManyMessages(
-                        f"more than {self.config.max_messages_per_s:g} messages a second")
+                        f"more than {self.config.max_messages_per_s:g} messages a second"
+                    )
                 self.handle(peer, frame)
         except ChannelClosed:
             return
@@ -301,8 +313,9 @@ class Room:
         changes again, which cost more than the apply itself.
         """
         state = self._state
-        if info.struct_count and all(start == state.get(client, 0)
-                                     for client, start, _end in info.clocks):
+        if info.struct_count and all(
+            start == state.get(client, 0) for client, start, _end in info.clocks
+        ):
             self._integrate(update, info)
             return update
         self._delta = None
@@ -366,8 +379,9 @@ class Room:
         self._renewals[entry.client_id] = entry
         if self._renewal_timer is None:
             loop = asyncio.get_running_loop()
-            self._renewal_timer = loop.call_later(self.config.awareness_renewal_delay_s,
-                                                  self._relay_renewals)
+            self._renewal_timer = loop.call_later(
+                self.config.awareness_renewal_delay_s, self._relay_renewals
+            )
 
     def _relay_renewals(self) -> None:
         self._renewal_timer = None
@@ -380,8 +394,9 @@ class Room:
                 peer.send(everyone)
                 continue
             # A client must not get its own entry with the room's clock for it.
-            others = [entry for entry in renewals
-                      if self.awareness.owner_of(entry.client_id) is not peer]
+            others = [
+                entry for entry in renewals if self.awareness.owner_of(entry.client_id) is not peer
+            ]
             if others:
                 peer.send(protocol.awareness(awareness.encode(others)))
 
@@ -432,8 +447,9 @@ class Room:
         outbox, self._outbox = self._outbox, []
         senders = set().union(*(senders for senders, _ in outbox))
         update = _merge([update for _, update in outbox])
-        self._broadcast(protocol.sync_update(update),
-                        exclude=senders.pop() if len(senders) == 1 else None)
+        self._broadcast(
+            protocol.sync_update(update), exclude=senders.pop() if len(senders) == 1 else None
+        )
 
     def _break(self, batch: _Batch, write: asyncio.Future[None]) -> None:
         """A write failed: the document in memory now holds an edit that is not on disk.
@@ -445,8 +461,12 @@ class Room:
         error = None if write.cancelled() else write.exception()
         if not self.broken:
             senders = ", ".join(sorted(peer.channel.label for peer in batch.senders))
-            logger.error("could not save an update of note=%s from %s; closing the room: %r",
-                         self.note, senders, error)
+            logger.error(
+                "could not save an update of note=%s from %s; closing the room: %r",
+                self.note,
+                senders,
+                error,
+            )
         self.broken = True
         self._cancel_compaction()
         for peer in self._peers:
@@ -477,8 +497,9 @@ class Room:
         loop = asyncio.get_running_loop()
         self._quiet_since = loop.time()
         if self._compact_timer is None:
-            self._compact_timer = loop.call_later(self.config.compact_after_idle_s,
-                                                  self._compact_when_quiet)
+            self._compact_timer = loop.call_later(
+                self.config.compact_after_idle_s, self._compact_when_quiet
+            )
 
     def _compact_when_quiet(self) -> None:
         loop = asyncio.get_running_loop()

@@ -264,8 +264,16 @@ def _read_update(data: bytes, limits: Limits) -> UpdateInfo:
 _VARUINT: Final = rb"([\x80-\xff]{0,7}[\x00-\x7f])"
 _ID: Final = _VARUINT + _VARUINT
 _KEYSTROKE: Final = re.compile(
-    rb"\x01\x01" + _ID  # one client, one struct, starting at client:clock
-    + rb"(?:\x84" + _ID + rb"|\xc4" + _ID + _ID + rb"|\x44" + _ID + rb")"  # string item
+    rb"\x01\x01"
+    + _ID  # one client, one struct, starting at client:clock
+    + rb"(?:\x84"
+    + _ID
+    + rb"|\xc4"
+    + _ID
+    + _ID
+    + rb"|\x44"
+    + _ID
+    + rb")"  # string item
     + _VARUINT,  # the string's byte length; its bytes and an empty delete set follow
     re.DOTALL,
 )
@@ -278,8 +286,11 @@ and the client ids and clocks seen lately."""
 
 def _check_keystroke(data: bytes, limits: Limits) -> UpdateInfo | None:
     """:func:`check_update` for one typed character; None for anything else."""
-    if (not isinstance(data, bytes) or data[-1:] != b"\x00"
-            or len(data) > min(_KEYSTROKE_MAX_BYTES, limits.max_update_bytes)):
+    if (
+        not isinstance(data, bytes)
+        or data[-1:] != b"\x00"
+        or len(data) > min(_KEYSTROKE_MAX_BYTES, limits.max_update_bytes)
+    ):
         return None
     match = _KEYSTROKE.match(data)
     if match is None:

@@ -129,8 +129,10 @@ class SqlDocumentStore:
             cursor = connection.cursor()
             snapshot = sql.run(cursor, sql.snapshot_of, note=note).fetchone()
             after = snapshot[0] if snapshot else 0
-            rows = [bytes(data) for data, in sql.run(cursor, sql.log_after, note=note,
-                                                      after=after).fetchall()]
+            rows = [
+                bytes(data)
+                for (data,) in sql.run(cursor, sql.log_after, note=note, after=after).fetchall()
+            ]
             cursor.close()
         finally:
             connection.close()
@@ -212,8 +214,9 @@ class SqlDocumentStore:
     def _insert(self, cursor: Any, jobs: list[_Job]) -> None:
         if jobs:
             sql = self._sql
-            cursor.executemany(sql.append.text, [sql.append.bind(note=job.note, data=job.data)
-                                                 for job in jobs])
+            cursor.executemany(
+                sql.append.text, [sql.append.bind(note=job.note, data=job.data) for job in jobs]
+            )
 
     def _compact(self, cursor: Any, job: _Job) -> None:
         sql = self._sql
@@ -230,8 +233,9 @@ class SqlDocumentStore:
 
     def _touch(self, cursor: Any, batch: list[_Job]) -> set[int]:
         due = time.monotonic() - TOUCH_EVERY_S
-        notes = {job.note for job in batch
-                 if job.compact or self._touched.get(job.note, due) <= due}
+        notes = {
+            job.note for job in batch if job.compact or self._touched.get(job.note, due) <= due
+        }
         if notes:
             touch, now = self._sql.touch, utcnow()
             cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
@@ -240,8 +244,9 @@ class SqlDocumentStore:
     def _remember_touched(self, notes: set[int]) -> None:
         now = time.monotonic()
         if len(self._touched) > 10_000:  # forget notes no longer edited
-            self._touched = {note: at for note, at in self._touched.items()
-                             if at > now - TOUCH_EVERY_S}
+            self._touched = {
+                note: at for note, at in self._touched.items() if at > now - TOUCH_EVERY_S
+            }
         self._touched.update(dict.fromkeys(notes, now))
 
     def _resolve(self, batch: list[_Job]) -> None:
@@ -297,23 +302,28 @@ class _Sql:
         self.errors: type[Exception] = dialect.loaded_dbapi.Error
         self.append = _Statement.compile(insert(LOG).values(note_id=note, data=data), dialect)
         self.touch = _Statement.compile(
-            update(NOTE).where(NOTE.c.id == note).values(updated_at=now), dialect)
+            update(NOTE).where(NOTE.c.id == note).values(updated_at=now), dialect
+        )
         self.last_seq = _Statement.compile(
-            select(func.max(LOG.c.seq)).where(LOG.c.note_id == note), dialect)
+            select(func.max(LOG.c.seq)).where(LOG.c.note_id == note), dialect
+        )
         after: Any = bindparam("after")
         self.snapshot_of = _Statement.compile(
-            select(SNAPSHOT.c.upto_seq, SNAPSHOT.c.data).where(SNAPSHOT.c.note_id == note),
-            dialect)
+            select(SNAPSHOT.c.upto_seq, SNAPSHOT.c.data).where(SNAPSHOT.c.note_id == note), dialect
+        )
         self.log_after = _Statement.compile(
-            select(LOG.c.data).where(LOG.c.note_id == note, LOG.c.seq > after)
-            .order_by(LOG.c.seq), dialect)
+            select(LOG.c.data).where(LOG.c.note_id == note, LOG.c.seq > after).order_by(LOG.c.seq),
+            dialect,
+        )
         self.drop_snapshot = _Statement.compile(
-            delete(SNAPSHOT).where(SNAPSHOT.c.note_id == note), dialect)
+            delete(SNAPSHOT).where(SNAPSHOT.c.note_id == note), dialect
+        )
         self.snapshot = _Statement.compile(
-            insert(SNAPSHOT).values(note_id=note, upto_seq=upto, data=data, created_at=now),
-            dialect)
+            insert(SNAPSHOT).values(note_id=note, upto_seq=upto, data=data, created_at=now), dialect
+        )
         self.drop_log = _Statement.compile(
-            delete(LOG).where(LOG.c.note_id == note, LOG.c.seq <= upto), dialect)
+            delete(LOG).where(LOG.c.note_id == note, LOG.c.seq <= upto), dialect
+        )
 
     @staticmethod
     def run(cursor: Any, statement: _Statement, **values: Any) -> Any:

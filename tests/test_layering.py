@@ -35,8 +35,11 @@ def imported_roots(package: str) -> dict[str, set[str]]:
     ],
 )
 def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set[str]) -> None:
-    foreign = {name: files for name, files in imported_roots(package).items()
-               if name not in allowed and name not in STDLIB and name != "__future__"}
+    foreign = {
+        name: files
+        for name, files in imported_roots(package).items()
+        if name not in allowed and name not in STDLIB and name != "__future__"
+    }
     assert foreign == {}
 
 

@@ -27,6 +27,7 @@ from web.settings import Settings
 
 logger = logging.getLogger("web.app")
 
+
 def room_config(settings: Settings) -> RoomConfig:
     """The room tunables that the settings control."""
     return RoomConfig(
@@ -51,20 +52,32 @@ def create_app(settings: Settings) -> FastAPI:
             engine = make_engine(settings.database_url, Durability(settings.durability))
             create_schema(engine)
             try:
-                async with SqlDocumentStore(engine) as store, RoomManager(
-                    store, room_config(settings), grace_s=settings.room_grace_s,
-                    max_rooms=settings.max_loaded_rooms,
-                ) as rooms:
+                async with (
+                    SqlDocumentStore(engine) as store,
+                    RoomManager(
+                        store,
+                        room_config(settings),
+                        grace_s=settings.room_grace_s,
+                        max_rooms=settings.max_loaded_rooms,
+                    ) as rooms,
+                ):
                     app.state.engine, app.state.store, app.state.rooms = engine, store, rooms
-                    logger.info("serving notes from %s (durability %s)",
-                                engine.url.render_as_string(hide_password=True),
-                                settings.durability)
+                    logger.info(
+                        "serving notes from %s (durability %s)",
+                        engine.url.render_as_string(hide_password=True),
+                        settings.durability,
+                    )
                     yield
             finally:
                 engine.dispose()
 
-    app = FastAPI(title="collab-notes", lifespan=lifespan, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="collab-notes",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.settings = settings
     app.state.connections = Counter()  # open websockets by client address
     app.state.grants = GrantCache()

@@ -35,13 +35,24 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + name.replace("_", "-")
         help_text = f"{description} [env: {env_name(name)}]"
         if isinstance(default, bool):
-            serve.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
-                               default=None, help=help_text + f" (default: {default})")
+            serve.add_argument(
+                flag,
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text + f" (default: {default})",
+            )
         else:
             metavar = "{" + ",".join(choices) + "}" if choices else name.split("_")[-1].upper()
-            serve.add_argument(flag, dest=name, metavar=metavar,
-                               default=None, choices=choices or None,
-                               type=_typed(name), help=help_text + f" (default: {default})")
+            serve.add_argument(
+                flag,
+                dest=name,
+                metavar=metavar,
+                default=None,
+                choices=choices or None,
+                type=_typed(name),
+                help=help_text + f" (default: {default})",
+            )
     return parser
 
 
@@ -57,8 +68,9 @@ def _typed(name: str) -> Any:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Environment first, then the command line on top."""
-    overrides = {name: value for name, value in vars(args).items()
-                 if name != "command" and value is not None}
+    overrides = {
+        name: value for name, value in vars(args).items() if name != "command" and value is not None
+    }
     return from_env().with_overrides(**overrides)
 
 
@@ -94,8 +106,9 @@ def serve(settings: Settings) -> int:
         for problem in problems:
             print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         with exclusive_sqlite(settings.database_url):
             pass  # fail early, with a clear message, if another server holds the database

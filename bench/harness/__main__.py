@@ -1,9 +1,9 @@
 """bench/run: install what is missing, measure, write the report.
 
-    bench/run                 the full benchmark, every server (about 25 minutes)
-    bench/run --quick         a tiny configuration, one run (about 2 minutes)
-    bench/run --profile       py-spy profiles of collab-notes under load
-    bench/run --help          every option
+bench/run                 the full benchmark, every server (about 25 minutes)
+bench/run --quick         a tiny configuration, one run (about 2 minutes)
+bench/run --profile       py-spy profiles of collab-notes under load
+bench/run --help          every option
 """
 
 from __future__ import annotations
@@ -30,34 +30,64 @@ from harness.servers import COLLAB, PEERS, SERVERS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny counts and durations, one run")
     parser.add_argument("--runs", type=int, help="runs per measurement (default: 3, quick: 1)")
-    parser.add_argument("--servers", default=",".join(SERVERS),
-                        help=f"comma-separated subset of: {', '.join(SERVERS)}")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
-    parser.add_argument("--results-dir", type=Path,
-                        help="where to write (default: bench/results/<date>-<config>)")
-    parser.add_argument("--no-install", action="store_true",
-                        help="do not install anything; fail if something is missing")
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        help=f"comma-separated subset of: {', '.join(SERVERS)}",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of: {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, help="where to write (default: bench/results/<date>-<config>)"
+    )
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="do not install anything; fail if something is missing",
+    )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (and matplotlib)")
-    parser.add_argument("--publish", action=argparse.BooleanOptionalAction, default=None,
-                        help="copy RESULTS.md and latency.png into bench/ (default: only for "
-                             "a full run of every scenario on every server)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="on a shared machine: before each server start, wait up to "
-                             "SECONDS for the rest of the machine to use under 25%% of a core")
-    parser.add_argument("--redo-disturbed", action="store_true",
-                        help="on a shared machine: measure a server's scenario once more when "
-                             "the rest of the machine used over half a core meanwhile, and "
-                             "keep the less disturbed of the two")
-    parser.add_argument("--rerender", type=Path, metavar="RESULTS_DIR",
-                        help="write RESULTS.md, summary.json and the chart again from the "
-                             "raw.jsonl of an earlier invocation, measuring nothing")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile collab-notes with py-spy instead of benchmarking")
+    parser.add_argument(
+        "--publish",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="copy RESULTS.md and latency.png into bench/ (default: only for "
+        "a full run of every scenario on every server)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="on a shared machine: before each server start, wait up to "
+        "SECONDS for the rest of the machine to use under 25%% of a core",
+    )
+    parser.add_argument(
+        "--redo-disturbed",
+        action="store_true",
+        help="on a shared machine: measure a server's scenario once more when "
+        "the rest of the machine used over half a core meanwhile, and "
+        "keep the less disturbed of the two",
+    )
+    parser.add_argument(
+        "--rerender",
+        type=Path,
+        metavar="RESULTS_DIR",
+        help="write RESULTS.md, summary.json and the chart again from the "
+        "raw.jsonl of an earlier invocation, measuring nothing",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile collab-notes with py-spy instead of benchmarking",
+    )
     return parser
 
 
@@ -65,8 +95,9 @@ def _names(raw: str, known: tuple[str, ...] | list[str], what: str) -> tuple[str
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise SystemExit(f"bench/run: unknown {what}: {', '.join(unknown)} "
-                         f"(known: {', '.join(known)})")
+        raise SystemExit(
+            f"bench/run: unknown {what}: {', '.join(unknown)} (known: {', '.join(known)})"
+        )
     return names
 
 
@@ -84,9 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _stop_on_signals()
     config = QUICK if args.quick else FULL
-    plan = Plan(config, _names(args.scenarios, SCENARIOS, "scenarios"),
-                _names(args.servers, list(SERVERS), "servers"), args.runs or config.runs,
-                quiet_wait_s=args.wait_quiet, redo_disturbed=args.redo_disturbed)
+    plan = Plan(
+        config,
+        _names(args.scenarios, SCENARIOS, "scenarios"),
+        _names(args.servers, list(SERVERS), "servers"),
+        args.runs or config.runs,
+        quiet_wait_s=args.wait_quiet,
+        redo_disturbed=args.redo_disturbed,
+    )
     paths = Paths.from_env()
     if args.rerender:
         return rerender(args.rerender, plan, chart=not args.no_chart, publish=args.publish)
@@ -96,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if not args.no_install:
         peers = {SERVERS[name].kind for name in plan.servers} & set(PEERS)
-        install.install(paths, peers=set() if args.profile else peers,
-                        chart=not args.no_chart and not args.profile, profile=args.profile)
+        install.install(
+            paths,
+            peers=set() if args.profile else peers,
+            chart=not args.no_chart and not args.profile,
+            profile=args.profile,
+        )
     if args.profile:
         return profiling.run(config, paths, out)
     return benchmark(plan, paths, out, chart=not args.no_chart, publish=args.publish)
@@ -123,16 +163,27 @@ def rerender(out: Path, plan: Plan, *, chart: bool, publish: bool | None) -> int
     return 0
 
 
-def write_report(plan: Plan, records: list[dict[str, Any]], env: dict[str, Any], out: Path, *,
-                 chart: bool, publish: bool | None) -> None:
+def write_report(
+    plan: Plan,
+    records: list[dict[str, Any]],
+    env: dict[str, Any],
+    out: Path,
+    *,
+    chart: bool,
+    publish: bool | None,
+) -> None:
     report = Report(aggregate(records), plan.config, env)
-    drawn = chart and latency_chart(report, out / "latency.png",
-                                    f"{env['machine']['cores']} cores, {env['date']}")
+    drawn = chart and latency_chart(
+        report, out / "latency.png", f"{env['machine']['cores']} cores, {env['date']}"
+    )
     text = render(report, env, chart="latency.png" if drawn else None, runs=plan.runs)
     (out / "RESULTS.md").write_text(text)
     (out / "summary.json").write_text(summary_json(report, env))
-    everything = (plan.config is FULL and set(plan.scenarios) == set(SCENARIOS)
-                  and set(plan.servers) == set(SERVERS))
+    everything = (
+        plan.config is FULL
+        and set(plan.scenarios) == set(SCENARIOS)
+        and set(plan.servers) == set(SERVERS)
+    )
     if publish if publish is not None else everything:
         shutil.copyfile(out / "RESULTS.md", BENCH / "RESULTS.md")
         if drawn:

@@ -8,8 +8,13 @@ from harness.report import Report
 from harness.servers import SERVERS
 
 PERCENTILES = (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"), ("max_ms", "max"))
-ORDER = ("collab-notes", "collab-notes-normal", "y-websocket-server", "hocuspocus",
-         "pycrdt-websocket")
+ORDER = (
+    "collab-notes",
+    "collab-notes-normal",
+    "y-websocket-server",
+    "hocuspocus",
+    "pycrdt-websocket",
+)
 
 
 def latency_chart(report: Report, path: Path, subtitle: str) -> bool:
@@ -34,17 +39,30 @@ def latency_chart(report: Report, path: Path, subtitle: str) -> bool:
         ax.set_yscale("log")
         for x, server in enumerate(servers):
             if report.value("fanout", case, server, "p50_ms") is None:
-                ax.text(x, 1, "no result", ha="center", rotation=90, fontsize=8,
-                        transform=ax.get_xaxis_transform(), va="top")
+                ax.text(
+                    x,
+                    1,
+                    "no result",
+                    ha="center",
+                    rotation=90,
+                    fontsize=8,
+                    transform=ax.get_xaxis_transform(),
+                    va="top",
+                )
         ax.set_title(f"{case} (rooms x clients)")
         ax.set_xticks(range(len(servers)))
-        ax.set_xticklabels([SERVERS[s].label.replace(" (", "\n(") for s in servers],
-                           rotation=30, ha="right", fontsize=8)
+        ax.set_xticklabels(
+            [SERVERS[s].label.replace(" (", "\n(") for s in servers],
+            rotation=30,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_ylabel("edit delivery latency, ms (log)")
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[0][0].legend(title="percentile", fontsize=8)
-    fig.suptitle(f"Fan-out latency, each writer at 10 edits/s; medians of runs. {subtitle}",
-                 fontsize=10)
+    fig.suptitle(
+        f"Fan-out latency, each writer at 10 edits/s; medians of runs. {subtitle}", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -54,40 +54,82 @@ SERVERS_BY_SCENARIO = {
 }
 
 
-def _fanout(rooms: int, clients: int, *, warmup_s: float, measure_s: float,
-            drain_s: float, recover_s: float = 36) -> Case:
+def _fanout(
+    rooms: int,
+    clients: int,
+    *,
+    warmup_s: float,
+    measure_s: float,
+    drain_s: float,
+    recover_s: float = 36,
+) -> Case:
     # recover_s: the stock y-websocket client gives up on a silent connection after
     # 30 s and reconnects, so a client stranded at the start has recovered by 36 s.
-    params = {"rooms": rooms, "clients": clients, "writers": 1, "rate": 10, "sync_wait_s": 5,
-              "warmup_s": warmup_s, "measure_s": measure_s, "drain_s": drain_s,
-              "recover_s": recover_s, "seed": 7}
+    params = {
+        "rooms": rooms,
+        "clients": clients,
+        "writers": 1,
+        "rate": 10,
+        "sync_wait_s": 5,
+        "warmup_s": warmup_s,
+        "measure_s": measure_s,
+        "drain_s": drain_s,
+        "recover_s": recover_s,
+        "seed": 7,
+    }
     return Case("fanout", f"{rooms}x{clients}", params, timeout_s=150)
 
 
 def _throughput(writers: int, *, warmup_s: float, measure_s: float) -> Case:
-    params = {"writers": writers, "window": 50, "warmup_s": warmup_s, "measure_s": measure_s,
-              "drain_s": 15, "max_edits": 500_000, "seed": 11}
+    params = {
+        "writers": writers,
+        "window": 50,
+        "warmup_s": warmup_s,
+        "measure_s": measure_s,
+        "drain_s": 15,
+        "max_edits": 500_000,
+        "seed": 11,
+    }
     return Case("throughput", f"{writers} writers", params, timeout_s=warmup_s + measure_s + 90)
 
 
 def _join(note: str, clients: int, *, size: int = 0, structs: int = 0) -> Case:
-    params = {"note": note, "clients": clients, "bytes": size, "structs": structs,
-              "timeout_s": 60, "seed": 13}
-    label = {"large": f"{size / 1e6:g} MB note" if size >= 1e6 else f"{size // 1000} kB note",
-             "history": f"{structs // 1000}k-struct history", "empty": "new empty note"}[note]
+    params = {
+        "note": note,
+        "clients": clients,
+        "bytes": size,
+        "structs": structs,
+        "timeout_s": 60,
+        "seed": 13,
+    }
+    label = {
+        "large": f"{size / 1e6:g} MB note" if size >= 1e6 else f"{size // 1000} kB note",
+        "history": f"{structs // 1000}k-struct history",
+        "empty": "new empty note",
+    }[note]
     return Case("join", f"{clients} clients, {label}", params, timeout_s=180)
 
 
 def _idle(rooms: int, per_room: int, *, settle_s: float, idle_s: float) -> Case:
-    params = {"rooms": rooms, "per_room": per_room, "batch": 100, "settle_s": settle_s,
-              "idle_s": idle_s}
-    return Case("idle", f"{rooms * per_room} connections / {rooms} rooms", params,
-                timeout_s=settle_s + idle_s + 240)
+    params = {
+        "rooms": rooms,
+        "per_room": per_room,
+        "batch": 100,
+        "settle_s": settle_s,
+        "idle_s": idle_s,
+    }
+    return Case(
+        "idle",
+        f"{rooms * per_room} connections / {rooms} rooms",
+        params,
+        timeout_s=settle_s + idle_s + 240,
+    )
 
 
 def _restore(updates: int) -> Case:
-    return Case("restore", f"{updates:,} updates", {"updates": updates, "timeout_s": 60},
-                timeout_s=120)
+    return Case(
+        "restore", f"{updates:,} updates", {"updates": updates, "timeout_s": 60}, timeout_s=120
+    )
 
 
 FULL = Config(

@@ -39,22 +39,29 @@ def render(report: Report, env: dict[str, Any], *, chart: str | None, runs: int)
     out: list[str] = ["# collab-notes benchmark results", ""]
     out += _environment(env, report.config.name, runs)
     out += ["", "## How to read this", "", HOW_TO_READ.format(runs=runs), "", CAVEATS, ""]
-    out += ["## Targets (collab-notes, `--durability full`)", "",
-            row(["target", "measured", "verdict"]), row(["---"] * 3)]
+    out += [
+        "## Targets (collab-notes, `--durability full`)",
+        "",
+        row(["target", "measured", "verdict"]),
+        row(["---"] * 3),
+    ]
     out += [row(v) for v in check_all(report)]
     if chart:
         out += ["", f"![fan-out latency percentiles per server]({chart})"]
     for scenario in ("fanout", "throughput", "join", "idle", "restore"):
         if report.cases(scenario):
             out += ["", f"## {TITLES[scenario]}", "", *report.scenario_table(scenario)]
-    durability = report.variant_table("fanout", "collab-notes-normal",
-                                      ["p50_ms", "p99_ms", "delivered_per_s", "server_cpu_pct"])
-    durability += report.variant_table("throughput", "collab-notes-normal",
-                                       ["edits_per_s", "server_cpu_pct"])[2:]
+    durability = report.variant_table(
+        "fanout", "collab-notes-normal", ["p50_ms", "p99_ms", "delivered_per_s", "server_cpu_pct"]
+    )
+    durability += report.variant_table(
+        "throughput", "collab-notes-normal", ["edits_per_s", "server_cpu_pct"]
+    )[2:]
     if len(durability) > 2:
         out += ["", "## Durability cost: `--durability full` against `normal`", "", *durability]
-    deflate = report.variant_table("join", "collab-notes-deflate",
-                                   ["all_synced_ms", "server_cpu_pct"])
+    deflate = report.variant_table(
+        "join", "collab-notes-deflate", ["all_synced_ms", "server_cpu_pct"]
+    )
     if len(deflate) > 2:
         out += ["", "## permessage-deflate off (default) against on, join storm", "", *deflate]
     out += ["", "## Every run", "", *report.appendix(), ""]
@@ -96,9 +103,12 @@ def _versions(versions: dict[str, Any]) -> str:
 
 def summary_json(report: Report, env: dict[str, Any]) -> str:
     cells = {
-        " / ".join(key): {"runs": cell.runs, "errors": cell.errors,
-                          "median": {m: f.median for m, f in cell.metrics.items()},
-                          "values": {m: f.values for m, f in cell.metrics.items()}}
+        " / ".join(key): {
+            "runs": cell.runs,
+            "errors": cell.errors,
+            "median": {m: f.median for m, f in cell.metrics.items()},
+            "values": {m: f.values for m, f in cell.metrics.items()},
+        }
         for key, cell in report.cells.items()
     }
     return json.dumps({"environment": env, "cells": cells}, indent=1, default=str)

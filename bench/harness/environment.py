@@ -20,8 +20,9 @@ from harness.paths import REPO, Paths
 
 def _output(argv: list[str], cwd: Path | None = None) -> str:
     try:
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=30,
-                              check=False)
+        done = subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=30, check=False
+        )
     except OSError:
         return ""
     return done.stdout.strip()
@@ -69,19 +70,29 @@ def collab_notes() -> dict[str, Any]:
     """
     commit = _output(["git", "log", "-1", "--format=%h", "--", *SERVER_CODE], cwd=REPO)
     diff = _output(["git", "diff", "HEAD", "--", *SERVER_CODE], cwd=REPO)
-    versions = {name: importlib.metadata.version(name)
-                for name in ("pycrdt", "uvicorn", "websockets", "fastapi", "sqlalchemy")}
-    return {"commit": commit + (" + uncommitted server changes" if diff else ""),
-            "fingerprint": hashlib.sha1(f"{commit}\n{diff}".encode()).hexdigest()[:12],
-            "python": platform.python_version(), **versions}
+    versions = {
+        name: importlib.metadata.version(name)
+        for name in ("pycrdt", "uvicorn", "websockets", "fastapi", "sqlalchemy")
+    }
+    return {
+        "commit": commit + (" + uncommitted server changes" if diff else ""),
+        "fingerprint": hashlib.sha1(f"{commit}\n{diff}".encode()).hexdigest()[:12],
+        "python": platform.python_version(),
+        **versions,
+    }
 
 
 def peers(paths: Paths) -> dict[str, Any]:
     node = paths.node_peers
     ywss = node / "node_modules" / "@y" / "websocket-server"
-    pycrdt = _output([str(paths.pycrdt_python), "-c",
-                      "import importlib.metadata as m, json; print(json.dumps({n: m.version(n) "
-                      "for n in ('pycrdt-websocket', 'pycrdt', 'uvicorn', 'websockets')}))"])
+    pycrdt = _output(
+        [
+            str(paths.pycrdt_python),
+            "-c",
+            "import importlib.metadata as m, json; print(json.dumps({n: m.version(n) "
+            "for n in ('pycrdt-websocket', 'pycrdt', 'uvicorn', 'websockets')}))",
+        ]
+    )
     return {
         "@y/websocket-server": _package_version(node, "@y/websocket-server"),
         "@y/websocket-server ws": _package_version(ywss, "ws") or _package_version(node, "ws"),

@@ -26,8 +26,15 @@ class InstallFailed(RuntimeError):
 
 def _run(argv: list[str], cwd: Path | None = None) -> None:
     print(f"[bench] $ {' '.join(argv)}", flush=True)
-    done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=900, check=False)
+    done = subprocess.run(
+        argv,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if done.returncode != 0:
         raise InstallFailed(f"{' '.join(argv)} failed:\n{done.stdout[-3000:]}")
 
@@ -76,8 +83,17 @@ def harness_needs(*, chart: bool, profile: bool) -> None:
     missing_chart = chart and importlib.util.find_spec("matplotlib") is None
     missing_spy = profile and not (Path(sys.executable).parent / "py-spy").exists()
     if missing_chart or missing_spy:
-        _run([sys.executable, "-m", "pip", "install", "--quiet", "-r",
-              str(BENCH / "requirements.txt")])
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-r",
+                str(BENCH / "requirements.txt"),
+            ]
+        )
 
 
 def install(paths: Paths, *, peers: set[str], chart: bool, profile: bool) -> None:

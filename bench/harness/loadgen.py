@@ -40,15 +40,29 @@ class Outcome:
         return usage_between(self.samples[start], self.samples[end])
 
 
-def run(paths: Paths, server: RunningServer, scenario: str, params: dict[str, Any], *,
-        log: Path, timeout_s: float, on_phase: PhaseHook | None = None) -> Outcome:
+def run(
+    paths: Paths,
+    server: RunningServer,
+    scenario: str,
+    params: dict[str, Any],
+    *,
+    log: Path,
+    timeout_s: float,
+    on_phase: PhaseHook | None = None,
+) -> Outcome:
     """Run one scenario once; raise LoadgenFailed unless it ends with a result."""
-    spec = {"scenario": scenario, "server": server.loadgen_view(), "handshake": True,
-            "params": params}
+    spec = {
+        "scenario": scenario,
+        "server": server.loadgen_view(),
+        "handshake": True,
+        "params": params,
+    }
     with open(log, "ab") as stderr:
         process = subprocess.Popen(
             ["node", str(paths.loadgen), json.dumps(spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
         )
     expired = threading.Event()
 
@@ -62,8 +76,9 @@ def run(paths: Paths, server: RunningServer, scenario: str, params: dict[str, An
         return _converse(process, server, on_phase)
     except LoadgenFailed:
         if expired.is_set():
-            raise LoadgenFailed(f"{scenario} on {server.spec.name}: no result within "
-                                f"{timeout_s:.0f} s") from None
+            raise LoadgenFailed(
+                f"{scenario} on {server.spec.name}: no result within {timeout_s:.0f} s"
+            ) from None
         raise
     finally:
         timer.cancel()
@@ -74,8 +89,9 @@ def run(paths: Paths, server: RunningServer, scenario: str, params: dict[str, An
             process.wait()
 
 
-def _converse(process: subprocess.Popen[bytes], server: RunningServer,
-              on_phase: PhaseHook | None) -> Outcome:
+def _converse(
+    process: subprocess.Popen[bytes], server: RunningServer, on_phase: PhaseHook | None
+) -> Outcome:
     assert process.stdout is not None and process.stdin is not None
     samples: dict[str, Sample] = {}
     for raw in process.stdout:

@@ -41,7 +41,8 @@ class Plan:
     def measurements(self) -> int:
         return self.runs * sum(
             len(self.servers_for(case.scenario))
-            for scenario in self.scenarios for case in self.config.cases_of(scenario)
+            for scenario in self.scenarios
+            for case in self.config.cases_of(scenario)
         )
 
 
@@ -83,16 +84,21 @@ def _groups(plan: Plan) -> Iterable[list[Case]]:
 DISTURBED_PCT = 50.0  # the rest of the machine used more than half a core meanwhile
 
 
-def _measure_group_on_quiet(plan: Plan, run: int, group: list[Case], spec: ServerSpec,
-                            paths: Paths, logs: Path) -> list[dict[str, object]]:
+def _measure_group_on_quiet(
+    plan: Plan, run: int, group: list[Case], spec: ServerSpec, paths: Paths, logs: Path
+) -> list[dict[str, object]]:
     """Measure a group, after waiting for quiet; once more if other work disturbed it."""
     busy = wait_until_quiet(plan.quiet_wait_s) if plan.quiet_wait_s else None
-    records = [{**r, "machine_busy_before_pct": busy}
-               for r in _measure_group(run, group, spec, paths, logs)]
+    records = [
+        {**r, "machine_busy_before_pct": busy}
+        for r in _measure_group(run, group, spec, paths, logs)
+    ]
     if plan.redo_disturbed and _disturbance(records) > DISTURBED_PCT:
         busy = wait_until_quiet(max(plan.quiet_wait_s, 60.0))
-        again = [{**r, "machine_busy_before_pct": busy, "redone": True}
-                 for r in _measure_group(run, group, spec, paths, logs)]
+        again = [
+            {**r, "machine_busy_before_pct": busy, "redone": True}
+            for r in _measure_group(run, group, spec, paths, logs)
+        ]
         if _disturbance(again) < _disturbance(records):
             records = again
     return records
@@ -100,16 +106,22 @@ def _measure_group_on_quiet(plan: Plan, run: int, group: list[Case], spec: Serve
 
 def _disturbance(records: list[dict[str, object]]) -> float:
     """The most CPU the rest of the machine used during any of these measurements."""
-    values = [r["metrics"].get("other_cpu_pct") or 0.0 for r in records
-              if isinstance(r.get("metrics"), dict)]
+    values = [
+        r["metrics"].get("other_cpu_pct") or 0.0
+        for r in records
+        if isinstance(r.get("metrics"), dict)
+    ]
     return float(max(values, default=0.0))
 
 
-def _measure_group(run: int, group: list[Case], spec: ServerSpec, paths: Paths,
-                   logs: Path) -> Iterator[dict[str, object]]:
+def _measure_group(
+    run: int, group: list[Case], spec: ServerSpec, paths: Paths, logs: Path
+) -> Iterator[dict[str, object]]:
     if group[0].scenario == "restore":  # starts and restarts its own server
-        yield from (_record(run, case, spec, logs, restore.measure, case, spec, paths, logs)
-                    for case in group)
+        yield from (
+            _record(run, case, spec, logs, restore.measure, case, spec, paths, logs)
+            for case in group
+        )
         return
     try:
         with running(spec, paths, logs) as server:
@@ -119,8 +131,14 @@ def _measure_group(run: int, group: list[Case], spec: ServerSpec, paths: Paths,
         yield from (_failed(run, case, spec, logs, error) for case in group)
 
 
-def _record(run: int, case: Case, spec: ServerSpec, logs: Path,
-            measure: Callable[..., dict[str, object]], *args: object) -> dict[str, object]:
+def _record(
+    run: int,
+    case: Case,
+    spec: ServerSpec,
+    logs: Path,
+    measure: Callable[..., dict[str, object]],
+    *args: object,
+) -> dict[str, object]:
     t0 = time.monotonic()
     try:
         metrics = measure(*args)
@@ -129,8 +147,9 @@ def _record(run: int, case: Case, spec: ServerSpec, logs: Path,
     return {**_key(run, case, spec), "metrics": metrics, "seconds": round(time.monotonic() - t0, 1)}
 
 
-def _failed(run: int, case: Case, spec: ServerSpec, logs: Path,
-            error: BaseException) -> dict[str, object]:
+def _failed(
+    run: int, case: Case, spec: ServerSpec, logs: Path, error: BaseException
+) -> dict[str, object]:
     with open(logs / "errors.log", "a") as sink:
         sink.write(f"--- run {run} {case.scenario} {case.name} {spec.name}\n")
         sink.write("".join(traceback.format_exception(error)) + "\n")
@@ -138,25 +157,41 @@ def _failed(run: int, case: Case, spec: ServerSpec, logs: Path,
 
 
 def _key(run: int, case: Case, spec: ServerSpec) -> dict[str, object]:
-    return {"run": run, "scenario": case.scenario, "case": case.name, "server": spec.name,
-            "at": time.strftime("%H:%M:%S")}
+    return {
+        "run": run,
+        "scenario": case.scenario,
+        "case": case.name,
+        "server": spec.name,
+        "at": time.strftime("%H:%M:%S"),
+    }
 
 
 def _progress(done: int, total: int, started: float, record: dict[str, object]) -> None:
     elapsed = time.monotonic() - started
     metrics = record.get("metrics")
     headline = record.get("error") or _headline(record["scenario"], metrics)
-    print(f"[bench] {done}/{total} {elapsed:5.0f}s run {record['run']} "
-          f"{record['scenario']} {record['case']} {record['server']}: {headline}", flush=True)
+    print(
+        f"[bench] {done}/{total} {elapsed:5.0f}s run {record['run']} "
+        f"{record['scenario']} {record['case']} {record['server']}: {headline}",
+        flush=True,
+    )
 
 
 def _headline(scenario: object, metrics: object) -> str:
     if not isinstance(metrics, dict):
         return "?"
-    keys = {"fanout": ("p50_ms", "p99_ms", "lost_edits", "reconnects", "server_cpu_pct",
-                       "loadgen_cpu_pct"),
-            "throughput": ("edits_per_s", "lost_edits", "server_cpu_pct", "loadgen_cpu_pct"),
-            "join": ("all_synced_ms", "timed_out", "mismatched"),
-            "idle": ("kb_per_conn", "server_cpu_pct", "reconnects"),
-            "restore": ("before_ms", "after_ms", "compacted")}[str(scenario)]
+    keys = {
+        "fanout": (
+            "p50_ms",
+            "p99_ms",
+            "lost_edits",
+            "reconnects",
+            "server_cpu_pct",
+            "loadgen_cpu_pct",
+        ),
+        "throughput": ("edits_per_s", "lost_edits", "server_cpu_pct", "loadgen_cpu_pct"),
+        "join": ("all_synced_ms", "timed_out", "mismatched"),
+        "idle": ("kb_per_conn", "server_cpu_pct", "reconnects"),
+        "restore": ("before_ms", "after_ms", "compacted"),
+    }[str(scenario)]
     return " ".join(f"{key}={metrics.get(key)}" for key in keys)

@@ -62,11 +62,24 @@ class Recorder:
     def __call__(self, phase: str, _event: dict[str, Any]) -> None:
         if phase != "measure-start":
             return
-        argv = [py_spy(), "record", "--pid", str(self.server.pid), "--rate", "200",
-                "--duration", str(self.seconds), "--format", self.fmt, "--nolineno",
-                "--threads", "--gil", "--output", str(self.output)]
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        argv = [
+            py_spy(),
+            "record",
+            "--pid",
+            str(self.server.pid),
+            "--rate",
+            "200",
+            "--duration",
+            str(self.seconds),
+            "--format",
+            self.fmt,
+            "--nolineno",
+            "--threads",
+            "--gil",
+            "--output",
+            str(self.output),
+        ]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait(self) -> None:
         if self.process is None:
@@ -91,17 +104,27 @@ def _record(case: Case, paths: Any, out: Path, fmt_: str, suffix: str) -> Path:
     with running(SERVERS[COLLAB], paths, out / "logs") as server:
         seconds = int(case.params.get("measure_s", case.params.get("idle_s", JOIN_SAMPLE_S)))
         recorder = Recorder(server, output, fmt_, seconds)
-        loadgen.run(paths, server, case.scenario, case.params, log=out / "logs" / "loadgen.log",
-                    timeout_s=case.timeout_s + 30, on_phase=recorder)
+        loadgen.run(
+            paths,
+            server,
+            case.scenario,
+            case.params,
+            log=out / "logs" / "loadgen.log",
+            timeout_s=case.timeout_s + 30,
+            on_phase=recorder,
+        )
         recorder.wait()
     return output
 
 
 def run(config: Config, paths: Any, out: Path) -> int:
     server = environment.collab_notes()
-    sections = ["# collab-notes profiles", "",
-                f"Server code at commit {server['commit']}; {time.strftime('%Y-%m-%d %H:%M %Z')}.",
-                ""]
+    sections = [
+        "# collab-notes profiles",
+        "",
+        f"Server code at commit {server['commit']}; {time.strftime('%Y-%m-%d %H:%M %Z')}.",
+        "",
+    ]
     for scenario, name, flame_graph in PROFILED:
         case = _profiled_case(config, scenario, name)
         print(f"[bench] profiling {scenario} {name}", flush=True)
@@ -167,10 +190,16 @@ def summarize(collapsed: str) -> list[str]:
     total = sum(t.total for t in threads.values())
     if total == 0:
         return ["No samples: was the server busy at all?"]
-    lines = [f"{total} samples of the thread holding the GIL, at 200 Hz.", "",
-             row(["thread", "% of samples"]), row(["---"] * 2)]
-    lines += [row([name, _pct(t.total, total)])
-              for name, t in sorted(threads.items(), key=lambda kv: -kv[1].total)]
+    lines = [
+        f"{total} samples of the thread holding the GIL, at 200 Hz.",
+        "",
+        row(["thread", "% of samples"]),
+        row(["---"] * 2),
+    ]
+    lines += [
+        row([name, _pct(t.total, total)])
+        for name, t in sorted(threads.items(), key=lambda kv: -kv[1].total)
+    ]
     for name in ("MainThread", "collab-notes writer"):
         if name in threads:
             lines += _thread_tables(name, threads[name])
@@ -179,14 +208,22 @@ def summarize(collapsed: str) -> list[str]:
 
 def _thread_tables(name: str, samples: Samples) -> list[str]:
     lines = []
-    tables = (("own time, by function", samples.own),
-              ("own time, by package", samples.packages),
-              ("inclusive time, by function", _below_roots(samples)))
+    tables = (
+        ("own time, by function", samples.own),
+        ("own time, by package", samples.packages),
+        ("inclusive time, by function", _below_roots(samples)),
+    )
     for title, counter in tables:
-        lines += ["", f"{name}: top {TOP} by {title} (% of this thread's samples)", "",
-                  row(["where", "%"]), row(["---"] * 2)]
-        lines += [row([f"`{where}`", _pct(n, samples.total)])
-                  for where, n in counter.most_common(TOP)]
+        lines += [
+            "",
+            f"{name}: top {TOP} by {title} (% of this thread's samples)",
+            "",
+            row(["where", "%"]),
+            row(["---"] * 2),
+        ]
+        lines += [
+            row([f"`{where}`", _pct(n, samples.total)]) for where, n in counter.most_common(TOP)
+        ]
     return lines
 
 

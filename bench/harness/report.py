@@ -32,31 +32,41 @@ class Metric:
         return self.label + arrow
 
 
-CPU = (Metric("server_cpu_pct", "server CPU %", digits=1),
-       Metric("loadgen_cpu_pct", "load generator CPU %", digits=1),
-       Metric("other_cpu_pct", "other work on the machine, CPU %", digits=1))
+CPU = (
+    Metric("server_cpu_pct", "server CPU %", digits=1),
+    Metric("loadgen_cpu_pct", "load generator CPU %", digits=1),
+    Metric("other_cpu_pct", "other work on the machine, CPU %", digits=1),
+)
 
 METRICS: dict[str, tuple[Metric, ...]] = {
     "fanout": (
-        Metric("p50_ms", "p50 ms", "lower", 1), Metric("p95_ms", "p95 ms", "lower", 1),
-        Metric("p99_ms", "p99 ms", "lower", 1), Metric("max_ms", "max ms", "lower", 1),
+        Metric("p50_ms", "p50 ms", "lower", 1),
+        Metric("p95_ms", "p95 ms", "lower", 1),
+        Metric("p99_ms", "p99 ms", "lower", 1),
+        Metric("max_ms", "max ms", "lower", 1),
         Metric("delivered_per_s", "delivered/s", "higher"),
-        Metric("lost_edits", "lost edits"), Metric("converged", "converged", kind="runs"),
+        Metric("lost_edits", "lost edits"),
+        Metric("converged", "converged", kind="runs"),
         Metric("reconnects", "reconnects"),
-        Metric("unsynced_at_start", "clients not synced when writing began"), *CPU,
+        Metric("unsynced_at_start", "clients not synced when writing began"),
+        *CPU,
     ),
     "throughput": (
         Metric("edits_per_s", "edits/s applied by the observer", "higher"),
-        Metric("lost_edits", "lost edits"), Metric("converged", "converged", kind="runs"),
-        Metric("reconnects", "reconnects"), *CPU,
+        Metric("lost_edits", "lost edits"),
+        Metric("converged", "converged", kind="runs"),
+        Metric("reconnects", "reconnects"),
+        *CPU,
         Metric("loadgen_loop_delay_p99_ms", "load generator event-loop delay p99 ms", digits=1),
     ),
     "join": (
         Metric("all_synced_ms", "all synced ms", "lower", 1),
         Metric("p50_synced_ms", "median client synced ms", "lower", 1),
-        Metric("timed_out", "clients not synced in time"), Metric("mismatched", "wrong text"),
+        Metric("timed_out", "clients not synced in time"),
+        Metric("mismatched", "wrong text"),
         Metric("structs", "structs in the note"),
-        Metric("server_cpu_ms", "server CPU time during the storm ms", "lower"), *CPU,
+        Metric("server_cpu_ms", "server CPU time during the storm ms", "lower"),
+        *CPU,
     ),
     "idle": (
         Metric("kb_per_conn", "server RSS per connection KB", "lower", 1),
@@ -116,8 +126,11 @@ class Report:
         return cell.median(metric) if cell else None
 
     def cases(self, scenario: str) -> list[str]:
-        return [c.name for c in self.config.cases_of(scenario)
-                if any(key[:2] == (scenario, c.name) for key in self.cells)]
+        return [
+            c.name
+            for c in self.config.cases_of(scenario)
+            if any(key[:2] == (scenario, c.name) for key in self.cells)
+        ]
 
     def servers(self, scenario: str, names: Iterable[str]) -> list[str]:
         return [n for n in names if any(k[0] == scenario and k[2] == n for k in self.cells)]
@@ -140,15 +153,23 @@ class Report:
     def scenario_table(self, scenario: str) -> list[str]:
         servers = self.servers(scenario, (COLLAB, *PEERS))
         peers = [s for s in servers if s != COLLAB]
-        head = ["case", "metric", *(SERVERS[s].label for s in servers),
-                *(f"÷ {SERVERS[p].label}" for p in peers)]
+        head = [
+            "case",
+            "metric",
+            *(SERVERS[s].label for s in servers),
+            *(f"÷ {SERVERS[p].label}" for p in peers),
+        ]
         lines = [row(head), row(["---"] * len(head))]
         for case in self.cases(scenario):
             for metric in METRICS[scenario]:
                 cells = [self.shown(self.cell(scenario, case, s), metric) for s in servers]
                 ours = self.value(scenario, case, COLLAB, metric.key)
-                ratios = [ratio(ours, self.value(scenario, case, p, metric.key))
-                          if metric.ratio and COLLAB in servers else "" for p in peers]
+                ratios = [
+                    ratio(ours, self.value(scenario, case, p, metric.key))
+                    if metric.ratio and COLLAB in servers
+                    else ""
+                    for p in peers
+                ]
                 lines.append(row([case, metric.title, *cells, *ratios]))
         return lines
 
@@ -164,23 +185,40 @@ class Report:
                 theirs = self.cell(scenario, case, variant)
                 if theirs is None:
                     continue
-                r = ratio(self.value(scenario, case, variant, metric.key),
-                          self.value(scenario, case, COLLAB, metric.key))
-                lines.append(row([case, metric.title, self.shown(ours, metric),
-                                   self.shown(theirs, metric), r]))
+                r = ratio(
+                    self.value(scenario, case, variant, metric.key),
+                    self.value(scenario, case, COLLAB, metric.key),
+                )
+                lines.append(
+                    row(
+                        [
+                            case,
+                            metric.title,
+                            self.shown(ours, metric),
+                            self.shown(theirs, metric),
+                            r,
+                        ]
+                    )
+                )
         return lines
 
     def appendix(self) -> list[str]:
         """Every run's value of the headline metrics, to show the spread behind each median."""
-        headline = {"fanout": ["p99_ms"], "throughput": ["edits_per_s"],
-                    "join": ["all_synced_ms"], "idle": ["kb_per_conn", "server_cpu_pct"],
-                    "restore": ["before_ms", "after_ms"]}
+        headline = {
+            "fanout": ["p99_ms"],
+            "throughput": ["edits_per_s"],
+            "join": ["all_synced_ms"],
+            "idle": ["kb_per_conn", "server_cpu_pct"],
+            "restore": ["before_ms", "after_ms"],
+        }
         lines = [row(["scenario", "case", "metric", "server", "runs"]), row(["---"] * 5)]
         for (scenario, case, server), cell in sorted(self.cells.items()):
             for key in headline.get(scenario, []):
                 if key in cell.metrics:
-                    runs = " / ".join(fmt(v, 1) if isinstance(v, float) else str(v)
-                                      for v in cell.metrics[key].values)
+                    runs = " / ".join(
+                        fmt(v, 1) if isinstance(v, float) else str(v)
+                        for v in cell.metrics[key].values
+                    )
                     lines.append(row([scenario, case, key, SERVERS[server].label, runs]))
             for error in cell.errors:
                 lines.append(row([scenario, case, "error", SERVERS[server].label, error[:160]]))

@@ -37,8 +37,11 @@ def typed_updates(paths: Paths, count: int) -> tuple[bytes, ...]:
     """
     with tempfile.TemporaryDirectory() as scratch:
         target = Path(scratch) / "updates.bin"
-        subprocess.run(["node", str(paths.loadgen.parent / "typed-updates.mjs"), str(count),
-                        str(target)], check=True, timeout=120)
+        subprocess.run(
+            ["node", str(paths.loadgen.parent / "typed-updates.mjs"), str(count), str(target)],
+            check=True,
+            timeout=120,
+        )
         blob = target.read_bytes()
     updates, offset = [], 0
     while offset < len(blob):
@@ -81,7 +84,9 @@ def measure(case: Case, spec: ServerSpec, paths: Paths, logs: Path) -> Metrics:
 
 def _create_note(server: RunningServer) -> str:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}/api/notes", data=b"{}", method="POST",
+        f"http://127.0.0.1:{server.port}/api/notes",
+        data=b"{}",
+        method="POST",
         headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -94,8 +99,10 @@ def _append_log(database: Path, token: str, updates: tuple[bytes, ...]) -> int:
         if row is None:
             raise RuntimeError(f"note {token} is not in {database}")
         note = int(row[0])
-        connection.executemany("INSERT INTO update_log (note_id, data) VALUES (?, ?)",
-                               ((note, update) for update in updates))
+        connection.executemany(
+            "INSERT INTO update_log (note_id, data) VALUES (?, ?)",
+            ((note, update) for update in updates),
+        )
     connection.close()
     return note
 
@@ -103,17 +110,21 @@ def _append_log(database: Path, token: str, updates: tuple[bytes, ...]) -> int:
 def _log_state(database: Path, note: int) -> tuple[int, bool]:
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
-            "SELECT count(*) FROM update_log WHERE note_id = ?", (note,)).fetchone()[0]
+            "SELECT count(*) FROM update_log WHERE note_id = ?", (note,)
+        ).fetchone()[0]
         snapshot = connection.execute(
-            "SELECT count(*) FROM snapshot WHERE note_id = ?", (note,)).fetchone()[0]
+            "SELECT count(*) FROM snapshot WHERE note_id = ?", (note,)
+        ).fetchone()[0]
     connection.close()
     return int(rows), bool(snapshot)
 
 
-def _open(case: Case, server: RunningServer, paths: Paths, logs: Path, token: str,
-          chars: int) -> dict[str, float]:
+def _open(
+    case: Case, server: RunningServer, paths: Paths, logs: Path, token: str, chars: int
+) -> dict[str, float]:
     """Time one client opening the note."""
     params = {"room": token, "expect_chars": chars, "timeout_s": case.params["timeout_s"]}
-    outcome = loadgen.run(paths, server, "open", params, log=logs / "loadgen.log",
-                          timeout_s=case.timeout_s)
+    outcome = loadgen.run(
+        paths, server, "open", params, log=logs / "loadgen.log", timeout_s=case.timeout_s
+    )
     return outcome.result

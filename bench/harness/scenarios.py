@@ -20,8 +20,14 @@ Metrics = dict[str, float | int | bool | None]
 
 def measure(case: Case, server: RunningServer, paths: Paths, logs: Path) -> Metrics:
     """Run ``case`` once against ``server``."""
-    outcome = loadgen.run(paths, server, case.scenario, case.params,
-                          log=logs / "loadgen.log", timeout_s=case.timeout_s)
+    outcome = loadgen.run(
+        paths,
+        server,
+        case.scenario,
+        case.params,
+        log=logs / "loadgen.log",
+        timeout_s=case.timeout_s,
+    )
     server.check_alive()
     flatten = _FLATTEN[case.scenario]
     return {**flatten(outcome), **outcome.usage(), **_self(outcome.result)}
@@ -37,19 +43,27 @@ def _fanout(outcome: loadgen.Outcome) -> Metrics:
     r = outcome.result
     latency = r["latency_ms"]
     return {
-        "p50_ms": latency["p50"], "p95_ms": latency["p95"], "p99_ms": latency["p99"],
-        "max_ms": latency["max"], "samples": latency["count"],
-        "delivered_per_s": r["delivered_per_s"], "edits_sent": r["edits_sent"],
-        "lost_edits": r["lost_edits"], "converged": r["converged"],
-        "reconnects": r["reconnects"], "unsynced_at_start": r["unsynced_at_start"],
+        "p50_ms": latency["p50"],
+        "p95_ms": latency["p95"],
+        "p99_ms": latency["p99"],
+        "max_ms": latency["max"],
+        "samples": latency["count"],
+        "delivered_per_s": r["delivered_per_s"],
+        "edits_sent": r["edits_sent"],
+        "lost_edits": r["lost_edits"],
+        "converged": r["converged"],
+        "reconnects": r["reconnects"],
+        "unsynced_at_start": r["unsynced_at_start"],
     }
 
 
 def _throughput(outcome: loadgen.Outcome) -> Metrics:
     r = outcome.result
     return {
-        "edits_per_s": r["edits_per_s"], "edits_sent": r["edits_sent"],
-        "lost_edits": r["lost_edits"], "converged": r["converged"],
+        "edits_per_s": r["edits_per_s"],
+        "edits_sent": r["edits_sent"],
+        "lost_edits": r["lost_edits"],
+        "converged": r["converged"],
         "reconnects": r["reconnects"],
     }
 
@@ -57,9 +71,13 @@ def _throughput(outcome: loadgen.Outcome) -> Metrics:
 def _join(outcome: loadgen.Outcome) -> Metrics:
     r = outcome.result
     return {
-        "all_synced_ms": r["all_synced_ms"], "p50_synced_ms": r["synced_ms"]["p50"],
-        "timed_out": r["timed_out"], "mismatched": r["mismatched"],
-        "text_chars": r["text_chars"], "structs": r["structs"], "reconnects": r["reconnects"],
+        "all_synced_ms": r["all_synced_ms"],
+        "p50_synced_ms": r["synced_ms"]["p50"],
+        "timed_out": r["timed_out"],
+        "mismatched": r["mismatched"],
+        "text_chars": r["text_chars"],
+        "structs": r["structs"],
+        "reconnects": r["reconnects"],
     }
 
 

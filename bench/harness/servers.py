@@ -53,10 +53,18 @@ SERVERS: dict[str, ServerSpec] = {
     spec.name: spec
     for spec in (
         ServerSpec(COLLAB, COLLAB, "collab-notes", ("--durability", "full")),
-        ServerSpec("collab-notes-normal", COLLAB, "collab-notes (durability normal)",
-                   ("--durability", "normal")),
-        ServerSpec("collab-notes-deflate", COLLAB, "collab-notes (permessage-deflate)",
-                   ("--durability", "full", "--ws-per-message-deflate")),
+        ServerSpec(
+            "collab-notes-normal",
+            COLLAB,
+            "collab-notes (durability normal)",
+            ("--durability", "normal"),
+        ),
+        ServerSpec(
+            "collab-notes-deflate",
+            COLLAB,
+            "collab-notes (permessage-deflate)",
+            ("--durability", "full", "--ws-per-message-deflate"),
+        ),
         ServerSpec(YWSS, YWSS, "@y/websocket-server"),
         ServerSpec(HOCUSPOCUS, HOCUSPOCUS, "Hocuspocus"),
         ServerSpec(PYCRDT, PYCRDT, "pycrdt-websocket"),
@@ -101,17 +109,29 @@ class RunningServer:
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
-            raise ServerFailed(f"{self.spec.name} exited with {self.process.returncode}; "
-                               f"see {self.log}")
+            raise ServerFailed(
+                f"{self.spec.name} exited with {self.process.returncode}; see {self.log}"
+            )
 
 
-def _argv(spec: ServerSpec, paths: Paths, port: int, workdir: Path,
-          flags: tuple[str, ...]) -> tuple[list[str], dict[str, str], Path]:
+def _argv(
+    spec: ServerSpec, paths: Paths, port: int, workdir: Path, flags: tuple[str, ...]
+) -> tuple[list[str], dict[str, str], Path]:
     """The command line, extra environment and working directory of a server."""
     if spec.kind == COLLAB:
-        argv = [str(paths.collab_notes), "serve", "--port", str(port),
-                "--database-url", f"sqlite:///{workdir / 'notes.db'}",
-                "--log-level", "warning", *LOAD_TEST_FLAGS, *spec.collab_flags, *flags]
+        argv = [
+            str(paths.collab_notes),
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{workdir / 'notes.db'}",
+            "--log-level",
+            "warning",
+            *LOAD_TEST_FLAGS,
+            *spec.collab_flags,
+            *flags,
+        ]
         return argv, {}, workdir
     if spec.kind == YWSS:
         script = paths.node_peers / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
@@ -125,8 +145,14 @@ def _argv(spec: ServerSpec, paths: Paths, port: int, workdir: Path,
 
 
 @contextlib.contextmanager
-def running(spec: ServerSpec, paths: Paths, logs: Path, *, flags: tuple[str, ...] = (),
-            workdir: Path | None = None) -> Iterator[RunningServer]:
+def running(
+    spec: ServerSpec,
+    paths: Paths,
+    logs: Path,
+    *,
+    flags: tuple[str, ...] = (),
+    workdir: Path | None = None,
+) -> Iterator[RunningServer]:
     """Start the server, wait until it answers, yield it, stop it.
 
     ``workdir`` keeps a collab-notes database across starts (the restore
@@ -140,8 +166,14 @@ def running(spec: ServerSpec, paths: Paths, logs: Path, *, flags: tuple[str, ...
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{spec.name}-{port}.log"
     with open(log, "wb") as sink:
-        process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env},
-                                   stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     server = RunningServer(spec, port, process, workdir, log)
     try:
         _wait_ready(server)
@@ -159,8 +191,10 @@ def _wait_ready(server: RunningServer, timeout_s: float = 60.0) -> None:
         if _answers(server):
             return
         time.sleep(0.05)
-    raise ServerFailed(f"{server.spec.name} did not answer on port {server.port} "
-                       f"within {timeout_s:.0f} s; see {server.log}")
+    raise ServerFailed(
+        f"{server.spec.name} did not answer on port {server.port} "
+        f"within {timeout_s:.0f} s; see {server.log}"
+    )
 
 
 def _answers(server: RunningServer) -> bool:

@@ -32,13 +32,17 @@ class AtMost:
             bound = None if theirs is None else theirs * self.factor
             against = f"{SERVERS[self.peer].label} {fmt(theirs, 1)} {self.unit}"
         target = f"{self.scenario} {self.case}: {self.metric} ≤ " + (
-            f"{SERVERS[self.peer].label}'s" if self.peer else f"{fmt(self.limit, 1)} {self.unit}")
+            f"{SERVERS[self.peer].label}'s" if self.peer else f"{fmt(self.limit, 1)} {self.unit}"
+        )
         if ours is None or bound is None:
             return target, "not measured", "-"
         measured = f"collab-notes {fmt(ours, 1)} {self.unit} vs {against}"
         share = ours / bound if bound else float("inf")
-        verdict = f"met ({share:.2f}x the bound)" if ours <= bound else (
-            f"**missed**: {share:.2f}x the bound")
+        verdict = (
+            f"met ({share:.2f}x the bound)"
+            if ours <= bound
+            else (f"**missed**: {share:.2f}x the bound")
+        )
         return target, measured, verdict
 
 
@@ -56,15 +60,21 @@ class AtLeast:
     def check(self, report: Report) -> Verdict:
         ours = report.value(self.scenario, self.case, COLLAB, self.metric)
         theirs = report.value(self.scenario, self.case, self.peer, self.metric)
-        target = (f"{self.scenario} {self.case}: {self.metric} ≥ {self.factor:g}x "
-                  f"{SERVERS[self.peer].label}'s")
+        target = (
+            f"{self.scenario} {self.case}: {self.metric} ≥ {self.factor:g}x "
+            f"{SERVERS[self.peer].label}'s"
+        )
         if ours is None or theirs is None or theirs == 0:
             return target, "not measured", "-"
         share = ours / theirs
-        measured = (f"collab-notes {fmt(ours)} {self.unit} vs {fmt(theirs)} {self.unit} "
-                    f"({share:.2f}x)")
-        verdict = f"met ({share / self.factor:.2f}x the bound)" if share >= self.factor else (
-            f"**missed**: {share / self.factor:.2f}x the bound")
+        measured = (
+            f"collab-notes {fmt(ours)} {self.unit} vs {fmt(theirs)} {self.unit} ({share:.2f}x)"
+        )
+        verdict = (
+            f"met ({share / self.factor:.2f}x the bound)"
+            if share >= self.factor
+            else (f"**missed**: {share / self.factor:.2f}x the bound")
+        )
         return target, measured, verdict
 
 
@@ -77,9 +87,11 @@ class NoneInAnyRun:
 
     def check(self, report: Report) -> Verdict:
         target = f"{self.scenario}: zero {self.metric.replace('_', ' ')} in every run"
-        figures = [cell.metrics[self.metric]
-                   for (scenario, _case, server), cell in report.cells.items()
-                   if (scenario, server) == (self.scenario, COLLAB) and self.metric in cell.metrics]
+        figures = [
+            cell.metrics[self.metric]
+            for (scenario, _case, server), cell in report.cells.items()
+            if (scenario, server) == (self.scenario, COLLAB) and self.metric in cell.metrics
+        ]
         if not figures:
             return target, "not measured", "-"
         total = sum(sum(f.numbers) for f in figures)

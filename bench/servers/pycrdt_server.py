@@ -30,8 +30,9 @@ async def serve(port: int) -> None:
     """Serve until uvicorn is told to stop (SIGINT or SIGTERM)."""
     websocket_server = WebsocketServer(exception_handler=exception_logger)
     app = ASGIServer(websocket_server)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws_per_message_deflate=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws_per_message_deflate=False
+    )
     async with websocket_server:
         await uvicorn.Server(config).serve()
 

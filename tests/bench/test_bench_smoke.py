@@ -26,9 +26,21 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[s
     out = tmp_path_factory.mktemp("bench")
     env = {**os.environ, "BENCH_PYTHON": sys.executable, "BENCH_HOME": str(out / "home")}
     done = subprocess.run(
-        [str(BENCH / "run"), "--quick", "--servers", "collab-notes", "--results-dir", str(out),
-         "--no-chart", "--no-publish"],
-        env=env, capture_output=True, text=True, timeout=110, check=False,
+        [
+            str(BENCH / "run"),
+            "--quick",
+            "--servers",
+            "collab-notes",
+            "--results-dir",
+            str(out),
+            "--no-chart",
+            "--no-publish",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
     )
     assert done.returncode == 0, f"bench/run failed:\n{done.stdout}\n{done.stderr}"
     records = [json.loads(line) for line in (out / "raw.jsonl").read_text().splitlines()]
@@ -89,8 +101,14 @@ def test_restore_opens_the_whole_note_before_and_after_compaction(results: Any) 
 def test_the_report_holds_a_table_for_every_scenario(results: Any) -> None:
     out, _records = results
     text = (out / "RESULTS.md").read_text()
-    for title in ("## Fan-out latency", "## Throughput", "## Join storm", "## Idle connections",
-                  "## Restore", "## Targets"):
+    for title in (
+        "## Fan-out latency",
+        "## Throughput",
+        "## Join storm",
+        "## Idle connections",
+        "## Restore",
+        "## Targets",
+    ):
         assert title in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cells"]

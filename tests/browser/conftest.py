@@ -65,8 +65,9 @@ def person(browser: Browser) -> Iterator[Callable[..., Person]]:
     """
     people: list[Person] = []
 
-    def make(name: str, viewport: dict[str, int] | None = None, *,
-             bypass_csp: bool = False) -> Person:
+    def make(
+        name: str, viewport: dict[str, int] | None = None, *, bypass_csp: bool = False
+    ) -> Person:
         context = browser.new_context(viewport=viewport or WIDE, bypass_csp=bypass_csp)
         context.set_default_timeout(10_000)
         identity = json.dumps({"name": name, "color": COLORS.get(name, "#5b5bd6")})

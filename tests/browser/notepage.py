@@ -38,8 +38,12 @@ WAIT_FOR_TEXT_JS = """([want, mode]) => {
 }""".replace("EDITOR_TEXT", EDITOR_TEXT_JS)
 
 
-def wait_until(check: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05,
-               message: str = "condition") -> T:
+def wait_until(
+    check: Callable[[], T],
+    timeout_s: float = 10.0,
+    interval_s: float = 0.05,
+    message: str = "condition",
+) -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -131,8 +135,9 @@ class NoteTab:
     def wait_saved(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         expect(self.save_state).to_have_attribute("data-state", "saved", timeout=timeout_ms)
 
-    def wait_text(self, want: str, *, exact: bool = False,
-                  timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    def wait_text(
+        self, want: str, *, exact: bool = False, timeout_ms: int = DEFAULT_TIMEOUT_MS
+    ) -> None:
         """Wait until the editor shows ``want`` (contains it, or equals it with ``exact``)."""
         mode = "equals" if exact else "contains"
         try:
@@ -143,8 +148,11 @@ class NoteTab:
 
     def wait_names(self, *names: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         """Wait until exactly these people are shown present, in any order."""
-        wait_until(lambda: sorted(self.names_present()) == sorted(names), timeout_ms / 1000,
-                   message=f"presence {sorted(names)}, shown {self.names_present()}")
+        wait_until(
+            lambda: sorted(self.names_present()) == sorted(names),
+            timeout_ms / 1000,
+            message=f"presence {sorted(names)}, shown {self.names_present()}",
+        )
 
     # -- doing -------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ Saturday we **bake**, Sunday is for the garden.
 
 
 def test_two_people_co_editing_a_note_converge_on_the_same_text(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note(SHOPPING)
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
@@ -51,7 +52,8 @@ def test_two_people_co_editing_a_note_converge_on_the_same_text(
 
 
 def test_presence_shows_everyone_and_announces_arrivals_and_departures(
-        shared_server: ServerProcess, person: PersonFactory, artifacts: Path) -> None:
+    shared_server: ServerProcess, person: PersonFactory, artifacts: Path
+) -> None:
     note = shared_server.post_note(SHOPPING)
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ana.wait_names("Ana")
@@ -80,7 +82,8 @@ def test_presence_shows_everyone_and_announces_arrivals_and_departures(
 
 
 def test_a_new_name_reaches_the_others_at_once_and_is_remembered(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Names\n")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ben_profile = person("Ben")
@@ -132,8 +135,9 @@ HOSTILE_PEER = """async (url) => {
 }"""
 
 
-def test_a_peers_colour_can_never_inject_css(shared_server: ServerProcess,
-                                             person: PersonFactory) -> None:
+def test_a_peers_colour_can_never_inject_css(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Colours\n")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     mallory = person("Mallory").open(shared_server.url + "/")

@@ -15,7 +15,8 @@ NOTE_URL = re.compile(r".*/n/[A-Za-z0-9_-]+$")
 
 
 def test_new_note_opens_an_empty_note_and_home_lists_notes_newest_first(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     profile = person("Ana")
     page = profile.context.new_page()
     page.goto(shared_server.url + "/")
@@ -42,7 +43,8 @@ def test_new_note_opens_an_empty_note_and_home_lists_notes_newest_first(
 
 
 def test_the_page_title_follows_the_notes_first_line_live(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("\n\n## Draft  \nbody")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ben = person("Ben").open(shared_server.url + note["view_url"]).wait_ready()

@@ -54,7 +54,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def test_measure_keystroke_latency_between_two_tabs(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Latency\n\n")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
@@ -63,20 +64,27 @@ def test_measure_keystroke_latency_between_two_tabs(
     ana.page.evaluate(RECORD_KEYDOWNS)
 
     ana.page.keyboard.type("abcdefghij" * (KEYSTROKES // 10), delay=TYPING_DELAY_MS)
-    wait_until(lambda: ben.page.evaluate("() => window.__arrivals.length") >= KEYSTROKES,
-               message="every keystroke to reach the other tab")
+    wait_until(
+        lambda: ben.page.evaluate("() => window.__arrivals.length") >= KEYSTROKES,
+        message="every keystroke to reach the other tab",
+    )
     sent: list[float] = ana.page.evaluate("() => window.__keydowns")
     arrived: list[float] = ben.page.evaluate("() => window.__arrivals")
     assert len(sent) == KEYSTROKES
     latencies = [seen - typed for typed, seen in zip(sent, arrived, strict=True)]
-    print(f"\nkeystroke -> other tab, {KEYSTROKES} keys at {1000 // TYPING_DELAY_MS}/s: "
-          f"median {statistics.median(latencies):.1f} ms, "
-          f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms")
+    print(
+        f"\nkeystroke -> other tab, {KEYSTROKES} keys at {1000 // TYPING_DELAY_MS}/s: "
+        f"median {statistics.median(latencies):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms"
+    )
 
 
 def test_measure_the_bundle_size() -> None:
     for name in ("app.js", "app.css"):
         data = (STATIC / name).read_bytes()
-        print(f"\n{name}: {len(data) / 1024:.1f} KiB raw, "
-              f"{len(gzip.compress(data, 9)) / 1024:.1f} KiB gzip", end="")
+        print(
+            f"\n{name}: {len(data) / 1024:.1f} KiB raw, "
+            f"{len(gzip.compress(data, 9)) / 1024:.1f} KiB gzip",
+            end="",
+        )
     print()

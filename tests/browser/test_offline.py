@@ -33,7 +33,8 @@ COUNT_STORED_UPDATES = """async (name) => {
 
 
 def test_edits_typed_offline_wait_and_then_merge_with_the_others(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Offline\n")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
@@ -58,7 +59,8 @@ def test_edits_typed_offline_wait_and_then_merge_with_the_others(
 
 
 def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns(
-        server: ServerProcess, person: PersonFactory) -> None:
+    server: ServerProcess, person: PersonFactory
+) -> None:
     note = server.post_note("# Kept locally\n")
     ana_profile = person("Ana")
     ana = ana_profile.open(server.url + note["url"]).wait_ready()
@@ -69,15 +71,22 @@ def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns
     words = "written offline, tab closed"
     ana.type(words)
     # One IndexedDB record per keystroke: wait until all of them are written.
-    wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
-               >= stored_before + len(words), message="the edits to reach IndexedDB")
+    wait_until(
+        lambda: (
+            ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
+            >= stored_before + len(words)
+        ),
+        message="the edits to reach IndexedDB",
+    )
     ana.page.close()
 
     server.start()
     assert words not in server.get_note(note["id"]).json()["content"]
     ana = ana_profile.open(server.url + note["url"]).wait_ready()
     ana.wait_text(words)
-    wait_until(lambda: words in server.get_note(note["id"]).json()["content"],
-               message="the server to receive the offline edit")
+    wait_until(
+        lambda: words in server.get_note(note["id"]).json()["content"],
+        message="the server to receive the offline edit",
+    )
     ben = person("Ben").open(server.url + note["url"]).wait_ready()
     ben.wait_text(words)

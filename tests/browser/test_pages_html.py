@@ -40,17 +40,21 @@ def page_urls(server: ServerProcess) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pages(shared_server: ServerProcess) -> dict[str, httpx.Response]:
-    return {name: httpx.get(shared_server.url + path)
-            for name, path in page_urls(shared_server).items()}
+    return {
+        name: httpx.get(shared_server.url + path) for name, path in page_urls(shared_server).items()
+    }
 
 
 @pytest.mark.parametrize("name", ["home", "edit", "view", "missing"])
 def test_every_page_forbids_inline_script_and_contains_none(
-        pages: dict[str, httpx.Response], name: str) -> None:
+    pages: dict[str, httpx.Response], name: str
+) -> None:
     response = pages[name]
     assert response.status_code == (404 if name == "missing" else 200)
-    policy = dict(part.strip().split(" ", 1)
-                  for part in response.headers["content-security-policy"].split(";"))
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["content-security-policy"].split(";")
+    )
     assert policy["script-src"] == "'self'"
     assert policy["default-src"] == "'none'"
     assert "ws://127.0.0.1:" in policy["connect-src"]
@@ -70,7 +74,8 @@ def test_each_page_gets_its_own_style_nonce(shared_server: ServerProcess) -> Non
 
 
 def test_the_bundle_is_served_with_a_content_hash_in_its_url(
-        pages: dict[str, httpx.Response], shared_server: ServerProcess) -> None:
+    pages: dict[str, httpx.Response], shared_server: ServerProcess
+) -> None:
     finder = InlineScriptFinder()
     finder.feed(pages["home"].text)
     [script] = finder.scripts

@@ -42,9 +42,11 @@ LEFTOVERS = """() => {
 
 
 def test_the_preview_renders_markdown_beside_the_editor(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note(
-        "# Plan\n\n- **bold** item\n- [x] done\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+        "# Plan\n\n- **bold** item\n- [x] done\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     expect(ana.preview.locator("h1")).to_have_text("Plan")
     expect(ana.preview.locator("li strong")).to_have_text("bold")
@@ -64,7 +66,8 @@ def test_the_preview_renders_markdown_beside_the_editor(
 
 @pytest.mark.parametrize("csp", ["csp-on", "csp-off"])
 def test_the_preview_never_runs_script_from_a_note(
-        shared_server: ServerProcess, person: PersonFactory, csp: str) -> None:
+    shared_server: ServerProcess, person: PersonFactory, csp: str
+) -> None:
     """With the page's CSP and without it: the sanitiser alone must hold."""
     note = shared_server.post_note(HOSTILE_NOTE)
     dialogs: list[str] = []
@@ -75,7 +78,7 @@ def test_the_preview_never_runs_script_from_a_note(
     expect(ana.preview.locator("strong")).to_have_text("still rendered")
 
     # A payload typed live goes through the same path.
-    ana.type('\n\n<img src="y" onerror="window.__pwned = \'typed\'; alert(\'typed\')"> typed')
+    ana.type("\n\n<img src=\"y\" onerror=\"window.__pwned = 'typed'; alert('typed')\"> typed")
     expect(ana.preview.locator("img[src=y]")).to_have_count(1)
     for link in ana.preview.locator("a").all():
         link.click()  # their javascript: targets are gone; nothing may run

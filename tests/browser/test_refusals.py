@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_full_note_says_so_and_lets_the_late_comer_try_again(
-        make_server: type[ServerProcess], person: PersonFactory) -> None:
+    make_server: type[ServerProcess], person: PersonFactory
+) -> None:
     server = make_server("--max-connections-per-note", "1").start()  # type: ignore[call-arg]
     note = server.post_note("# Small room\n")
     ana = person("Ana").open(server.url + note["url"]).wait_ready()

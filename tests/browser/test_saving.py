@@ -1,4 +1,4 @@
-""""Saved" means on the server's disk: proved by holding the database's write lock."""
+""" "Saved" means on the server's disk: proved by holding the database's write lock."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def save_states_seen(tab: NoteTab) -> list[str]:
 
 
 def test_saved_appears_only_after_the_server_committed_the_edit(
-        server: ServerProcess, person: PersonFactory) -> None:
+    server: ServerProcess, person: PersonFactory
+) -> None:
     note = server.post_note("# Durable\n")
     ana = person("Ana").open(server.url + note["url"]).wait_ready()
 
@@ -65,7 +66,8 @@ def test_saved_appears_only_after_the_server_committed_the_edit(
 
 
 def test_a_reload_after_a_crash_and_restart_shows_the_same_text(
-        server: ServerProcess, person: PersonFactory) -> None:
+    server: ServerProcess, person: PersonFactory
+) -> None:
     note = server.post_note("# Crash test\n")
     ana_profile = person("Ana")
     ana = ana_profile.open(server.url + note["url"]).wait_ready()

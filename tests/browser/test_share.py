@@ -24,7 +24,8 @@ def replace_link(dialog: Locator, which: str) -> None:
 
 
 def test_the_share_dialog_offers_both_links_to_copy(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Share me\n")
     profile = person("Ana")
     profile.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -38,15 +39,18 @@ def test_the_share_dialog_offers_both_links_to_copy(
 
     dialog.locator('[data-copy="view"]').click()
     expect(dialog.locator('[data-copy="view"]')).to_have_text("Copied")
-    assert ana.page.evaluate("() => navigator.clipboard.readText()") == \
-        shared_server.url + note["view_url"]
+    assert (
+        ana.page.evaluate("() => navigator.clipboard.readText()")
+        == shared_server.url + note["view_url"]
+    )
 
     ana.page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
 
 def test_replacing_the_edit_link_moves_this_page_and_locks_out_the_old_one(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Leaked\n")
     old_url = shared_server.url + note["url"]
     ana = person("Ana").open(old_url).wait_ready()
@@ -69,11 +73,13 @@ def test_replacing_the_edit_link_moves_this_page_and_locks_out_the_old_one(
     assert shared_server.get_note(note["id"]).status_code == 404
     assert shared_server.get_note(new_token).json()["content"].endswith("Still editing.")
     expect(ana.page.locator("#download")).to_have_attribute(
-        "href", f"/api/notes/{new_token}/export.md")
+        "href", f"/api/notes/{new_token}/export.md"
+    )
 
 
 def test_replacing_the_view_link_closes_the_old_view_link(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note("# Private now\n")
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
@@ -90,7 +96,8 @@ def test_replacing_the_view_link_closes_the_old_view_link(
 
 
 def test_an_unknown_link_shows_a_friendly_page(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     profile = person("Ana")
     page = profile.context.new_page()
     response = page.goto(shared_server.url + "/n/no-such-note")

@@ -14,7 +14,8 @@ TEXT = "# Minutes\n\nDecisions so far.\n"
 
 
 def test_a_view_link_opens_a_read_only_editor_that_follows_the_editors(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note(TEXT)
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
@@ -36,7 +37,8 @@ def test_a_view_link_opens_a_read_only_editor_that_follows_the_editors(
 
 
 def test_a_viewer_is_shown_as_viewing_and_sees_the_editors(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note(TEXT)
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
@@ -53,7 +55,8 @@ def test_a_viewer_is_shown_as_viewing_and_sees_the_editors(
 
 
 def test_a_view_page_never_contains_the_edit_link(
-        shared_server: ServerProcess, person: PersonFactory) -> None:
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
     note = shared_server.post_note(TEXT)
     edit_token = note["id"]
     html = httpx.get(shared_server.url + note["view_url"]).text

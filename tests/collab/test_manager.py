@@ -29,8 +29,10 @@ async def test_two_connections_racing_to_open_a_note_share_one_load_and_one_room
 ) -> None:
     store = manager.store
     assert isinstance(store, MemoryStore)
-    async with MemoryClient.join(serve(manager), "a", sync=False), \
-            MemoryClient.join(serve(manager), "b", sync=False):
+    async with (
+        MemoryClient.join(serve(manager), "a", sync=False),
+        MemoryClient.join(serve(manager), "b", sync=False),
+    ):
         while manager.rooms.get(1) is None or manager.rooms[1].peer_count < 2:
             await asyncio.sleep(0.001)
         assert store.loads == 1
@@ -60,8 +62,10 @@ async def test_a_reconnect_during_the_grace_period_keeps_the_room(manager: RoomM
 
 
 async def test_rooms_of_different_notes_are_separate(manager: RoomManager) -> None:
-    async with MemoryClient.join(serve(manager, 1), "a") as a, \
-            MemoryClient.join(serve(manager, 2), "b") as b:
+    async with (
+        MemoryClient.join(serve(manager, 1), "a") as a,
+        MemoryClient.join(serve(manager, 2), "b") as b,
+    ):
         await a.edit(0, "one")
         await asyncio.sleep(0.02)
         assert str(b.text) == ""
@@ -97,8 +101,10 @@ async def test_at_the_room_limit_an_idle_room_is_unloaded_to_make_space() -> Non
 
 
 async def test_at_the_room_limit_with_no_idle_room_a_newcomer_is_told_to_retry() -> None:
-    async with RoomManager(MemoryStore(), max_rooms=1) as rooms, \
-            MemoryClient.join(serve(rooms, 1), "a"), \
-            MemoryClient.join(serve(rooms, 2), "b", sync=False) as b:
+    async with (
+        RoomManager(MemoryStore(), max_rooms=1) as rooms,
+        MemoryClient.join(serve(rooms, 1), "a"),
+        MemoryClient.join(serve(rooms, 2), "b", sync=False) as b,
+    ):
         await b.closed.wait()
         assert b.channel.close_code == CloseCode.TRY_AGAIN_LATER

@@ -30,8 +30,10 @@ def serving(room: Room, role: Role = Role.EDITOR) -> Callable[[MemoryChannel], A
 
 def stored_text(store: MemoryStore) -> str:
     doc: pycrdt.Doc = pycrdt.Doc()
-    for update in [*([store.snapshots[NOTE]] if NOTE in store.snapshots else []),
-                   *store.logs.get(NOTE, [])]:
+    for update in [
+        *([store.snapshots[NOTE]] if NOTE in store.snapshots else []),
+        *store.logs.get(NOTE, []),
+    ]:
         doc.apply_update(update)
     return str(doc.get("content", type=pycrdt.Text))
 
@@ -55,8 +57,10 @@ async def store_has(store: MemoryStore, count: int) -> None:
 async def test_an_edit_reaches_others_only_after_it_is_committed() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         store.hold()
         await ana.edit(0, "x")
         await asyncio.sleep(0.05)  # a window in which a broadcast would have arrived
@@ -69,8 +73,10 @@ async def test_an_edit_reaches_others_only_after_it_is_committed() -> None:
 async def test_the_sender_does_not_get_its_own_edit_back() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.edit(0, "abc")
         await ben.wait_until(lambda c: str(c.text) == "abc")
         assert "SyncUpdate" not in ana.kinds()
@@ -93,8 +99,10 @@ async def test_a_sync_answer_waits_for_the_writes_it_contains() -> None:
 async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.edit(0, "once")
         await ben.wait_until(lambda c: str(c.text) == "once")
         await ana.channel.send(protocol.sync_update(ana.doc.get_update()))
@@ -107,8 +115,10 @@ async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
 async def test_a_keystroke_is_stored_and_relayed_as_sent() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         before = ana.doc.get_state()
         ana.text.insert(0, "k")
         keystroke = ana.doc.get_update(before)
@@ -121,8 +131,10 @@ async def test_a_keystroke_is_stored_and_relayed_as_sent() -> None:
 async def test_a_resent_deletion_is_not_stored_again() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.edit(0, "abc")
         before = ana.doc.get_state()
         deleted: list[bytes] = []
@@ -144,8 +156,10 @@ async def test_a_resent_deletion_is_not_stored_again() -> None:
 async def test_a_sync_reply_with_known_and_new_edits_stores_only_the_new() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ben.edit(0, "known")
         await ana.wait_until(lambda c: str(c.text) == "known")
         ana.text.insert(5, " new")  # typed offline: the server has not seen it
@@ -164,8 +178,10 @@ async def test_a_failed_write_closes_the_room_with_1011_and_is_never_broadcast()
     store = MemoryStore()
     broken: list[Room] = []
     room = Room(NOTE, pycrdt.Doc(), store, on_broken=broken.append)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         store.fail_appends = OSError("disk full")
         await ana.edit(0, "lost?")
         await ana.closed.wait()
@@ -179,8 +195,10 @@ async def test_a_failed_write_closes_the_room_with_1011_and_is_never_broadcast()
 async def test_a_malformed_frame_closes_only_its_sender() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "eve") as eve:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "eve") as eve,
+    ):
         await eve.channel.send(b"\x00\x02\x05garbage")
         await eve.closed.wait()
         assert eve.channel.close_code == CloseCode.INVALID_PAYLOAD
@@ -192,8 +210,10 @@ async def test_a_malformed_frame_closes_only_its_sender() -> None:
 async def test_a_viewers_edit_is_refused_with_an_auth_message_and_not_stored() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic,
+    ):
         await vic.edit(0, "vandalism")
         await vic.wait_until(lambda c: "Auth" in c.kinds())
         await ana.edit(0, "real")
@@ -204,8 +224,10 @@ async def test_a_viewers_edit_is_refused_with_an_auth_message_and_not_stored() -
 
 async def test_a_viewer_is_marked_as_a_viewer_by_the_server_whatever_it_claims() -> None:
     room = make_room(MemoryStore())
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room, Role.VIEWER), "vic") as vic,
+    ):
         await vic.present({"user": {"name": "Vic"}, "role": "editor"})
         await ana.wait_until(lambda c: vic.doc.client_id in c.states)
         assert ana.states[vic.doc.client_id] == {"user": {"name": "Vic"}, "role": "viewer"}
@@ -222,8 +244,10 @@ async def test_a_newcomer_sees_everyone_present_at_once() -> None:
 
 async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
     room = make_room(MemoryStore(), awareness_renewal_delay_s=0.05)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.present({"name": "Ana"})
         await ben.wait_until(lambda c: ana.doc.client_id in c.states)
         relayed = ben.kinds().count("AwarenessUpdate")
@@ -239,9 +263,11 @@ async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
 
 async def test_renewals_are_relayed_together_a_moment_later_and_changes_at_once() -> None:
     room = make_room(MemoryStore(), awareness_renewal_delay_s=0.3)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben, \
-            MemoryClient.join(serving(room), "cat") as cat:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+        MemoryClient.join(serving(room), "cat") as cat,
+    ):
         for client, name in ((ana, "Ana"), (ben, "Ben")):
             await client.present({"name": name})
         await cat.wait_until(lambda c: len(c.states) == 2)
@@ -254,12 +280,16 @@ async def test_renewals_are_relayed_together_a_moment_later_and_changes_at_once(
         await cat.wait_until(lambda c: c.states[ana.doc.client_id].get("cursor") == 3)
         assert len(cat.frames) == frames + 1
         await cat.wait_until(lambda c: len(c.frames) == frames + 2, timeout_s=1)
-        [renewal] = awareness.decode(protocol.parse_message(cat.frames[-1]).payload,
-                                     max_state_bytes=1000)  # type: ignore[union-attr]
+        [renewal] = awareness.decode(
+            protocol.parse_message(cat.frames[-1]).payload, max_state_bytes=1000
+        )  # type: ignore[union-attr]
         assert renewal.client_id == ben.doc.client_id  # Ana's renewal was overtaken
         await asyncio.sleep(0.05)
-        ana_sees = [awareness.decode(protocol.parse_message(f).payload, max_state_bytes=1000)
-                    for f in ana.frames[ana_frames:] if f[0] == protocol.MessageType.AWARENESS]
+        ana_sees = [
+            awareness.decode(protocol.parse_message(f).payload, max_state_bytes=1000)
+            for f in ana.frames[ana_frames:]
+            if f[0] == protocol.MessageType.AWARENESS
+        ]
         # Nobody is sent their own entry with the room's clock for it.
         assert all(e.client_id != ana.doc.client_id for entries in ana_sees for e in entries)
 
@@ -275,9 +305,11 @@ async def test_a_leaving_peers_presence_is_removed_for_the_others() -> None:
 
 async def test_a_peer_cannot_take_over_another_peers_presence() -> None:
     room = make_room(MemoryStore())
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "eve") as eve, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "eve") as eve,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.present({"name": "Ana"})
         await ben.wait_until(lambda c: ana.doc.client_id in c.states)
         eve._clock = 100
@@ -297,31 +329,42 @@ async def test_a_client_alone_in_a_room_gets_its_presence_back_as_keepalive() ->
 
 async def test_with_someone_else_present_a_renewal_is_not_sent_back_to_its_sender() -> None:
     room = make_room(MemoryStore(), awareness_renewal_delay_s=0.01)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ben.present({"name": "Ben"})
         await ana.wait_until(lambda c: ben.doc.client_id in c.states)
         await ana.present({"name": "Ana"})
         await ana.present({"name": "Ana"})
-        await ben.wait_until(lambda c: ana.doc.client_id in c.states
-                             and c.kinds().count("AwarenessUpdate") == 3)
+        await ben.wait_until(
+            lambda c: ana.doc.client_id in c.states and c.kinds().count("AwarenessUpdate") == 3
+        )
         assert ana.doc.client_id not in ana.states  # Ben's presence is traffic enough
 
 
 async def test_an_echo_is_dropped_unread_but_a_new_state_must_be_json() -> None:
     room = make_room(MemoryStore())
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.present({"name": "Ana"})
         await ben.wait_until(lambda c: ana.doc.client_id in c.states)
         # An old clock for Ana's id: ignored before its state is even parsed, so
         # Ben stays connected and his own presence still goes through.
-        await ben.channel.send(protocol.awareness(
-            awareness.encode([awareness.Entry(ana.doc.client_id, 1, "not json")])))
+        await ben.channel.send(
+            protocol.awareness(
+                awareness.encode([awareness.Entry(ana.doc.client_id, 1, "not json")])
+            )
+        )
         await ben.present({"name": "Ben"})
         await ana.wait_until(lambda c: ben.doc.client_id in c.states)
-        await ben.channel.send(protocol.awareness(
-            awareness.encode([awareness.Entry(ben.doc.client_id, 99, "not json")])))
+        await ben.channel.send(
+            protocol.awareness(
+                awareness.encode([awareness.Entry(ben.doc.client_id, 99, "not json")])
+            )
+        )
         await ben.closed.wait()
         assert ben.channel.close_code == CloseCode.INVALID_PAYLOAD
         assert not ana.closed.is_set()
@@ -329,8 +372,10 @@ async def test_an_echo_is_dropped_unread_but_a_new_state_must_be_json() -> None:
 
 async def test_query_awareness_is_answered_with_every_state() -> None:
     room = make_room(MemoryStore())
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.present({"name": "Ana"})
         await ben.wait_until(lambda c: ana.doc.client_id in c.states)
         before = ben.kinds().count("AwarenessUpdate")
@@ -341,9 +386,11 @@ async def test_query_awareness_is_answered_with_every_state() -> None:
 async def test_a_peer_that_stops_reading_is_dropped_without_stalling_the_others() -> None:
     store = MemoryStore()
     room = make_room(store, max_send_queue_messages=30, close_timeout_s=0.2)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben, \
-            MemoryClient.join(serving(room), "sly") as sly:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+        MemoryClient.join(serving(room), "sly") as sly,
+    ):
         server_end = sly.channel.peer
         assert server_end is not None
         server_end.stall()
@@ -411,8 +458,10 @@ async def test_a_save_marker_is_acknowledged_only_after_the_edits_before_it_comm
 
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
     room = make_room(MemoryStore())
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         await ana.edit(0, "typed")
         await ben.wait_until(lambda c: str(c.text) == "typed")
         assert all(frame[0] != protocol.MessageType.SAVE for frame in ana.frames + ben.frames)
@@ -420,8 +469,10 @@ async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
 
 async def test_a_flood_of_messages_is_closed_with_4429() -> None:
     room = make_room(MemoryStore(), max_messages_per_s=10, message_burst=20)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "eve") as eve:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "eve") as eve,
+    ):
         for _ in range(50):
             await eve.channel.send(protocol.query_awareness())
         await eve.closed.wait()
@@ -437,8 +488,10 @@ async def _peer_count(room: Room, count: int) -> None:
 
 async def test_a_full_room_refuses_one_more_peer_with_4429() -> None:
     room = make_room(MemoryStore(), max_peers=1)
-    async with MemoryClient.join(serving(room), "ana"), \
-            MemoryClient.join(serving(room), "ben", sync=False) as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana"),
+        MemoryClient.join(serving(room), "ben", sync=False) as ben,
+    ):
         await ben.closed.wait()
         assert ben.channel.close_code == CloseCode.TOO_MANY_REQUESTS
 
@@ -446,9 +499,11 @@ async def test_a_full_room_refuses_one_more_peer_with_4429() -> None:
 async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben, \
-            MemoryClient.join(serving(room), "cat") as cat:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+        MemoryClient.join(serving(room), "cat") as cat,
+    ):
         store.hold()
         await ana.edit(0, "a")
         await ben.edit(0, "b")
@@ -464,8 +519,10 @@ async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
 async def test_edits_of_one_loop_turn_are_stored_as_one_update_and_acked_after_it() -> None:
     store = MemoryStore()
     room = make_room(store)
-    async with MemoryClient.join(serving(room), "ana") as ana, \
-            MemoryClient.join(serving(room), "ben") as ben:
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "ben") as ben,
+    ):
         frames = []
         for i, chunk in enumerate("xyz"):
             before = ana.doc.get_state()

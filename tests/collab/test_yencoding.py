@@ -883,7 +883,7 @@ def test_typed_characters_take_the_keystroke_path_and_agree_with_the_reader(
         fast = yencoding._check_keystroke(update, DEFAULT_LIMITS)
         assert fast is not None, update.hex()
         assert fast == yencoding._read_update(update, DEFAULT_LIMITS)
-        (client, clock, _end), = fast.clocks
+        ((client, clock, _end),) = fast.clocks
         shapes.add(update[2 + len(varuint(client)) + len(varuint(clock))])
     # origin only (at the end), right origin only (at the start), both (between)
     assert shapes == {0x84, 0x44, 0xC4}
@@ -891,6 +891,7 @@ def test_typed_characters_take_the_keystroke_path_and_agree_with_the_reader(
 
 def test_the_keystroke_path_declines_what_the_reader_must_judge() -> None:
     client = varuint(9)
+
     def stroke(clock: int, origin: bytes, text: bytes, tail: bytes = b"\x00") -> bytes:
         return b"\x01\x01" + client + varuint(clock) + b"\x84" + origin + varstring(text) + tail
 
@@ -925,8 +926,15 @@ def keystroke_like(draw: st.DrawFn) -> bytes:
         for _ in range(2 if info == 0xC4 else 1)
     )
     text = draw(st.one_of(st.text(max_size=3).map(str.encode), st.binary(max_size=4)))
-    data = bytearray(b"\x01\x01" + varuint(client) + varuint(draw(_varuint_sizes)) + bytes([info])
-                     + targets + varstring(text) + b"\x00")
+    data = bytearray(
+        b"\x01\x01"
+        + varuint(client)
+        + varuint(draw(_varuint_sizes))
+        + bytes([info])
+        + targets
+        + varstring(text)
+        + b"\x00"
+    )
     for _ in range(draw(st.integers(0, 2))):
         at = draw(st.integers(0, len(data) - 1))
         data[at] = draw(st.integers(0, 255))

@@ -14,8 +14,11 @@ pytestmark = pytest.mark.interop
 
 
 def names(states: dict[int, object]) -> set[str]:
-    return {s["user"]["name"] for s in states.values()  # type: ignore[index]
-            if isinstance(s, dict) and "user" in s}
+    return {
+        s["user"]["name"]
+        for s in states.values()  # type: ignore[index]
+        if isinstance(s, dict) and "user" in s
+    }
 
 
 async def test_node_and_pycrdt_clients_edit_concurrently_and_converge(
@@ -23,9 +26,11 @@ async def test_node_and_pycrdt_clients_edit_concurrently_and_converge(
 ) -> None:
     note = server.post_note("shared: ")
     token = note["id"]
-    async with NodeClient.start(server.ws_url, token, name="ana") as ana, \
-            NodeClient.start(server.ws_url, token, name="ben") as ben, \
-            YClient.connect(server.ws_url, token) as py:
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana") as ana,
+        NodeClient.start(server.ws_url, token, name="ben") as ben,
+        YClient.connect(server.ws_url, token) as py,
+    ):
         await asyncio.gather(
             ana.type_text("x" * 40, interval_ms=2),
             ben.type_text("y" * 40, interval_ms=2),
@@ -51,40 +56,50 @@ async def _type_pycrdt(client: YClient, text: str) -> None:
 
 async def test_a_newcomer_sees_present_peers_within_a_second(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with NodeClient.start(server.ws_url, token, name="ana"), \
-            NodeClient.start(server.ws_url, token, name="ben"):
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana"),
+        NodeClient.start(server.ws_url, token, name="ben"),
+    ):
         started = time.monotonic()
         async with NodeClient.start(server.ws_url, token, name="cat", wait_synced=False) as cat:
-            await cat.wait_for(lambda e: e["event"] == "awareness"
-                               and {"ana", "ben"} <= names(e["states"]), timeout=1.0)
+            await cat.wait_for(
+                lambda e: e["event"] == "awareness" and {"ana", "ben"} <= names(e["states"]),
+                timeout=1.0,
+            )
             assert time.monotonic() - started < 1.0 + 1.0  # one second after Node starts up
 
 
 async def test_a_killed_client_is_seen_leaving_within_a_second(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with NodeClient.start(server.ws_url, token, name="ana") as ana, \
-            NodeClient.start(server.ws_url, token, name="ben") as ben:
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana") as ana,
+        NodeClient.start(server.ws_url, token, name="ben") as ben,
+    ):
         await ana.wait_for(lambda e: e["event"] == "awareness" and "ben" in names(e["states"]))
         ana.drain()
         ben.kill()
         killed = time.monotonic()
-        await ana.wait_for(lambda e: e["event"] == "awareness" and ben.client_id in e["removed"],
-                           timeout=1.0)
+        await ana.wait_for(
+            lambda e: e["event"] == "awareness" and ben.client_id in e["removed"], timeout=1.0
+        )
         assert time.monotonic() - killed < 1.0
     assert "leave note=" in server.log()
 
 
 async def test_a_client_that_reconnects_is_seen_again_at_once(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with NodeClient.start(server.ws_url, token, name="ana") as ana, \
-            NodeClient.start(server.ws_url, token, name="ben") as ben:
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana") as ana,
+        NodeClient.start(server.ws_url, token, name="ben") as ben,
+    ):
         await ana.wait_for(lambda e: e["event"] == "awareness" and "ben" in names(e["states"]))
         await ben.request({"cmd": "disconnect"})
         await ana.wait_for(lambda e: e["event"] == "awareness" and ben.client_id in e["removed"])
         ana.drain()
         await ben.request({"cmd": "connect"})
-        await ana.wait_for(lambda e: e["event"] == "awareness" and "ben" in names(e["states"]),
-                           timeout=1.0)
+        await ana.wait_for(
+            lambda e: e["event"] == "awareness" and "ben" in names(e["states"]), timeout=1.0
+        )
 
 
 async def test_an_unknown_note_closes_with_4404_and_the_client_gives_up(

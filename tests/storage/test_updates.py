@@ -152,8 +152,11 @@ def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
 
 def test_only_one_process_may_serve_a_database(db_path: Path) -> None:
     url = f"sqlite:///{db_path}"
-    with exclusive_sqlite(url), pytest.raises(DatabaseInUse, match="already serving"), \
-            exclusive_sqlite(url):
+    with (
+        exclusive_sqlite(url),
+        pytest.raises(DatabaseInUse, match="already serving"),
+        exclusive_sqlite(url),
+    ):
         pass
     with exclusive_sqlite(url):
         pass  # released once the holder is done

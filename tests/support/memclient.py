@@ -31,8 +31,9 @@ class MemoryClient:
 
     @classmethod
     @asynccontextmanager
-    async def join(cls, serve: Callable[[MemoryChannel], Any], label: str = "peer",
-                   *, sync: bool = True) -> AsyncIterator[MemoryClient]:
+    async def join(
+        cls, serve: Callable[[MemoryChannel], Any], label: str = "peer", *, sync: bool = True
+    ) -> AsyncIterator[MemoryClient]:
         """Serve a fresh channel pair with ``serve`` and read the client end."""
         server_end, client_end = memory_channel_pair(label)
         client = cls(client_end)
@@ -58,8 +59,11 @@ class MemoryClient:
 
     async def present(self, state: dict[str, Any] | None, client_id: int | None = None) -> None:
         self._clock += 1
-        entry = awareness.Entry(client_id if client_id is not None else self.doc.client_id,
-                                self._clock, None if state is None else json.dumps(state))
+        entry = awareness.Entry(
+            client_id if client_id is not None else self.doc.client_id,
+            self._clock,
+            None if state is None else json.dumps(state),
+        )
         await self.channel.send(protocol.awareness(awareness.encode([entry])))
 
     async def wait_until(
@@ -70,8 +74,12 @@ class MemoryClient:
 
     def kinds(self) -> list[str]:
         """The kind of every frame received, for assertions on order."""
-        return [type(protocol.parse_message(f)).__name__ if f[0] != protocol.MessageType.SAVE
-                else "SaveAck" for f in self.frames]
+        return [
+            type(protocol.parse_message(f)).__name__
+            if f[0] != protocol.MessageType.SAVE
+            else "SaveAck"
+            for f in self.frames
+        ]
 
     async def _read(self) -> None:
         try:

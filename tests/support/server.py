@@ -43,16 +43,26 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "web.cli", "serve", "--port", str(self.port),
-                "--database-url", f"sqlite:///{self.db_path}", *self.args]
+        return [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database-url",
+            f"sqlite:///{self.db_path}",
+            *self.args,
+        ]
 
     def start(self, timeout_s: float = 20.0) -> ServerProcess:
         """Start and wait until /healthz answers."""
         self.starts += 1
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         env=env)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -39,8 +39,9 @@ class YClient:
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, ws_url: str, token: str, *, wait_synced: bool = True,
-                      timeout_s: float = 10.0) -> AsyncIterator[YClient]:
+    async def connect(
+        cls, ws_url: str, token: str, *, wait_synced: bool = True, timeout_s: float = 10.0
+    ) -> AsyncIterator[YClient]:
         async with connect(f"{ws_url}/{token}", max_size=None, open_timeout=timeout_s) as ws:
             client = cls(ws)
             reader = asyncio.create_task(client._read())
@@ -68,8 +69,9 @@ class YClient:
     async def set_presence(self, state: dict[str, Any] | None) -> None:
         """Send an awareness update for this client."""
         self._awareness_clock += 1
-        entry = awareness.Entry(self.client_id, self._awareness_clock,
-                                None if state is None else json.dumps(state))
+        entry = awareness.Entry(
+            self.client_id, self._awareness_clock, None if state is None else json.dumps(state)
+        )
         payload = awareness.encode([entry])
         await self.ws.send(bytes([1]) + pycrdt.write_var_uint(len(payload)) + payload)
 
@@ -130,4 +132,3 @@ class YClient:
                     self.states.pop(entry.client_id, None)
                 else:
                     self.states[entry.client_id] = json.loads(entry.state)
-

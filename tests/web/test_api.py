@@ -45,8 +45,11 @@ def test_an_unknown_note_is_a_json_404(server: ServerProcess) -> None:
 
 
 def test_bad_json_gets_a_422_that_says_so(server: ServerProcess) -> None:
-    response = httpx.post(server.url + "/api/notes", content=b"{not json",
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        server.url + "/api/notes",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 422
     assert response.json()["problems"] == ["the request body is not valid JSON"]
 
@@ -84,10 +87,11 @@ async def test_rotating_the_edit_link_closes_its_connections_with_4403(
     from support.yclient import YClient
 
     note = server.post_note("x")
-    async with YClient.connect(server.ws_url, note["id"]) as editor, \
-            YClient.connect(server.ws_url, note["view_id"]) as viewer:
-        response = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate",
-                              json={"which": "edit"})
+    async with (
+        YClient.connect(server.ws_url, note["id"]) as editor,
+        YClient.connect(server.ws_url, note["view_id"]) as viewer,
+    ):
+        response = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "edit"})
         assert response.status_code == 200
         new_id = response.json()["id"]
         assert new_id != note["id"] and response.json()["view_id"] == note["view_id"]
@@ -110,7 +114,8 @@ def test_rotating_the_view_link_keeps_the_edit_link(server: ServerProcess) -> No
 
 def test_a_viewer_cannot_rotate_links(server: ServerProcess) -> None:
     note = server.post_note()
-    response = httpx.post(f"{server.url}/api/notes/{note['view_id']}/rotate",
-                          json={"which": "view"})
+    response = httpx.post(
+        f"{server.url}/api/notes/{note['view_id']}/rotate", json={"which": "view"}
+    )
     assert response.status_code == 403
     assert server.get_note(note["view_id"]).status_code == 200

@@ -26,8 +26,11 @@ async def type_until_killed(server: ServerProcess, token: str, start: int) -> st
 
     Returns the text the watcher had received when the server died.
     """
-    async with YClient.connect(server.ws_url, token) as writer, \
-            YClient.connect(server.ws_url, token) as watcher:
+    async with (
+        YClient.connect(server.ws_url, token) as writer,
+        YClient.connect(server.ws_url, token) as watcher,
+    ):
+
         async def typing() -> None:
             n = start
             while True:
@@ -47,7 +50,8 @@ async def type_until_killed(server: ServerProcess, token: str, start: int) -> st
 
 @pytest.mark.parametrize("durability", ["full", "normal"])
 async def test_every_edit_a_watcher_received_survives_sigkill(
-    make_server, durability: str  # type: ignore[no-untyped-def]
+    make_server,
+    durability: str,  # type: ignore[no-untyped-def]
 ) -> None:
     server = make_server(f"--durability={durability}").start()
     token = server.post_note()["id"]
@@ -66,8 +70,10 @@ async def test_every_edit_a_watcher_received_survives_sigkill(
 
 async def test_sigterm_closes_peers_with_1001_and_keeps_every_edit(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token) as writer, \
-            YClient.connect(server.ws_url, token) as watcher:
+    async with (
+        YClient.connect(server.ws_url, token) as writer,
+        YClient.connect(server.ws_url, token) as watcher,
+    ):
         for i in range(200):
             writer.append(f"{i},")
         await watcher.wait_until(lambda c: str(c.text).endswith("199,"))
@@ -94,8 +100,10 @@ async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> N
 async def test_compaction_then_restore_gives_the_same_text(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-updates=10", "--room-grace-s=0.2").start()
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token) as writer, \
-            YClient.connect(server.ws_url, token) as watcher:
+    async with (
+        YClient.connect(server.ws_url, token) as writer,
+        YClient.connect(server.ws_url, token) as watcher,
+    ):
         for i in range(175):
             writer.append(f"{i % 10}")
             if i % 5 == 0:  # edits of one server loop turn are logged as one update
@@ -112,8 +120,10 @@ async def test_compaction_then_restore_gives_the_same_text(make_server, db_path:
 async def test_an_idle_note_is_compacted_after_quiet_seconds(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-idle-s=0.3").start()
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token) as writer, \
-            YClient.connect(server.ws_url, token) as watcher:
+    async with (
+        YClient.connect(server.ws_url, token) as writer,
+        YClient.connect(server.ws_url, token) as watcher,
+    ):
         for i in range(20):
             writer.append(str(i))
         await watcher.wait_until(lambda c: str(c.text).endswith("19"))

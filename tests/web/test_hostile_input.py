@@ -60,9 +60,13 @@ ATTACKS: dict[str, tuple[bytes | str, set[int]]] = {
     "60 KB of nested Any arrays": (protocol.sync_update(nested_any_arrays(30_000)), {1007}),
     "nested Any objects": (protocol.sync_update(nested_any_objects(20_000)), {1007}),
     "a state vector claiming 2^29-1 clients": (
-        protocol.sync_step1(varuint(2**29 - 1) + b"\x01\x01"), {1007}),
+        protocol.sync_step1(varuint(2**29 - 1) + b"\x01\x01"),
+        {1007},
+    ),
     "an update claiming 2^28 clients": (
-        protocol.sync_update(varuint(2**28) + b"\x01\x01\x00\x04\x00\x00"), {1007}),
+        protocol.sync_update(varuint(2**28) + b"\x01\x01\x00\x04\x00\x00"),
+        {1007},
+    ),
     "an awareness message with a 300 KB varuint": (b"\x01" + b"\xff" * 300_000 + b"\x01", {1007}),
     "a non-JSON awareness state": (awareness_frame(7, 1, "{not json"), {1007}),
     "an awareness client id of 2^64": (awareness_frame(2**64, 1, "{}"), {1007}),
@@ -96,8 +100,10 @@ class OtherNote:
 @contextlib.asynccontextmanager
 async def other_note_typing(server: ServerProcess) -> AsyncIterator[OtherNote]:
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token) as writer, \
-            YClient.connect(server.ws_url, token) as watcher:
+    async with (
+        YClient.connect(server.ws_url, token) as writer,
+        YClient.connect(server.ws_url, token) as watcher,
+    ):
         other, stop = OtherNote(writer, watcher), asyncio.Event()
         task = asyncio.create_task(other.run(stop))
         try:
@@ -158,9 +164,11 @@ async def test_shared_types_nested_past_the_limit_are_refused(server: ServerProc
 
 async def test_someone_elses_presence_cannot_be_overwritten(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token) as ana, \
-            YClient.connect(server.ws_url, token) as eve, \
-            YClient.connect(server.ws_url, token) as ben:
+    async with (
+        YClient.connect(server.ws_url, token) as ana,
+        YClient.connect(server.ws_url, token) as eve,
+        YClient.connect(server.ws_url, token) as ben,
+    ):
         await ana.set_presence({"user": {"name": "Ana"}})
         await ben.wait_until(lambda c: ana.client_id in c.states)
         await eve.ws.send(awareness_frame(ana.client_id, 999, '{"user":{"name":"Eve"}}'))
@@ -191,8 +199,10 @@ async def test_a_flood_that_asks_for_answers_it_never_reads_is_closed(
         # read cannot read a close frame either: the server drops the socket.
         started = time.monotonic()
         await asyncio.wait_for(ws.wait_closed(), 30)
-        print(f"\nnon-reading flooder dropped after {time.monotonic() - started:.1f} s, "
-              f"close code {ws.close_code}")
+        print(
+            f"\nnon-reading flooder dropped after {time.monotonic() - started:.1f} s, "
+            f"close code {ws.close_code}"
+        )
     log = server.log()
     assert "with 1013" in log or "with 4429" in log
 
@@ -216,7 +226,7 @@ def mutations(seed: int, count: int) -> list[bytes]:
             case 0:
                 update[rng.randrange(len(update))] ^= 1 << rng.randrange(8)
             case 1:
-                del update[rng.randrange(len(update)):]
+                del update[rng.randrange(len(update)) :]
             case 2:
                 update.insert(rng.randrange(len(update)), rng.randrange(256))
         updates.append(bytes(update))
@@ -229,23 +239,33 @@ async def test_garbage_from_many_connections_leaves_other_notes_unharmed(
     server = hostile_server
     token = server.post_note("the attacked note")["id"]
     rng = random.Random(1)
-    frames: list[bytes | str] = [frame for frame, _ in ATTACKS.values()
-                                 if not (isinstance(frame, bytes) and len(frame) > 1_000_000)]
-    frames += [protocol.sync_update(bytes(rng.randrange(256) for _ in range(200)))
-               for _ in range(200)]
+    frames: list[bytes | str] = [
+        frame
+        for frame, _ in ATTACKS.values()
+        if not (isinstance(frame, bytes) and len(frame) > 1_000_000)
+    ]
+    frames += [
+        protocol.sync_update(bytes(rng.randrange(256) for _ in range(200))) for _ in range(200)
+    ]
     frames += [protocol.sync_update(update) for update in mutations(seed=2, count=300)]
     codes: list[int | None] = []
     async with other_note_typing(server) as other:
         baseline = len(other.delays_ms)
         for start in range(0, len(frames), 25):  # 25 attackers at a time
-            batch = frames[start:start + 25]
-            codes += await asyncio.gather(*(
-                send_and_get_close(f"{server.ws_url}/{token}", frame, wait_s=2) for frame in batch))
+            batch = frames[start : start + 25]
+            codes += await asyncio.gather(
+                *(
+                    send_and_get_close(f"{server.ws_url}/{token}", frame, wait_s=2)
+                    for frame in batch
+                )
+            )
         typed_during_attack = len(other.delays_ms) - baseline
     delays = other.delays_ms
-    print(f"\nanother note's edit delay during {len(frames)} hostile connections: "
-          f"median {statistics.median(delays):.1f} ms, max {max(delays):.1f} ms, "
-          f"{typed_during_attack} edits")
+    print(
+        f"\nanother note's edit delay during {len(frames)} hostile connections: "
+        f"median {statistics.median(delays):.1f} ms, max {max(delays):.1f} ms, "
+        f"{typed_during_attack} edits"
+    )
     assert typed_during_attack > 5, "the other note's peers should have kept editing"
     assert set(codes) <= {1003, 1007, 4429, None}, codes
     assert server.proc is not None and server.proc.poll() is None

@@ -15,18 +15,32 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 @pytest.mark.parametrize("name", [name for name, *_ in describe()])
 def test_every_option_is_in_the_readme_with_its_flag_variable_and_default(name: str) -> None:
     default = getattr(Settings(), name)
-    row = next((line for line in README.splitlines()
-                if line.startswith(f"| `--{name.replace('_', '-')}` |")), None)
+    row = next(
+        (
+            line
+            for line in README.splitlines()
+            if line.startswith(f"| `--{name.replace('_', '-')}` |")
+        ),
+        None,
+    )
     assert row is not None, f"README has no row for --{name.replace('_', '-')}"
     assert f"`{env_name(name)}`" in row
     assert (f"`{default}`" if default != "" else "(empty)") in row
 
 
 def test_environment_variables_set_options() -> None:
-    settings = from_env({"COLLAB_PORT": "9001", "COLLAB_DURABILITY": "normal",
-                         "COLLAB_WS_PER_MESSAGE_DEFLATE": "yes"})
+    settings = from_env(
+        {
+            "COLLAB_PORT": "9001",
+            "COLLAB_DURABILITY": "normal",
+            "COLLAB_WS_PER_MESSAGE_DEFLATE": "yes",
+        }
+    )
     assert (settings.port, settings.durability, settings.ws_per_message_deflate) == (
-        9001, "normal", True)
+        9001,
+        "normal",
+        True,
+    )
 
 
 def test_a_bad_environment_value_names_the_variable() -> None:
@@ -46,5 +60,4 @@ def test_several_workers_are_refused_with_the_reason() -> None:
 
 
 def test_an_unknown_durability_is_refused() -> None:
-    assert check(Settings(durability="sometimes")) == [
-        "--durability must be one of full, normal"]
+    assert check(Settings(durability="sometimes")) == ["--durability must be one of full, normal"]

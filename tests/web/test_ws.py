@@ -17,8 +17,10 @@ from collab import protocol
 
 async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: ServerProcess) -> None:
     note = server.post_note("start ")
-    async with YClient.connect(server.ws_url, note["id"]) as ana, \
-            YClient.connect(server.ws_url, note["id"]) as ben:
+    async with (
+        YClient.connect(server.ws_url, note["id"]) as ana,
+        YClient.connect(server.ws_url, note["id"]) as ben,
+    ):
         assert str(ana.text) == "start "
         ana.append("from ana. ")
         ben.insert(0, ">> ")
@@ -75,9 +77,11 @@ async def test_a_newcomer_sees_present_peers_at_once(server: ServerProcess) -> N
 
 async def test_an_echoed_presence_is_not_relayed(server: ServerProcess) -> None:
     note = server.post_note()
-    async with YClient.connect(server.ws_url, note["id"]) as ana, \
-            YClient.connect(server.ws_url, note["id"]) as ben, \
-            YClient.connect(server.ws_url, note["id"]) as cat:
+    async with (
+        YClient.connect(server.ws_url, note["id"]) as ana,
+        YClient.connect(server.ws_url, note["id"]) as ben,
+        YClient.connect(server.ws_url, note["id"]) as cat,
+    ):
         await ana.set_presence({"name": "Ana"})
         await ben.wait_until(lambda c: ana.client_id in c.states)
         await cat.wait_until(lambda c: ana.client_id in c.states)
@@ -104,8 +108,9 @@ def test_a_second_server_on_the_same_database_is_refused(make_server) -> None:  
 
 async def test_a_page_from_another_origin_is_refused_with_4403(server: ServerProcess) -> None:
     token = server.post_note()["id"]
-    async with connect(f"{server.ws_url}/{token}",
-                       additional_headers={"Origin": "https://evil.example"}) as ws:
+    async with connect(
+        f"{server.ws_url}/{token}", additional_headers={"Origin": "https://evil.example"}
+    ) as ws:
         await ws.wait_closed()
         assert ws.close_code == 4403
         assert "not allowed" in (ws.close_reason or "")
@@ -122,8 +127,9 @@ async def test_a_page_from_the_servers_own_origin_is_accepted(server: ServerProc
 async def test_configured_origins_are_accepted(make_server) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--allowed-origins=https://notes.example, https://b.example").start()
     token = server.post_note()["id"]
-    async with connect(f"{server.ws_url}/{token}",
-                       additional_headers={"Origin": "https://b.example"}) as ws:
+    async with connect(
+        f"{server.ws_url}/{token}", additional_headers={"Origin": "https://b.example"}
+    ) as ws:
         await ws.send(b"\x03")  # query awareness: answered, so the socket is open
         assert (await ws.recv())[0] in (0, 1)
 
@@ -133,8 +139,11 @@ async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
 ) -> None:
     server = make_server("--max-connections-per-address=2").start()
     token = server.post_note()["id"]
-    async with YClient.connect(server.ws_url, token), YClient.connect(server.ws_url, token), \
-            connect(f"{server.ws_url}/{token}") as third:
+    async with (
+        YClient.connect(server.ws_url, token),
+        YClient.connect(server.ws_url, token),
+        connect(f"{server.ws_url}/{token}") as third,
+    ):
         await third.wait_closed()
         assert third.close_code == 4429
     for _ in range(50):  # the count goes down as the server finishes closing the two

@@ -27,8 +27,11 @@ MAX_INITIAL_CONTENT_CHARS = 2_000_000
 class NoteCreate(BaseModel):
     """The optional body of ``POST /api/notes``."""
 
-    content: str = Field(default="", max_length=MAX_INITIAL_CONTENT_CHARS,
-                         description="Initial Markdown text of the note.")
+    content: str = Field(
+        default="",
+        max_length=MAX_INITIAL_CONTENT_CHARS,
+        description="Initial Markdown text of the note.",
+    )
 
 
 class NotePublic(BaseModel):
@@ -76,10 +79,13 @@ async def export_note(access: NoteDep, rooms: RoomsDep) -> Response:
     """The note as a Markdown file download, named after its title."""
     content = await rooms.read_text(access.note_id)
     filename = _filename(title_of(content))
-    disposition = f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; "
+    disposition = f'attachment; filename="{filename.encode("ascii", "replace").decode()}"; '
     disposition += f"filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type="text/markdown; charset=utf-8",
-                    headers={"Content-Disposition": disposition})
+    return Response(
+        content,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
 
 
 class Rotate(BaseModel):
@@ -89,14 +95,14 @@ class Rotate(BaseModel):
 
 
 @router.post("/api/notes/{token}/rotate", response_model=NotePublic)
-async def rotate_link(access: NoteDep, body: Rotate, session: SessionDep,
-                      rooms: RoomsDep, grants: GrantsDep) -> NotePublic:
+async def rotate_link(
+    access: NoteDep, body: Rotate, session: SessionDep, rooms: RoomsDep, grants: GrantsDep
+) -> NotePublic:
     """Replace the edit or view link; connections opened with the old one are closed (4403)."""
     if access.role is not Role.EDITOR:
         raise HTTPException(status_code=403, detail="only the edit link can rotate links")
     note = session.merge(access.note)
-    old = await run_in_threadpool(notes.rotate_token, session=session, note=note,
-                                  which=body.which)
+    old = await run_in_threadpool(notes.rotate_token, session=session, note=note, which=body.which)
     grants.forget(old)
     rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", grant=old)
     content = await rooms.read_text(access.note_id)

@@ -63,22 +63,30 @@ def content_security_policy(request: Request, style_nonce: str) -> str:
     """
     host = request.headers.get("host", "")
     sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
-    return "; ".join((
-        "default-src 'none'",
-        "script-src 'self'",
-        f"style-src 'self' 'nonce-{style_nonce}'",
-        "style-src-attr 'unsafe-inline'",
-        "img-src 'self' data: https:",
-        "font-src 'self'",
-        f"connect-src 'self'{sockets}",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src 'self' 'nonce-{style_nonce}'",
+            "style-src-attr 'unsafe-inline'",
+            "img-src 'self' data: https:",
+            "font-src 'self'",
+            f"connect-src 'self'{sockets}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
-def render(request: Request, template: str, context: dict[str, Any], *,
-           status_code: int = 200, cache: str = "no-cache") -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    cache: str = "no-cache",
+) -> HTMLResponse:
     """A page with its security headers. Links in notes must not leak the page's
     URL (it holds the note's token), hence ``no-referrer``."""
     nonce = secrets.token_urlsafe(16)
@@ -88,8 +96,13 @@ def render(request: Request, template: str, context: dict[str, Any], *,
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": cache,
     }
-    return templates.TemplateResponse(request, template, {**context, "style_nonce": nonce},
-                                      status_code=status_code, headers=headers)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {**context, "style_nonce": nonce},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -38,8 +38,9 @@ async def note_socket(websocket: WebSocket, token: str) -> None:
         return
     with _counted(websocket, settings) as admitted:
         if not admitted:
-            await _refuse(websocket, CloseCode.TOO_MANY_REQUESTS,
-                          "too many connections from your address")
+            await _refuse(
+                websocket, CloseCode.TOO_MANY_REQUESTS, "too many connections from your address"
+            )
             return
         grant = await _grant(websocket, token)
         if grant is None:
