@@ -26,7 +26,7 @@ from harness.document import render, summary_json
 from harness.orchestrate import Plan, execute
 from harness.paths import BENCH, Paths
 from harness.report import Report
-from harness.servers import COLLAB, PEERS, SERVERS
+from harness.servers import BASELINE, COLLAB, PEERS, SERVERS, use_baseline
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, help="runs per measurement (default: 3, quick: 1)")
     parser.add_argument(
         "--servers",
-        default=",".join(SERVERS),
+        default=",".join(name for name in SERVERS if name != BASELINE),
         help=f"comma-separated subset of: {', '.join(SERVERS)}",
     )
     parser.add_argument(
@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="on a shared machine: measure a server's scenario once more when "
         "the rest of the machine used over half a core meanwhile, and "
         "keep the less disturbed of the two",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure collab-notes at this git commit (a branch, tag or hash), "
+        "beside today's tree in the same run: before/after figures of a change",
     )
     parser.add_argument(
         "--rerender",
@@ -115,15 +121,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _stop_on_signals()
     config = QUICK if args.quick else FULL
+    paths = Paths.from_env()
+    servers = _names(args.servers, list(SERVERS), "servers")
+    if args.baseline:
+        commit = use_baseline(args.baseline, paths)
+        print(f"[bench] baseline: collab-notes at {commit}", flush=True)
+        servers = (*servers, BASELINE) if BASELINE not in servers else servers
     plan = Plan(
         config,
         _names(args.scenarios, SCENARIOS, "scenarios"),
-        _names(args.servers, list(SERVERS), "servers"),
+        servers,
         args.runs or config.runs,
         quiet_wait_s=args.wait_quiet,
         redo_disturbed=args.redo_disturbed,
     )
-    paths = Paths.from_env()
     if args.rerender:
         return rerender(args.rerender, plan, chart=not args.no_chart, publish=args.publish)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -182,7 +193,7 @@ def write_report(
     everything = (
         plan.config is FULL
         and set(plan.scenarios) == set(SCENARIOS)
-        and set(plan.servers) == set(SERVERS)
+        and set(plan.servers) - {BASELINE} == set(SERVERS) - {BASELINE}
     )
     if publish if publish is not None else everything:
         shutil.copyfile(out / "RESULTS.md", BENCH / "RESULTS.md")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.servers import COLLAB, HOCUSPOCUS, PYCRDT, YWSS
+from harness.servers import BASELINE, COLLAB, HOCUSPOCUS, PYCRDT, YWSS
 
 SCENARIOS = ("fanout", "throughput", "join", "idle", "restore")
 
@@ -46,11 +46,11 @@ class Config:
 # appear only where they answer a question: durability normal where edits are
 # written, permessage-deflate where large syncs are sent.
 SERVERS_BY_SCENARIO = {
-    "fanout": (COLLAB, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
-    "throughput": (COLLAB, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
-    "join": (COLLAB, "collab-notes-deflate", YWSS, HOCUSPOCUS, PYCRDT),
-    "idle": (COLLAB, YWSS, HOCUSPOCUS, PYCRDT),
-    "restore": (COLLAB,),
+    "fanout": (COLLAB, BASELINE, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
+    "throughput": (COLLAB, BASELINE, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
+    "join": (COLLAB, BASELINE, "collab-notes-deflate", YWSS, HOCUSPOCUS, PYCRDT),
+    "idle": (COLLAB, BASELINE, YWSS, HOCUSPOCUS, PYCRDT),
+    "restore": (COLLAB, BASELINE),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.aggregate import Cell, Key
 from harness.config import Config
-from harness.servers import COLLAB, PEERS, SERVERS
+from harness.servers import BASELINE, COLLAB, PEERS, SERVERS
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class Report:
     # -- sections ------------------------------------------------------------------
 
     def scenario_table(self, scenario: str) -> list[str]:
-        servers = self.servers(scenario, (COLLAB, *PEERS))
+        servers = self.servers(scenario, (COLLAB, BASELINE, *PEERS))
         peers = [s for s in servers if s != COLLAB]
         head = [
             "case",

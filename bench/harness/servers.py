@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -26,6 +27,8 @@ YWSS = "y-websocket-server"
 HOCUSPOCUS = "hocuspocus"
 PYCRDT = "pycrdt-websocket"
 PEERS = (YWSS, HOCUSPOCUS, PYCRDT)
+BASELINE = "collab-notes-baseline"
+"""collab-notes at another commit (``bench/run --baseline REF``), beside today's in one run."""
 
 
 # Every client of the load generator comes from 127.0.0.1 and types faster than a
@@ -43,6 +46,7 @@ class ServerSpec:
     kind: str  # the load generator's name for the protocol family (see loadgen/servers.mjs)
     label: str  # how tables show it
     collab_flags: tuple[str, ...] = ()  # extra flags of `collab-notes serve`
+    code: Path | None = None  # run collab-notes from this checkout instead of the venv's
 
     @property
     def is_collab(self) -> bool:
@@ -65,6 +69,7 @@ SERVERS: dict[str, ServerSpec] = {
             "collab-notes (permessage-deflate)",
             ("--durability", "full", "--ws-per-message-deflate"),
         ),
+        ServerSpec(BASELINE, COLLAB, "collab-notes (baseline)", ("--durability", "full")),
         ServerSpec(YWSS, YWSS, "@y/websocket-server"),
         ServerSpec(HOCUSPOCUS, HOCUSPOCUS, "Hocuspocus"),
         ServerSpec(PYCRDT, PYCRDT, "pycrdt-websocket"),
@@ -119,8 +124,14 @@ def _argv(
 ) -> tuple[list[str], dict[str, str], Path]:
     """The command line, extra environment and working directory of a server."""
     if spec.kind == COLLAB:
+        if spec.code is not None:
+            # Another checkout's packages first on the path, the venv's dependencies after.
+            command = [sys.executable, "-m", "web.cli"]
+            extra_env = {"PYTHONPATH": str(spec.code)}
+        else:
+            command, extra_env = [str(paths.collab_notes)], {}
         argv = [
-            str(paths.collab_notes),
+            *command,
             "serve",
             "--port",
             str(port),
@@ -132,7 +143,7 @@ def _argv(
             *spec.collab_flags,
             *flags,
         ]
-        return argv, {}, workdir
+        return argv, extra_env, workdir
     if spec.kind == YWSS:
         script = paths.node_peers / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
         return ["node", str(script)], {"HOST": "127.0.0.1", "PORT": str(port)}, paths.node_peers
@@ -221,3 +232,32 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def use_baseline(ref: str, paths: Paths) -> str:
+    """Check out ``ref`` beside the scratch data and point the baseline server at it.
+
+    Returns the commit's short hash. The checkout is a detached git worktree
+    outside the repository's tree, made afresh for each invocation.
+    """
+    from harness.paths import REPO
+
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", ref],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    checkout = paths.home / f"baseline-{commit}"
+    if not checkout.exists():
+        paths.home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(checkout), commit],
+            check=True,
+            capture_output=True,
+        )
+    spec = SERVERS[BASELINE]
+    SERVERS[BASELINE] = ServerSpec(
+        spec.name, spec.kind, f"collab-notes @ {commit}", spec.collab_flags, code=checkout
+    )
+    return commit
