@@ -30,6 +30,7 @@ from collab.yencoding import (
     check_state_vector,
     check_update,
 )
+from collab.yencoding.varint import read_varuint
 
 _NO_INFO = UpdateInfo(0, 0)
 
@@ -122,8 +123,6 @@ class Reader:
     the reader allocate or look past the end of the frame.
     """
 
-    MAX_VARUINT_BYTES = 8  # 56 bits: lib0 writes at most 53 (JavaScript's safe integers)
-
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
@@ -133,22 +132,18 @@ class Reader:
         return len(self.data) - self.pos
 
     def varuint(self) -> int:
-        """Read one unsigned LEB128 integer of at most eight bytes."""
+        """Read one unsigned LEB128 integer of at most eight bytes, below 2**53."""
         pos, data = self.pos, self.data
         if pos < len(data) and data[pos] < 0x80:  # one byte: types, small lengths
             self.pos = pos + 1
             return data[pos]
-        value = shift = 0
-        for _ in range(self.MAX_VARUINT_BYTES):
-            if self.pos >= len(self.data):
-                raise MalformedMessage(f"truncated integer at byte {self.pos}")
-            byte = self.data[self.pos]
-            self.pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
-        raise MalformedMessage(f"integer longer than {self.MAX_VARUINT_BYTES} bytes")
+        try:
+            value, self.pos = read_varuint(data, pos)
+        except IndexError:
+            raise MalformedMessage(f"truncated integer at byte {pos}") from None
+        except InvalidUpdate as error:
+            raise MalformedMessage(str(error)) from None
+        return value
 
     def payload(self) -> bytes:
         """Read one varuint-length-prefixed byte string."""

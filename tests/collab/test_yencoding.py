@@ -24,6 +24,7 @@ from collab.yencoding import (
     check_update,
     decode_state_vector,
 )
+from collab.yencoding.keystroke import check_keystroke
 
 AnyDoc: TypeAlias = pycrdt.Doc[Any]
 
@@ -850,7 +851,7 @@ def test_sequences_of_applicable_updates_never_crash_one_document(updates: list[
 
 def general_or_refused(data: bytes, limits: Limits = DEFAULT_LIMITS) -> UpdateInfo | None:
     try:
-        return yencoding._read_update(data, limits)
+        return yencoding.read_update(data, limits)
     except InvalidUpdate:
         return None
 
@@ -872,7 +873,7 @@ def test_typed_characters_take_the_keystroke_path_and_agree_with_the_reader(
     doc = pycrdt.Doc(client_id=client_id)
     other = pycrdt.Doc(client_id=client_id ^ 1)
     first = typed(doc, 0, "a")  # the first character has no neighbours: the general path
-    assert yencoding._check_keystroke(first, DEFAULT_LIMITS) is None
+    assert check_keystroke(first, DEFAULT_LIMITS) is None
     # (not after a non-ASCII character: pycrdt 0.14 then names the new item itself
     # as its right origin, which the reader refuses as a forward self-reference)
     updates = [typed(doc, 1, "b"), typed(doc, 0, "c"), typed(doc, 0, "é"), typed(doc, 0, "🙂")]
@@ -880,9 +881,9 @@ def test_typed_characters_take_the_keystroke_path_and_agree_with_the_reader(
     updates += [typed(other, 4, "x"), typed(other, 0, "y"), typed(other, 7, "zz")]
     shapes = set()
     for update in updates:
-        fast = yencoding._check_keystroke(update, DEFAULT_LIMITS)
+        fast = check_keystroke(update, DEFAULT_LIMITS)
         assert fast is not None, update.hex()
-        assert fast == yencoding._read_update(update, DEFAULT_LIMITS)
+        assert fast == yencoding.read_update(update, DEFAULT_LIMITS)
         ((client, clock, _end),) = fast.clocks
         shapes.add(update[2 + len(varuint(client)) + len(varuint(clock))])
     # origin only (at the end), right origin only (at the start), both (between)
@@ -904,11 +905,11 @@ def test_the_keystroke_path_declines_what_the_reader_must_judge() -> None:
         "origin client past 2**53": stroke(3, varuint(2**53) + varuint(0), b"a"),
     }
     for why, data in declined.items():
-        assert yencoding._check_keystroke(data, DEFAULT_LIMITS) is None, why
+        assert check_keystroke(data, DEFAULT_LIMITS) is None, why
         with pytest.raises(InvalidUpdate):
             check_update(data)
     small = Limits(max_string_bytes=1)
-    assert yencoding._check_keystroke(stroke(3, varuint(1) + varuint(0), b"ab"), small) is None
+    assert check_keystroke(stroke(3, varuint(1) + varuint(0), b"ab"), small) is None
 
 
 _varuint_sizes = st.one_of(
@@ -944,6 +945,6 @@ def keystroke_like(draw: st.DrawFn) -> bytes:
 @settings(max_examples=1500, deadline=None)
 @given(keystroke_like())
 def test_the_keystroke_path_never_disagrees_with_the_reader(data: bytes) -> None:
-    fast = yencoding._check_keystroke(data, DEFAULT_LIMITS)
+    fast = check_keystroke(data, DEFAULT_LIMITS)
     if fast is not None:
         assert fast == general_or_refused(data)
