@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pycrdt
 
 TEXT_NAME = "content"
 """The name of the shared ``Y.Text`` that holds a note's Markdown."""
+
+EMPTY_UPDATE = b"\x00\x00"
+"""The Yjs update that changes nothing: no structs, no deletions (also an empty document)."""
+
+
+def merge(updates: Sequence[bytes]) -> bytes:
+    """One update holding all of ``updates``; a single update is returned as it is."""
+    if len(updates) == 1:
+        return bytes(updates[0])
+    return pycrdt.merge_updates(*updates)
 
 
 def build(updates: Iterable[bytes]) -> pycrdt.Doc[pycrdt.Text]:

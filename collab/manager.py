@@ -1,10 +1,17 @@
 """Rooms by note: one room per note, loaded once, closed after a grace period.
 
-Two connections racing to open the same note share one load and one room: the
-room is created under a per-note lock. When the last peer leaves, the room stays
-open for ``grace_s`` so a reload or a flaky network reconnects to the same room;
-then it closes once its writes are committed, under the same lock, so a peer
-arriving mid-close waits and then gets a freshly loaded room.
+The manager keeps one :class:`_Slot` per note that is loaded or being loaded,
+and every invariant about a note's room lives in it:
+
+* a slot exists from the moment a connection decides to load the note until
+  its room is closed, so slots count against ``max_rooms`` before the load
+  starts: the limit is hard even when many new notes open at once;
+* the slot's lock is held while the room is loaded and while it is closed, so
+  two connections racing to open a note share one load and one room, and a
+  peer arriving mid-close waits and then gets a freshly loaded room;
+* the slot counts its users; when the last leaves, the room stays open for
+  ``grace_s`` (a reload or a flaky network reconnects to the same room), then
+  closes once its writes are committed.
 """
 
 from __future__ import annotations
@@ -12,8 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import pycrdt
@@ -23,31 +29,32 @@ from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
 from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument
-from collab.room import Room, RoomConfig, track_types
+from collab.replica import track_types
+from collab.room import Room, RoomConfig
 from collab.yencoding import TypeDepthTracker
 
 logger = logging.getLogger("collab.manager")
 
 
-class KeyedLock:
-    """A lock per key, kept only while someone holds or waits for it."""
+@dataclass(eq=False)
+class _Slot:
+    """One note's place in the manager: its room once loaded, and who uses it."""
 
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+    note: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    room: Room | None = None  # None while loading
+    users: int = 0
+    close_timer: asyncio.TimerHandle | None = None
 
-    @asynccontextmanager
-    async def hold(self, key: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    @property
+    def idle(self) -> bool:
+        """Loaded, nobody in it, waiting out its grace period."""
+        return self.room is not None and self.users == 0 and self.close_timer is not None
+
+    def cancel_close(self) -> None:
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
 
 
 class RoomManager:
@@ -69,14 +76,12 @@ class RoomManager:
         self.config = config or RoomConfig()
         self.grace_s = grace_s
         self.max_rooms = max_rooms
-        self._rooms: dict[int, Room] = {}
-        self._users: dict[int, int] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._locks = KeyedLock()
+        self._slots: dict[int, _Slot] = {}
+        self._users = 0  # across every slot
+        self._nobody = asyncio.Event()  # set while no connection is served
+        self._nobody.set()
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = False
-        self._nobody = asyncio.Event()
-        self._nobody.set()
 
     async def __aenter__(self) -> RoomManager:
         self._tasks = asyncio.TaskGroup()
@@ -95,124 +100,175 @@ class RoomManager:
 
     @property
     def rooms(self) -> dict[int, Room]:
-        """The open rooms by note (read-only view for callers; do not mutate)."""
-        return self._rooms
+        """The open rooms by note (a copy)."""
+        return {note: slot.room for note, slot in self._slots.items() if slot.room is not None}
+
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown began: new connections are refused."""
+        return self._stopping
 
     async def serve(
-        self, note: int, channel: Channel, role: Role = Role.EDITOR, grant: str = ""
+        self, note: int, channel: Channel, role: Role = Role.EDITOR, admitted_by: str = ""
     ) -> None:
-        """Serve a peer in the note's room, opening the room if needed."""
+        """Serve a peer in the note's room, opening the room if needed.
+
+        Every connection ends with a close code: a refusal's, the room's, or
+        1011 if something unexpected went wrong (logged with its traceback).
+        """
         try:
-            room = await self._acquire(note)
+            slot = await self._acquire(note)
         except PeerError as error:
             logger.warning("refused %s for note=%s: %s", channel.label, note, error.reason)
             await channel.close(error.code, error.reason)
             return
         try:
-            await room.serve(channel, role, grant)
+            assert slot.room is not None
+            await slot.room.serve(channel, role, admitted_by)
+        except Exception:
+            logger.exception("serving %s in note=%s failed", channel.label, note)
+            await channel.close(CloseCode.INTERNAL_ERROR, "internal error; reconnect to retry")
         finally:
-            self._release(room)
+            self._release(slot)
 
     async def read_text(self, note: int) -> str:
         """The note's text: from its open room, else from the store (no room is opened)."""
-        room = self._rooms.get(note)
-        if room is not None:
-            return str(room.text)
+        slot = self._slots.get(note)
+        if slot is not None and slot.room is not None:
+            return str(slot.room.text)
         stored = await self.store.load(note)
         return document.text(await asyncio.to_thread(document.build, stored.updates))
 
-    async def _acquire(self, note: int) -> Room:
-        if self._tasks is None or self._stopping:
-            raise RuntimeError("RoomManager.serve() needs the manager entered and not stopping")
-        async with self._locks.hold(note):
-            room = self._rooms.get(note)
-            if room is None:
-                await self._make_space()
-                started = time.perf_counter()
-                stored = await self.store.load(note)
-                doc, types = await asyncio.to_thread(self._build, stored)
-                room = Room(
-                    note,
-                    doc,
-                    self.store,
-                    self.config,
-                    unsnapshotted=stored.log_length,
-                    types=types,
-                    on_broken=self._forget,
-                )
-                self._rooms[note] = room
-                logger.info(
-                    "opened note=%s in %.0f ms (%d logged updates after its snapshot)",
-                    note,
-                    (time.perf_counter() - started) * 1000,
-                    stored.log_length,
-                )
-            self._users[note] = self._users.get(note, 0) + 1
+    # -- opening -------------------------------------------------------------------------
+
+    async def _acquire(self, note: int) -> _Slot:
+        if self._tasks is None:
+            raise RuntimeError("RoomManager.serve() needs the manager entered (async with)")
+        while True:
+            slot = await self._reserve(note)
+            slot.users += 1  # counted before any await, so nobody closes it under us
+            self._users += 1
             self._nobody.clear()
-            if (timer := self._timers.pop(note, None)) is not None:
-                timer.cancel()
-            return room
+            slot.cancel_close()
+            try:
+                async with slot.lock:
+                    current = self._slots.get(note) is slot
+                    if current and slot.room is None:
+                        await self._load(slot)
+            except BaseException:
+                self._release(slot)
+                raise
+            if current:
+                return slot
+            self._release(slot)  # its load failed or it broke while we waited: start over
+
+    async def _reserve(self, note: int) -> _Slot:
+        """The note's slot, made if needed, never more than ``max_rooms`` of them."""
+        while True:
+            if self._stopping:
+                raise PeerError("the server is shutting down", CloseCode.GOING_AWAY)
+            slot = self._slots.get(note)
+            if slot is not None:
+                return slot
+            if len(self._slots) < self.max_rooms:
+                slot = self._slots[note] = _Slot(note)  # no await since the check: a hard limit
+                return slot
+            if not await self._unload_one_idle():
+                raise PeerError(
+                    f"the server has its maximum of {self.max_rooms} notes open; try again later",
+                    CloseCode.TRY_AGAIN_LATER,
+                )
+
+    async def _load(self, slot: _Slot) -> None:
+        started = time.perf_counter()
+        try:
+            stored = await self.store.load(slot.note)
+            doc, types = await asyncio.to_thread(self._build, stored)
+        except BaseException:
+            self._drop(slot)  # the slot was empty: free it for the next try
+            raise
+        slot.room = Room(
+            slot.note,
+            doc,
+            self.store,
+            self.config,
+            unsnapshotted=stored.log_length,
+            types=types,
+            on_broken=self._forget,
+        )
+        logger.info(
+            "opened note=%s in %.0f ms (%d logged updates after its snapshot)",
+            slot.note,
+            (time.perf_counter() - started) * 1000,
+            stored.log_length,
+        )
 
     def _build(self, stored: StoredDocument) -> tuple[pycrdt.Doc[pycrdt.Text], TypeDepthTracker]:
         doc = document.build(stored.updates)
         return doc, track_types(doc, self.config.limits)
 
-    async def _make_space(self) -> None:
-        """Unload idle rooms (in their grace period) when at the limit, oldest first."""
-        idle = [self._rooms[note] for note in list(self._timers)]
-        while len(self._rooms) >= self.max_rooms and idle:
-            room = idle.pop(0)
-            self._timers.pop(room.note).cancel()
-            await self._close_if_idle(room)
-        if len(self._rooms) >= self.max_rooms:
-            raise PeerError(
-                f"the server has its maximum of {self.max_rooms} notes open; try again later",
-                CloseCode.TRY_AGAIN_LATER,
-            )
+    # -- closing -------------------------------------------------------------------------
 
-    def _release(self, room: Room) -> None:
-        if self._rooms.get(room.note) is not room:
-            return  # the room broke and was dropped; nothing to close
-        users = self._users[room.note] - 1
-        self._users[room.note] = users
-        if not any(self._users.values()):
+    def _release(self, slot: _Slot) -> None:
+        slot.users -= 1
+        self._users -= 1
+        if self._users == 0:
             self._nobody.set()
-        if users == 0 and not self._stopping:
+        if self._slots.get(slot.note) is not slot:
+            return  # the room broke and was dropped; nothing to close
+        if slot.users == 0 and slot.room is not None and not self._stopping:
             loop = asyncio.get_running_loop()
-            self._timers[room.note] = loop.call_later(self.grace_s, self._close_later, room)
+            slot.cancel_close()
+            slot.close_timer = loop.call_later(self.grace_s, self._close_later, slot)
 
-    def _close_later(self, room: Room) -> None:
-        self._timers.pop(room.note, None)
+    def _close_later(self, slot: _Slot) -> None:
+        slot.close_timer = None
         assert self._tasks is not None
-        self._tasks.create_task(self._close_if_idle(room), name=f"close note {room.note}")
+        self._tasks.create_task(self._close_if_idle(slot), name=f"close note {slot.note}")
 
-    async def _close_if_idle(self, room: Room) -> None:
-        async with self._locks.hold(room.note):
-            if self._users.get(room.note) or self._rooms.get(room.note) is not room:
-                return  # someone came back during the grace period
+    async def _unload_one_idle(self) -> bool:
+        """Close the idle room that has waited longest; False when none is idle."""
+        idle = [slot for slot in self._slots.values() if slot.idle]
+        if not idle:
+            return False
+        slot = min(idle, key=lambda s: s.close_timer.when() if s.close_timer else 0.0)
+        slot.cancel_close()
+        await self._close_if_idle(slot)
+        return True
+
+    async def _close_if_idle(self, slot: _Slot) -> None:
+        async with slot.lock:
+            if slot.users or self._slots.get(slot.note) is not slot or slot.room is None:
+                return  # someone came back during the grace period, or it is gone
             # Forget the room only once its writes are committed, so a reload cannot
             # read a store that is missing edits this room accepted.
-            await asyncio.shield(room.close())
-            self._forget(room)
-            logger.info("closed note=%s", room.note)
+            await asyncio.shield(slot.room.close())
+            if slot.users == 0:
+                self._drop(slot)
+                logger.info("closed note=%s", slot.note)
+            # else: someone arrived while it closed; the room stays, still consistent
 
     def _forget(self, room: Room) -> None:
-        if self._rooms.get(room.note) is room:
-            del self._rooms[room.note]
-            self._users.pop(room.note, None)
-            if not any(self._users.values()):
-                self._nobody.set()
+        """A room broke: drop it, so that the next connection loads the note afresh."""
+        slot = self._slots.get(room.note)
+        if slot is not None and slot.room is room:
+            self._drop(slot)
+
+    def _drop(self, slot: _Slot) -> None:
+        slot.cancel_close()
+        if self._slots.get(slot.note) is slot:
+            del self._slots[slot.note]
 
     def disconnect(
-        self, note: int, code: CloseCode, reason: str, *, grant: str | None = None
+        self, note: int, code: CloseCode, reason: str, *, admitted_by: str | None = None
     ) -> None:
-        """Close the connections to a note's open room (only ``grant``'s, if given)."""
-        room = self._rooms.get(note)
-        if room is not None:
-            room.disconnect_all(code, reason, grant=grant)
+        """Close the connections to a note's open room (only ``admitted_by``'s, if given)."""
+        slot = self._slots.get(note)
+        if slot is not None and slot.room is not None:
+            slot.room.disconnect_all(code, reason, admitted_by=admitted_by)
 
     async def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Disconnect everyone with 1001 and wait for every room's writes.
+        """Refuse newcomers, disconnect everyone with 1001 and wait for every room's writes.
 
         Waits up to ``timeout_s`` for the peers' connections to close, so that
         they see 1001 rather than whatever the transport does when it stops.
@@ -220,12 +276,12 @@ class RoomManager:
         if self._stopping:
             return
         self._stopping = True
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        rooms = list(self._rooms.values())
-        for room in rooms:
-            room.disconnect_all(CloseCode.GOING_AWAY, "server shutting down")
+        rooms = []
+        for slot in self._slots.values():
+            slot.cancel_close()
+            if slot.room is not None:
+                slot.room.disconnect_all(CloseCode.GOING_AWAY, "server shutting down")
+                rooms.append(slot.room)
         await asyncio.gather(*(asyncio.shield(room.close()) for room in rooms))
         try:
             await asyncio.wait_for(self._nobody.wait(), timeout_s)

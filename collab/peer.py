@@ -1,9 +1,13 @@
-"""One connection in a room, with its own bounded outgoing queue.
+"""One connection in a room, with its own bounded outgoing queue and an explicit state.
 
 Sends to peers are never awaited by the room: the room drops a message into each
 peer's queue and moves on, and each peer's sender task writes its queue to its
 channel. So one slow or dead peer delays nobody else; if its queue grows past the
 limit it is disconnected and will resync when it reconnects.
+
+A peer moves through :class:`PeerState` one checked step at a time (the way
+Starlette's ``WebSocketState`` does), so "may I still send to it?" and "was the
+close frame delivered?" are one question each, not a combination of flags.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from collab.channel import Channel
 from collab.errors import ChannelClosed, CloseCode, PeerError, SlowPeer
@@ -29,33 +33,70 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
-class Peer:
-    """A channel, the role it joined with, and its outgoing queue."""
+class PeerState(Enum):
+    """Where a peer's connection is in its life."""
 
-    def __init__(self, channel: Channel, role: Role, *, max_queue: int, grant: str = "") -> None:
+    OPEN = "open"
+    """Syncing normally."""
+    RESYNCING = "resyncing"
+    """Asked for a fresh sync reply (its last one was stale); its save acks wait for it."""
+    CLOSING = "closing"
+    """A close was asked for: nothing more is queued, the sender delivers the close frame."""
+    CLOSED = "closed"
+    """The close frame went out, or the channel is gone."""
+
+
+_MOVES: dict[PeerState, frozenset[PeerState]] = {
+    PeerState.OPEN: frozenset({PeerState.RESYNCING, PeerState.CLOSING, PeerState.CLOSED}),
+    PeerState.RESYNCING: frozenset({PeerState.OPEN, PeerState.CLOSING, PeerState.CLOSED}),
+    PeerState.CLOSING: frozenset({PeerState.CLOSED}),
+    PeerState.CLOSED: frozenset(),
+}
+_LIVE = frozenset({PeerState.OPEN, PeerState.RESYNCING})
+
+
+class Peer:
+    """A channel, the role it joined with, its outgoing queue and its state."""
+
+    def __init__(
+        self, channel: Channel, role: Role, *, max_queue: int, admitted_by: str = ""
+    ) -> None:
         self.id = next(_ids)
         self.channel = channel
         self.role = role
-        self.grant = grant  # opaque to the room: what let this peer in (the edge's token)
-        self.resyncing = False  # asked for a fresh sync reply; acks wait for it
-        self.held_markers: list[int] = []
+        self.admitted_by = admitted_by  # opaque to the room: what let this peer in
+        self.close_frame: tuple[int, str] | None = None  # the code and reason it is closed with
+        self._state = PeerState.OPEN
+        self._held_markers: list[int] = []  # save markers waiting for a fresh sync reply
         self._max_queue = max_queue
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()
-        self._close: tuple[int, str] | None = None
-        self._closing = asyncio.Event()
-        self.close_sent = False
+        self._ended = asyncio.Event()  # set on leaving OPEN/RESYNCING
 
     def __repr__(self) -> str:
-        return f"<Peer {self.id} {self.role} {self.channel.label}>"
+        return f"<Peer {self.id} {self.role} {self._state.value} {self.channel.label}>"
+
+    @property
+    def state(self) -> PeerState:
+        return self._state
 
     @property
     def closing(self) -> bool:
-        return self._close is not None
+        """True once a close was asked for or the channel went away."""
+        return self._state not in _LIVE
+
+    def _move(self, to: PeerState) -> None:
+        if to not in _MOVES[self._state]:
+            raise RuntimeError(f"{self!r} cannot go from {self._state.value} to {to.value}")
+        self._state = to
+        if to not in _LIVE:
+            self._ended.set()
+
+    # -- sending -----------------------------------------------------------------------
 
     def send(self, message: bytes) -> None:
         """Queue a message without waiting; a peer too far behind is closed."""
-        if self._close is not None:
+        if self._state not in _LIVE:
             return
         if len(self._queue) >= self._max_queue:
             self.fail(SlowPeer(f"more than {self._max_queue} messages waiting to be sent"))
@@ -63,41 +104,74 @@ class Peer:
         self._queue.append(message)
         self._wake.set()
 
+    async def run_sender(self) -> None:
+        """Write queued messages to the channel, then the close frame once one is asked for."""
+        try:
+            while self._state in _LIVE:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue and self._state in _LIVE:
+                    await self.channel.send(self._queue.popleft())
+            if self._state is PeerState.CLOSING:
+                assert self.close_frame is not None
+                await self.channel.close(*self.close_frame)
+                self._move(PeerState.CLOSED)
+        except ChannelClosed:
+            self._gone()
+
+    # -- resyncing -----------------------------------------------------------------------
+
+    def resync(self) -> None:
+        """Note that a fresh sync reply was asked for; acks wait until it is in."""
+        if self._state is PeerState.OPEN:
+            self._move(PeerState.RESYNCING)
+
+    def hold_marker(self, marker: int) -> bool:
+        """Keep a save marker until the fresh reply is in; False if none is awaited."""
+        if self._state is not PeerState.RESYNCING:
+            return False
+        self._held_markers.append(marker)
+        return True
+
+    def resynced(self) -> list[int]:
+        """The fresh reply is in: back to OPEN; returns the markers held meanwhile."""
+        if self._state is not PeerState.RESYNCING:
+            return []
+        self._move(PeerState.OPEN)
+        held, self._held_markers = self._held_markers, []
+        return held
+
+    # -- closing -----------------------------------------------------------------------
+
     def close(self, code: int, reason: str) -> None:
-        """Ask the sender task to close the channel; later sends are dropped."""
-        if self._close is None:
-            self._close = (code, reason)
+        """Ask the sender task to close the channel; later sends are dropped. Idempotent."""
+        if self._state in _LIVE:
+            self.close_frame = (code, reason)
             self._queue.clear()
+            self._move(PeerState.CLOSING)
             self._wake.set()
-            self._closing.set()
-
-    async def wait_closing(self) -> None:
-        """Return once someone asked for this peer to be closed."""
-        await self._closing.wait()
-
-    async def force_close(self, timeout_s: float) -> None:
-        """Close the channel directly, for a peer whose sender is stuck on a dead socket."""
-        if self._close is not None and not self.close_sent:
-            # A socket that cannot take a close frame is beyond saving; the transport drops it.
-            with contextlib.suppress(TimeoutError, ChannelClosed):
-                await asyncio.wait_for(self.channel.close(*self._close), timeout_s)
 
     def fail(self, error: PeerError) -> None:
         """Close the channel with the close code and reason of ``error``, and log why."""
-        if self._close is None:
+        if self._state in _LIVE:
             logger.warning("closing %s with %d: %s", self.channel.label, error.code, error.reason)
         self.close(error.code, error.reason)
 
-    async def run_sender(self) -> None:
-        """Write queued messages to the channel until the peer is closed."""
-        try:
-            while self._close is None:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._queue and self._close is None:
-                    await self.channel.send(self._queue.popleft())
-            await self.channel.close(*self._close)
-            self.close_sent = True
-        except ChannelClosed:
-            self._close = self._close or (CloseCode.NORMAL, "peer went away")
-            self.close_sent = True
+    async def wait_closing(self) -> None:
+        """Return once a close was asked for or the channel went away."""
+        await self._ended.wait()
+
+    async def force_close(self, timeout_s: float) -> None:
+        """Close the channel directly, for a peer whose sender is stuck on a dead socket."""
+        if self._state is PeerState.CLOSING:
+            assert self.close_frame is not None
+            # A socket that cannot take a close frame is beyond saving; the transport drops it.
+            with contextlib.suppress(TimeoutError, ChannelClosed):
+                await asyncio.wait_for(self.channel.close(*self.close_frame), timeout_s)
+            self._move(PeerState.CLOSED)
+
+    def _gone(self) -> None:
+        if self.close_frame is None:
+            self.close_frame = (CloseCode.NORMAL, "peer went away")
+        if self._state is not PeerState.CLOSED:
+            self._move(PeerState.CLOSED)

@@ -12,6 +12,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+from collab.document import EMPTY_UPDATE
+
 
 class StoredDocument(Protocol):
     """A note as loaded from storage.
@@ -59,7 +61,11 @@ class DocumentStore(Protocol):
 
 
 class EmptySnapshotRefused(RuntimeError):
-    """A compaction tried to store an empty document over a stored one."""
+    """A compaction tried to store an empty document over a stored one.
+
+    Every store raises this one class (the SQL store imports it from here), so
+    catching it catches the refusal whichever store made it.
+    """
 
 
 class MemoryStore:
@@ -111,7 +117,7 @@ class MemoryStore:
 
     def compact(self, note: int, snapshot: bytes) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if snapshot == b"\x00\x00" and (self.logs.get(note) or note in self.snapshots):
+        if snapshot == EMPTY_UPDATE and (self.logs.get(note) or note in self.snapshots):
             future.set_exception(EmptySnapshotRefused(f"note {note}: empty snapshot refused"))
             return future
         self.snapshots[note] = snapshot

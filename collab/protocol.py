@@ -61,7 +61,6 @@ class SyncType(IntEnum):
 
 
 AUTH_PERMISSION_DENIED = 0
-EMPTY_UPDATE = b"\x00\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,42 +253,42 @@ def _with_length(payload: bytes) -> bytes:
     return write_varuint(len(payload)) + payload
 
 
-def sync_step1(state_vector: bytes) -> bytes:
+def encode_sync_step1(state_vector: bytes) -> bytes:
     """Encode a sync step 1 frame."""
     return bytes((MessageType.SYNC, SyncType.STEP1)) + _with_length(state_vector)
 
 
-def sync_step2(update: bytes) -> bytes:
+def encode_sync_step2(update: bytes) -> bytes:
     """Encode a sync step 2 frame."""
     return bytes((MessageType.SYNC, SyncType.STEP2)) + _with_length(update)
 
 
-def sync_update(update: bytes) -> bytes:
+def encode_sync_update(update: bytes) -> bytes:
     """Encode a sync update frame."""
     return bytes((MessageType.SYNC, SyncType.UPDATE)) + _with_length(update)
 
 
-def awareness(payload: bytes) -> bytes:
+def encode_awareness(payload: bytes) -> bytes:
     """Encode an awareness frame around an encoded awareness update."""
     return bytes((MessageType.AWARENESS,)) + _with_length(payload)
 
 
-def query_awareness() -> bytes:
+def encode_query_awareness() -> bytes:
     """Encode a query-awareness frame."""
     return bytes((MessageType.QUERY_AWARENESS,))
 
 
-def save_marker(marker: int) -> bytes:
+def encode_save_marker(marker: int) -> bytes:
     """Encode a client's save marker (for tests and clients)."""
     return bytes((MessageType.SAVE, SaveType.MARKER)) + write_varuint(marker)
 
 
-def save_ack(marker: int) -> bytes:
+def encode_save_ack(marker: int) -> bytes:
     """Encode the server's answer: everything before ``marker`` is committed."""
     return bytes((MessageType.SAVE, SaveType.ACK)) + write_varuint(marker)
 
 
-def permission_denied(reason: str) -> bytes:
+def encode_permission_denied(reason: str) -> bytes:
     """Encode the auth message that tells a peer it may not do what it tried."""
     header = bytes((MessageType.AUTH, AUTH_PERMISSION_DENIED))
     return header + _with_length(reason.encode())

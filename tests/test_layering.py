@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names)
 
 
-def imported_roots(package: str) -> dict[str, set[str]]:
+def imported_modules(package: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in (ROOT / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -23,7 +23,14 @@ def imported_roots(package: str) -> dict[str, set[str]]:
             else:
                 continue
             for name in names:
-                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(ROOT)))
+                found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def imported_roots(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for name, files in imported_modules(package).items():
+        found.setdefault(name.split(".")[0], set()).update(files)
     return found
 
 
@@ -31,7 +38,7 @@ def imported_roots(package: str) -> dict[str, set[str]]:
     ("package", "allowed"),
     [
         ("collab", {"collab", "pycrdt"}),
-        ("storage", {"storage", "pycrdt", "sqlalchemy", "sqlmodel"}),
+        ("storage", {"storage", "collab", "pycrdt", "sqlalchemy", "sqlmodel"}),
     ],
 )
 def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set[str]) -> None:
@@ -46,3 +53,13 @@ def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set
 def test_nothing_imports_the_web_package_but_itself() -> None:
     for package in ("collab", "storage"):
         assert "web" not in imported_roots(package)
+
+
+# The SQL store implements collab's storage contract, so it may use the modules
+# that define that contract; never rooms, peers or the protocol.
+STORAGE_MAY_USE = {"collab.persistence", "collab.document"}
+
+
+def test_storage_uses_only_collabs_storage_contract() -> None:
+    used = {name for name in imported_modules("storage") if name.split(".")[0] == "collab"}
+    assert used <= STORAGE_MAY_USE

@@ -24,14 +24,14 @@ from collab.room import Room
 def _real_frames() -> list[bytes]:
     doc: pycrdt.Doc = pycrdt.Doc()
     text = doc.get("content", type=pycrdt.Text)
-    frames = [protocol.sync_step1(doc.get_state())]
+    frames = [protocol.encode_sync_step1(doc.get_state())]
     for chunk in ["hello", " ", "wörld", "日本"]:
         before = doc.get_state()
         text.insert(len(text), chunk)
-        frames.append(protocol.sync_update(doc.get_update(before)))
-    frames.append(protocol.awareness(b"\x01\x05\x01\x02{}"))
-    frames.append(protocol.query_awareness())
-    frames.append(protocol.save_marker(3))
+        frames.append(protocol.encode_sync_update(doc.get_update(before)))
+    frames.append(protocol.encode_awareness(b"\x01\x05\x01\x02{}"))
+    frames.append(protocol.encode_query_awareness())
+    frames.append(protocol.encode_save_marker(3))
     return frames
 
 
@@ -67,7 +67,7 @@ def _handle_all(frames: list[bytes]) -> None:
         honest = Peer(memory_channel_pair()[0], Role.EDITOR, max_queue=10_000)
         doc: pycrdt.Doc = pycrdt.Doc()
         doc.get("note", type=pycrdt.Text).insert(0, "still works")
-        room.handle(honest, protocol.sync_update(doc.get_update()))
+        room.handle(honest, protocol.encode_sync_update(doc.get_update()))
         assert str(room.doc.get("note", type=pycrdt.Text)) == "still works"
 
     asyncio.run(run())

@@ -89,7 +89,7 @@ async def test_a_sync_answer_waits_for_the_writes_it_contains() -> None:
         store.hold()
         await ana.edit(0, "pending")
         async with MemoryClient.join(serving(room), "ben", sync=False) as ben:
-            await ben.channel.send(protocol.sync_step1(ben.doc.get_state()))
+            await ben.channel.send(protocol.encode_sync_step1(ben.doc.get_state()))
             await asyncio.sleep(0.05)
             assert "SyncStep2" not in ben.kinds()
             store.release()
@@ -105,8 +105,8 @@ async def test_a_resent_update_is_neither_stored_nor_broadcast_again() -> None:
     ):
         await ana.edit(0, "once")
         await ben.wait_until(lambda c: str(c.text) == "once")
-        await ana.channel.send(protocol.sync_update(ana.doc.get_update()))
-        await ana.channel.send(protocol.sync_step1(ana.doc.get_state()))
+        await ana.channel.send(protocol.encode_sync_update(ana.doc.get_update()))
+        await ana.channel.send(protocol.encode_sync_step1(ana.doc.get_state()))
         await ana.wait_until(lambda c: c.kinds().count("SyncStep2") == 2)
         assert len(store.logs[NOTE]) == 1
         assert ben.kinds().count("SyncUpdate") == 1
@@ -122,10 +122,10 @@ async def test_a_keystroke_is_stored_and_relayed_as_sent() -> None:
         before = ana.doc.get_state()
         ana.text.insert(0, "k")
         keystroke = ana.doc.get_update(before)
-        await ana.channel.send(protocol.sync_update(keystroke))
+        await ana.channel.send(protocol.encode_sync_update(keystroke))
         await ben.wait_until(lambda c: str(c.text) == "k")
         assert store.logs[NOTE] == [keystroke]
-        assert protocol.sync_update(keystroke) in ben.frames
+        assert protocol.encode_sync_update(keystroke) in ben.frames
 
 
 async def test_a_resent_deletion_is_not_stored_again() -> None:
@@ -142,11 +142,11 @@ async def test_a_resent_deletion_is_not_stored_again() -> None:
         del ana.text[0:1]
         ana.doc.unobserve(subscription)
         assert ana.doc.get_state() == before  # a pure deletion: no new clocks
-        await ana.channel.send(protocol.sync_update(deleted[0]))
+        await ana.channel.send(protocol.encode_sync_update(deleted[0]))
         await ben.wait_until(lambda c: str(c.text) == "bc")
         relayed, logged = ben.kinds().count("SyncUpdate"), len(store.logs[NOTE])
-        await ana.channel.send(protocol.sync_update(deleted[0]))
-        await ana.channel.send(protocol.sync_step1(ana.doc.get_state()))
+        await ana.channel.send(protocol.encode_sync_update(deleted[0]))
+        await ana.channel.send(protocol.encode_sync_step1(ana.doc.get_state()))
         await ana.wait_until(lambda c: c.kinds().count("SyncStep2") == 2)
         assert len(store.logs[NOTE]) == logged
         assert ben.kinds().count("SyncUpdate") == relayed
@@ -164,7 +164,7 @@ async def test_a_sync_reply_with_known_and_new_edits_stores_only_the_new() -> No
         await ana.wait_until(lambda c: str(c.text) == "known")
         ana.text.insert(5, " new")  # typed offline: the server has not seen it
         # Ben's block is known to the server, Ana's is new.
-        await ana.channel.send(protocol.sync_step2(ana.doc.get_update()))
+        await ana.channel.send(protocol.encode_sync_step2(ana.doc.get_update()))
         await asyncio.wait_for(store_has(store, 2), 2)
         fresh: pycrdt.Doc = pycrdt.Doc()
         fresh.apply_update(store.logs[NOTE][1])
@@ -354,14 +354,14 @@ async def test_an_echo_is_dropped_unread_but_a_new_state_must_be_json() -> None:
         # An old clock for Ana's id: ignored before its state is even parsed, so
         # Ben stays connected and his own presence still goes through.
         await ben.channel.send(
-            protocol.awareness(
+            protocol.encode_awareness(
                 awareness.encode([awareness.Entry(ana.doc.client_id, 1, "not json")])
             )
         )
         await ben.present({"name": "Ben"})
         await ana.wait_until(lambda c: ben.doc.client_id in c.states)
         await ben.channel.send(
-            protocol.awareness(
+            protocol.encode_awareness(
                 awareness.encode([awareness.Entry(ben.doc.client_id, 99, "not json")])
             )
         )
@@ -379,7 +379,7 @@ async def test_query_awareness_is_answered_with_every_state() -> None:
         await ana.present({"name": "Ana"})
         await ben.wait_until(lambda c: ana.doc.client_id in c.states)
         before = ben.kinds().count("AwarenessUpdate")
-        await ben.channel.send(protocol.query_awareness())
+        await ben.channel.send(protocol.encode_query_awareness())
         await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == before + 1)
 
 
@@ -449,11 +449,11 @@ async def test_a_save_marker_is_acknowledged_only_after_the_edits_before_it_comm
     async with MemoryClient.join(serving(room), "ana") as ana:
         store.hold()
         await ana.edit(0, "typed")
-        await ana.channel.send(protocol.save_marker(7))
+        await ana.channel.send(protocol.encode_save_marker(7))
         await asyncio.sleep(0.05)
-        assert protocol.save_ack(7) not in ana.frames
+        assert protocol.encode_save_ack(7) not in ana.frames
         store.release()
-        await ana.wait_until(lambda c: protocol.save_ack(7) in c.frames)
+        await ana.wait_until(lambda c: protocol.encode_save_ack(7) in c.frames)
 
 
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
@@ -474,7 +474,7 @@ async def test_a_flood_of_messages_is_closed_with_4429() -> None:
         MemoryClient.join(serving(room), "eve") as eve,
     ):
         for _ in range(50):
-            await eve.channel.send(protocol.query_awareness())
+            await eve.channel.send(protocol.encode_query_awareness())
         await eve.closed.wait()
         assert eve.channel.close_code == CloseCode.TOO_MANY_REQUESTS
         await ana.edit(0, "unaffected")
@@ -527,16 +527,16 @@ async def test_edits_of_one_loop_turn_are_stored_as_one_update_and_acked_after_i
         for i, chunk in enumerate("xyz"):
             before = ana.doc.get_state()
             ana.text.insert(i, chunk)
-            frames.append(protocol.sync_update(ana.doc.get_update(before)))
+            frames.append(protocol.encode_sync_update(ana.doc.get_update(before)))
         store.hold()
-        for frame in [*frames, protocol.save_marker(7)]:  # no await yields between these
+        for frame in [*frames, protocol.encode_save_marker(7)]:  # no await yields between these
             await ana.channel.send(frame)
         while len(store.logs.get(NOTE, [])) < 1:
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.02)
         assert "SaveAck" not in ana.kinds()  # the marker waits for the commit
         store.release()
-        await ana.wait_until(lambda c: protocol.save_ack(7) in c.frames)
+        await ana.wait_until(lambda c: protocol.encode_save_ack(7) in c.frames)
         await ben.wait_until(lambda c: str(c.text) == "xyz")
         assert len(store.logs[NOTE]) == 1
         assert stored_text(store) == "xyz"
@@ -553,13 +553,15 @@ async def test_a_stale_sync_reply_is_answered_with_a_fresh_step1_not_a_close() -
         await ana.edit(3, "d")  # sent live, and then repeated in a stale reply with more
         ana.text.insert(4, "ef")
         await asyncio.wait_for(store_has(store, 2), 2)
-        await ana.channel.send(protocol.sync_step2(ana.doc.get_update(stale_from)))
-        await ana.channel.send(protocol.save_marker(1))
+        await ana.channel.send(protocol.encode_sync_step2(ana.doc.get_update(stale_from)))
+        await ana.channel.send(protocol.encode_save_marker(1))
         await ana.wait_until(lambda c: c.kinds().count("SyncStep1") == 2)
         assert not ana.closed.is_set()
-        assert protocol.save_ack(1) not in ana.frames  # "ef" is not saved yet
+        assert protocol.encode_save_ack(1) not in ana.frames  # "ef" is not saved yet
         server_state = pycrdt.Doc()
         server_state.apply_update(room.doc.get_update())
-        await ana.channel.send(protocol.sync_step2(ana.doc.get_update(server_state.get_state())))
-        await ana.wait_until(lambda c: protocol.save_ack(1) in c.frames)
+        await ana.channel.send(
+            protocol.encode_sync_step2(ana.doc.get_update(server_state.get_state()))
+        )
+        await ana.wait_until(lambda c: protocol.encode_save_ack(1) in c.frames)
         assert stored_text(store) == "abcdef"

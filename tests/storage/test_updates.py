@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from collab import document
+from collab.persistence import EmptySnapshotRefused
 from storage import notes
 from storage.db import (
     SCHEMA_VERSION,
@@ -21,7 +22,7 @@ from storage.db import (
     exclusive_sqlite,
     make_engine,
 )
-from storage.updates import EmptySnapshotRefused, SqlDocumentStore
+from storage.updates import SqlDocumentStore
 
 
 def text_update(doc: pycrdt.Doc, chunk: str) -> bytes:

@@ -41,7 +41,7 @@ class MemoryClient:
         reading = asyncio.create_task(client._read())
         try:
             if sync:
-                await client.channel.send(protocol.sync_step1(client.doc.get_state()))
+                await client.channel.send(protocol.encode_sync_step1(client.doc.get_state()))
                 await asyncio.wait_for(client.synced.wait(), 5)
             yield client
         finally:
@@ -55,7 +55,7 @@ class MemoryClient:
         """Insert locally and send the update, as a Yjs client does."""
         before = self.doc.get_state()
         self.text.insert(index, chunk)
-        await self.channel.send(protocol.sync_update(self.doc.get_update(before)))
+        await self.channel.send(protocol.encode_sync_update(self.doc.get_update(before)))
 
     async def present(self, state: dict[str, Any] | None, client_id: int | None = None) -> None:
         self._clock += 1
@@ -64,7 +64,7 @@ class MemoryClient:
             self._clock,
             None if state is None else json.dumps(state),
         )
-        await self.channel.send(protocol.awareness(awareness.encode([entry])))
+        await self.channel.send(protocol.encode_awareness(awareness.encode([entry])))
 
     async def wait_until(
         self, predicate: Callable[[MemoryClient], bool], timeout_s: float = 2

@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from collab import protocol
+from collab.document import EMPTY_UPDATE
 
 varuint = protocol.write_varuint
 
@@ -53,18 +54,18 @@ def nested_map_types(count: int) -> list[bytes]:
 def awareness_frame(client_id: int, clock: int, state: str) -> bytes:
     raw = state.encode()
     payload = b"\x01" + varuint(client_id) + varuint(clock) + varuint(len(raw)) + raw
-    return protocol.awareness(payload)
+    return protocol.encode_awareness(payload)
 
 
 ATTACKS: dict[str, tuple[bytes | str, set[int]]] = {
-    "60 KB of nested Any arrays": (protocol.sync_update(nested_any_arrays(30_000)), {1007}),
-    "nested Any objects": (protocol.sync_update(nested_any_objects(20_000)), {1007}),
+    "60 KB of nested Any arrays": (protocol.encode_sync_update(nested_any_arrays(30_000)), {1007}),
+    "nested Any objects": (protocol.encode_sync_update(nested_any_objects(20_000)), {1007}),
     "a state vector claiming 2^29-1 clients": (
-        protocol.sync_step1(varuint(2**29 - 1) + b"\x01\x01"),
+        protocol.encode_sync_step1(varuint(2**29 - 1) + b"\x01\x01"),
         {1007},
     ),
     "an update claiming 2^28 clients": (
-        protocol.sync_update(varuint(2**28) + b"\x01\x01\x00\x04\x00\x00"),
+        protocol.encode_sync_update(varuint(2**28) + b"\x01\x01\x00\x04\x00\x00"),
         {1007},
     ),
     "an awareness message with a 300 KB varuint": (b"\x01" + b"\xff" * 300_000 + b"\x01", {1007}),
@@ -73,7 +74,7 @@ ATTACKS: dict[str, tuple[bytes | str, set[int]]] = {
     "a text frame": ("hello", {1003}),
     "an empty frame": (b"", {1007}),
     "an unknown message type": (b"\x09\x00", {1007}),
-    "a truncated frame": (protocol.sync_update(b"\x01\x01\x01\x00\x04")[:-2], {1007}),
+    "a truncated frame": (protocol.encode_sync_update(b"\x01\x01\x01\x00\x04")[:-2], {1007}),
     "a 20 MB frame": (b"\x00\x02" + b"\x00" * 20_000_000, {1009}),
 }
 
@@ -156,7 +157,7 @@ async def test_shared_types_nested_past_the_limit_are_refused(server: ServerProc
     async with connect(f"{server.ws_url}/{token}") as ws:
         with contextlib.suppress(ConnectionClosed):
             for update in nested_map_types(200):
-                await ws.send(protocol.sync_update(update))
+                await ws.send(protocol.encode_sync_update(update))
         await asyncio.wait_for(ws.wait_closed(), 10)
         assert ws.close_code == 1007
     assert_alive(server, token, "kept")
@@ -182,7 +183,7 @@ async def test_a_flood_of_small_frames_is_closed_with_4429(server: ServerProcess
     async with connect(f"{server.ws_url}/{token}") as ws:
         with contextlib.suppress(ConnectionClosed):
             for _ in range(20_000):
-                await ws.send(protocol.sync_update(protocol.EMPTY_UPDATE))  # needs no answer
+                await ws.send(protocol.encode_sync_update(EMPTY_UPDATE))  # needs no answer
         await asyncio.wait_for(ws.wait_closed(), 10)
         assert ws.close_code == 4429
 
@@ -194,7 +195,7 @@ async def test_a_flood_that_asks_for_answers_it_never_reads_is_closed(
     async with connect(f"{server.ws_url}/{token}", max_queue=1) as ws:
         with contextlib.suppress(ConnectionClosed):
             for _ in range(20_000):
-                await ws.send(protocol.query_awareness())
+                await ws.send(protocol.encode_query_awareness())
         # Its answers pile up (1013) or its rate trips first (4429). A client that does not
         # read cannot read a close frame either: the server drops the socket.
         started = time.monotonic()
@@ -245,9 +246,10 @@ async def test_garbage_from_many_connections_leaves_other_notes_unharmed(
         if not (isinstance(frame, bytes) and len(frame) > 1_000_000)
     ]
     frames += [
-        protocol.sync_update(bytes(rng.randrange(256) for _ in range(200))) for _ in range(200)
+        protocol.encode_sync_update(bytes(rng.randrange(256) for _ in range(200)))
+        for _ in range(200)
     ]
-    frames += [protocol.sync_update(update) for update in mutations(seed=2, count=300)]
+    frames += [protocol.encode_sync_update(update) for update in mutations(seed=2, count=300)]
     codes: list[int | None] = []
     async with other_note_typing(server) as other:
         baseline = len(other.delays_ms)

@@ -148,7 +148,7 @@ async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
         assert third.close_code == 4429
     for _ in range(50):  # the count goes down as the server finishes closing the two
         async with connect(f"{server.ws_url}/{token}") as again:
-            await again.send(protocol.query_awareness())
+            await again.send(protocol.encode_query_awareness())
             with contextlib.suppress(ConnectionClosed):
                 await asyncio.wait_for(again.recv(), 1)
             if again.close_code is None:

@@ -104,7 +104,7 @@ async def rotate_link(
     note = session.merge(access.note)
     old = await run_in_threadpool(notes.rotate_token, session=session, note=note, which=body.which)
     grants.forget(old)
-    rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", grant=old)
+    rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", admitted_by=old)
     content = await rooms.read_text(access.note_id)
     token = note.edit_token if body.which == "edit" else access.token
     return _public(NoteAccess(note, Role.EDITOR, token), content)

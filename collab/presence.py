@@ -1,0 +1,120 @@
+"""The awareness relay of one room: who is present, and where their cursors are.
+
+The room hands every awareness frame here. What a peer sends is decoded and
+kept in :class:`~collab.awareness.AwarenessStates` (which drops echoes and
+validates what it keeps); changes go to everyone else at once, renewals a few
+seconds later, batched. A newcomer is shown everyone present as it joins, and
+a leaving peer's entries are removed for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+
+from collab import awareness, protocol
+from collab.awareness import AwarenessStates, Entry
+from collab.peer import Peer, Role
+
+_VIEWER_STAMP = {"role": Role.VIEWER.value}
+
+
+class PresenceRelay:
+    """Relays the awareness states of one room's peers to each other."""
+
+    def __init__(
+        self, peers: Collection[Peer], *, max_state_bytes: int, renewal_delay_s: float
+    ) -> None:
+        """Relay among ``peers``: the room's own set, which the room keeps current."""
+        self.states = AwarenessStates()
+        self._peers = peers
+        self._max_state_bytes = max_state_bytes
+        self._renewal_delay_s = renewal_delay_s
+        self._renewals: dict[int, Entry] = {}  # renewals waiting to be relayed
+        self._renewal_timer: asyncio.TimerHandle | None = None
+
+    def present(self) -> list[Entry]:
+        """The entries of everyone present."""
+        return self.states.present()
+
+    def greet(self, peer: Peer) -> None:
+        """Show a newcomer everyone present at once, not after their next renewal."""
+        present = self.states.present()
+        if present:
+            peer.send(protocol.encode_awareness(awareness.encode(present)))
+
+    def answer_query(self, peer: Peer) -> None:
+        """Answer a query-awareness message with every state held."""
+        peer.send(protocol.encode_awareness(awareness.encode(self.states.present())))
+
+    def leave(self, peer: Peer) -> None:
+        """Remove what ``peer`` set, for everyone else."""
+        removed = self.states.remove_owner(peer)
+        for entry in removed:
+            self._renewals.pop(entry.client_id, None)
+        if removed:
+            self._send_all(protocol.encode_awareness(awareness.encode(removed)))
+
+    def receive(self, peer: Peer, payload: bytes) -> None:
+        """Take an awareness update from ``peer``; raises MalformedMessage if it is bad."""
+        entries = awareness.read(payload, max_state_bytes=self._max_state_bytes)
+        stamp = _VIEWER_STAMP if peer.role is Role.VIEWER else None
+        held = {entry.client_id: self.states.state_of(entry.client_id) for entry in entries}
+        advanced = self.states.apply(entries, owner=peer, stamp=stamp)
+        if not advanced:
+            return  # an echo of what the room holds: stock clients echo every update
+        changes = []
+        for entry in advanced:
+            if entry.state is not None and entry.state == held[entry.client_id]:
+                self._delay_renewal(entry)
+            else:
+                self._renewals.pop(entry.client_id, None)
+                changes.append(entry)
+        if changes:
+            self._send_all(protocol.encode_awareness(awareness.encode(changes)), exclude=peer)
+        if not self.states.has_others(peer):
+            # No one else is present to renew anything, so the sender gets its own
+            # entries back (with its own clocks, which stock clients ignore): a
+            # client that hears nothing for 30 s drops its connection.
+            ids = {entry.client_id for entry in advanced}
+            own = [entry for entry in entries if entry.client_id in ids]
+            peer.send(protocol.encode_awareness(awareness.encode(own)))
+
+    def close(self) -> None:
+        """Stop the renewal timer; the room is closing."""
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
+            self._renewal_timer = None
+
+    def _delay_renewal(self, entry: Entry) -> None:
+        """Hold a renewal (same state, newer clock) to relay it with others.
+
+        Stock clients renew their state every 15 s and drop a remote state not
+        renewed for 30 s, so a renewal can wait a few seconds; the renewals of
+        a room then go out together, in one frame per peer instead of one per
+        renewal, and each client echoes one frame instead of several.
+        """
+        self._renewals[entry.client_id] = entry
+        if self._renewal_timer is None:
+            loop = asyncio.get_running_loop()
+            self._renewal_timer = loop.call_later(self._renewal_delay_s, self._relay_renewals)
+
+    def _relay_renewals(self) -> None:
+        self._renewal_timer = None
+        renewals = [entry for entry in self._renewals.values() if self.states.holds(entry)]
+        self._renewals = {}
+        owners = {self.states.owner_of(entry.client_id) for entry in renewals}
+        everyone = protocol.encode_awareness(awareness.encode(renewals))
+        for peer in self._peers:
+            if peer not in owners:
+                peer.send(everyone)
+                continue
+            # A client must not get its own entry with the room's clock for it.
+            others = [e for e in renewals if self.states.owner_of(e.client_id) is not peer]
+            if others:
+                peer.send(protocol.encode_awareness(awareness.encode(others)))
+
+    def _send_all(self, frame: bytes, exclude: Peer | None = None) -> None:
+        for peer in self._peers:
+            if peer is not exclude:
+                peer.send(frame)

@@ -1,0 +1,141 @@
+"""A note's document as its room holds it: checked applies and a current state vector.
+
+Every update a peer sends has passed the pre-parser (:mod:`collab.yencoding`)
+by the time it gets here; the replica then refuses what the document cannot
+take in whole right now (it would be held back as "pending", which can crash
+yrs), applies the rest, and says what the apply changed, which is what the
+room stores and broadcasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pycrdt
+
+from collab.document import TEXT_NAME
+from collab.errors import MalformedMessage
+from collab.yencoding import (
+    DEFAULT_LIMITS,
+    InvalidUpdate,
+    Limits,
+    StaleUpdate,
+    TypeDepthTracker,
+    UpdateInfo,
+    check_applicable,
+    check_update,
+    decode_state_vector,
+)
+
+logger = logging.getLogger("collab.replica")
+
+
+class Replica:
+    """The room's ``Doc``, the state vector it has, and the nesting bound of its types."""
+
+    def __init__(
+        self,
+        doc: pycrdt.Doc[pycrdt.Text],
+        limits: Limits = DEFAULT_LIMITS,
+        types: TypeDepthTracker | None = None,
+    ) -> None:
+        """Hold ``doc``; ``types`` is its tracker (see :func:`track_types`), if it has content."""
+        self.doc = doc
+        self.text = doc.get(TEXT_NAME, type=pycrdt.Text)
+        self.types = types or TypeDepthTracker(limits)
+        # The state vector, kept up to date instead of re-encoded per update.
+        self._state: dict[int, int] = decode_state_vector(doc.get_state())
+        self._delta: bytes | None = None  # what the transaction being applied changed
+
+    def state_vector(self) -> bytes:
+        """The document's encoded state vector (what a sync step 1 sends)."""
+        return self.doc.get_state()
+
+    def missing_from(self, state_vector: bytes) -> bytes:
+        """What a peer with ``state_vector`` lacks, as one update (a sync step 2)."""
+        return self.doc.get_update(state_vector)
+
+    def snapshot(self) -> bytes:
+        """The whole document as one update."""
+        return self.doc.get_update()
+
+    def apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
+        """Apply a checked update; return what it changed, or None for nothing new.
+
+        Raises:
+            StaleUpdate: It re-sends part of what the document has along with new
+                clocks: the peer should be asked for a fresh sync reply.
+            MalformedMessage: It cannot be applied (it would be left pending, nests
+                types too deep, or yrs refused it).
+        """
+        self._check_applicable(info)
+        return self._apply(update, info)
+
+    def _check_applicable(self, info: UpdateInfo) -> None:
+        """Refuse what yrs would hold back as pending, or types nested too deep.
+
+        Overlapping pending structs can crash yrs, so an update must apply
+        completely now; a client missing something resyncs when it reconnects.
+        """
+        try:
+            check_applicable(info, self._state)
+            self.types.check(info)
+        except StaleUpdate:
+            raise  # not malformed: the caller asks the peer again
+        except InvalidUpdate as error:
+            raise MalformedMessage(f"update refused: {error}") from error
+
+    def _apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
+        """Apply; an update all of whose blocks start at the document's clock is its own delta.
+
+        That is a keystroke, nearly always. Only for the others, a sync reply or
+        a deletion that may be a re-send, is the delta taken from pycrdt's
+        transaction: observing a document makes every apply encode its changes
+        again, which cost more than the apply itself.
+        """
+        state = self._state
+        if info.struct_count and all(
+            start == state.get(client, 0) for client, start, _end in info.clocks
+        ):
+            self._integrate(update, info)
+            return update
+        self._delta = None
+        subscription = self.doc.observe(self._capture_delta)
+        try:
+            self._integrate(update, info)
+        finally:
+            self.doc.unobserve(subscription)
+        delta, self._delta = self._delta, None
+        return delta
+
+    def _integrate(self, update: bytes, info: UpdateInfo) -> None:
+        try:
+            self.doc.apply_update(update)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as error:  # yrs panics surface as pyo3's PanicException
+            self._state = decode_state_vector(self.doc.get_state())  # whatever did apply
+            raise MalformedMessage(f"update rejected by the CRDT: {error!r}"[:120]) from error
+        # The update applied whole (check_applicable saw to it), so each client's
+        # clock is now where the update ends, or where it was.
+        for client, _start, end in info.clocks:
+            if end > self._state.get(client, 0):
+                self._state[client] = end
+
+    def _capture_delta(self, event: pycrdt.TransactionEvent) -> None:
+        self._delta = event.update
+
+
+def track_types(doc: pycrdt.Doc[pycrdt.Text], limits: Limits = DEFAULT_LIMITS) -> TypeDepthTracker:
+    """A depth tracker seeded with a loaded document's shared types.
+
+    Stored content was checked when it arrived; if it is somehow beyond today's
+    limits, the note still opens (and new nesting stays bounded by the deepest).
+    """
+    tracker = TypeDepthTracker(limits)
+    try:
+        tracker.check(check_update(doc.get_update(), limits))
+    except InvalidUpdate as error:
+        logger.warning("a stored document is beyond the update limits: %s", error)
+    return tracker

@@ -1,0 +1,259 @@
+"""The writer thread: every write of the store, in batches, one commit per batch.
+
+The event loop hands it jobs through a queue and gets back a future per job.
+The thread takes every job waiting, runs them in one transaction, commits (one
+disk sync for the whole batch, across every room), then resolves the futures in
+order. While it syncs, the next batch gathers, so the more edits arrive, the
+more each commit carries.
+
+Failures never hang anyone:
+
+* a database error (disk full, database locked past the busy timeout, a
+  refused snapshot) rolls the batch back, and the batch is retried job by job
+  so that one bad job fails alone;
+* anything unexpected (a bug) fails every job of its batch, is logged with its
+  traceback, and the writer carries on with a fresh connection;
+* if the writer cannot carry on (no connection can be made), it stops for good:
+  :attr:`Writer.failure` says why, every queued and later job fails at once
+  with :class:`WriterStopped`, and ``on_fatal`` is called so the process can
+  report unhealthy and exit for a supervisor to restart it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine
+
+logger = logging.getLogger("storage.writer")
+
+MAX_BATCH = 2000
+RECONNECT_TRIES = 3
+RECONNECT_PAUSE_S = 0.5
+
+
+class WriterStopped(RuntimeError):
+    """The writer thread stopped for good; nothing can be saved until a restart."""
+
+
+@dataclass(slots=True)
+class Job:
+    """One write, and the future its submitter waits on."""
+
+    note: int
+    data: bytes
+    future: asyncio.Future[Any]
+    kind: str = "append"
+    result: Any = None
+    error: BaseException | None = field(default=None)
+
+
+J = TypeVar("J", bound=Job)
+_STOP = object()
+
+
+class Writer(Generic[J]):
+    """One thread that commits batches of jobs; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run_batch: Callable[[Any, list[J]], None],
+        *,
+        expected_errors: tuple[type[BaseException], ...],
+        on_commit: Callable[[list[J]], None] = lambda batch: None,
+        on_fatal: Callable[[str], None] = lambda reason: None,
+    ) -> None:
+        """Commit with ``run_batch``; ``expected_errors`` roll back and fail only their job."""
+        self.engine = engine
+        self.commits = 0
+        self.failure: str | None = None  # why the writer stopped for good
+        self.paused = threading.Event()
+        self.paused.set()  # cleared = the writer holds off (tests prove "saved" waits for disk)
+        self._run_batch = run_batch
+        self._expected = expected_errors
+        self._on_commit = on_commit
+        self._on_fatal = on_fatal
+        self._queue: queue.SimpleQueue[J | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: Any = None
+
+    # -- the loop's side --------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="collab-notes writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Commit what is queued, then end the thread."""
+        self._queue.put(_STOP)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+
+    def new_future(self) -> asyncio.Future[Any]:
+        if self._loop is None:
+            raise RuntimeError("enter the SqlDocumentStore (async with) before writing to it")
+        return self._loop.create_future()
+
+    def submit(self, job: J) -> asyncio.Future[Any]:
+        """Queue a job; a stopped writer fails it at once."""
+        if self.failure is not None:
+            job.future.set_exception(WriterStopped(self.failure))
+        else:
+            self._queue.put(job)
+        return job.future
+
+    # -- the thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._connection = self.engine.raw_connection()
+            stopping = False
+            while not stopping:
+                batch, stopping = self._take_batch()
+                self.paused.wait()
+                if batch:
+                    self._write_safely(batch)
+        except Exception as error:  # no connection could be had: the writer cannot go on
+            self._stop_for_good(error)
+        finally:
+            self._close_connection()
+        logger.info("writer stopped after %d commits", self.commits)
+
+    def _take_batch(self) -> tuple[list[J], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch: list[J] = [first]  # type: ignore[list-item]
+        while len(batch) < MAX_BATCH:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is _STOP:
+                return batch, True
+            batch.append(job)  # type: ignore[arg-type]
+        return batch, False
+
+    def _write_safely(self, batch: list[J]) -> None:
+        try:
+            self._write(batch)
+        except Exception as error:
+            logger.exception(
+                "unexpected error writing %d jobs (notes %s); they fail, the writer goes on",
+                len(batch),
+                sorted({job.note for job in batch})[:10],
+            )
+            for job in batch:
+                job.error = job.error or error
+            self._resolve(batch)
+            self._reconnect()
+
+    def _write(self, batch: list[J]) -> None:
+        try:
+            self._commit(batch)
+        except self._expected as error:
+            self._roll_back()
+            if len(batch) == 1:
+                batch[0].error = error
+                logger.error("write for note=%s failed: %r", batch[0].note, error)
+            else:
+                # Find the culprit: one bad job must not fail the other rooms' edits.
+                for job in batch:
+                    self._write([job])
+                return
+        self._resolve(batch)
+
+    def _commit(self, batch: list[J]) -> None:
+        cursor = self._connection.cursor()
+        try:
+            self._run_batch(cursor, batch)
+        finally:
+            cursor.close()
+        self._connection.commit()
+        self.commits += 1
+        self._on_commit(batch)
+
+    def _roll_back(self) -> None:
+        try:
+            self._connection.rollback()
+        except self._expected:
+            self._reconnect()  # the connection itself is broken: start afresh
+
+    def _reconnect(self) -> None:
+        """A fresh connection; after a few failed tries, raise (the writer stops)."""
+        self._close_connection()
+        for attempt in range(1, RECONNECT_TRIES + 1):
+            try:
+                self._connection = self.engine.raw_connection()
+                return
+            except Exception:
+                if attempt == RECONNECT_TRIES:
+                    raise
+                logger.warning("writer: reconnecting (try %d) failed", attempt, exc_info=True)
+                time.sleep(RECONNECT_PAUSE_S * attempt)
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()  # never back to the pool: it may be in any state
+            except Exception:
+                logger.debug("writer: closing a connection failed", exc_info=True)
+
+    def _stop_for_good(self, error: BaseException) -> None:
+        self.failure = f"the writer stopped: {error!r}"[:300]
+        logger.critical("%s; nothing can be saved until the server restarts", self.failure)
+        self._fail_queued()
+        assert self._loop is not None
+        try:
+            # Jobs are submitted on the loop's thread: a drain there, after ``failure``
+            # is set, catches any that raced this one; later ones fail in submit().
+            self._loop.call_soon_threadsafe(self._fail_queued)
+            self._loop.call_soon_threadsafe(self._on_fatal, self.failure)
+        except RuntimeError:
+            logger.warning("event loop closed before the writer's failure was reported")
+
+    def _fail_queued(self) -> None:
+        leftover: list[J] = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not _STOP:
+                leftover.append(job)  # type: ignore[arg-type]
+        for job in leftover:
+            job.error = WriterStopped(self.failure or "the writer stopped")
+        if threading.current_thread() is self._thread:
+            self._resolve(leftover)
+        else:
+            _settle(leftover)
+
+    def _resolve(self, batch: list[J]) -> None:
+        if not batch:
+            return
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(_settle, batch)
+        except RuntimeError:
+            logger.warning("event loop closed before %d writes were acknowledged", len(batch))
+
+
+def _settle(batch: Sequence[Job]) -> None:
+    for job in batch:
+        if job.future.done():
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)

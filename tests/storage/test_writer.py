@@ -1,0 +1,120 @@
+"""The writer thread never dies silently: failures fail their jobs, or stop it loudly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session
+
+from collab import document
+from storage import notes
+from storage.db import Durability, create_schema, make_engine
+from storage.updates import SqlDocumentStore
+from storage.writer import Job, WriterStopped
+
+BOOM = b"boom"
+
+
+class FaultyStore(SqlDocumentStore):
+    """Raises an unexpected error (a bug, as far as the writer knows) on a marked job."""
+
+    def _insert(self, cursor: Any, jobs: list[Job]) -> None:
+        if any(job.data == BOOM for job in jobs):
+            raise RuntimeError("an unexpected bug in the batch")
+        super()._insert(cursor, jobs)
+
+
+def text_update(doc: pycrdt.Doc, chunk: str) -> bytes:
+    before = doc.get_state()
+    text = doc.get("content", type=pycrdt.Text)
+    text.insert(len(text), chunk)
+    return doc.get_update(before)
+
+
+def new_note(store: SqlDocumentStore) -> int:
+    with Session(store.engine) as session:
+        note_id = notes.create_note(session=session).id
+    assert note_id is not None
+    return note_id
+
+
+async def test_an_unexpected_error_fails_its_jobs_and_the_writer_goes_on(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
+    create_schema(engine)
+    doc = pycrdt.Doc()
+    async with FaultyStore(engine) as store:
+        note = new_note(store)
+        await store.append(note, text_update(doc, "before "))
+        with pytest.raises(RuntimeError, match="unexpected bug"):
+            await asyncio.wait_for(store.append(note, BOOM), 5)
+        await asyncio.wait_for(store.append(note, text_update(doc, "after")), 5)
+        assert store.failure is None
+        loaded = await store.load(note)
+    assert document.text(document.build(loaded.updates)) == "before after"
+    logged = [r for r in caplog.records if r.name == "storage.writer" and r.exc_info]
+    assert logged, "the error is logged with its traceback"
+    engine.dispose()
+
+
+async def test_a_writer_that_cannot_reconnect_stops_loudly_and_fails_every_job(
+    db_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
+    create_schema(engine)
+    refuse = False
+
+    @event.listens_for(engine, "do_connect")
+    def connect(*_args: Any) -> None:
+        if refuse:
+            raise OSError("the database went away")
+
+    stopped: list[str] = []
+    doc = pycrdt.Doc()
+    async with FaultyStore(engine, on_fatal=stopped.append) as store:
+        note = new_note(store)
+        await store.append(note, text_update(doc, "kept"))
+        refuse = True  # the fresh connection after the next failure cannot be made
+        engine.dispose()  # and none is waiting in the pool
+        with pytest.raises(RuntimeError, match="unexpected bug"):
+            await asyncio.wait_for(store.append(note, BOOM), 5)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not stopped and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        assert stopped and "went away" in stopped[0]
+        assert store.failure == stopped[0]
+        with pytest.raises(WriterStopped):
+            await asyncio.wait_for(store.append(note, text_update(doc, "lost")), 5)
+    # Leaving the store returned: shutdown does not hang on a stopped writer.
+    refuse = False
+    assert document.text(document.build(SqlDocumentStore(engine).load_sync(note).updates)) == (
+        "kept"
+    )
+    engine.dispose()
+
+
+async def test_an_expected_database_error_fails_only_its_own_job(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
+    create_schema(engine)
+    doc = pycrdt.Doc()
+    caplog.set_level(logging.ERROR, "storage.writer")
+    async with SqlDocumentStore(engine) as store:
+        note = new_note(store)
+        store.writer.paused.clear()  # queue both, so they share a batch
+        missing = store.append(10_000, text_update(pycrdt.Doc(), "no such note"))
+        good = store.append(note, text_update(doc, "fine"))
+        store.writer.paused.set()
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            await asyncio.wait_for(missing, 5)
+        await asyncio.wait_for(good, 5)
+    engine.dispose()
