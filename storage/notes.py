@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.models import Note, UpdateLog
-
-Role = Literal["editor", "viewer"]
 
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
@@ -33,20 +32,12 @@ def create_note(*, session: Session, initial_update: bytes | None = None) -> Not
     return note
 
 
-def resolve_token(*, session: Session, token: str) -> tuple[Note, Role] | None:
-    """The note a token opens and the role it grants, or None for an unknown token.
-
-    This is the one place where a link becomes a permission.
-    """
-    if not token or len(token) > 64:
-        return None
+def find_by_token(*, session: Session, token: str) -> Note | None:
+    """The note whose edit or view token is ``token``, or None."""
     statement = select(Note).where(
         (col(Note.edit_token) == token) | (col(Note.view_token) == token)
     )
-    note = session.exec(statement).first()
-    if note is None:
-        return None
-    return note, "editor" if secrets.compare_digest(note.edit_token, token) else "viewer"
+    return session.exec(statement).first()
 
 
 def get_note(*, session: Session, note_id: int) -> Note | None:
@@ -54,13 +45,22 @@ def get_note(*, session: Session, note_id: int) -> Note | None:
     return session.get(Note, note_id)
 
 
-def rotate_token(*, session: Session, note: Note, which: Literal["edit", "view"]) -> str:
-    """Give the note a new edit or view token; the old one stops working. Returns the old one."""
-    if which == "edit":
-        old, note.edit_token = note.edit_token, new_token()
-    else:
-        old, note.view_token = note.view_token, new_token()
-    session.add(note)
+def replace_token(
+    *, session: Session, note_id: int, which: Literal["edit", "view"], edit_token: str, old: str
+) -> str | None:
+    """Replace the note's edit or view token ``old`` by a new one; return it.
+
+    A compare-and-swap: it happens only if the note still has ``edit_token`` (the
+    requester's authority) and ``old``. When a concurrent replacement won, it
+    returns None, so no caller is ever handed a link that is already dead.
+    """
+    new = new_token()
+    column = col(Note.edit_token) if which == "edit" else col(Note.view_token)
+    statement = (
+        update(Note)
+        .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token, column == old)
+        .values({column: new})
+    )
+    result = session.execute(statement)
     session.commit()
-    session.refresh(note)
-    return old
+    return new if result.rowcount == 1 else None  # type: ignore[attr-defined]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support.live import LiveServer
 from support.server import ServerProcess
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -39,3 +41,24 @@ def make_server(tmp_path: Path, db_path: Path) -> Iterator[type[ServerProcess]]:
 def server(make_server: type[ServerProcess]) -> ServerProcess:
     """A running server on a fresh database."""
     return make_server().start()  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def make_live(tmp_path: Path, db_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Build in-process servers over the test's database (settings as keywords)."""
+    started: list[LiveServer] = []
+
+    def factory(db: Path | None = None, **settings: Any) -> LiveServer:
+        server = LiveServer(db or db_path, **settings)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def live(make_live: Callable[..., LiveServer]) -> LiveServer:
+    """A running in-process server on a fresh database: for tests that need no process."""
+    return make_live().start()

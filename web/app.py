@@ -9,7 +9,6 @@ drains), then the engine.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,9 +20,9 @@ from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
-from web.deps import GrantCache
 from web.routes import api, pages, ws
 from web.settings import Settings
+from web.state import Services
 
 logger = logging.getLogger("web.app")
 
@@ -51,9 +50,17 @@ def create_app(settings: Settings) -> FastAPI:
         with exclusive_sqlite(settings.database_url):
             engine = make_engine(settings.database_url, Durability(settings.durability))
             create_schema(engine)
+            services: Services | None = None
+
+            def fatal(reason: str) -> None:
+                # The writer stopped for good: /healthz says so, and `serve` exits
+                # non-zero so that a supervisor restarts the process.
+                if services is not None:
+                    services.fatal = reason
+
             try:
                 async with (
-                    SqlDocumentStore(engine) as store,
+                    SqlDocumentStore(engine, on_fatal=fatal) as store,
                     RoomManager(
                         store,
                         room_config(settings),
@@ -61,7 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
                         max_rooms=settings.max_loaded_rooms,
                     ) as rooms,
                 ):
-                    app.state.engine, app.state.store, app.state.rooms = engine, store, rooms
+                    services = Services(settings, engine, store, rooms)
+                    app.state.services = services
                     logger.info(
                         "serving notes from %s (durability %s)",
                         engine.url.render_as_string(hide_password=True),
@@ -78,9 +86,6 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.settings = settings
-    app.state.connections = Counter()  # open websockets by client address
-    app.state.grants = GrantCache()
     api.install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(ws.router)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,9 +16,13 @@ import uvicorn
 from storage.db import DatabaseInUse, exclusive_sqlite
 from web.app import create_app
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
+from web.state import Services
+from web.transport import WebSocketProtocol
 
 EXIT_USAGE = 2
 EXIT_STARTUP_FAILED = 3
+EXIT_FATAL = 4  # the server could not go on (its writer stopped); a supervisor should restart it
+FATAL_EXIT_DELAY_S = 1.0
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -84,6 +89,7 @@ class Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Any) -> None:
         super().__init__(config)
         self._app = app
+        self._fatal_since = 0.0
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -92,10 +98,27 @@ class Server(uvicorn.Server):
             # uvicorn re-raises the signal it stopped on; a clean stop is a success: exit 0.
             self._captured_signals.clear()
 
+    @property
+    def fatal(self) -> str | None:
+        """Why the server stopped on its own (its writer stopped), or None."""
+        services = getattr(self._app.state, "services", None)
+        return services.fatal if isinstance(services, Services) else None
+
+    async def on_tick(self, counter: int) -> bool:
+        # Stop a moment after the writer stopped, not at once: health checks see the
+        # 503 and a load balancer drains the process before its port closes.
+        if self.fatal is not None and not self.should_exit:
+            now = time.monotonic()
+            self._fatal_since = self._fatal_since or now
+            if now - self._fatal_since >= FATAL_EXIT_DELAY_S:
+                logging.getLogger("web.cli").critical("stopping: %s", self.fatal)
+                self.should_exit = True
+        return await super().on_tick(counter)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        rooms = getattr(self._app.state, "rooms", None)
-        if rooms is not None:
-            await rooms.shutdown()
+        services = getattr(self._app.state, "services", None)
+        if isinstance(services, Services):
+            await services.rooms.shutdown()
         await super().shutdown(sockets)
 
 
@@ -125,6 +148,8 @@ def serve(settings: Settings) -> int:
     app = create_app(settings)
     server = Server(_uvicorn_config(app, settings), app)
     server.run()
+    if server.fatal is not None:
+        return EXIT_FATAL
     return 0 if server.started else EXIT_STARTUP_FAILED
 
 
@@ -135,7 +160,7 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         ws_ping_interval=half,
         ws_ping_timeout=half,
         ws_max_size=settings.max_message_bytes,

@@ -58,11 +58,16 @@ async def test_a_reconnect_during_the_grace_period_keeps_the_room(manager: RoomM
         pass
     room = manager.rooms[1]
     async with MemoryClient.join(serve(manager), "b"):
-        await asyncio.sleep(0.2)  # longer than the grace period
+        # Another room, left later than note 1's, closing is the sign that note 1's
+        # grace period would have run out too.
+        async with MemoryClient.join(serve(manager, 2), "c"):
+            pass
+        while 2 in manager.rooms:
+            await asyncio.sleep(0.01)
         assert manager.rooms.get(1) is room
     store = manager.store
     assert isinstance(store, MemoryStore)
-    assert store.loads == 1
+    assert store.loads == 2  # note 1 once, note 2 once
 
 
 async def test_rooms_of_different_notes_are_separate(manager: RoomManager) -> None:
@@ -71,7 +76,12 @@ async def test_rooms_of_different_notes_are_separate(manager: RoomManager) -> No
         MemoryClient.join(serve(manager, 2), "b") as b,
     ):
         await a.edit(0, "one")
-        await asyncio.sleep(0.02)
+        store = manager.store
+        assert isinstance(store, MemoryStore)
+        while not store.logs.get(1):  # stored, so broadcast to note 1's room by now
+            await asyncio.sleep(0.001)
+        await a.roundtrip()
+        await b.roundtrip()
         assert str(b.text) == ""
         assert len(manager.rooms) == 2
 

@@ -63,9 +63,9 @@ async def test_an_edit_reaches_others_only_after_it_is_committed() -> None:
     ):
         store.hold()
         await ana.edit(0, "x")
-        await asyncio.sleep(0.05)  # a window in which a broadcast would have arrived
+        await asyncio.wait_for(store_has(store, 1), 2)  # applied and on its way to disk
+        await ben.roundtrip()  # a broadcast made before the commit would be in by now
         assert str(ben.text) == ""
-        assert len(store.logs[NOTE]) == 1
         store.release()
         await ben.wait_until(lambda c: str(c.text) == "x")
 
@@ -90,7 +90,7 @@ async def test_a_sync_answer_waits_for_the_writes_it_contains() -> None:
         await ana.edit(0, "pending")
         async with MemoryClient.join(serving(room), "ben", sync=False) as ben:
             await ben.channel.send(protocol.encode_sync_step1(ben.doc.get_state()))
-            await asyncio.sleep(0.05)
+            await ben.roundtrip()  # answered after the step 1, so a step 2 sent at once is in
             assert "SyncStep2" not in ben.kinds()
             store.release()
             await ben.wait_until(lambda c: str(c.text) == "pending")
@@ -257,8 +257,8 @@ async def test_an_echoed_presence_is_not_relayed_but_a_renewal_is() -> None:
         await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == relayed + 1)
         # Ana hears only her own two updates back (keep-alive), none of Ben's echoes.
         await ana.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == 2)
-        await asyncio.sleep(0.02)
-        assert ana.kinds().count("AwarenessUpdate") == 2
+        await ana.roundtrip()  # Ben's echo was handled long ago: relayed, it would be in
+        assert ana.kinds().count("AwarenessUpdate") == 3  # the two, and the answer
 
 
 async def test_renewals_are_relayed_together_a_moment_later_and_changes_at_once() -> None:
@@ -271,24 +271,27 @@ async def test_renewals_are_relayed_together_a_moment_later_and_changes_at_once(
         for client, name in ((ana, "Ana"), (ben, "Ben")):
             await client.present({"name": name})
         await cat.wait_until(lambda c: len(c.states) == 2)
+        await ana.wait_until(lambda c: ben.doc.client_id in c.states)
         frames, ana_frames = len(cat.frames), len(ana.frames)
         await ana.present({"name": "Ana"})  # renewals: same states, newer clocks
         await ben.present({"name": "Ben"})
-        await asyncio.sleep(0.1)
-        assert len(cat.frames) == frames  # held back
+        await ana.roundtrip()  # both renewals are handled...
+        await ben.roundtrip()
+        await cat.roundtrip()  # ...and anything relayed at once would have reached Cat
+        assert len(cat.frames) == frames + 1  # only the answer: the renewals are held back
         await ana.present({"name": "Ana", "cursor": 3})  # a change goes at once
         await cat.wait_until(lambda c: c.states[ana.doc.client_id].get("cursor") == 3)
-        assert len(cat.frames) == frames + 1
-        await cat.wait_until(lambda c: len(c.frames) == frames + 2, timeout_s=1)
+        assert len(cat.frames) == frames + 2
+        await cat.wait_until(lambda c: len(c.frames) == frames + 3, timeout_s=1)
         [renewal] = awareness.decode(
             protocol.parse_message(cat.frames[-1]).payload, max_state_bytes=1000
         )  # type: ignore[union-attr]
         assert renewal.client_id == ben.doc.client_id  # Ana's renewal was overtaken
-        await asyncio.sleep(0.05)
+        await ana.roundtrip()  # the renewals went out at once: Ana's are in too
         ana_sees = [
             awareness.decode(protocol.parse_message(f).payload, max_state_bytes=1000)
-            for f in ana.frames[ana_frames:]
-            if f[0] == protocol.MessageType.AWARENESS
+            for i, f in enumerate(ana.frames)
+            if i >= ana_frames and i not in ana.answers and f[0] == protocol.MessageType.AWARENESS
         ]
         # Nobody is sent their own entry with the room's clock for it.
         assert all(e.client_id != ana.doc.client_id for entries in ana_sees for e in entries)
@@ -450,7 +453,7 @@ async def test_a_save_marker_is_acknowledged_only_after_the_edits_before_it_comm
         store.hold()
         await ana.edit(0, "typed")
         await ana.channel.send(protocol.encode_save_marker(7))
-        await asyncio.sleep(0.05)
+        await ana.roundtrip()  # an ack sent without waiting for the commit would be in
         assert protocol.encode_save_ack(7) not in ana.frames
         store.release()
         await ana.wait_until(lambda c: protocol.encode_save_ack(7) in c.frames)
@@ -531,9 +534,8 @@ async def test_edits_of_one_loop_turn_are_stored_as_one_update_and_acked_after_i
         store.hold()
         for frame in [*frames, protocol.encode_save_marker(7)]:  # no await yields between these
             await ana.channel.send(frame)
-        while len(store.logs.get(NOTE, [])) < 1:
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0.02)
+        await asyncio.wait_for(store_has(store, 1), 2)
+        await ana.roundtrip()
         assert "SaveAck" not in ana.kinds()  # the marker waits for the commit
         store.release()
         await ana.wait_until(lambda c: protocol.encode_save_ack(7) in c.frames)

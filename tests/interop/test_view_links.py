@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from interop.nodeclient import NodeClient
-from support.server import ServerProcess
+from support.live import LiveServer
 
 pytestmark = pytest.mark.interop
 
 
-async def test_a_viewers_edits_never_reach_editors_or_the_database(server: ServerProcess) -> None:
+async def test_a_viewers_edits_never_reach_editors_or_the_database(server: LiveServer) -> None:
     note = server.post_note("original")
     async with (
         NodeClient.start(server.ws_url, note["id"], name="ed", watch=True) as editor,
@@ -27,7 +27,7 @@ async def test_a_viewers_edits_never_reach_editors_or_the_database(server: Serve
     assert "refused an edit from viewer" in server.log()
 
 
-async def test_a_viewer_is_seen_in_presence(server: ServerProcess) -> None:
+async def test_a_viewer_is_seen_in_presence(server: LiveServer) -> None:
     note = server.post_note()
     async with (
         NodeClient.start(server.ws_url, note["id"], name="ed") as editor,
@@ -41,7 +41,7 @@ async def test_a_viewer_is_seen_in_presence(server: ServerProcess) -> None:
 
 
 async def test_rotating_the_view_link_closes_viewers_with_4403_and_they_stay_away(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     note = server.post_note()
     async with (

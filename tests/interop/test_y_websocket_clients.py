@@ -7,7 +7,7 @@ import time
 
 import pytest
 from interop.nodeclient import NodeClient
-from support.server import ServerProcess
+from support.live import LiveServer
 from support.yclient import YClient
 
 pytestmark = pytest.mark.interop
@@ -22,7 +22,7 @@ def names(states: dict[int, object]) -> set[str]:
 
 
 async def test_node_and_pycrdt_clients_edit_concurrently_and_converge(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     note = server.post_note("shared: ")
     token = note["id"]
@@ -54,7 +54,7 @@ async def _type_pycrdt(client: YClient, text: str) -> None:
         await asyncio.sleep(0.002)
 
 
-async def test_a_newcomer_sees_present_peers_within_a_second(server: ServerProcess) -> None:
+async def test_a_newcomer_sees_present_peers_within_a_second(server: LiveServer) -> None:
     token = server.post_note()["id"]
     async with (
         NodeClient.start(server.ws_url, token, name="ana"),
@@ -69,7 +69,7 @@ async def test_a_newcomer_sees_present_peers_within_a_second(server: ServerProce
             assert time.monotonic() - started < 1.0 + 1.0  # one second after Node starts up
 
 
-async def test_a_killed_client_is_seen_leaving_within_a_second(server: ServerProcess) -> None:
+async def test_a_killed_client_is_seen_leaving_within_a_second(server: LiveServer) -> None:
     token = server.post_note()["id"]
     async with (
         NodeClient.start(server.ws_url, token, name="ana") as ana,
@@ -86,7 +86,7 @@ async def test_a_killed_client_is_seen_leaving_within_a_second(server: ServerPro
     assert "leave note=" in server.log()
 
 
-async def test_a_client_that_reconnects_is_seen_again_at_once(server: ServerProcess) -> None:
+async def test_a_client_that_reconnects_is_seen_again_at_once(server: LiveServer) -> None:
     token = server.post_note()["id"]
     async with (
         NodeClient.start(server.ws_url, token, name="ana") as ana,
@@ -103,7 +103,7 @@ async def test_a_client_that_reconnects_is_seen_again_at_once(server: ServerProc
 
 
 async def test_an_unknown_note_closes_with_4404_and_the_client_gives_up(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     async with NodeClient.start(server.ws_url, "no-such-note", wait_synced=False) as lost:
         closed = await lost.wait_for("close", timeout=5)

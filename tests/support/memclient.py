@@ -23,6 +23,7 @@ class MemoryClient:
         self.doc: pycrdt.Doc = pycrdt.Doc()
         self.text = self.doc.get("content", type=pycrdt.Text)
         self.frames: list[bytes] = []
+        self.answers: set[int] = set()  # indices of frames that answered a roundtrip()
         self.states: dict[int, dict[str, Any]] = {}
         self.synced = asyncio.Event()
         self.closed = asyncio.Event()
@@ -65,6 +66,21 @@ class MemoryClient:
             None if state is None else json.dumps(state),
         )
         await self.channel.send(protocol.encode_awareness(awareness.encode([entry])))
+
+    async def roundtrip(self) -> int:
+        """Ask the room a question and wait for its answer; return the answer's index.
+
+        The room answers a query-awareness at once and a peer's frames leave in
+        order, so once the answer is in, everything the room had queued for this
+        client before has arrived: a negative check made after a roundtrip has
+        given the server its chance, with no fixed sleep.
+        """
+        before = len(self.frames)
+        await self.channel.send(protocol.encode_query_awareness())
+        await self.wait_until(lambda c: "AwarenessUpdate" in c.kinds()[before:])
+        answer = before + self.kinds()[before:].index("AwarenessUpdate")
+        self.answers.add(answer)
+        return answer
 
     async def wait_until(
         self, predicate: Callable[[MemoryClient], bool], timeout_s: float = 2

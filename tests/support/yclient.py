@@ -16,7 +16,7 @@ import pycrdt
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from collab import awareness
+from collab import awareness, protocol
 
 
 class YClient:
@@ -35,6 +35,7 @@ class YClient:
         self._changed = asyncio.Condition()
         self._remote = False
         self._awareness_clock = 0
+        self._markers = 0
         self.doc.observe(self._on_local_change)
 
     @classmethod
@@ -81,6 +82,15 @@ class YClient:
         """Wait until ``predicate(self)`` holds after some received message."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout_s)
+
+    async def wait_saved(self, timeout_s: float = 5.0) -> None:
+        """Send a save marker and wait for its ack: everything sent before is committed."""
+        self._markers += 1
+        marker = self._markers
+        ack = protocol.encode_save_ack(marker)
+        await asyncio.sleep(0)  # let queued edits leave before the marker
+        await self.ws.send(protocol.encode_save_marker(marker))
+        await self.wait_until(lambda c: ack in c.received, timeout_s)
 
     async def wait_text(self, expected: str, timeout_s: float = 5.0) -> None:
         await self.wait_until(lambda c: str(c.text) == expected, timeout_s)

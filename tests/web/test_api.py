@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import httpx
-from support.server import ServerProcess
+import pytest
+from support.live import LiveServer
 from websockets.asyncio.client import connect
 
 
-def test_healthz_answers_ok_once_the_database_answers(server: ServerProcess) -> None:
+@pytest.fixture
+def server(live: LiveServer) -> LiveServer:
+    """This module's tests need no process of their own: an in-process server."""
+    return live
+
+
+def test_healthz_answers_ok_once_the_database_answers(server: LiveServer) -> None:
     response = httpx.get(server.url + "/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
-def test_creating_a_note_returns_its_capability_link(server: ServerProcess) -> None:
+def test_creating_a_note_returns_its_capability_link(server: LiveServer) -> None:
     response = httpx.post(server.url + "/api/notes", json={})
     assert response.status_code == 201
     note = response.json()
@@ -22,7 +29,7 @@ def test_creating_a_note_returns_its_capability_link(server: ServerProcess) -> N
     assert note["view_id"] != note["id"]
 
 
-def test_a_note_can_start_with_content_and_is_read_back(server: ServerProcess) -> None:
+def test_a_note_can_start_with_content_and_is_read_back(server: LiveServer) -> None:
     note = server.post_note("\n\n## Shopping list\n- milk\n")
     response = server.get_note(note["id"])
     assert response.status_code == 200
@@ -32,19 +39,19 @@ def test_a_note_can_start_with_content_and_is_read_back(server: ServerProcess) -
     assert {"id", "title", "content", "created_at", "updated_at"} <= body.keys()
 
 
-def test_a_body_is_optional_when_creating_a_note(server: ServerProcess) -> None:
+def test_a_body_is_optional_when_creating_a_note(server: LiveServer) -> None:
     response = httpx.post(server.url + "/api/notes")
     assert response.status_code == 201
     assert server.get_note(response.json()["id"]).json()["content"] == ""
 
 
-def test_an_unknown_note_is_a_json_404(server: ServerProcess) -> None:
+def test_an_unknown_note_is_a_json_404(server: LiveServer) -> None:
     response = server.get_note("no-such-note-token-at-all")
     assert response.status_code == 404
     assert response.json() == {"detail": "no note has this link"}
 
 
-def test_bad_json_gets_a_422_that_says_so(server: ServerProcess) -> None:
+def test_bad_json_gets_a_422_that_says_so(server: LiveServer) -> None:
     response = httpx.post(
         server.url + "/api/notes",
         content=b"{not json",
@@ -54,14 +61,14 @@ def test_bad_json_gets_a_422_that_says_so(server: ServerProcess) -> None:
     assert response.json()["problems"] == ["the request body is not valid JSON"]
 
 
-def test_content_of_the_wrong_type_gets_a_422_naming_the_field(server: ServerProcess) -> None:
+def test_content_of_the_wrong_type_gets_a_422_naming_the_field(server: LiveServer) -> None:
     response = httpx.post(server.url + "/api/notes", json={"content": 42})
     assert response.status_code == 422
     assert response.json()["problems"][0].startswith("content:")
 
 
 def test_the_view_link_reads_the_note_without_revealing_the_edit_link(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     note = server.post_note("secret plans")
     body = server.get_note(note["view_id"]).json()
@@ -71,7 +78,7 @@ def test_the_view_link_reads_the_note_without_revealing_the_edit_link(
 
 
 def test_a_note_exports_as_a_markdown_download_named_after_its_title(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     note = server.post_note("# Trip: Lisbon/Porto\nday 1")
     response = httpx.get(f"{server.url}/api/notes/{note['id']}/export.md")
@@ -82,7 +89,7 @@ def test_a_note_exports_as_a_markdown_download_named_after_its_title(
 
 
 async def test_rotating_the_edit_link_closes_its_connections_with_4403(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     from support.yclient import YClient
 
@@ -104,7 +111,7 @@ async def test_rotating_the_edit_link_closes_its_connections_with_4403(
     assert server.get_note(new_id).json()["content"] == "x"
 
 
-def test_rotating_the_view_link_keeps_the_edit_link(server: ServerProcess) -> None:
+def test_rotating_the_view_link_keeps_the_edit_link(server: LiveServer) -> None:
     note = server.post_note()
     rotated = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
     assert rotated.json()["id"] == note["id"]
@@ -112,7 +119,7 @@ def test_rotating_the_view_link_keeps_the_edit_link(server: ServerProcess) -> No
     assert server.get_note(rotated.json()["view_id"]).json()["role"] == "viewer"
 
 
-def test_a_viewer_cannot_rotate_links(server: ServerProcess) -> None:
+def test_a_viewer_cannot_rotate_links(server: LiveServer) -> None:
     note = server.post_note()
     response = httpx.post(
         f"{server.url}/api/notes/{note['view_id']}/rotate", json={"which": "view"}

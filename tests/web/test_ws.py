@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
-from support.server import ServerProcess
+from support.live import LiveServer
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from collab import protocol
+from web import cli
 
 
-async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: ServerProcess) -> None:
+@pytest.fixture
+def server(live: LiveServer) -> LiveServer:
+    """Most of these tests need no process of their own: an in-process server."""
+    return live
+
+
+async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: LiveServer) -> None:
     note = server.post_note("start ")
     async with (
         YClient.connect(server.ws_url, note["id"]) as ana,
@@ -31,7 +40,7 @@ async def test_two_pycrdt_clients_converge_and_the_rest_api_agrees(server: Serve
 
 
 async def test_an_unknown_note_is_closed_with_4404_and_nothing_is_stored(
-    server: ServerProcess, db_path: object
+    server: LiveServer, db_path: object
 ) -> None:
     async with connect(f"{server.ws_url}/not-a-note") as ws:
         await ws.wait_closed()
@@ -41,7 +50,7 @@ async def test_an_unknown_note_is_closed_with_4404_and_nothing_is_stored(
 
 
 async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     note = server.post_note()
     async with YClient.connect(server.ws_url, note["id"]) as good:
@@ -55,7 +64,7 @@ async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(
     assert "text frames are not part of the y-websocket protocol" in server.log()
 
 
-async def test_a_malformed_frame_is_refused_with_1007(server: ServerProcess) -> None:
+async def test_a_malformed_frame_is_refused_with_1007(server: LiveServer) -> None:
     note = server.post_note()
     async with connect(f"{server.ws_url}/{note['id']}") as bad:
         await bad.send(b"\x00\x02\x04\xff\xff\xff\xff")
@@ -63,7 +72,7 @@ async def test_a_malformed_frame_is_refused_with_1007(server: ServerProcess) -> 
         assert bad.close_code == 1007
 
 
-async def test_a_newcomer_sees_present_peers_at_once(server: ServerProcess) -> None:
+async def test_a_newcomer_sees_present_peers_at_once(server: LiveServer) -> None:
     note = server.post_note()
     async with YClient.connect(server.ws_url, note["id"]) as ana:
         await ana.set_presence({"user": {"name": "Ana"}})
@@ -75,7 +84,7 @@ async def test_a_newcomer_sees_present_peers_at_once(server: ServerProcess) -> N
     assert "leave note=" in server.log() and "peers=1" in server.log()
 
 
-async def test_an_echoed_presence_is_not_relayed(server: ServerProcess) -> None:
+async def test_an_echoed_presence_is_not_relayed(server: LiveServer) -> None:
     note = server.post_note()
     async with (
         YClient.connect(server.ws_url, note["id"]) as ana,
@@ -94,19 +103,23 @@ async def test_an_echoed_presence_is_not_relayed(server: ServerProcess) -> None:
         assert len(cat.received) == frames_before + 1  # the change, and none of the echoes
 
 
-@pytest.mark.parametrize("option", ["--workers=2"])
-def test_a_second_worker_is_refused_with_a_reason(make_server, option: str) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(RuntimeError, match="runs one worker"):
-        make_server(option).start()
+def test_a_second_worker_is_refused_with_a_reason(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{db_path}"
+    assert cli.main(["serve", "--workers", "2", "--database-url", url]) == cli.EXIT_USAGE
+    assert "runs one worker" in capsys.readouterr().err
 
 
-def test_a_second_server_on_the_same_database_is_refused(make_server) -> None:  # type: ignore[no-untyped-def]
-    make_server().start()
-    with pytest.raises(RuntimeError, match="already serving"):
-        make_server().start()
+def test_a_second_server_on_the_same_database_is_refused(
+    live: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = live.settings.database_url
+    assert cli.main(["serve", "--database-url", url, "--port", "1"]) == cli.EXIT_USAGE
+    assert "already serving" in capsys.readouterr().err
 
 
-async def test_a_page_from_another_origin_is_refused_with_4403(server: ServerProcess) -> None:
+async def test_a_page_from_another_origin_is_refused_with_4403(server: LiveServer) -> None:
     token = server.post_note()["id"]
     async with connect(
         f"{server.ws_url}/{token}", additional_headers={"Origin": "https://evil.example"}
@@ -116,16 +129,21 @@ async def test_a_page_from_another_origin_is_refused_with_4403(server: ServerPro
         assert "not allowed" in (ws.close_reason or "")
 
 
-async def test_a_page_from_the_servers_own_origin_is_accepted(server: ServerProcess) -> None:
+async def test_a_page_from_the_servers_own_origin_is_accepted(server: LiveServer) -> None:
     token = server.post_note("ok")["id"]
-    async with connect(f"{server.ws_url}/{token}", additional_headers={"Origin": server.url}):
-        pass
+    async with connect(
+        f"{server.ws_url}/{token}", additional_headers={"Origin": server.url}
+    ) as page:
+        # Answered, not closed: a server refusing the Origin would close with 4403 here.
+        await page.send(protocol.encode_query_awareness())
+        assert (await asyncio.wait_for(page.recv(), 5))[0] in (0, 1)
+        assert page.close_code is None
     async with YClient.connect(server.ws_url, token) as client:  # no Origin: a program
         assert str(client.text) == "ok"
 
 
-async def test_configured_origins_are_accepted(make_server) -> None:  # type: ignore[no-untyped-def]
-    server = make_server("--allowed-origins=https://notes.example, https://b.example").start()
+async def test_configured_origins_are_accepted(make_live: Callable[..., LiveServer]) -> None:
+    server = make_live(allowed_origins="https://notes.example, https://b.example").start()
     token = server.post_note()["id"]
     async with connect(
         f"{server.ws_url}/{token}", additional_headers={"Origin": "https://b.example"}
@@ -135,9 +153,9 @@ async def test_configured_origins_are_accepted(make_server) -> None:  # type: ig
 
 
 async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
-    make_server,  # type: ignore[no-untyped-def]
+    make_live: Callable[..., LiveServer],
 ) -> None:
-    server = make_server("--max-connections-per-address=2").start()
+    server = make_live(max_connections_per_address=2).start()
     token = server.post_note()["id"]
     async with (
         YClient.connect(server.ws_url, token),
@@ -157,8 +175,10 @@ async def test_connections_beyond_the_per_address_limit_are_refused_with_4429(
     assert again.close_code in (None, 1000)
 
 
-async def test_a_message_larger_than_the_limit_is_refused_with_1009(make_server) -> None:  # type: ignore[no-untyped-def]
-    server = make_server("--max-message-bytes=65536").start()
+async def test_a_message_larger_than_the_limit_is_refused_with_1009(
+    make_live: Callable[..., LiveServer],
+) -> None:
+    server = make_live(max_message_bytes=65536).start()
     token = server.post_note()["id"]
     async with connect(f"{server.ws_url}/{token}", max_size=None) as ws:
         await ws.send(b"\x00\x02" + b"\x80" * 70_000)

@@ -12,12 +12,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlmodel import Session
 
 from collab.document import initial_update, title_of
 from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
-from web.deps import GrantsDep, NoteAccess, NoteDep, RoomsDep, SessionDep
+from storage.models import Note
+from web.access import NoteAccess, find
+from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
+from web.state import Services
 
 router = APIRouter()
 
@@ -49,23 +53,36 @@ class NotePublic(BaseModel):
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep) -> JSONResponse:
-    """200 once the database answers, 503 otherwise."""
-    try:
-        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception as error:  # any failure to answer is "not healthy", said in the body
-        return JSONResponse({"status": "unavailable", "detail": repr(error)[:200]}, 503)
+async def healthz(services: ServicesDep) -> JSONResponse:
+    """200 while the server can read and save notes; 503 with the reason otherwise."""
+    problem = services.fatal or services.store.failure
+    if problem is None:
+        try:
+            await run_in_threadpool(_ping, services)
+        except Exception as error:  # any failure to answer is "not healthy", said in the body
+            problem = f"the database does not answer: {error!r}"[:200]
+    if problem is not None:
+        return JSONResponse({"status": "unavailable", "detail": problem}, 503)
     return JSONResponse({"status": "ok"})
 
 
+def _ping(services: Services) -> None:
+    with services.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
 @router.post("/api/notes", status_code=201, response_model=NotePublic)
-async def create_note(session: SessionDep, body: NoteCreate | None = None) -> NotePublic:
+async def create_note(services: ServicesDep, body: NoteCreate | None = None) -> NotePublic:
     """Create a note; its ``id`` is the edit link's secret."""
     content = body.content if body else ""
-    update = initial_update(content)
-    note = await run_in_threadpool(notes.create_note, session=session, initial_update=update)
+    note = await run_in_threadpool(_create, services, initial_update(content))
     assert note.id is not None
     return _public(NoteAccess(note, Role.EDITOR, note.edit_token), content)
+
+
+def _create(services: Services, update: bytes | None) -> Note:
+    with Session(services.engine, expire_on_commit=False) as session:
+        return notes.create_note(session=session, initial_update=update)
 
 
 @router.get("/api/notes/{token}", response_model=NotePublic, response_model_exclude_none=True)
@@ -95,19 +112,36 @@ class Rotate(BaseModel):
 
 
 @router.post("/api/notes/{token}/rotate", response_model=NotePublic)
-async def rotate_link(
-    access: NoteDep, body: Rotate, session: SessionDep, rooms: RoomsDep, grants: GrantsDep
-) -> NotePublic:
-    """Replace the edit or view link; connections opened with the old one are closed (4403)."""
-    if access.role is not Role.EDITOR:
-        raise HTTPException(status_code=403, detail="only the edit link can rotate links")
-    note = session.merge(access.note)
-    old = await run_in_threadpool(notes.rotate_token, session=session, note=note, which=body.which)
-    grants.forget(old)
-    rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, "this link was replaced", admitted_by=old)
-    content = await rooms.read_text(access.note_id)
-    token = note.edit_token if body.which == "edit" else access.token
-    return _public(NoteAccess(note, Role.EDITOR, token), content)
+async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> NotePublic:
+    """Replace the edit or view link; connections opened with the old one are closed (4403).
+
+    Concurrent replacements of one link serialise in the database: the one that
+    lost gets 409 instead of a link that is already dead.
+    """
+    require_editor(access, "rotate links")
+    old = access.note.edit_token if body.which == "edit" else access.note.view_token
+    new = await run_in_threadpool(_replace, services, access, body.which, old)
+    if new is None:
+        raise HTTPException(409, detail="this link was just replaced by someone else; reload")
+    services.grants.forget(old)
+    services.rooms.disconnect(
+        access.note_id, CloseCode.FORBIDDEN, "this link was replaced", admitted_by=old
+    )
+    current = await run_in_threadpool(
+        find, services.engine, new if body.which == "edit" else access.token
+    )
+    if current is None:
+        raise HTTPException(409, detail="this link was just replaced by someone else; reload")
+    return _public(current, await services.rooms.read_text(access.note_id))
+
+
+def _replace(
+    services: Services, access: NoteAccess, which: Literal["edit", "view"], old: str
+) -> str | None:
+    with Session(services.engine) as session:
+        return notes.replace_token(
+            session=session, note_id=access.note_id, which=which, edit_token=access.token, old=old
+        )
 
 
 def _public(access: NoteAccess, content: str) -> NotePublic:

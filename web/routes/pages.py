@@ -19,10 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session
 
 from collab.document import title_of
-from web.deps import NoteAccess, RoomsDep, resolve
+from web.access import NoteAccess, find
+from web.deps import ServicesDep
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = WEB_DIR / "static"
@@ -112,12 +112,12 @@ async def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/n/{token}", response_class=HTMLResponse)
-async def note_page(request: Request, token: str, rooms: RoomsDep) -> HTMLResponse:
+async def note_page(request: Request, token: str, services: ServicesDep) -> HTMLResponse:
     """The editor (edit token) or the read-only view (view token) of a note."""
-    access = await run_in_threadpool(_resolve, request, token)
+    access = await run_in_threadpool(find, services.engine, token)
     if access is None:
         return render(request, "not_found.html", {}, status_code=404)
-    title = title_of(await rooms.read_text(access.note_id))
+    title = title_of(await services.rooms.read_text(access.note_id))
     # The page holds its token: keep it out of shared caches.
     return render(request, "note.html", note_context(access, title), cache="no-store")
 
@@ -135,8 +135,3 @@ def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
         "title": title,
         "page_title": f"{title or 'Untitled note'} · collab-notes",
     }
-
-
-def _resolve(request: Request, token: str) -> NoteAccess | None:
-    with Session(request.app.state.engine) as session:
-        return resolve(session, token)

@@ -7,28 +7,28 @@ page's Origin, how many connections its address holds, and the token.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
 from collab.errors import CloseCode
+from web.access import Grant, find
 from web.channel import WebSocketChannel
-from web.deps import Grant, GrantCache, NoteAccess, resolve
+from web.deps import ServicesDep
 from web.settings import Settings
+from web.state import Services
 
 router = APIRouter()
 logger = logging.getLogger("web.ws")
 
 
 @router.websocket("/ws/{token}")
-async def note_socket(websocket: WebSocket, token: str) -> None:
+async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -> None:
     """Join the note's room as an editor or a viewer, depending on the token."""
-    settings: Settings = websocket.app.state.settings
+    settings = services.settings
     # A close code needs an accepted socket; before accept Starlette can only say 403.
     await websocket.accept()
     refusal = origin_refusal(websocket, settings)
@@ -36,18 +36,17 @@ async def note_socket(websocket: WebSocket, token: str) -> None:
         # 4403, not 1008: y-websocket retries 1xxx codes forever, and gives up on 44xx.
         await _refuse(websocket, CloseCode.FORBIDDEN, refusal)
         return
-    with _counted(websocket, settings) as admitted:
+    with _counted(websocket, services) as admitted:
         if not admitted:
             await _refuse(
                 websocket, CloseCode.TOO_MANY_REQUESTS, "too many connections from your address"
             )
             return
-        grant = await _grant(websocket, token)
+        grant = await _grant(services, token)
         if grant is None:
             await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
             return
-        rooms = websocket.app.state.rooms
-        await rooms.serve(grant.note_id, WebSocketChannel(websocket), grant.role, token)
+        await services.rooms.serve(grant.note_id, WebSocketChannel(websocket), grant.role, token)
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
@@ -64,10 +63,10 @@ def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
 
 
 @contextmanager
-def _counted(websocket: WebSocket, settings: Settings) -> Iterator[bool]:
-    connections: Counter[str] = websocket.app.state.connections
+def _counted(websocket: WebSocket, services: Services) -> Iterator[bool]:
+    connections = services.connections
     address = websocket.client.host if websocket.client else "unknown"
-    limit = settings.max_connections_per_address
+    limit = services.settings.max_connections_per_address
     if limit and connections[address] >= limit:
         yield False
         return
@@ -85,21 +84,15 @@ async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
     await websocket.close(code, reason)
 
 
-async def _grant(websocket: WebSocket, token: str) -> Grant | None:
+async def _grant(services: Services, token: str) -> Grant | None:
     """The note and role a token grants; cached, as fifty tabs may open one note at once."""
-    grants: GrantCache = websocket.app.state.grants
-    grant = grants.get(token)
+    grant = services.grants.get(token)
     if grant is None:
-        access = await run_in_threadpool(_resolve, websocket, token)
-        if access is None:
+        found = await run_in_threadpool(find, services.engine, token)
+        if found is None:
             return None
-        grant = grants.put(token, Grant(access.note_id, access.role))
+        grant = services.grants.put(token, Grant(found.note_id, found.role))
     return grant
-
-
-def _resolve(websocket: WebSocket, token: str) -> NoteAccess | None:
-    with Session(websocket.app.state.engine) as session:
-        return resolve(session, token)
 
 
 def _client(websocket: WebSocket) -> str:

@@ -1,0 +1,126 @@
+"""collab-notes served by a real uvicorn in a thread of the test process, on a free port.
+
+It is the same server ``collab-notes serve`` runs (``web.cli.Server`` over
+``create_app``), on real sockets, minus the process around it: it starts in a
+tenth of a second instead of a second, so each test still gets a fresh server
+and database. Tests that kill, signal or restart a server use ``ServerProcess``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from support.server import free_port
+from web.app import create_app
+from web.cli import Server, _uvicorn_config
+from web.settings import Settings
+from web.state import Services
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+class LiveServer:
+    """One in-process server over one database file."""
+
+    def __init__(self, db_path: Path, **settings: Any) -> None:
+        self.settings = Settings(port=free_port(), database_url=f"sqlite:///{db_path}", **settings)
+        self._logs = _Lines()
+        self._level = logging.WARNING
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.settings.port}/ws"
+
+    @property
+    def services(self) -> Services:
+        """The running server's parts, for tests that inject a fault into one."""
+        assert self._server is not None
+        services = self._server.config.app.state.services
+        assert isinstance(services, Services)
+        return services
+
+    def start(self, timeout_s: float = 20.0) -> LiveServer:
+        """Start and wait until /healthz answers."""
+        root = logging.getLogger()
+        root.addHandler(self._logs)
+        self._level = root.level
+        root.setLevel(logging.INFO)
+        app = create_app(self.settings)
+        self._server = Server(_uvicorn_config(app, self.settings), app)
+        self._thread = threading.Thread(target=self._server.run, name="live server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"server stopped while starting:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"server not healthy within {timeout_s} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """Every line the server logged."""
+        return "\n".join(self._logs.lines)
+
+    def wait_for_log(self, *texts: str, timeout_s: float = 10.0) -> str:
+        """Wait until a logged line holds one of ``texts``; return that line."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in list(self._logs.lines):
+                if any(text in line for text in texts):
+                    return line
+            time.sleep(0.01)
+        raise TimeoutError(f"none of {texts} logged within {timeout_s} s:\n{self.log()[-3000:]}")
+
+    @property
+    def stopped_because(self) -> str | None:
+        """Why the server stopped by itself (``serve`` then exits non-zero), or None."""
+        return None if self._server is None else self._server.fatal
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop as SIGTERM would: peers hear 1001, writes finish."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise TimeoutError(f"server did not stop within {timeout_s} s:\n{self.log()}")
+        root = logging.getLogger()
+        root.removeHandler(self._logs)
+        root.setLevel(self._level)
+
+    def post_note(self, content: str | None = None) -> dict[str, Any]:
+        body = {} if content is None else {"content": content}
+        response = httpx.post(self.url + "/api/notes", json=body, timeout=10)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get_note(self, token: str) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/notes/{token}", timeout=10)

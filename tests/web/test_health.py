@@ -1,0 +1,89 @@
+"""When saving fails, the server says so: peers get 1011, /healthz tells the truth, and a
+server that cannot save at all stops by itself, so that a supervisor restarts it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from support.live import LiveServer
+from support.yclient import YClient
+
+from storage.writer import Job
+
+BOOM = "BOOM"
+
+
+def break_the_writer_on(server: LiveServer, marker: str) -> None:
+    """Make the writer meet an unexpected error (a bug) on any update holding ``marker``."""
+    store = server.services.store
+    insert = store._insert
+
+    def failing(cursor: Any, jobs: list[Job]) -> None:
+        if any(marker.encode() in job.data for job in jobs):
+            raise RuntimeError("an injected bug in the writer")
+        insert(cursor, jobs)
+
+    store._insert = failing  # type: ignore[method-assign]
+
+
+async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_goes_on(
+    live: LiveServer,
+) -> None:
+    server = live
+    break_the_writer_on(server, BOOM)
+    token = server.post_note("safe ")["id"]
+    other = server.post_note("other ")["id"]
+    async with YClient.connect(server.ws_url, token) as ana:
+        ana.append(BOOM)
+        assert await ana.wait_closed(10) == 1011
+    async with YClient.connect(server.ws_url, other) as ben:
+        ben.append("still saved")
+        await ben.wait_saved()
+    assert server.get_note(other).json()["content"] == "other still saved"
+    assert server.get_note(token).json()["content"] == "safe "  # the failed edit is not kept
+    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert "an injected bug in the writer" in server.log()
+
+
+async def test_a_writer_that_cannot_go_on_fails_healthz_and_the_server_stops(
+    live: LiveServer,
+) -> None:
+    server = live
+    token = server.post_note("kept ")["id"]
+    async with YClient.connect(server.ws_url, token) as ana:
+        break_the_writer_on(server, BOOM)
+        engine = server.services.engine
+
+        @event.listens_for(engine, "do_connect")
+        def refuse(*_args: Any) -> None:
+            raise OSError("the database disk went away")
+
+        engine.dispose()  # no spare connection in the pool: the writer must make one
+        ana.append(BOOM)
+        assert await ana.wait_closed(10) == 1011
+    health = await asyncio.to_thread(_first_unhealthy, server)
+    assert health["status"] == "unavailable" and "went away" in health["detail"], health
+    await asyncio.to_thread(_wait_stopped, server)
+    assert "went away" in (server.stopped_because or "")
+
+
+def _first_unhealthy(server: LiveServer, timeout_s: float = 10) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = httpx.get(server.url + "/healthz", timeout=2)
+        if response.status_code == 503:
+            body: dict[str, Any] = response.json()
+            return body
+        time.sleep(0.02)
+    raise AssertionError("/healthz kept answering 200 although nothing can be saved")
+
+
+def _wait_stopped(server: LiveServer, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while server.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not server.running, "the server should stop by itself"

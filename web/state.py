@@ -1,0 +1,26 @@
+"""What the app's lifespan builds, in one typed record that routes reach through ``deps``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from collab.manager import RoomManager
+from storage.updates import SqlDocumentStore
+from web.access import GrantCache
+from web.settings import Settings
+
+
+@dataclass
+class Services:
+    """The running server's parts: built by ``create_app``'s lifespan, in this order."""
+
+    settings: Settings
+    engine: Engine
+    store: SqlDocumentStore
+    rooms: RoomManager
+    grants: GrantCache = field(default_factory=GrantCache)
+    connections: Counter[str] = field(default_factory=Counter)  # open websockets by address
+    fatal: str | None = None  # set when the server cannot go on (the writer stopped)
