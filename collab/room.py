@@ -86,17 +86,12 @@ class Room:
         types: TypeDepthTracker | None = None,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
-        """Open a room on a loaded document.
+        """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
-        Args:
-            note: The note's id in the store.
-            doc: The note's document, built from the store (see :func:`collab.document.build`).
-            store: Where updates are appended.
-            config: Tunables.
-            unsnapshotted: How many logged updates the store holds after its snapshot.
-            types: The nesting depths of the document's shared types (see
-                :func:`collab.replica.track_types`); a fresh document needs none.
-            on_broken: Called when a write fails and the room must be dropped.
+        ``unsnapshotted`` is how many logged updates the store holds after its
+        snapshot; ``types`` the document's type depths (see
+        :func:`collab.replica.track_types`); ``on_broken`` is called when a write
+        fails and the room must be dropped.
         """
         self.note = note
         self.config = config = config or RoomConfig()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -43,45 +44,9 @@ def room_config(settings: Settings) -> RoomConfig:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app; nothing is opened until the lifespan starts."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _make_parent_dir(settings.database_url)
-        with exclusive_sqlite(settings.database_url):
-            engine = make_engine(settings.database_url, Durability(settings.durability))
-            create_schema(engine)
-            services: Services | None = None
-
-            def fatal(reason: str) -> None:
-                # The writer stopped for good: /healthz says so, and `serve` exits
-                # non-zero so that a supervisor restarts the process.
-                if services is not None:
-                    services.fatal = reason
-
-            try:
-                async with (
-                    SqlDocumentStore(engine, on_fatal=fatal) as store,
-                    RoomManager(
-                        store,
-                        room_config(settings),
-                        grace_s=settings.room_grace_s,
-                        max_rooms=settings.max_loaded_rooms,
-                    ) as rooms,
-                ):
-                    services = Services(settings, engine, store, rooms)
-                    app.state.services = services
-                    logger.info(
-                        "serving notes from %s (durability %s)",
-                        engine.url.render_as_string(hide_password=True),
-                        settings.durability,
-                    )
-                    yield
-            finally:
-                engine.dispose()
-
     app = FastAPI(
         title="collab-notes",
-        lifespan=lifespan,
+        lifespan=partial(_lifespan, settings),
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -92,6 +57,43 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.include_router(pages.router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
+    """Open the database, the store and the rooms; close them in the reverse order."""
+    _make_parent_dir(settings.database_url)
+    with exclusive_sqlite(settings.database_url):
+        engine = make_engine(settings.database_url, Durability(settings.durability))
+        create_schema(engine)
+        services: list[Services] = []
+
+        def fatal(reason: str) -> None:
+            # The writer stopped for good: /healthz says so, and `serve` exits
+            # non-zero so that a supervisor restarts the process.
+            for running in services:
+                running.fatal = reason
+
+        try:
+            async with (
+                SqlDocumentStore(engine, on_fatal=fatal) as store,
+                RoomManager(
+                    store,
+                    room_config(settings),
+                    grace_s=settings.room_grace_s,
+                    max_rooms=settings.max_loaded_rooms,
+                ) as rooms,
+            ):
+                services.append(Services(settings, engine, store, rooms))
+                app.state.services = services[0]
+                logger.info(
+                    "serving notes from %s (durability %s)",
+                    engine.url.render_as_string(hide_password=True),
+                    settings.durability,
+                )
+                yield
+        finally:
+            engine.dispose()
 
 
 def _make_parent_dir(url: str) -> None:

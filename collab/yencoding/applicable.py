@@ -1,4 +1,24 @@
-"""Whether a well-formed update can be applied to a document right now, whole."""
+"""Whether a well-formed update can be applied to a document right now, whole.
+
+Well-formed updates can still crash yrs (the one in pycrdt 0.14.13) through its
+integration logic, which trusts that updates are honest:
+
+* Structs whose predecessors or references are missing are kept as "pending"
+  and later updates are merged into them; two hostile pending updates that
+  overlap segfault or double-free the process. So an update must start at or
+  below the document's clock for each client, must not skip clocks the
+  document lacks, and may only refer to (or delete) clocks that the document
+  or the update itself holds.
+* A block that starts below the document's clock but ends above it re-sends
+  clocks the document already has along with new ones. yrs trusts that the old
+  part carries the same content and splices the new part onto it; a hostile
+  re-send with different content corrupts the item list (use after free, found
+  by fuzzing). Such blocks are refused unless ``allow_overlap``. Blocks the
+  document already holds entirely are fine (yrs skips them without
+  integrating), so plain re-sends pass. Honest peers straddle only when the
+  document moved on between a sync request and its reply; the peer then has
+  to resync.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +30,11 @@ from collab.yencoding.model import InvalidUpdate, StaleUpdate, UpdateInfo
 def check_applicable(
     info: UpdateInfo, state: Mapping[int, int], *, allow_overlap: bool = False
 ) -> None:
-    """Refuse an update that the document cannot take in cleanly right now.
-
-    Well-formed updates can still crash yrs (the one in pycrdt 0.14.13)
-    through its integration logic, which trusts that updates are honest:
-
-    * Structs whose predecessors or references are missing are kept as
-      "pending" and later updates are merged into them; two hostile pending
-      updates that overlap segfault or double-free the process. So an update
-      must start at or below the document's clock for each client, must not
-      skip clocks the document lacks, and may only refer to (or delete)
-      clocks that the document or the update itself holds.
-    * A block that starts below the document's clock but ends above it
-      re-sends clocks the document already has along with new ones. yrs
-      trusts that the old part carries the same content and splices the new
-      part onto it; a hostile re-send with different content corrupts the
-      item list (use after free, found by fuzzing). Such blocks are refused
-      unless ``allow_overlap``. Blocks the document already holds entirely
-      are fine (yrs skips them without integrating), so plain re-sends
-      pass. Honest peers straddle only when the document moved on between
-      a sync request and its reply; the peer then has to resync.
+    """Refuse an update that the document cannot take in cleanly right now (see above).
 
     Args:
         info: Result of :func:`check_update`.
-        state: The document's state vector, e.g.
-            ``decode_state_vector(doc.get_state())``.
+        state: The document's state vector, e.g. ``decode_state_vector(doc.get_state())``.
         allow_overlap: Accept blocks that straddle the document's clock.
 
     Raises:

