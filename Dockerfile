@@ -1,24 +1,41 @@
 # collab-notes: the server with its notes on a volume.
 #   docker build -t collab-notes .
 #   docker run -p 8000:8000 -v collab-notes-data:/data collab-notes
-FROM python:3.11-slim
+#
+# BASE_IMAGE is any image with Python 3.11 or newer as python3, its venv module
+# and useradd; scripts/test-image builds one from Debian's packages and passes
+# it with --build-arg, since its machines cannot pull python:3.11-slim.
+ARG BASE_IMAGE=python:3.11-slim
 
-WORKDIR /app
+# Build the virtualenv in a stage of its own: the sources, pip and its caches
+# stay behind, only the installed environment is copied on.
+FROM ${BASE_IMAGE} AS build
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY collab ./collab
 COPY storage ./storage
 COPY web ./web
-RUN pip install --no-cache-dir . \
-    && useradd --system --uid 1000 --home /data collab \
-    && mkdir -p /data && chown collab /data
+RUN python3 -m venv /opt/collab-notes \
+    && /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check . \
+    && /opt/collab-notes/bin/pip uninstall --yes --quiet pip setuptools
+
+FROM ${BASE_IMAGE}
+COPY --from=build /opt/collab-notes /opt/collab-notes
+RUN useradd --system --uid 1000 --user-group --home-dir /data --no-create-home collab \
+    && mkdir -p /data && chown collab:collab /data
 
 USER collab
+WORKDIR /data
 VOLUME ["/data"]
-ENV COLLAB_HOST=0.0.0.0 \
+ENV PATH=/opt/collab-notes/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    COLLAB_HOST=0.0.0.0 \
     COLLAB_PORT=8000 \
     COLLAB_DATABASE_URL=sqlite:////data/collab-notes.db
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-# SIGTERM (docker stop) finishes pending writes and closes connections with 1001.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('COLLAB_PORT', '8000'), timeout=2)"]
+# SIGTERM (docker stop) closes connections with 1001, finishes pending writes, exits 0.
 STOPSIGNAL SIGTERM
 CMD ["collab-notes", "serve"]

@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from storage.db import DatabaseInUse, exclusive_sqlite
+from web import admin
 from web.app import create_app
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
 from web.state import Services
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                 type=_typed(name),
                 help=help_text + f" (default: {default})",
             )
+    admin.add_commands(commands)
     return parser
 
 
@@ -173,6 +175,8 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``collab-notes`` script."""
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        return admin.run(args)
     try:
         settings = settings_from(args)
     except ValueError as error:

@@ -1,0 +1,217 @@
+"""Checking a SQLite database: SQLite's own integrity check, then every note.
+
+Everything is read inside one read transaction, so the check sees one
+consistent state even while a server writes (a compaction between reading a
+note's snapshot and its log would otherwise look like lost updates).
+
+Storage knows nothing of Yjs documents, so the caller hands in two functions:
+one that vets a note's stored updates before any of them reaches pycrdt (a
+damaged row can hold bytes that crash it), and the function the server builds
+a document with.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import StaticPool
+
+from storage.db import SCHEMA_VERSION
+from storage.updates import SqlDocumentStore
+
+MAX_INTEGRITY_ERRORS = 100
+"""SQLite's integrity check stops after this many errors."""
+
+BUSY_TIMEOUT_MS = 30_000
+
+VetUpdates = Callable[[Sequence[tuple[str, bytes]]], str | None]
+"""Given a note's stored updates as (label, bytes), in load order: what is wrong, or None."""
+
+BuildDocument = Callable[[tuple[bytes, ...]], object]
+"""Builds a document from what the store's ``load`` returns; raises if it cannot."""
+
+
+class CheckRefused(RuntimeError):
+    """The check could not start: the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong: what it is about (the database, a table row, a note) and why."""
+
+    subject: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Report:
+    """What the check found."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes_checked: int = 0
+    notes_broken: int = 0
+    integrity: str = "not checked"
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report:
+    """Check the SQLite database at ``path``: its pages, its schema, then every note.
+
+    Args:
+        path: The database file; it is not created if missing.
+        vet: Vets a note's stored updates before they are handed to pycrdt.
+        build: Builds a document from the store's load, as the server does.
+
+    Returns:
+        A report listing each problem as a sentence that names what is wrong:
+        the database, a table row, or a note by its id.
+
+    Raises:
+        CheckRefused: There is no database at ``path``, or it cannot be opened.
+    """
+    path = path.resolve()
+    if not path.is_file():
+        raise CheckRefused(f"there is no database at {path}")
+    report = Report()
+    with _snapshot(path) as (connection, engine):
+        _check_pages(connection, report)
+        if _check_schema(connection, report):
+            _check_notes(connection, SqlDocumentStore(engine), report, vet, build)
+    return report
+
+
+@contextmanager
+def _snapshot(path: Path) -> Iterator[tuple[sqlite3.Connection, Engine]]:
+    """One connection in one read transaction, also behind an engine for the store."""
+    try:
+        connection = sqlite3.connect(
+            f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+        )
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as error:
+        raise CheckRefused(f"cannot open {path}: {error}") from None
+    # The store's load takes a connection from the engine and gives it back; the
+    # pool hands out this one connection and leaves its transaction open.
+    engine = create_engine(
+        "sqlite://", creator=lambda: connection, poolclass=StaticPool, pool_reset_on_return=None
+    )
+    try:
+        engine.raw_connection().close()  # the engine's first connect, before the transaction
+        connection.execute("BEGIN")
+        yield connection, engine
+    finally:
+        engine.dispose()
+        connection.close()
+
+
+def _check_pages(connection: sqlite3.Connection, report: Report) -> None:
+    pragma = f"PRAGMA integrity_check({MAX_INTEGRITY_ERRORS})"
+    try:
+        rows = [row[0] for row in connection.execute(pragma)]
+    except sqlite3.DatabaseError as error:
+        rows = [str(error)]
+    report.integrity = "ok" if rows == ["ok"] else "failed"
+    if rows != ["ok"]:
+        # A row can hold several lines, under a header naming the schema.
+        lines = [line for row in rows for line in row.splitlines() if not line.startswith("***")]
+        report.problems += [Problem("database", line) for line in lines]
+
+
+def _check_schema(connection: sqlite3.Connection, report: Report) -> bool:
+    """Problems with the tables themselves; False when the notes cannot be read at all."""
+    try:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        orphans = connection.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError as error:
+        report.problems.append(Problem("database", f"cannot read its tables: {error}"))
+        return False
+    missing = {"note", "update_log", "snapshot"} - tables
+    if missing:
+        names = ", ".join(sorted(missing))
+        report.problems.append(Problem("database", f"not a collab-notes database (no {names})"))
+        return False
+    if version > SCHEMA_VERSION:
+        report.problems.append(
+            Problem(
+                "database",
+                f"schema version {version} is newer than this collab-notes "
+                f"({SCHEMA_VERSION}); check it with the collab-notes that wrote it",
+            )
+        )
+        return False
+    report.problems += [
+        Problem(f"{table} row {rowid}", f"belongs to a missing {parent}")
+        for table, rowid, parent, _ in orphans
+    ]
+    return True
+
+
+def _check_notes(
+    connection: sqlite3.Connection,
+    store: SqlDocumentStore,
+    report: Report,
+    vet: VetUpdates,
+    build: BuildDocument,
+) -> None:
+    try:
+        notes = [row[0] for row in connection.execute("SELECT id FROM note ORDER BY id")]
+    except sqlite3.DatabaseError as error:
+        report.problems.append(Problem("database", f"cannot list the notes: {error}"))
+        return
+    for note in notes:
+        problem = _check_note(connection, store, note, vet, build)
+        report.notes_checked += 1
+        if problem is not None:
+            report.notes_broken += 1
+            report.problems.append(Problem(f"note {note}", problem))
+
+
+def _check_note(
+    connection: sqlite3.Connection,
+    store: SqlDocumentStore,
+    note: int,
+    vet: VetUpdates,
+    build: BuildDocument,
+) -> str | None:
+    try:
+        problem = vet(_stored_updates(connection, note))
+        if problem is not None:
+            return problem
+        loaded = store.load_sync(note)
+    except sqlite3.DatabaseError as error:
+        return f"cannot be read: {error}"
+    try:
+        build(loaded.updates)
+    except BaseException as error:  # yrs panics surface as pyo3's PanicException
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
+        return f"does not load: {error!r}"
+    return None
+
+
+def _stored_updates(connection: sqlite3.Connection, note: int) -> list[tuple[str, bytes]]:
+    """The note's snapshot, then its log after the snapshot: what the store's load reads."""
+    snapshot = connection.execute(
+        "SELECT upto_seq, data FROM snapshot WHERE note_id = ?", (note,)
+    ).fetchone()
+    after = snapshot[0] if snapshot else 0
+    updates = [(f"snapshot (up to update {after})", bytes(snapshot[1]))] if snapshot else []
+    log = connection.execute(
+        "SELECT seq, data FROM update_log WHERE note_id = ? AND seq > ? ORDER BY seq",
+        (note, after),
+    )
+    updates += [(f"update {seq}", bytes(data)) for seq, data in log]
+    return updates
