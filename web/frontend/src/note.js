@@ -9,7 +9,7 @@ import { createEditor } from './editor.js'
 import { forgetNote, rememberNote, replaceToken, retitleNote } from './history.js'
 import { cleanName, loadIdentity, rename } from './identity.js'
 import { attachLayout } from './layout.js'
-import { attachPresence, guardRemoteStates } from './presence.js'
+import { attachPresence, guardRemoteStates, keepPresenceAcrossReconnects } from './presence.js'
 import { attachPreview } from './preview.js'
 import { SaveTracker } from './saves.js'
 import { attachShareDialog } from './share.js'
@@ -50,6 +50,7 @@ class NotePage {
     this.persistence = this.canEdit ? new IndexeddbPersistence(localCopyName(this.token), this.doc) : null
     this.provider = this.createProvider()
     guardRemoteStates(this.provider.awareness)
+    keepPresenceAcrossReconnects(this.provider)
     this.identity = loadIdentity()
     this.announceSelf()
     this.editor = createEditor($('#editor'), {

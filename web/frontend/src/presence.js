@@ -31,6 +31,29 @@ export function guardRemoteStates (awareness) {
   })
 }
 
+/**
+ * Make sure everyone is shown again as soon as a connection comes back.
+ *
+ * y-protocols ignores a state whose clock did not advance past the last one it
+ * saw for that client, and y-websocket drops the others' states (but not their
+ * clocks) when its socket closes; the server then re-sends the same clocks, and
+ * people stayed hidden until their next 15 s renewal. So when the socket closes,
+ * forget the clocks of everyone who was dropped, and advance our own clock, so
+ * that peers who kept ours (stock clients, or a restarted server's) take it.
+ */
+export function keepPresenceAcrossReconnects (provider) {
+  const awareness = provider.awareness
+  provider.on('status', ({ status }) => {
+    if (status !== 'disconnected') return
+    for (const id of [...awareness.meta.keys()]) {
+      if (id !== awareness.clientID && !awareness.states.has(id)) awareness.meta.delete(id)
+    }
+    // Not sent now (there is no socket); the reconnect announces it with this clock.
+    const own = awareness.getLocalState()
+    if (own !== null) awareness.setLocalState(own)
+  })
+}
+
 function chip (state, isSelf) {
   const item = document.createElement('li')
   item.className = 'person'
