@@ -13,6 +13,7 @@ several in one frame (see ``Room._delay_renewal``)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -117,9 +118,18 @@ class AwarenessStates:
     announces itself with its old clock, which they would ignore until its next
     renewal (15 s or more). So the room keeps the last clock it relayed for each
     client id and shifts a returning client's clocks past it.
+
+    A stock client also keeps the clocks of the others when its own socket
+    drops, so when it returns the room advances everyone else's clock for it
+    (:meth:`advance_others`). And a room knows nothing of the clocks relayed
+    before it was opened (a server restart): clocks it relays start at
+    ``clock_base``, by default the time in milliseconds, which no earlier room
+    for the same note can have reached (a client's clock moves by one per
+    change, far less than once a millisecond).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock_base: int | None = None) -> None:
+        self._base = time.time_ns() // 1_000_000 if clock_base is None else clock_base
         self._entries: dict[int, Entry] = {}  # as relayed to others
         self._owners: dict[int, object] = {}
         self._own_clock: dict[int, int] = {}  # the client's own clock, to spot echoes
@@ -191,12 +201,50 @@ class AwarenessStates:
         if stamp and state is not None:
             state = _with_fields(state, stamp)
         if own is None:  # first word from this connection: start past what peers saw
-            self._offset[cid] = max(0, self._last_relayed.get(cid, -1) + 1 - entry.clock)
+            floor = max(self._base, self._last_relayed.get(cid, -1) + 1)
+            self._offset[cid] = max(0, floor - entry.clock)
         self._own_clock[cid] = entry.clock
         relayed = Entry(cid, entry.clock + self._offset[cid], state)
         self._entries[cid] = relayed
         self._last_relayed[cid] = relayed.clock
         return relayed
+
+    def returning(self, entries: Iterable[Entry], owner: object) -> bool:
+        """Whether ``owner`` brings back a client id whose state this room relayed and removed.
+
+        That is a client reconnecting, and a stock one still holds the clocks it
+        last saw for everyone else: see :meth:`advance_others`.
+        """
+        for entry in entries:
+            held = self._entries.get(entry.client_id)
+            gone = held is None or held.state is None
+            known = entry.client_id in self._last_relayed
+            if (
+                entry.state is not None
+                and known
+                and gone
+                and self._owners.get(entry.client_id) is not owner
+            ):
+                return True
+        return False
+
+    def advance_others(self, owner: object) -> list[Entry]:
+        """Advance by one the clock of every present state not set by ``owner``; return them.
+
+        Sent to a returning client, which would ignore the states at the clocks
+        it already saw. Clocks only move forward, so the others simply see the
+        next relayed clock one higher than they would have.
+        """
+        advanced = [
+            Entry(cid, entry.clock + 1, entry.state)
+            for cid, entry in self._entries.items()
+            if entry.state is not None and self._owners.get(cid) is not owner
+        ]
+        for entry in advanced:
+            self._offset[entry.client_id] += 1
+            self._entries[entry.client_id] = entry
+            self._last_relayed[entry.client_id] = entry.clock
+        return advanced
 
     def remove_owner(self, owner: object) -> list[Entry]:
         """Forget every client id ``owner`` set; return the removals to broadcast."""

@@ -60,9 +60,13 @@ class PresenceRelay:
         entries = awareness.read(payload, max_state_bytes=self._max_state_bytes)
         stamp = _VIEWER_STAMP if peer.role is Role.VIEWER else None
         held = {entry.client_id: self.states.state_of(entry.client_id) for entry in entries}
+        returning = self.states.returning(entries, owner=peer)
         advanced = self.states.apply(entries, owner=peer, stamp=stamp)
         if not advanced:
             return  # an echo of what the room holds: stock clients echo every update
+        if returning and (others := self.states.advance_others(peer)):
+            # It ignores the others at the clocks it saw before its socket dropped.
+            peer.send(protocol.encode_awareness(awareness.encode(others)))
         changes = []
         for entry in advanced:
             if entry.state is not None and entry.state == held[entry.client_id]:

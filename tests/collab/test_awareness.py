@@ -67,7 +67,7 @@ def test_null_state_means_removal() -> None:
 
 
 def test_only_entries_whose_clock_advanced_are_relayed() -> None:
-    states, owner = AwarenessStates(), object()
+    states, owner = AwarenessStates(clock_base=0), object()
     assert states.apply([Entry(1, 1, '{"a":1}')], owner) == [Entry(1, 1, '{"a":1}')]
     assert states.apply([Entry(1, 1, '{"a":1}')], owner) == []  # the echo stops here
     assert states.apply([Entry(1, 0, '{"a":0}')], owner) == []  # an old clock too
@@ -75,7 +75,7 @@ def test_only_entries_whose_clock_advanced_are_relayed() -> None:
 
 
 def test_a_connection_cannot_set_another_connections_client_id() -> None:
-    states, alice, mallory = AwarenessStates(), object(), object()
+    states, alice, mallory = AwarenessStates(clock_base=0), object(), object()
     states.apply([Entry(1, 1, '{"name":"Alice"}')], alice)
     assert states.apply([Entry(1, 9, '{"name":"Mallory"}')], mallory) == []
     assert states.apply([Entry(1, 9, None)], mallory) == []
@@ -83,7 +83,7 @@ def test_a_connection_cannot_set_another_connections_client_id() -> None:
 
 
 def test_removing_an_owner_removes_its_states_with_a_newer_clock() -> None:
-    states, alice, bob = AwarenessStates(), object(), object()
+    states, alice, bob = AwarenessStates(clock_base=0), object(), object()
     states.apply([Entry(1, 4, "{}")], alice)
     states.apply([Entry(2, 1, "{}")], bob)
     assert states.remove_owner(alice) == [Entry(1, 5, None)]
@@ -91,7 +91,7 @@ def test_removing_an_owner_removes_its_states_with_a_newer_clock() -> None:
 
 
 def test_a_client_returning_with_its_old_clock_is_relayed_past_its_removal() -> None:
-    states, first, second = AwarenessStates(), object(), object()
+    states, first, second = AwarenessStates(clock_base=0), object(), object()
     states.apply([Entry(1, 4, "{}")], first)
     assert states.remove_owner(first) == [Entry(1, 5, None)]
     assert states.apply([Entry(1, 4, "{}")], second) == [Entry(1, 6, "{}")]
@@ -100,9 +100,32 @@ def test_a_client_returning_with_its_old_clock_is_relayed_past_its_removal() -> 
 
 
 def test_a_client_id_released_by_its_owner_can_be_taken_by_a_new_connection() -> None:
-    states, old, new = AwarenessStates(), object(), object()
+    states, old, new = AwarenessStates(clock_base=0), object(), object()
     states.apply([Entry(1, 3, "{}")], old)
     assert states.apply([Entry(1, 3, None)], old) == [Entry(1, 3, None)]  # leaving
     assert states.apply([Entry(1, 3, '{"back":true}')], new) == [Entry(1, 4, '{"back":true}')]
     assert states.remove_owner(old) == []  # the old socket closing changes nothing
     assert states.states() == {1: '{"back":true}'}
+
+
+def test_a_new_room_relays_clocks_past_any_an_earlier_room_relayed() -> None:
+    before, owner = AwarenessStates(clock_base=0), object()
+    [old] = before.apply([Entry(1, 7, "{}")], owner)
+    after = AwarenessStates()  # after a restart: clocks start at the time in milliseconds
+    [new] = after.apply([Entry(1, 7, "{}")], owner)
+    assert new.clock > old.clock + 1_000_000
+    assert after.apply([Entry(1, 8, "{}")], owner) == [Entry(1, new.clock + 1, "{}")]
+
+
+def test_a_returning_client_gets_the_others_with_advanced_clocks() -> None:
+    states, ana, ben_before, ben_after = AwarenessStates(clock_base=0), *(object() for _ in "abc")
+    states.apply([Entry(1, 3, '{"n":"ana"}')], ana)
+    states.apply([Entry(2, 5, '{"n":"ben"}')], ben_before)
+    assert not states.returning([Entry(2, 6, "{}")], ben_before)  # same connection
+    states.remove_owner(ben_before)
+    assert states.returning([Entry(2, 5, '{"n":"ben"}')], ben_after)
+    assert not states.returning([Entry(9, 1, "{}")], ben_after)  # never seen: a newcomer
+    states.apply([Entry(2, 5, '{"n":"ben"}')], ben_after)
+    assert states.advance_others(ben_after) == [Entry(1, 4, '{"n":"ana"}')]
+    # Ana's own next clock is relayed past the advanced one.
+    assert states.apply([Entry(1, 4, '{"n":"ana"}')], ana) == [Entry(1, 5, '{"n":"ana"}')]

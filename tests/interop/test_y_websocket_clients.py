@@ -109,3 +109,51 @@ async def test_an_unknown_note_closes_with_4404_and_the_client_gives_up(
         closed = await lost.wait_for("close", timeout=5)
         assert closed["code"] == 4404
         assert closed["reason"] == "unknown note"
+
+
+async def test_a_client_that_reconnects_sees_the_others_again_at_once(
+    server: ServerProcess,
+) -> None:
+    """A stock client keeps the others' clocks when its socket drops: they must advance."""
+    token = server.post_note()["id"]
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana") as ana,
+        NodeClient.start(server.ws_url, token, name="ben") as ben,
+    ):
+        await ben.wait_for(lambda e: e["event"] == "awareness" and "ana" in names(e["states"]))
+        await ben.request({"cmd": "disconnect"})
+        await ben.wait_for(lambda e: e["event"] == "awareness" and "ana" not in names(e["states"]))
+        await ana.wait_for(lambda e: e["event"] == "awareness" and ben.client_id in e["removed"])
+        await ben.request({"cmd": "connect"})
+        await ben.wait_for(
+            lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), timeout=1.0
+        )
+
+
+async def test_after_a_server_restart_stock_clients_see_each_other_within_two_seconds(
+    server: ServerProcess,
+) -> None:
+    """A restarted server knows no clocks; what it relays must pass the ones clients kept."""
+    token = server.post_note()["id"]
+    async with (
+        NodeClient.start(server.ws_url, token, name="ana") as ana,
+        NodeClient.start(server.ws_url, token, name="ben") as ben,
+    ):
+        for me, other in ((ana, "ben"), (ben, "ana")):
+            await me.wait_for(
+                lambda e, o=other: e["event"] == "awareness" and o in names(e["states"])
+            )
+        server.stop()
+        for client in (ana, ben):
+            await client.wait_for(
+                lambda e: e["event"] == "status" and e["status"] == "disconnected"
+            )
+            client.drain()
+        server.start()
+        for client in (ana, ben):
+            await client.wait_for("synced", timeout=10.0)
+        for me, other in ((ana, "ben"), (ben, "ana")):
+            await me.wait_for(
+                lambda e, o=other: e["event"] == "awareness" and o in names(e["states"]),
+                timeout=2.0,
+            )
