@@ -10,18 +10,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url, text
+from sqlalchemy import Engine, event, inspect, make_url, text
 from sqlmodel import SQLModel, create_engine
 
 from storage import models
 
 logger = logging.getLogger("storage.db")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump this and add a step to ``_MIGRATIONS`` whenever the tables change."""
 
 _MIGRATIONS: dict[int, list[str]] = {
     # version reached -> SQL statements that get there from the version before
+    2: ["ALTER TABLE note ADD COLUMN deleted_at DATETIME"],  # delete with undo
 }
 
 
@@ -64,8 +65,10 @@ def create_schema(engine: Engine) -> None:
                 f"the database has schema version {version}, newer than this collab-notes "
                 f"({SCHEMA_VERSION}); upgrade collab-notes or use another database"
             )
+        if version == 0:  # unversioned: version 1's tables, or none (create_all makes them new)
+            version = 1 if inspect(connection).has_table("note") else SCHEMA_VERSION
         SQLModel.metadata.create_all(connection)
-        for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+        for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[step]:
                 connection.execute(text(statement))
         _set_schema_version(connection, SCHEMA_VERSION)

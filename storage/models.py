@@ -31,6 +31,8 @@ class Note(NoteBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     edit_token: str = Field(unique=True, index=True, max_length=64)
     view_token: str = Field(unique=True, index=True, max_length=64)
+    # Set while the note is deleted but can still be brought back; purged later.
+    deleted_at: datetime | None = Field(default=None, nullable=True)
 
 
 class UpdateLog(SQLModel, table=True):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
-from storage.models import Note, UpdateLog
+from storage.models import Note, Snapshot, UpdateLog, utcnow
 
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
@@ -32,12 +33,19 @@ def create_note(*, session: Session, initial_update: bytes | None = None) -> Not
     return note
 
 
-def find_by_token(*, session: Session, token: str) -> Note | None:
-    """The note whose edit or view token is ``token``, or None."""
+def find_by_token(*, session: Session, token: str, include_deleted: bool = False) -> Note | None:
+    """The note whose edit or view token is ``token``, or None.
+
+    A deleted note is found only with ``include_deleted`` (to restore it, or to
+    say that it was deleted).
+    """
     statement = select(Note).where(
         (col(Note.edit_token) == token) | (col(Note.view_token) == token)
     )
-    return session.exec(statement).first()
+    note = session.exec(statement).first()
+    if note is not None and note.deleted_at is not None and not include_deleted:
+        return None
+    return note
 
 
 def get_note(*, session: Session, note_id: int) -> Note | None:
@@ -64,3 +72,35 @@ def replace_token(
     result = session.execute(statement)
     session.commit()
     return new if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def delete_note(*, session: Session, note: Note) -> None:
+    """Mark the note deleted, now; deleting it again keeps the first time (and its window)."""
+    if note.deleted_at is None:
+        note.deleted_at = utcnow()
+        session.add(note)
+        session.commit()
+        session.refresh(note)
+
+
+def restore_note(*, session: Session, note: Note) -> None:
+    """Bring a deleted note back."""
+    note.deleted_at = None
+    session.add(note)
+    session.commit()
+    session.refresh(note)
+
+
+def purge_deleted(*, session: Session, deleted_before: datetime, keep: set[int]) -> list[int]:
+    """Remove notes deleted before ``deleted_before`` with their whole history, in one
+    transaction; the ids in ``keep`` (notes still loaded somewhere) are left for later.
+    Returns the ids removed."""
+    statement = select(Note.id).where(col(Note.deleted_at) < deleted_before)
+    ids = [note_id for note_id in session.exec(statement) if note_id is not None]
+    ids = [note_id for note_id in ids if note_id not in keep]
+    if ids:
+        session.exec(delete(Snapshot).where(col(Snapshot.note_id).in_(ids)))
+        session.exec(delete(UpdateLog).where(col(UpdateLog.note_id).in_(ids)))
+        session.exec(delete(Note).where(col(Note.id).in_(ids)))
+        session.commit()
+    return ids

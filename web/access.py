@@ -52,12 +52,16 @@ def role_of(note: Note, token: str) -> Role:
     return Role.EDITOR if secrets.compare_digest(note.edit_token, token) else Role.VIEWER
 
 
-def find(engine: Engine, token: str) -> NoteAccess | None:
-    """The note a token opens and the role it grants, or None. Blocking: call in a thread."""
+def find(engine: Engine, token: str, *, include_deleted: bool = False) -> NoteAccess | None:
+    """The note a token opens and the role it grants, or None. Blocking: call in a thread.
+
+    A deleted note opens nothing, unless ``include_deleted`` (to restore it, or to
+    say that it was deleted).
+    """
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
     with Session(engine, expire_on_commit=False) as session:
-        note = notes.find_by_token(session=session, token=token)
+        note = notes.find_by_token(session=session, token=token, include_deleted=include_deleted)
         if note is None:
             return None
         session.expunge(note)

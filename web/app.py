@@ -21,6 +21,7 @@ from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
+from web.purge import purging
 from web.routes import api, pages, ws
 from web.settings import Settings
 from web.state import Services
@@ -83,6 +84,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     grace_s=settings.room_grace_s,
                     max_rooms=settings.max_loaded_rooms,
                 ) as rooms,
+                purging(engine, rooms, settings.deleted_note_retention_days),
             ):
                 services.append(Services(settings, engine, store, rooms))
                 app.state.services = services[0]

@@ -95,6 +95,11 @@ class Settings:
         "Offer permessage-deflate on websockets. Off by default: it makes large syncs "
         "many times slower for a modest saving on the wire.",
     )
+    deleted_note_retention_days: float = option(
+        7.0,
+        "How long a deleted note can be restored (undo); after that it is purged from the "
+        "database with its whole history.",
+    )
     workers: int = option(
         1,
         "Server processes. Must be 1: a room lives in one process, so several workers "
@@ -159,6 +164,8 @@ def check(settings: Settings) -> list[str]:
             "in one process; several workers would split its editors between processes that "
             "cannot see each other's edits."
         )
+    if settings.deleted_note_retention_days <= 0:
+        problems.append("--deleted-note-retention-days must be more than 0")
     if not 0 < settings.port < 65536:
         problems.append(f"--port {settings.port} is not a TCP port")
     return problems

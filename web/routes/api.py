@@ -21,6 +21,7 @@ from storage import notes
 from storage.models import Note
 from web.access import NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
+from web.purge import restorable
 from web.state import Services
 
 router = APIRouter()
@@ -142,6 +143,53 @@ def _replace(
         return notes.replace_token(
             session=session, note_id=access.note_id, which=which, edit_token=access.token, old=old
         )
+
+
+DELETED_REASON = "this note was deleted"
+"""The close reason of the connections a deletion closes (with 4404); the page shows it."""
+
+
+async def _any_note(services: Services, token: str, what: str) -> NoteAccess:
+    """The note an edit token opens, deleted or not; 404 for no note, 403 for a view token."""
+    found = await run_in_threadpool(find, services.engine, token, include_deleted=True)
+    if found is None:
+        raise HTTPException(status_code=404, detail="no note has this link")
+    require_editor(found, what)
+    return found
+
+
+@router.delete("/api/notes/{token}", status_code=204)
+async def delete_note(token: str, services: ServicesDep) -> Response:
+    """Delete a note: its links stop working and its connections close with 4404.
+
+    It can be restored for ``--deleted-note-retention-days``, then it is purged.
+    """
+    access = await _any_note(services, token, "delete a note")
+    await run_in_threadpool(_set_deleted, services, access, True)
+    services.grants.forget(access.note.edit_token, access.note.view_token)
+    services.rooms.disconnect(access.note_id, CloseCode.UNKNOWN_NOTE, DELETED_REASON)
+    return Response(status_code=204)
+
+
+@router.post("/api/notes/{token}/undelete", response_model=NotePublic)
+async def undelete_note(token: str, services: ServicesDep) -> NotePublic:
+    """Bring a deleted note back, within its window; a note that is not deleted is left as is."""
+    access = await _any_note(services, token, "restore a note")
+    deleted_at = access.note.deleted_at
+    if deleted_at is not None:
+        if not restorable(deleted_at, services.settings.deleted_note_retention_days):
+            raise HTTPException(status_code=404, detail="this note was deleted for good")
+        await run_in_threadpool(_set_deleted, services, access, False)
+    return _public(access, await services.rooms.read_text(access.note_id))
+
+
+def _set_deleted(services: Services, access: NoteAccess, deleted: bool) -> None:
+    with Session(services.engine, expire_on_commit=False) as session:
+        note = session.merge(access.note)
+        if deleted:
+            notes.delete_note(session=session, note=note)
+        else:
+            notes.restore_note(session=session, note=note)
 
 
 def _public(access: NoteAccess, content: str) -> NotePublic:

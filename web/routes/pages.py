@@ -21,8 +21,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from collab.document import title_of
+from collab.peer import Role
 from web.access import NoteAccess, find
 from web.deps import ServicesDep
+from web.purge import restorable, retention
+from web.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = WEB_DIR / "static"
@@ -116,10 +119,30 @@ async def note_page(request: Request, token: str, services: ServicesDep) -> HTML
     """The editor (edit token) or the read-only view (view token) of a note."""
     access = await run_in_threadpool(find, services.engine, token)
     if access is None:
+        deleted = await run_in_threadpool(find, services.engine, token, include_deleted=True)
+        if deleted is not None:
+            return _deleted_page(request, deleted, services.settings)
         return render(request, "not_found.html", {}, status_code=404)
     title = title_of(await services.rooms.read_text(access.note_id))
     # The page holds its token: keep it out of shared caches.
-    return render(request, "note.html", note_context(access, title), cache="no-store")
+    context = note_context(access, title)
+    context["retention_days"] = services.settings.deleted_note_retention_days
+    return render(request, "note.html", context, cache="no-store")
+
+
+def _deleted_page(request: Request, access: NoteAccess, settings: Settings) -> HTMLResponse:
+    """404, saying the note was deleted; the edit link may restore it within the window."""
+    deleted_at = access.note.deleted_at
+    assert deleted_at is not None
+    days = settings.deleted_note_retention_days
+    editor = access.role is Role.EDITOR
+    context = {
+        "role": access.role.value,
+        "token": access.token if editor else "",
+        "restorable": editor and restorable(deleted_at, days),
+        "until": (deleted_at + retention(days)).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return render(request, "deleted.html", context, status_code=404, cache="no-store")
 
 
 def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
