@@ -33,7 +33,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 WIDE = {"width": 1280, "height": 800}
 
 # Fixed colours, so screenshots are stable; the app picks one of its own palette.
-COLORS = {"Ana": "#d1495b", "Ben": "#2f7dd1", "Vic": "#2e9e5b"}
+COLORS = {"Ana": "#e02939", "Ben": "#1b79bd", "Vic": "#13864d"}
 
 
 @pytest.fixture(scope="module")

@@ -51,17 +51,23 @@ def test_the_preview_renders_markdown_beside_the_editor(
     expect(ana.preview.locator("h1")).to_have_text("Plan")
     expect(ana.preview.locator("li strong")).to_have_text("bold")
     expect(ana.preview.locator("table td").first).to_have_text("1")
-    expect(ana.preview.locator("input[type=checkbox]")).to_be_disabled()
+    expect(ana.preview.locator("input[type=checkbox]")).to_be_checked()
 
     ana.type("\n## Live heading")
     expect(ana.preview.locator("h2")).to_have_text("Live heading")
 
-    toggle = ana.page.locator("#preview-toggle")
-    toggle.click()
+    modes = ana.page.locator(".modes")
+    modes.get_by_role("button", name="Edit").click()
     expect(ana.preview).to_be_hidden()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    toggle.click()
+    expect(modes.get_by_role("button", name="Edit")).to_have_attribute("aria-pressed", "true")
+    modes.get_by_role("button", name="Read").click()
+    expect(ana.page.locator("#editor")).to_be_hidden()
+    expect(ana.preview.locator("h2")).to_have_text("Live heading")
+    modes.get_by_role("button", name="Both").click()
     expect(ana.preview).to_be_visible()
+    expect(ana.page.locator("#editor")).to_be_visible()
+    ana.page.reload()
+    expect(modes.get_by_role("button", name="Both")).to_have_attribute("aria-pressed", "true")
 
 
 @pytest.mark.parametrize("csp", ["csp-on", "csp-off"])
@@ -79,7 +85,8 @@ def test_the_preview_never_runs_script_from_a_note(
 
     # A payload typed live goes through the same path.
     ana.type("\n\n<img src=\"y\" onerror=\"window.__pwned = 'typed'; alert('typed')\"> typed")
-    expect(ana.preview.locator("img[src=y]")).to_have_count(1)
+    # Both images were rendered (without their handlers); neither loads, and each says so.
+    expect(ana.preview.locator(".image-notice", has_text="could not be loaded")).to_have_count(2)
     for link in ana.preview.locator("a").all():
         link.click()  # their javascript: targets are gone; nothing may run
     ana.page.wait_for_load_state()

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Build the browser bundle into web/static (app.js, app.css and the notices of
-// the bundled packages), or, with --check, build into a temporary directory and
+// Build the browser bundle into web/static (app.js, app.css, the service worker
+// sw.js and the notices of the bundled packages), or, with --check, build into a temporary directory and
 // fail if the committed files differ from what these sources build.
 //
 //   npm ci --prefix web/frontend
@@ -20,14 +20,14 @@ import { gzipSync } from 'node:zlib'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const staticDir = path.resolve(here, '..', 'static')
 const NOTICES = 'app.licenses.txt'
-const OUTPUTS = ['app.js', 'app.css', NOTICES]
+const OUTPUTS = ['app.js', 'app.css', 'sw.js', NOTICES]
 const REBUILD = 'npm ci --prefix web/frontend && node web/frontend/build.mjs'
 
-/** Bundle src/main.js (and the CSS it imports) into `outdir`; returns esbuild's metafile. */
+/** Bundle src/main.js (and the CSS it imports) and the service worker into `outdir`; returns esbuild's metafile. */
 async function bundle (outdir) {
   const result = await esbuild.build({
     absWorkingDir: here,
-    entryPoints: { app: 'src/main.js' },
+    entryPoints: { app: 'src/main.js', sw: 'src/sw.js' },
     outdir,
     bundle: true,
     minify: true,
@@ -107,7 +107,7 @@ async function buildInto (outdir) {
 
 async function sizes (dir) {
   const lines = []
-  for (const name of ['app.js', 'app.css']) {
+  for (const name of ['app.js', 'app.css', 'sw.js']) {
     const data = await readFile(path.join(dir, name))
     lines.push(`${name}: ${(data.length / 1024).toFixed(1)} KiB raw, ` +
       `${(gzipSync(data, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`)

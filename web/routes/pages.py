@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from collab.document import title_of
@@ -62,7 +62,8 @@ def content_security_policy(request: Request, style_nonce: str) -> str:
     Scripts come only from this origin. ``<style>`` elements need the page's nonce
     (CodeMirror injects its base theme with it), while ``style`` attributes are
     allowed because y-codemirror.next colours remote cursors with them; the preview
-    strips ``style`` attributes from notes. Websockets go to this host only.
+    strips ``style`` attributes from notes. Websockets go to this host only. The
+    one worker is the service worker that keeps pages for offline use (``/sw.js``).
     """
     host = request.headers.get("host", "")
     sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
@@ -75,6 +76,7 @@ def content_security_policy(request: Request, style_nonce: str) -> str:
             "img-src 'self' data: https:",
             "font-src 'self'",
             f"connect-src 'self'{sockets}",
+            "worker-src 'self'",
             "base-uri 'none'",
             "form-action 'none'",
             "frame-ancestors 'none'",
@@ -105,6 +107,21 @@ def render(
         {**context, "style_nonce": nonce},
         status_code=status_code,
         headers=headers,
+    )
+
+
+@router.get("/sw.js")
+async def service_worker() -> FileResponse:
+    """The service worker, from the root so that its scope covers the note pages."""
+    return FileResponse(
+        STATIC_DIR / "sw.js",
+        media_type="text/javascript",
+        headers={
+            "Cache-Control": "no-cache",
+            # It fetches only pages and the bundle of this origin.
+            "Content-Security-Policy": "default-src 'none'; connect-src 'self'",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -3,11 +3,13 @@
 import { defaultKeymap } from '@codemirror/commands'
 import { markdownKeymap, markdownLanguage } from '@codemirror/lang-markdown'
 import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language'
+import { search, searchKeymap } from '@codemirror/search'
 import { Compartment, EditorState, Prec } from '@codemirror/state'
 import { EditorView, drawSelection, keymap, placeholder } from '@codemirror/view'
 import { tags } from '@lezer/highlight'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { indentListOrMore, insertLink, outdentListOrLess, toggleMark } from './formatting.js'
 
 const highlighting = HighlightStyle.define([
   { tag: tags.heading1, class: 'tok-h tok-h1' },
@@ -22,7 +24,16 @@ const highlighting = HighlightStyle.define([
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], class: 'tok-mark' }
 ])
 
+// Esc then Tab still leaves the editor: CodeMirror lets the next Tab through after Escape.
+const editingKeys = [
+  { key: 'Mod-b', run: toggleMark('**') },
+  { key: 'Mod-i', run: toggleMark('*') },
+  { key: 'Mod-k', run: insertLink },
+  { key: 'Tab', run: indentListOrMore, shift: outdentListOrLess }
+]
+
 const lock = (readOnly) => [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]
+const DARK = window.matchMedia('(prefers-color-scheme: dark)')
 
 /**
  * Create the editor in `parent`.
@@ -30,29 +41,52 @@ const lock = (readOnly) => [EditorState.readOnly.of(readOnly), EditorView.editab
  * A viewer's editor is read-only twice over: the state refuses changes and the
  * content is not editable; the server refuses a viewer's edits in any case.
  */
-export function createEditor (parent, { ytext, awareness, readOnly, styleNonce }) {
+export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, onScroll }) {
   const undoManager = new Y.UndoManager(ytext)
   const locking = new Compartment()
+  const theme = new Compartment()
   const extensions = [
     new LanguageSupport(markdownLanguage),
     syntaxHighlighting(highlighting),
     EditorView.lineWrapping,
     drawSelection(),
+    search({ top: true }),
+    Prec.highest(keymap.of(editingKeys)),
     Prec.high(keymap.of(markdownKeymap)),
-    keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
+    keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...defaultKeymap]),
     yCollab(ytext, awareness, { undoManager }),
     EditorView.contentAttributes.of({ 'aria-label': 'Note text (Markdown)' }),
     locking.of(lock(readOnly)),
+    theme.of(EditorView.darkTheme.of(DARK.matches)),
     placeholder(readOnly ? 'This note is empty.' : 'Start writing. Markdown works: # Title, **bold**, - lists…')
   ]
   if (styleNonce) extensions.push(EditorView.cspNonce.of(styleNonce))
   const state = EditorState.create({ doc: ytext.toString(), extensions })
   const view = new EditorView({ state, parent })
+  DARK.addEventListener('change', () => {
+    view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(DARK.matches)) })
+  })
+  if (onScroll) view.scrollDOM.addEventListener('scroll', onScroll, { passive: true })
   return {
     view,
     /** Stop (or allow) editing, e.g. once this page's link no longer works. */
     setReadOnly (readOnly) {
       view.dispatch({ effects: locking.reconfigure(lock(readOnly)) })
+    },
+    /** The source line (from 0, with a fraction) at the top of the visible text. */
+    lineAtTop () {
+      const top = view.scrollDOM.getBoundingClientRect().top - view.documentTop
+      const block = view.lineBlockAtHeight(Math.max(0, top))
+      const line = view.state.doc.lineAt(block.from).number - 1
+      return line + Math.min(1, Math.max(0, (top - block.top) / Math.max(1, block.height)))
+    },
+    /** Scroll so that a source line (from 0, with a fraction) is at the top. */
+    scrollToLine (line) {
+      const doc = view.state.doc
+      const number = Math.min(doc.lines, Math.max(1, Math.floor(line) + 1))
+      const block = view.lineBlockAt(doc.line(number).from)
+      const fraction = line - Math.floor(line)
+      view.scrollDOM.scrollTop = block.top + fraction * block.height + (view.documentTop - view.scrollDOM.getBoundingClientRect().top + view.scrollDOM.scrollTop)
     }
   }
 }

@@ -10,28 +10,35 @@ const ADJECTIVES = ['Calm', 'Brave', 'Bright', 'Curious', 'Gentle', 'Happy', 'Ki
 const ANIMALS = ['Otter', 'Heron', 'Fox', 'Badger', 'Lynx', 'Panda', 'Robin', 'Seal',
   'Koala', 'Falcon', 'Hedgehog', 'Owl', 'Marten', 'Puffin', 'Wren', 'Yak']
 
-// Saturated enough for a caret on white, each with a light tint for selections.
-const COLORS = ['#d1495b', '#e07a1f', '#b8860b', '#2e9e5b', '#138a8a', '#2f7dd1',
-  '#5b5bd6', '#8e44ad', '#c2407e', '#6d7a2b']
+// Ten hues at least 20 degrees apart, each dark enough for white text (caret labels,
+// 4.6:1 or more) and light enough to stand out on the dark theme's background (4:1).
+export const COLORS = ['#e02939', '#b75c1a', '#907115', '#428413', '#13864d', '#138282',
+  '#1b79bd', '#516ae6', '#9052e6', '#ca1dca']
 
 const pick = (list) => list[Math.floor(Math.random() * list.length)]
 
 export const cleanName = (name) => String(name ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_NAME_LENGTH)
 
-const withLight = (color) => ({ color, colorLight: color + '33' })
+export const withLight = (color) => ({ color, colorLight: color + '33' })
+const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => b.toString(16).padStart(2, '0')).join('')
+const ID = /^[0-9a-f]{18}$/
 
 function isValid (saved) {
-  return saved && typeof saved.name === 'string' && cleanName(saved.name) !== '' &&
-    COLORS.includes(saved.color)
+  return saved && typeof saved.name === 'string' && cleanName(saved.name) !== ''
 }
 
-/** This browser's identity, made up on the first visit. */
+/**
+ * This browser's identity, made up on the first visit: a name, a colour, and an
+ * id that tells the others that two tabs are one person. A colour from an older
+ * palette is replaced.
+ */
 export function loadIdentity () {
   const saved = readJSON(KEY, null)
-  if (isValid(saved)) return { name: cleanName(saved.name), ...withLight(saved.color) }
-  const fresh = { name: `${pick(ADJECTIVES)} ${pick(ANIMALS)}`, color: pick(COLORS) }
-  writeJSON(KEY, fresh)
-  return { name: fresh.name, ...withLight(fresh.color) }
+  const name = isValid(saved) ? cleanName(saved.name) : `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
+  const color = COLORS.includes(saved?.color) ? saved.color : pick(COLORS)
+  const id = ID.test(saved?.id ?? '') ? saved.id : newId()
+  if (!isValid(saved) || saved.color !== color || saved.id !== id) writeJSON(KEY, { name, color, id })
+  return { name, id, ...withLight(color) }
 }
 
 /** Keep a new name; an empty one keeps the old. Returns the identity now in force. */
@@ -39,6 +46,7 @@ export function rename (identity, name) {
   const cleaned = cleanName(name)
   if (cleaned === '') return identity
   const next = { ...identity, name: cleaned }
-  writeJSON(KEY, { name: next.name, color: next.color })
+  const saved = readJSON(KEY, {})
+  writeJSON(KEY, { ...saved, name: next.name, color: saved.color ?? next.color, id: next.id })
   return next
 }

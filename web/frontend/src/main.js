@@ -1,9 +1,9 @@
 // The one script of every page; the page says which part it needs in <body data-page>.
 
 import './style.css'
-import { startHome } from './home.js'
+import { startDeleted, startHome } from './home.js'
 import { startNote } from './note.js'
 
-const pages = { home: startHome, note: startNote }
+const pages = { home: startHome, note: startNote, deleted: startDeleted }
 const start = pages[document.body.dataset.page]
 if (start) start(document.body)

@@ -6,10 +6,14 @@ import * as authProtocol from 'y-protocols/auth'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { createEditor } from './editor.js'
-import { forgetNote, rememberNote, replaceToken, retitleNote } from './history.js'
-import { cleanName, loadIdentity, rename } from './identity.js'
+import {
+  forgetNote, markDeleted, markReplaced, markRestored, rememberNote, replaceToken, retitleNote
+} from './history.js'
+import { cleanName, loadIdentity, rename, withLight } from './identity.js'
 import { attachLayout } from './layout.js'
-import { attachPresence, guardRemoteStates, keepPresenceAcrossReconnects } from './presence.js'
+import { attachMenu } from './menu.js'
+import { keepOffline } from './offline.js'
+import { attachPresence, distinctColor, guardRemoteStates, keepPresenceAcrossReconnects } from './presence.js'
 import { attachPreview } from './preview.js'
 import { SaveTracker } from './saves.js'
 import { attachShareDialog } from './share.js'
@@ -21,7 +25,11 @@ import { createToaster } from './toasts.js'
 // The server's close codes that mean "this link will not work again" (collab.errors.CloseCode).
 const FORBIDDEN = 4403
 const UNKNOWN_NOTE = 4404
+const DELETED_REASON = 'this note was deleted'
 const MESSAGE_AUTH = 2
+const DAY_MS = 24 * 3600 * 1000
+// The title follows the text, but reading a 200 KB note's text on every keystroke is waste.
+const TITLE_DELAY_MS = 150
 
 const $ = (selector) => document.querySelector(selector)
 const socketBase = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
@@ -39,32 +47,41 @@ class NotePage {
     this.role = body.dataset.role
     this.token = body.dataset.token
     this.viewToken = body.dataset.viewToken
+    this.retentionDays = Number(body.dataset.retentionDays) || 7
     this.canEdit = this.role === 'editor'
     this.rotating = false
     this.closed = false
+    this.deleted = false
+    this.linkDead = false
     this.everSynced = false
+    this.printing = false
     this.doc = new Y.Doc()
     this.text = this.doc.getText('content')
     this.toast = createToaster($('#toasts'))
-    this.status = createStatus({ connection: $('#connection'), save: $('#save-state') })
+    this.status = createStatus({ connection: $('#connection'), save: $('#save-state'), announcer: $('#announcer') })
     this.persistence = this.canEdit ? new IndexeddbPersistence(localCopyName(this.token), this.doc) : null
     this.provider = this.createProvider()
     guardRemoteStates(this.provider.awareness)
     keepPresenceAcrossReconnects(this.provider)
     this.identity = loadIdentity()
+    this.color = this.identity.color
     this.announceSelf()
     this.editor = createEditor($('#editor'), {
       ytext: this.text,
       awareness: this.provider.awareness,
       readOnly: !this.canEdit,
-      styleNonce: body.dataset.styleNonce
+      styleNonce: body.dataset.styleNonce,
+      onScroll: () => this.syncScroll('editor')
     })
     this.saves = this.canEdit ? this.trackSaves() : null
     this.attachPanels()
     this.followTitle(body.dataset.title ?? '')
     this.setupBanner()
+    this.setupActions()
     this.watchConnection()
     this.provider.connect()
+    if (this.canEdit && this.layout.mode() !== 'read') this.editor.view.focus()
+    keepOffline()
   }
 
   createProvider () {
@@ -84,13 +101,19 @@ class NotePage {
     return provider
   }
 
+  // -- who I am, and who is here ----------------------------------------------------
+
+  userState () {
+    const { name, id } = this.identity
+    return { name, id, ...withLight(this.color) }
+  }
+
   announceSelf () {
-    const { name, color, colorLight } = this.identity
     const awareness = this.provider.awareness
-    awareness.setLocalStateField('user', { name, color, colorLight })
+    awareness.setLocalStateField('user', this.userState())
     if (!this.canEdit) awareness.setLocalStateField('role', 'viewer')
     const input = $('#my-name')
-    input.value = name
+    input.value = this.identity.name
     let timer = null
     input.addEventListener('input', () => {
       clearTimeout(timer)
@@ -105,8 +128,15 @@ class NotePage {
   setName (name) {
     if (cleanName(name) === '' || cleanName(name) === this.identity.name) return
     this.identity = rename(this.identity, name)
-    const { color, colorLight } = this.identity
-    this.provider.awareness.setLocalStateField('user', { name: this.identity.name, color, colorLight })
+    this.provider.awareness.setLocalStateField('user', this.userState())
+  }
+
+  /** Two people never share a colour here: whoever came later takes a free one. */
+  keepColorDistinct () {
+    const color = distinctColor(this.provider.awareness, this.identity.color, this.identity.id)
+    if (color === this.color) return
+    this.color = color
+    this.provider.awareness.setLocalStateField('user', this.userState())
   }
 
   trackSaves () {
@@ -122,23 +152,33 @@ class NotePage {
     else this.status.setSave(this.saves.state(), this.saves.pending)
   }
 
+  // -- editor, preview, layout ------------------------------------------------------
+
   attachPanels () {
     attachPresence({
       awareness: this.provider.awareness,
       provider: this.provider,
       list: $('#presence'),
       countLabel: $('#presence-count'),
-      toast: this.toast
+      toast: this.toast,
+      personKey: this.identity.id,
+      onPeople: () => this.keepColorDistinct()
     })
     const previewPane = $('#preview')
-    const refreshPreview = attachPreview(previewPane, this.text,
-      () => previewPane.getClientRects().length > 0)
-    attachLayout({
+    this.preview = attachPreview(previewPane, this.text, {
+      isVisible: () => this.printing || previewPane.getClientRects().length > 0,
+      canEdit: this.canEdit,
+      onToggleTask: (offset) => this.toggleTask(offset)
+    })
+    previewPane.addEventListener('scroll', () => this.syncScroll('preview'), { passive: true })
+    this.layout = attachLayout({
       workspace: $('#workspace'),
-      toggle: $('#preview-toggle'),
-      tabs: document.querySelectorAll('#workspace-tabs [data-tab]'),
-      defaultTab: this.canEdit ? 'write' : 'preview',
-      onChange: refreshPreview
+      buttons: document.querySelectorAll('.modes [data-mode]'),
+      canEdit: this.canEdit,
+      onChange: () => {
+        this.preview.refresh()
+        this.syncScroll('editor')
+      }
     })
     attachShareDialog({
       dialog: $('#share-dialog'),
@@ -148,6 +188,28 @@ class NotePage {
       rotate: (which) => this.rotate(which)
     })
     this.showLinks()
+  }
+
+  /** Tick or untick a task-list box: the `[ ]` / `[x]` in the text is what changes. */
+  toggleTask (offset) {
+    if (this.linkDead) return
+    const now = this.text.toString()[offset]
+    if (now !== ' ' && now !== 'x' && now !== 'X') return
+    this.doc.transact(() => {
+      this.text.delete(offset, 1)
+      this.text.insert(offset, now === ' ' ? 'x' : ' ')
+    })
+  }
+
+  /** In Edit + preview, the pane not being scrolled follows the one that is. */
+  syncScroll (from) {
+    if (this.layout?.mode() !== 'both' || this.scrollLeader === (from === 'editor' ? 'preview' : 'editor')) return
+    this.scrollLeader = from
+    if (from === 'editor') this.preview.scrollToLine(this.editor.lineAtTop())
+    else this.editor.scrollToLine(this.preview.lineAtTop())
+    clearTimeout(this.scrollTimer)
+    // The echo of our own scroll arrives as a scroll event of the other pane: ignore it.
+    this.scrollTimer = setTimeout(() => { this.scrollLeader = null }, 120)
   }
 
   links () {
@@ -162,15 +224,72 @@ class NotePage {
 
   followTitle (initial) {
     let title = initial
+    let timer = null
     rememberNote({ token: this.token, role: this.role, title })
-    this.text.observe(() => {
+    const update = () => {
+      timer = null
       const next = titleOf(this.text.toString())
       if (next === title) return
       title = next
       document.title = pageTitle(title)
       $('#note-title').textContent = title || 'Untitled note'
       retitleNote(this.token, title)
+    }
+    this.text.observe(() => {
+      if (timer === null) timer = setTimeout(update, TITLE_DELAY_MS)
     })
+  }
+
+  // -- menu: print, delete ------------------------------------------------------------
+
+  setupActions () {
+    attachMenu($('#menu-open'), $('#note-menu'))
+    $('[data-print]').addEventListener('click', () => window.print())
+    window.addEventListener('beforeprint', () => {
+      this.printing = true // the preview is what is printed, even when it is not shown
+      this.preview.refresh()
+    })
+    window.addEventListener('afterprint', () => { this.printing = false })
+    const dialog = $('#delete-dialog')
+    if (dialog === null) return
+    const error = dialog.querySelector('.error')
+    $('[data-delete]').addEventListener('click', () => {
+      error.hidden = true
+      dialog.querySelector('.delete-title').textContent = titleOf(this.text.toString()) || 'Untitled note'
+      dialog.showModal()
+      dialog.querySelector('[data-cancel]').focus()
+    })
+    dialog.querySelector('[data-cancel]').addEventListener('click', () => dialog.close())
+    dialog.querySelector('[data-confirm]').addEventListener('click', async () => {
+      try {
+        await this.deleteNote()
+        dialog.close()
+      } catch (problem) {
+        error.textContent = `Could not delete the note: ${problem.message}`
+        error.hidden = false
+      }
+    })
+  }
+
+  async deleteNote () {
+    const response = await fetch(`/api/notes/${this.token}`, { method: 'DELETE' })
+    if (!response.ok) throw new Error(await problemOf(response))
+    markDeleted(this.token, Date.now() + this.retentionDays * DAY_MS)
+    // The server closes this page's connection with 4404, which shows the banner.
+  }
+
+  async undoDelete () {
+    const response = await fetch(`/api/notes/${this.token}/undelete`, { method: 'POST' })
+    if (!response.ok) throw new Error(await problemOf(response))
+    markRestored(this.token)
+    this.deleted = false
+    this.linkDead = false
+    $('#banner').hidden = true
+    this.closed = false
+    this.editor.setReadOnly(!this.canEdit)
+    this.provider.connect()
+    this.showConnection()
+    this.toast('The note is back.')
   }
 
   // -- connection ---------------------------------------------------------------
@@ -179,7 +298,8 @@ class NotePage {
     const provider = this.provider
     if (this.closed) return 'closed'
     if (provider.wsconnected && provider.synced) return 'online'
-    if (!navigator.onLine) return 'offline'
+    // A page opened without a connection (from the offline copy) is offline, not "connecting".
+    if (!navigator.onLine || (!this.everSynced && provider.wsUnsuccessfulReconnects > 0)) return 'offline'
     return this.everSynced ? 'reconnecting' : 'connecting'
   }
 
@@ -195,6 +315,7 @@ class NotePage {
       if (synced) this.everSynced = true
       this.showConnection()
     })
+    provider.on('connection-close', () => this.showConnection())
     provider.on('closed', ({ code, reason }) => this.onClosed(code, reason))
     window.addEventListener('offline', () => {
       // A socket can look open while nothing gets through (a dead Wi-Fi, a closed lid):
@@ -219,23 +340,37 @@ class NotePage {
   onClosed (code, reason) {
     if (this.rotating && code === FORBIDDEN) return // our own rotation; rotate() reconnects
     this.closed = true
+    this.deleted = code === UNKNOWN_NOTE && reason === DELETED_REASON
     const linkIsDead = code === UNKNOWN_NOTE || code === FORBIDDEN
+    this.linkDead = linkIsDead
     // Nothing typed under a dead link could ever be saved; other refusals may pass,
     // and edits wait for "Try again" like offline ones.
     if (linkIsDead) this.editor.setReadOnly(true)
+    const [title, detail] = this.closeExplanation(code, reason)
     const banner = $('#banner')
-    banner.querySelector('.banner-title').textContent =
-      code === UNKNOWN_NOTE ? 'This note does not exist'
-        : code === FORBIDDEN ? 'This link no longer works' : 'The server closed this note'
-    banner.querySelector('.banner-detail').textContent =
-      code === UNKNOWN_NOTE ? 'Check the link, or start a new note.'
-        : code === FORBIDDEN ? 'Someone replaced it with a new link. Ask them for the new one.'
-          : `The server said: ${reason || code}.`
+    banner.querySelector('.banner-title').textContent = title
+    banner.querySelector('.banner-detail').textContent = detail
     banner.querySelector('[data-retry]').hidden = linkIsDead
+    banner.querySelector('[data-undo]').hidden = !(this.deleted && this.canEdit)
     banner.querySelector('[data-save-copy]').hidden = !this.canEdit || this.text.length === 0
     banner.hidden = false
-    if (linkIsDead) forgetNote(this.token)
+    if (this.deleted) markDeleted(this.token, Date.now() + this.retentionDays * DAY_MS)
+    else if (code === FORBIDDEN) markReplaced(this.token)
+    else if (code === UNKNOWN_NOTE) forgetNote(this.token)
     this.showConnection()
+  }
+
+  closeExplanation (code, reason) {
+    if (this.deleted) {
+      return ['This note was deleted', this.canEdit
+        ? `It can be restored for ${this.retentionDays} days; after that it is gone for good.`
+        : 'Whoever deleted it can restore it for a few days.']
+    }
+    if (code === UNKNOWN_NOTE) return ['This note does not exist', 'Check the link, or start a new note.']
+    if (code === FORBIDDEN) {
+      return ['This link no longer works', 'Someone replaced it with a new link. Ask them for the new one.']
+    }
+    return ['The server closed this note', `The server said: ${reason || code}.`]
   }
 
   setupBanner () {
@@ -249,6 +384,13 @@ class NotePage {
       this.closed = false
       this.provider.connect()
       this.showConnection()
+    })
+    const undo = banner.querySelector('[data-undo]')
+    undo.addEventListener('click', () => {
+      undo.disabled = true
+      this.undoDelete().catch((problem) => {
+        banner.querySelector('.banner-detail').textContent = `Could not restore it: ${problem.message}`
+      }).finally(() => { undo.disabled = false })
     })
   }
 
@@ -286,6 +428,7 @@ class NotePage {
     replaceToken(old, token)
     this.showLinks()
     this.moveLocalCopy(token)
+    keepOffline({ forget: `/n/${old}` })
     const provider = this.provider
     provider.roomname = token
     const ws = provider.ws

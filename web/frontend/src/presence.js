@@ -1,4 +1,7 @@
-// Who is here: a live list from the awareness states, and "joined"/"left" notices.
+// Who is here: a live list from the awareness states, one chip per person (however
+// many tabs they have open), "joined"/"left" notices, and colours kept distinct.
+
+import { COLORS, withLight } from './identity.js'
 
 const nameOf = (state) => {
   const name = state?.user?.name
@@ -7,9 +10,13 @@ const nameOf = (state) => {
 
 const GREY = '#8a8f98'
 const MAX_NAME_CHARS = 40
+const PERSON_ID = /^[0-9a-f]{18}$/
 const isColor = (value, alpha = false) =>
   typeof value === 'string' && (alpha ? /^#[0-9a-f]{6}([0-9a-f]{2})?$/i : /^#[0-9a-f]{6}$/i).test(value)
 const safeColor = (color) => (isColor(color) ? color : GREY)
+
+/** One key per person: their browser's id, or the tab's own id for clients without one. */
+const personOf = (id, state) => (PERSON_ID.test(state?.user?.id ?? '') ? state.user.id : `client:${id}`)
 
 /**
  * Make other people's `user` fields harmless before anything renders them.
@@ -54,27 +61,90 @@ export function keepPresenceAcrossReconnects (provider) {
   })
 }
 
-function chip (state, isSelf) {
+/**
+ * Everyone present, one entry per person: `{key, name, color, viewer, self, tabs, first}`
+ * (`first`: the lowest client id among their tabs, which settles colour clashes).
+ */
+export function people (awareness) {
+  const byPerson = new Map()
+  for (const [id, state] of awareness.getStates()) {
+    if (!state?.user) continue
+    const key = personOf(id, state)
+    const self = id === awareness.clientID
+    const person = byPerson.get(key)
+    if (person === undefined) {
+      byPerson.set(key, {
+        key, name: nameOf(state), color: safeColor(state.user.color),
+        viewer: state.role === 'viewer', self, tabs: 1, first: id
+      })
+    } else {
+      person.tabs += 1
+      person.self ||= self
+      person.viewer &&= state.role === 'viewer'
+      if (self || id < person.first) {
+        person.first = Math.min(person.first, id)
+        if (self) Object.assign(person, { name: nameOf(state), color: safeColor(state.user.color) })
+      }
+    }
+  }
+  return [...byPerson.values()].sort((a, b) =>
+    b.self - a.self || a.name.localeCompare(b.name) || a.first - b.first)
+}
+
+/**
+ * The colour this tab should show, given who else is here: its own, unless someone
+ * who came first (a lower client id) already has it; then the first colour nobody
+ * has. Every tab decides the same way, so ten people get ten colours.
+ */
+export function distinctColor (awareness, preferred, personKey) {
+  const everyone = people(awareness)
+  const me = everyone.find((p) => p.key === personKey)
+  const first = me ? me.first : awareness.clientID
+  const others = everyone.filter((p) => p.key !== personKey)
+  const clash = others.some((p) => p.color === preferred && p.first < first)
+  if (!clash) return preferred
+  const taken = new Set(others.filter((p) => p.first < first).map((p) => p.color))
+  return COLORS.find((color) => !taken.has(color)) ?? preferred
+}
+
+function chip (person) {
   const item = document.createElement('li')
   item.className = 'person'
-  const viewer = state.role === 'viewer'
-  if (viewer) item.classList.add('viewer')
-  if (isSelf) item.classList.add('self')
+  if (person.viewer) item.classList.add('viewer')
+  if (person.self) item.classList.add('self')
   const dot = document.createElement('span')
   dot.className = 'dot'
-  dot.style.backgroundColor = safeColor(state.user?.color)
+  dot.style.backgroundColor = person.color
   const label = document.createElement('span')
   label.className = 'name'
-  label.textContent = nameOf(state)
+  label.textContent = person.name
   item.append(dot, label)
-  const notes = [isSelf && 'you', viewer && 'viewing'].filter(Boolean)
+  const tabs = person.tabs > 1 ? `${person.tabs} tabs` : ''
+  const notes = [person.self && 'you', person.viewer && 'viewing', tabs].filter(Boolean)
   if (notes.length > 0) {
     const note = document.createElement('span')
     note.className = 'badge'
     note.textContent = notes.join(', ')
     item.append(note)
   }
-  item.title = nameOf(state) + (viewer ? ' (can view, not edit)' : '')
+  item.title = person.name + (person.viewer ? ' (can view, not edit)' : '') + (tabs ? `, ${tabs}` : '')
+  return item
+}
+
+// Phones show this many people, then "+N".
+const SHOWN_ON_PHONES = 3
+
+function moreChip (hidden, expanded, toggle) {
+  const item = document.createElement('li')
+  item.className = 'person more'
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = 'more-button'
+  button.textContent = expanded ? 'Less' : `+${hidden.length}`
+  button.setAttribute('aria-expanded', String(expanded))
+  button.setAttribute('aria-label', expanded ? 'Show fewer people' : `${hidden.length} more: ${hidden.map((p) => p.name).join(', ')}`)
+  button.addEventListener('click', toggle)
+  item.append(button)
   return item
 }
 
@@ -83,36 +153,44 @@ function chip (state, isSelf) {
  *
  * Announcements are held back while this tab is not in sync: the states that arrive
  * with a (re)connection are people already here, and a dropped connection empties the
- * list without anyone having left.
+ * list without anyone having left. A person with several tabs arrives with the first
+ * and leaves with the last.
  */
-export function attachPresence ({ awareness, provider, list, countLabel, toast }) {
-  const names = new Map()
-  const selfId = awareness.clientID
+export function attachPresence ({ awareness, provider, list, countLabel, toast, personKey, onPeople }) {
+  let known = new Map() // person key -> name
+  let expanded = false
 
   const render = () => {
-    const states = [...awareness.getStates()].filter(([, state]) => state && state.user)
-    states.sort(([a, sa], [b, sb]) =>
-      (b === selfId) - (a === selfId) || nameOf(sa).localeCompare(nameOf(sb)) || a - b)
-    list.replaceChildren(...states.map(([id, state]) => chip(state, id === selfId)))
-    const others = states.length - (awareness.getLocalState() ? 1 : 0)
+    const everyone = people(awareness)
+    const chips = everyone.map(chip)
+    chips.forEach((item, index) => { if (index >= SHOWN_ON_PHONES && !expanded) item.classList.add('overflow') })
+    if (everyone.length > SHOWN_ON_PHONES) {
+      chips.push(moreChip(everyone.slice(SHOWN_ON_PHONES), expanded, () => {
+        expanded = !expanded
+        render()
+        list.querySelector('.more-button')?.focus()
+      }))
+    }
+    list.classList.toggle('expanded', expanded)
+    list.replaceChildren(...chips)
+    const others = everyone.filter((p) => !p.self).length
     countLabel.textContent = others === 0 ? 'Only you' : `${others + 1} here`
+    return everyone
   }
 
-  awareness.on('change', ({ added, updated, removed }, origin) => {
+  awareness.on('change', (_changes, origin) => {
     const announce = origin !== 'local' && provider.wsconnected && provider.synced
-    for (const id of added) {
-      const state = awareness.getStates().get(id)
-      if (announce && id !== selfId && state?.user) toast(`${nameOf(state)} joined`)
+    const everyone = render()
+    const now = new Map(everyone.map((p) => [p.key, p.name]))
+    if (announce) {
+      for (const [key, name] of now) if (!known.has(key) && key !== personKey) toast(`${name} joined`)
+      for (const [key, name] of known) if (!now.has(key) && key !== personKey) toast(`${name} left`)
+      known = now
+    } else {
+      // Out of touch, nobody comes or goes: those shown again after a reconnect were here.
+      for (const [key, name] of now) known.set(key, name)
     }
-    for (const id of removed) {
-      if (announce && id !== selfId && names.has(id)) toast(`${names.get(id)} left`)
-      names.delete(id)
-    }
-    for (const id of [...added, ...updated]) {
-      const state = awareness.getStates().get(id)
-      if (state?.user) names.set(id, nameOf(state))
-    }
-    render()
+    onPeople?.()
   })
   render()
 }

@@ -1,11 +1,19 @@
 // The rendered preview. A note is untrusted input: marked turns it into HTML,
 // DOMPurify removes everything that could run or restyle the page, and only the
 // sanitised DOM is inserted. The page's CSP forbids inline script as a second line.
+//
+// The note is rendered block by block (see blocks.js), and a block is rendered
+// again only when its text changed: a keystroke in a 200 KB note re-renders one
+// paragraph, where rendering the whole note took 150 ms and more of the main
+// thread per keystroke.
 
 import DOMPurify from 'dompurify'
 import { Marked } from 'marked'
+import { splitBlocks, taskBoxes } from './blocks.js'
+import { highlightAll } from './codeblocks.js'
 
-const marked = new Marked({ gfm: true, breaks: false, async: false })
+// Single line breaks are line breaks, as HackMD and HedgeDoc render them.
+const marked = new Marked({ gfm: true, breaks: true, async: false })
 
 const purifier = DOMPurify(window)
 const SANITIZE = {
@@ -21,33 +29,194 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
     node.setAttribute('rel', 'noopener noreferrer nofollow')
   }
   if (node.tagName === 'INPUT') {
-    // Only the task-list boxes of GFM, and never live ones.
+    // Only the task-list boxes of GFM; whether they are live is decided later.
     if (node.getAttribute('type') !== 'checkbox') node.remove()
     else node.setAttribute('disabled', '')
   }
 })
 
-/** Markdown in, a sanitised DocumentFragment out. */
+/** Markdown in, a sanitised DocumentFragment out (code highlighted, blocked images explained). */
 export function renderMarkdown (text) {
-  return purifier.sanitize(marked.parse(text), SANITIZE)
+  const fragment = purifier.sanitize(marked.parse(text), SANITIZE)
+  highlightAll(fragment, (html) => purifier.sanitize(html, SANITIZE))
+  for (const image of fragment.querySelectorAll('img')) explainBlockedImage(image)
+  return fragment
 }
 
-// Re-rendering the whole note is cheap for notes, but not on every keystroke of a fast typist.
-const RENDER_INTERVAL_MS = 120
+// -- images the page may not load -----------------------------------------------------
 
-/** Keep `target` showing `ytext` rendered, while `isVisible()`; returns a refresh function. */
-export function attachPreview (target, ytext, isVisible) {
+// The page's CSP loads images from this server, data: URLs and https: only.
+function whyNotLoadable (src) {
+  let url
+  try {
+    url = new URL(src, location.href)
+  } catch {
+    return 'its address is not a valid URL'
+  }
+  if (url.origin === location.origin || url.protocol === 'https:' || url.protocol === 'data:') return null
+  if (url.protocol === 'http:') {
+    return 'it is on a plain http: address, and this page loads images only over https: (ask for an https: link)'
+  }
+  return `this page does not load images from ${url.protocol} addresses`
+}
+
+function imageNotice (image, reason) {
+  const notice = document.createElement('span')
+  notice.className = 'image-notice'
+  const alt = image.getAttribute('alt')
+  notice.append(`Image${alt ? ` “${alt}”` : ''} not shown: ${reason}. `)
+  const src = image.getAttribute('src') ?? ''
+  if (/^https?:/i.test(src)) {
+    const link = document.createElement('a')
+    link.href = src
+    link.textContent = 'Open it'
+    link.target = '_blank'
+    link.rel = 'noopener noreferrer nofollow'
+    notice.append(link)
+  }
+  return notice
+}
+
+function explainBlockedImage (image) {
+  const reason = whyNotLoadable(image.getAttribute('src') ?? '')
+  if (reason !== null) image.replaceWith(imageNotice(image, reason))
+}
+
+// -- the live preview -----------------------------------------------------------------
+
+const RENDER_DELAY_MS = 60
+
+/**
+ * Keep `target` showing `ytext` rendered, while `isVisible()`.
+ *
+ * Returns `{refresh, scrollToLine, lineAtTop}`: render now if stale; scroll so
+ * that a source line is at the top; which source line is at the top.
+ * `onToggleTask(offset)` is called with the offset of a task box's character when
+ * an editor clicks it (`canEdit`); without it the boxes stay disabled.
+ */
+export function attachPreview (target, ytext, { isVisible, canEdit = false, onToggleTask = null }) {
+  let blocks = [] // {key, text, start, line, lines, el}
   let timer = null
   let stale = true
+
   const render = () => {
+    clearTimeout(timer)
     timer = null
     if (!isVisible()) return
     stale = false
-    target.replaceChildren(renderMarkdown(ytext.toString()))
+    blocks = update(target, blocks, ytext.toString(), canEdit)
   }
   ytext.observe(() => {
     stale = true
-    if (timer === null) timer = setTimeout(render, RENDER_INTERVAL_MS)
+    if (timer === null) timer = setTimeout(render, RENDER_DELAY_MS)
   })
-  return () => { if (stale) render() }
+  // An image that fails anyway (gone, refused) says so instead of a broken icon.
+  target.addEventListener('error', (event) => {
+    const image = event.target
+    if (image instanceof HTMLImageElement) image.replaceWith(imageNotice(image, 'it could not be loaded'))
+  }, true)
+  if (canEdit && onToggleTask) {
+    target.addEventListener('click', (event) => {
+      const box = event.target
+      if (!(box instanceof HTMLInputElement) || box.type !== 'checkbox') return
+      event.preventDefault() // the text decides; the re-render shows the result
+      const offset = taskOffset(blocks, box, ytext)
+      if (offset !== null) onToggleTask(offset)
+    })
+  }
+  return {
+    refresh: () => { if (stale) render() },
+    scrollToLine: (line) => scrollToLine(target, blocks, line),
+    lineAtTop: () => lineAtTop(target, blocks)
+  }
+}
+
+function renderBlock (block, references, canEdit) {
+  const el = document.createElement('div')
+  el.className = 'md-block'
+  el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
+  if (canEdit) {
+    for (const box of el.querySelectorAll('input[type="checkbox"]')) {
+      box.removeAttribute('disabled')
+      box.setAttribute('aria-label', 'Done')
+    }
+  }
+  return el
+}
+
+/** Bring the DOM from `old` blocks to those of `text`, re-rendering only what changed. */
+function update (target, old, text, canEdit) {
+  const { blocks, references } = splitBlocks(text)
+  for (const block of blocks) block.key = `${references}\u0000${block.text}`
+  let head = 0
+  while (head < old.length && head < blocks.length && old[head].key === blocks[head].key) head++
+  let tail = 0
+  while (tail < old.length - head && tail < blocks.length - head &&
+         old[old.length - 1 - tail].key === blocks[blocks.length - 1 - tail].key) tail++
+  const reusable = new Map()
+  for (const block of old.slice(head, old.length - tail)) {
+    reusable.set(block.key, block.el)
+    block.el.remove()
+  }
+  const anchor = tail > 0 ? old[old.length - tail].el : null
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i]
+    if (i < head) block.el = old[i].el
+    else if (i >= blocks.length - tail) block.el = old[old.length - (blocks.length - i)].el
+    else {
+      block.el = reusable.get(block.key) ?? renderBlock(block, references, canEdit)
+      reusable.delete(block.key)
+      target.insertBefore(block.el, anchor)
+    }
+  }
+  return blocks
+}
+
+/** The offset in the note of the character in a clicked box, if the text still has it. */
+function taskOffset (blocks, box, ytext) {
+  const el = box.closest('.md-block')
+  const block = blocks.find((b) => b.el === el)
+  if (!block) return null
+  const index = [...el.querySelectorAll('input[type="checkbox"]')].indexOf(box)
+  const boxes = taskBoxes(block.text)
+  if (index < 0 || index >= boxes.length) return null
+  const offset = block.start + boxes[index]
+  // The preview may lag the text by a moment: act only if the box is still there.
+  const text = ytext.toString()
+  return text.slice(block.start, block.start + block.text.length) === block.text ? offset : null
+}
+
+// -- scroll sync ----------------------------------------------------------------------
+
+function blockAtLine (blocks, line) {
+  let low = 0
+  let high = blocks.length - 1
+  while (low < high) {
+    const mid = (low + high + 1) >> 1
+    if (blocks[mid].line <= line) low = mid
+    else high = mid - 1
+  }
+  return blocks[low]
+}
+
+function scrollToLine (target, blocks, line) {
+  if (blocks.length === 0) return
+  const block = blockAtLine(blocks, Math.floor(line))
+  const within = Math.min(1, Math.max(0, (line - block.line) / Math.max(1, block.lines)))
+  target.scrollTop = block.el.offsetTop + within * block.el.offsetHeight - 16
+}
+
+function lineAtTop (target, blocks) {
+  const top = target.scrollTop + 16
+  let low = 0
+  let high = blocks.length - 1
+  if (high < 0) return 0
+  while (low < high) {
+    const mid = (low + high + 1) >> 1
+    if (blocks[mid].el.offsetTop <= top) low = mid
+    else high = mid - 1
+  }
+  const block = blocks[low]
+  const within = Math.min(1, Math.max(0, (top - block.el.offsetTop) / Math.max(1, block.el.offsetHeight)))
+  return block.line + within * block.lines
 }

@@ -28,18 +28,48 @@ function saveLabel (state, pending) {
   }
 }
 
-export function createStatus ({ connection, save }) {
+// Screen readers hear the connection at once, and the save state once it has
+// settled: "Saving…" / "Saved" flips with every keystroke, which nobody wants read out.
+const SETTLE_MS = 1500
+
+const SPOKEN = {
+  saved: 'All changes saved.',
+  waiting: (pending) => `Offline: ${plural(pending, 'edit')} kept in this browser.`
+}
+
+/** A polite live region that says each message once, after `delayMs` without change. */
+function createAnnouncer (region) {
+  let timer = null
+  let said = ''
+  return (message, delayMs = 0) => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      if (message === said) return
+      said = message
+      region.textContent = message
+    }, delayMs)
+  }
+}
+
+export function createStatus ({ connection, save, announcer }) {
+  const announce = announcer ? createAnnouncer(announcer) : () => {}
+  const announceSave = announcer ? createAnnouncer(announcer) : () => {}
+  let lastConnection = null
   return {
     setConnection (state) {
       connection.dataset.state = state
       connection.querySelector('.label').textContent = CONNECTION_LABELS[state]
       connection.title = CONNECTION_LABELS[state]
+      if (state !== lastConnection && lastConnection !== null) announce(`${CONNECTION_LABELS[state]}.`)
+      lastConnection = state
     },
     setSave (state, pending = 0) {
       save.dataset.state = state
       save.dataset.pending = String(pending)
       save.textContent = saveLabel(state, pending)
       save.title = SAVE_HINTS[state] ?? ''
+      const spoken = SPOKEN[state]
+      if (spoken) announceSave(typeof spoken === 'function' ? spoken(pending) : spoken, SETTLE_MS)
     }
   }
 }
