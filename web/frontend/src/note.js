@@ -166,7 +166,8 @@ class NotePage {
     })
     const previewPane = $('#preview')
     this.preview = attachPreview(previewPane, this.text, {
-      isVisible: () => this.printing || previewPane.getClientRects().length > 0,
+      // Not getClientRects(): it forces a layout on every render.
+      isVisible: () => this.printing || this.layout?.mode() !== 'edit',
       canEdit: this.canEdit,
       onToggleTask: (offset) => this.toggleTask(offset)
     })

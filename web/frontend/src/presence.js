@@ -159,9 +159,13 @@ function moreChip (hidden, expanded, toggle) {
 export function attachPresence ({ awareness, provider, list, countLabel, toast, personKey, onPeople }) {
   let known = new Map() // person key -> name
   let expanded = false
+  let shown = null // what the list shows; cursors move on every keystroke, people rarely
 
   const render = () => {
     const everyone = people(awareness)
+    const signature = JSON.stringify([expanded, everyone])
+    if (signature === shown) return everyone
+    shown = signature
     const chips = everyone.map(chip)
     chips.forEach((item, index) => { if (index >= SHOWN_ON_PHONES && !expanded) item.classList.add('overflow') })
     if (everyone.length > SHOWN_ON_PHONES) {

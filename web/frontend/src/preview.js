@@ -5,7 +5,7 @@
 // The note is rendered block by block (see blocks.js), and a block is rendered
 // again only when its text changed: a keystroke in a 200 KB note re-renders one
 // paragraph, where rendering the whole note took 150 ms and more of the main
-// thread per keystroke.
+// thread per keystroke (measured in tests/browser/test_large_note.py).
 
 import DOMPurify from 'dompurify'
 import { Marked } from 'marked'
@@ -84,7 +84,10 @@ function explainBlockedImage (image) {
 
 // -- the live preview -----------------------------------------------------------------
 
-const RENDER_DELAY_MS = 60
+// Render once typing pauses, and at least this often while it does not: each render
+// reads and cuts the whole note, so a fast typist in a long note must not pay it per key.
+const RENDER_PAUSE_MS = 120
+const RENDER_MAX_WAIT_MS = 600
 
 /**
  * Keep `target` showing `ytext` rendered, while `isVisible()`.
@@ -97,18 +100,24 @@ const RENDER_DELAY_MS = 60
 export function attachPreview (target, ytext, { isVisible, canEdit = false, onToggleTask = null }) {
   let blocks = [] // {key, text, start, line, lines, el}
   let timer = null
+  let firstChange = 0 // when the oldest change not yet rendered happened
   let stale = true
 
   const render = () => {
     clearTimeout(timer)
     timer = null
+    firstChange = 0
     if (!isVisible()) return
     stale = false
     blocks = update(target, blocks, ytext.toString(), canEdit)
   }
   ytext.observe(() => {
     stale = true
-    if (timer === null) timer = setTimeout(render, RENDER_DELAY_MS)
+    const now = performance.now()
+    if (firstChange === 0) firstChange = now
+    clearTimeout(timer)
+    const waited = now - firstChange
+    timer = setTimeout(render, Math.max(0, Math.min(RENDER_PAUSE_MS, RENDER_MAX_WAIT_MS - waited)))
   })
   // An image that fails anyway (gone, refused) says so instead of a broken icon.
   target.addEventListener('error', (event) => {
@@ -135,11 +144,11 @@ function renderBlock (block, references, canEdit) {
   const el = document.createElement('div')
   el.className = 'md-block'
   el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
-  if (canEdit) {
-    for (const box of el.querySelectorAll('input[type="checkbox"]')) {
-      box.removeAttribute('disabled')
-      box.setAttribute('aria-label', 'Done')
-    }
+  for (const box of el.querySelectorAll('li > input[type="checkbox"]')) {
+    box.parentElement.classList.add('task') // not li:has(> input): :has() makes every insertion costly
+    if (!canEdit) continue
+    box.removeAttribute('disabled')
+    box.setAttribute('aria-label', 'Done')
   }
   return el
 }
