@@ -80,13 +80,12 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
       const line = view.state.doc.lineAt(block.from).number - 1
       return line + Math.min(1, Math.max(0, (top - block.top) / Math.max(1, block.height)))
     },
-    /** Scroll so that a source line (from 0, with a fraction) is at the top. */
+    /** Scroll so that a source line (from 0) is at the top. */
     scrollToLine (line) {
       const doc = view.state.doc
-      const number = Math.min(doc.lines, Math.max(1, Math.floor(line) + 1))
-      const block = view.lineBlockAt(doc.line(number).from)
-      const fraction = line - Math.floor(line)
-      view.scrollDOM.scrollTop = block.top + fraction * block.height + (view.documentTop - view.scrollDOM.getBoundingClientRect().top + view.scrollDOM.scrollTop)
+      const number = Math.min(doc.lines, Math.max(1, Math.round(line) + 1))
+      // CodeMirror's own scrolling: lines far away have estimated heights until measured.
+      view.dispatch({ effects: EditorView.scrollIntoView(doc.line(number).from, { y: 'start', yMargin: 0 }) })
     }
   }
 }

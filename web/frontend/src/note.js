@@ -202,15 +202,21 @@ class NotePage {
     })
   }
 
-  /** In Edit + preview, the pane not being scrolled follows the one that is. */
+  /** In Both, the pane not being scrolled follows the one that is. */
   syncScroll (from) {
-    if (this.layout?.mode() !== 'both' || this.scrollLeader === (from === 'editor' ? 'preview' : 'editor')) return
-    this.scrollLeader = from
-    if (from === 'editor') this.preview.scrollToLine(this.editor.lineAtTop())
-    else this.editor.scrollToLine(this.preview.lineAtTop())
-    clearTimeout(this.scrollTimer)
-    // The echo of our own scroll arrives as a scroll event of the other pane: ignore it.
-    this.scrollTimer = setTimeout(() => { this.scrollLeader = null }, 120)
+    if (this.layout?.mode() !== 'both') return
+    const pane = $('#preview')
+    if (from === 'editor') {
+      // CodeMirror scrolls a few times as it measures the lines we sent it to.
+      if (performance.now() < this.editorFollowsUntil) return
+      this.preview.scrollToLine(this.editor.lineAtTop())
+      this.previewSetTo = pane.scrollTop
+    } else {
+      if (pane.scrollTop === this.previewSetTo) return // the echo of our own scrolling
+      this.previewSetTo = null
+      this.editorFollowsUntil = performance.now() + 250
+      this.editor.scrollToLine(this.preview.lineAtTop())
+    }
   }
 
   links () {

@@ -129,7 +129,13 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
       const box = event.target
       if (!(box instanceof HTMLInputElement) || box.type !== 'checkbox') return
       event.preventDefault() // the text decides; the re-render shows the result
-      const offset = taskOffset(blocks, box, ytext)
+      const el = box.closest('.md-block')
+      const at = blocks.findIndex((b) => b.el === el)
+      const index = [...el.querySelectorAll('input[type="checkbox"]')].indexOf(box)
+      // A click may land before the last edit (another tick, say) is rendered: catch up
+      // first; ticking changes no block's shape, so the same block and box are found.
+      if (stale) render()
+      const offset = taskOffset(blocks[at], index)
       if (offset !== null) onToggleTask(offset)
     })
   }
@@ -181,18 +187,11 @@ function update (target, old, text, canEdit) {
   return blocks
 }
 
-/** The offset in the note of the character in a clicked box, if the text still has it. */
-function taskOffset (blocks, box, ytext) {
-  const el = box.closest('.md-block')
-  const block = blocks.find((b) => b.el === el)
-  if (!block) return null
-  const index = [...el.querySelectorAll('input[type="checkbox"]')].indexOf(box)
+/** The offset in the note of the character in the `index`-th task box of `block`. */
+function taskOffset (block, index) {
+  if (!block || index < 0) return null
   const boxes = taskBoxes(block.text)
-  if (index < 0 || index >= boxes.length) return null
-  const offset = block.start + boxes[index]
-  // The preview may lag the text by a moment: act only if the box is still there.
-  const text = ytext.toString()
-  return text.slice(block.start, block.start + block.text.length) === block.text ? offset : null
+  return index < boxes.length ? block.start + boxes[index] : null
 }
 
 // -- scroll sync ----------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""Markdown as HackMD renders it: line breaks, highlighted code, live task boxes,
+images the page may not load, printing, and a preview that follows the editor."""
+
+from __future__ import annotations
+
+import pytest
+from browser.notepage import PersonFactory, wait_until
+from playwright.sync_api import expect
+from support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+def test_single_line_breaks_are_line_breaks_and_code_is_highlighted(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(
+        "Milk\nEggs\nFlour\n\n```python\ndef bake(loaf):\n    return 'bread'  # warm\n```\n\n"
+        "```js\nconst n = 42\n```\n\n```\nplain text\n```\n"
+    )
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    paragraph = ana.preview.locator("p").first
+    expect(paragraph.locator("br")).to_have_count(2)
+    assert paragraph.inner_text() == "Milk\nEggs\nFlour"
+
+    python = ana.preview.locator("pre code.language-python")
+    expect(python.locator(".hljs-keyword").first).to_have_text("def")
+    expect(python.locator(".hljs-string")).to_have_text("'bread'")
+    expect(python.locator(".hljs-comment")).to_have_text("# warm")
+    expect(python).to_have_text("def bake(loaf):\n    return 'bread'  # warm\n")
+    expect(ana.preview.locator("pre code.language-js .hljs-number")).to_have_text("42")
+    plain = ana.preview.locator("pre code").last
+    expect(plain).to_have_text("plain text\n")
+    expect(plain.locator("span")).to_have_count(0)
+
+
+def test_ticking_a_task_box_changes_the_text_for_everyone(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(
+        "# Chores\n\n```\n- [ ] not a task: code\n```\n\n- [x] Dishes\n- [ ] Laundry\n"
+        "  - [ ] Socks\n\n> - [ ] Quoted\n"
+    )
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
+    boxes = ana.preview.locator("input[type=checkbox]")
+    expect(boxes).to_have_count(4)
+
+    ana.preview.locator("li li", has_text="Socks").locator("input").click()
+    ana.preview.locator("li", has_text="Dishes").locator("input").first.click()
+    ana.preview.locator("li", has_text="Quoted").locator("input").click()
+    want = (
+        "# Chores\n\n```\n- [ ] not a task: code\n```\n\n- [ ] Dishes\n- [ ] Laundry\n"
+        "  - [x] Socks\n\n> - [x] Quoted\n"
+    )
+    ben.wait_text("  - [x] Socks")
+    expect(ben.preview.locator("li li", has_text="Socks").locator("input")).to_be_checked()
+    ana.wait_saved()
+    wait_until(
+        lambda: shared_server.get_note(note["id"]).json()["content"] == want,
+        message="the ticks to reach the server",
+    )
+    # Undo takes a tick back like any edit.
+    ana.editor.click()
+    ana.page.keyboard.press("Control+z")
+    expect(ana.preview.locator("li", has_text="Quoted").locator("input")).not_to_be_checked()
+
+
+def test_an_image_the_page_may_not_load_says_why(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(
+        "# Pictures\n\n![a cat](http://example.com/cat.png)\n\n![ok](data:image/gif;base64,"
+        "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7)\n\n![gone](/static/missing.png)\n"
+    )
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    blocked = ana.preview.locator(".image-notice", has_text="a cat")
+    expect(blocked).to_contain_text("not shown")
+    expect(blocked).to_contain_text("plain http: address")
+    expect(blocked.get_by_role("link", name="Open it")).to_have_attribute(
+        "href", "http://example.com/cat.png"
+    )
+    expect(ana.preview.locator("img[alt=ok]")).to_be_visible()
+    expect(ana.preview.locator(".image-notice", has_text="gone")).to_contain_text(
+        "could not be loaded"
+    )
+    # No request was refused by the CSP: the fixture fails the test on any violation.
+
+
+def test_printing_shows_the_whole_rendered_note_and_nothing_else(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    lines = "\n\n".join(f"Paragraph {n} of a long note." for n in range(1, 121))
+    note = shared_server.post_note(f"# Printed\n\n{lines}\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ana.page.locator(".modes [data-mode=edit]").click()  # the preview is not even shown
+    ana.page.emulate_media(media="print")
+    ana.page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    for hidden in (".topbar", ".presence-bar", "#editor", "#toasts"):
+        expect(ana.page.locator(hidden)).to_be_hidden()
+    expect(ana.preview).to_be_visible()
+    last = ana.preview.get_by_text("Paragraph 120 of a long note.")
+    expect(last).to_be_visible()
+    # Nothing clips it: the page is as long as the note, and the note scrolls nowhere.
+    sizes = ana.page.evaluate(
+        """() => {
+      const preview = document.querySelector('#preview')
+      return { page: document.documentElement.scrollHeight, inner: preview.scrollHeight,
+               shown: preview.clientHeight, viewport: innerHeight }
+    }"""
+    )
+    assert sizes["page"] > 4 * sizes["viewport"], sizes
+    assert sizes["inner"] <= sizes["shown"] + 1, sizes
+    ana.page.emulate_media(media="screen")
+    ana.page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+
+
+# The editor's lines whose top is in the first 200 px of its visible area.
+LINES_AT_TOP = """() => {
+  const top = document.querySelector('#editor .cm-scroller').getBoundingClientRect().top
+  return [...document.querySelectorAll('#editor .cm-line')]
+    .filter((line) => { const y = line.getBoundingClientRect().top - top; return y >= -5 && y < 200 })
+    .map((line) => line.textContent)
+}"""
+
+HEADING_TOP = """(name) => {
+  const heading = [...document.querySelectorAll('#preview h2')].find((h) => h.textContent === name)
+  return heading.getBoundingClientRect().top - document.querySelector('#preview').getBoundingClientRect().top
+}"""
+
+
+def test_the_preview_follows_the_editors_scroll_position_and_back(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    sections = "".join(f"## Part {n}\n\n" + "Some words.\n\n" * 6 for n in range(1, 41))
+    note = shared_server.post_note(f"# Long\n\n{sections}")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    expect(ana.preview.locator("h2").last).to_have_text("Part 40")
+
+    # Scroll the editor so that "## Part 30" is at its top.
+    ana.page.evaluate(
+        """() => {
+      const scroller = document.querySelector('#editor .cm-scroller')
+      scroller.scrollTop = scroller.scrollHeight * (29 * 14 + 2) / (40 * 14 + 2)
+    }"""
+    )
+    # The preview shows Part 30 near its top (within a few lines either way).
+    wait_until(
+        lambda: abs(ana.page.evaluate(HEADING_TOP, "Part 30")) < 200,
+        message="the preview to scroll to Part 30",
+    )
+    # And back: scrolling the preview to Part 10 brings the editor there.
+    ana.page.evaluate(
+        """() => {
+      const preview = document.querySelector('#preview')
+      const heading = [...preview.querySelectorAll('h2')].find((h) => h.textContent === 'Part 10')
+      preview.scrollTop = heading.offsetTop - 16
+    }"""
+    )
+    wait_until(
+        lambda: "## Part 10" in ana.page.evaluate(LINES_AT_TOP),
+        message="the editor to scroll to Part 10",
+    )
