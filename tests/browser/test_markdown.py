@@ -119,13 +119,17 @@ def test_printing_shows_the_whole_rendered_note_and_nothing_else(
 LINES_AT_TOP = """() => {
   const top = document.querySelector('#editor .cm-scroller').getBoundingClientRect().top
   return [...document.querySelectorAll('#editor .cm-line')]
-    .filter((line) => { const y = line.getBoundingClientRect().top - top; return y >= -5 && y < 200 })
+    .filter((line) => {
+      const y = line.getBoundingClientRect().top - top
+      return y >= -5 && y < 200
+    })
     .map((line) => line.textContent)
 }"""
 
 HEADING_TOP = """(name) => {
   const heading = [...document.querySelectorAll('#preview h2')].find((h) => h.textContent === name)
-  return heading.getBoundingClientRect().top - document.querySelector('#preview').getBoundingClientRect().top
+  const pane = document.querySelector('#preview').getBoundingClientRect()
+  return heading.getBoundingClientRect().top - pane.top
 }"""
 
 
