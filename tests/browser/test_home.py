@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from browser.notepage import NoteTab, PersonFactory
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -56,3 +58,110 @@ def test_the_page_title_follows_the_notes_first_line_live(
     expect(ana.page).to_have_title("Final report · collab-notes")
     expect(ben.page).to_have_title("Final report · collab-notes")
     expect(ana.page.locator("#note-title")).to_have_text("Final report")
+
+
+def open_home(profile_page: Page, url: str) -> Page:
+    profile_page.goto(url + "/")
+    return profile_page
+
+
+def test_forget_offers_undo_and_a_replaced_link_stays_marked(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    first = shared_server.post_note("# Keep me\n")
+    second = shared_server.post_note("# Replaced\n")
+    ana_profile = person("Ana")
+    ana = ana_profile.open(shared_server.url + first["url"]).wait_ready()
+    ben = person("Ben").open(shared_server.url + second["url"]).wait_ready()
+    ana.page.goto(shared_server.url + second["url"])
+    NoteTab(ana.page).wait_ready()
+    # Ben replaces the edit link Ana has: her page is told, and her list keeps the entry.
+    ben.page.locator("#share-open").click()
+    section = ben.page.locator('[data-rotate="edit"]')
+    section.locator("[data-ask]").click()
+    section.locator("[data-confirm]").click()
+    expect(ana.page.locator("#banner")).to_contain_text("This link no longer works")
+
+    page = open_home(ana.page, shared_server.url)
+    replaced = page.locator(".recent-note", has_text="Replaced")
+    expect(replaced).to_contain_text("link replaced")
+    page.get_by_role("button", name="Forget “Keep me” on this device").click()
+    expect(page.locator(".recent-note", has_text="Keep me")).to_have_count(0)
+    notice = page.locator("#home-notice")
+    expect(notice).to_contain_text("Forgot “Keep me” on this device.")
+    notice.get_by_role("button", name="Undo").click()
+    expect(page.locator(".recent-note a")).to_have_text(["Replaced", "Keep me"])
+
+
+def test_the_list_moves_to_another_device_as_a_json_file(
+    shared_server: ServerProcess, person: PersonFactory, tmp_path: Path
+) -> None:
+    note = shared_server.post_note("# Travelling note\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    page = open_home(ana.page, shared_server.url)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export this list").click()
+    exported = tmp_path / "list.json"
+    download.value.save_as(exported)
+    data = json.loads(exported.read_text())
+    assert [entry["token"] for entry in data["notes"]] == [note["id"]]
+
+    laptop = person("Ana").context.new_page()
+    laptop.goto(shared_server.url + "/")
+    expect(laptop.locator("#recent-empty")).to_be_visible()
+    with laptop.expect_file_chooser() as chooser:
+        laptop.get_by_role("button", name="Import a list").click()
+    chooser.value.set_files(str(exported))
+    expect(laptop.locator("#home-notice")).to_contain_text("1 note added or updated")
+    laptop.get_by_role("link", name="Travelling note").click()
+    NoteTab(laptop).wait_ready().wait_text("# Travelling note")
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"notes": [{"token": "<script>", "role": "editor"}]}')
+    with laptop.expect_file_chooser() as chooser:
+        laptop.goto(shared_server.url + "/")
+        laptop.get_by_role("button", name="Import a list").click()
+    chooser.value.set_files(str(bad))
+    expect(laptop.locator("#home-notice")).to_contain_text("holds no notes this app can open")
+
+
+def test_a_markdown_file_becomes_a_new_note_by_button_or_by_drop(
+    shared_server: ServerProcess, person: PersonFactory, tmp_path: Path
+) -> None:
+    page = person("Ana").context.new_page()
+    page.goto(shared_server.url + "/")
+    recipe = tmp_path / "recipe.md"
+    recipe.write_text("# Bread\n\n- flour\n- water\n")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Import a .md file").click()
+    chooser.value.set_files(str(recipe))
+    expect(page).to_have_url(NOTE_URL)
+    NoteTab(page).wait_ready().wait_text("- water")
+    expect(page).to_have_title("Bread · collab-notes")
+
+    page.goto(shared_server.url + "/")
+    drop_file(page, "dropped.md", "# Dropped in\n")
+    expect(page).to_have_url(NOTE_URL)
+    NoteTab(page).wait_ready().wait_text("# Dropped in")
+
+    page.goto(shared_server.url + "/")
+    drop_file(page, "huge.md", "x" * 2_000_001)
+    expect(page.locator("#new-note-error")).to_have_text(
+        "“huge.md” has 2,000,001 characters; a note holds at most 2,000,000. "
+        "Split it into smaller notes."
+    )
+    expect(page).to_have_url(shared_server.url + "/")
+
+
+def drop_file(page: Page, name: str, text: str) -> None:
+    """Drop a file on the page, as dragging it from the desktop does."""
+    transfer = page.evaluate_handle(
+        """([name, text]) => {
+      const transfer = new DataTransfer()
+      transfer.items.add(new File([text], name, { type: 'text/markdown' }))
+      return transfer
+    }""",
+        [name, text],
+    )
+    for kind in ("dragenter", "dragover", "drop"):
+        page.dispatch_event("main", kind, {"dataTransfer": transfer})

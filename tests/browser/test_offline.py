@@ -7,6 +7,7 @@ offline, so both that and a stopped server are tested here.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from browser.notepage import PersonFactory, wait_until
 from playwright.sync_api import expect
@@ -90,3 +91,60 @@ def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns
     )
     ben = person("Ben").open(server.url + note["url"]).wait_ready()
     ben.wait_text(words)
+
+
+KEPT_OFFLINE = """async (path) => {
+  const registration = await navigator.serviceWorker.ready
+  if (!registration.active || navigator.serviceWorker.controller === null) return false
+  return Boolean(await caches.match(path))
+}"""
+
+
+def test_a_note_reloads_and_reopens_offline_from_its_local_copy(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Field notes\n")
+    profile = person("Ana")
+    ana = profile.open(shared_server.url + note["url"]).wait_ready()
+    ana.type("Written online. ")
+    ana.wait_saved()
+    wait_until(
+        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        message="the service worker to keep the page",
+    )
+
+    profile.context.set_offline(True)
+    ana.page.reload()
+    ana.wait_text("Written online.")
+    expect(ana.connection).to_have_attribute("data-state", "offline")
+    expect(ana.connection).to_contain_text("Offline")
+    expect(ana.editor).to_have_attribute("contenteditable", "true")
+    ana.type("Written offline.")
+    expect(ana.save_state).to_have_attribute("data-state", "waiting")
+
+    # A second tab opened while still offline finds the same copy.
+    again = profile.open(shared_server.url + note["url"])
+    again.wait_text("Written offline.")
+    again.page.close()
+
+    profile.context.set_offline(False)
+    ana.wait_ready()
+    wait_until(
+        lambda: "Written offline." in shared_server.get_note(note["id"]).json()["content"],
+        message="the offline edit to reach the server",
+    )
+
+
+def test_the_service_worker_is_served_for_the_whole_site_under_a_strict_policy(
+    shared_server: ServerProcess,
+) -> None:
+    response = httpx.get(shared_server.url + "/sw.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["content-security-policy"] == "default-src 'none'; connect-src 'self'"
+    page = httpx.get(shared_server.url + "/")
+    policy = dict(
+        part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";")
+    )
+    assert policy["worker-src"] == "'self'"
+    assert policy["script-src"] == "'self'"
