@@ -64,9 +64,7 @@ def test_a_long_name_on_a_caret_is_cut_short_on_a_phone(
     note = shared_server.post_note("Hello\n")
     ana = person("Ana", PHONE).open(shared_server.url + note["url"]).wait_ready()
     long_name = "Maximilian Alexander von Humboldt"
-    ben_profile = person("Ben", PHONE)
-    ben = ben_profile.open(shared_server.url + note["url"]).wait_ready()
-    ben.rename(long_name)
+    ben = person(long_name, PHONE).open(shared_server.url + note["url"]).wait_ready()
     ben.type(" there")
     ana.wait_names("Ana", long_name)
     ana.wait_text(" there")
