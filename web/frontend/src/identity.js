@@ -10,7 +10,7 @@ const ADJECTIVES = ['Calm', 'Brave', 'Bright', 'Curious', 'Gentle', 'Happy', 'Ki
 const ANIMALS = ['Otter', 'Heron', 'Fox', 'Badger', 'Lynx', 'Panda', 'Robin', 'Seal',
   'Koala', 'Falcon', 'Hedgehog', 'Owl', 'Marten', 'Puffin', 'Wren', 'Yak']
 
-// Ten hues at least 20 degrees apart, each dark enough for white text (caret labels,
+// Ten hues 18 degrees apart or more, each dark enough for white text (caret labels,
 // 4.6:1 or more) and light enough to stand out on the dark theme's background (4:1).
 export const COLORS = ['#e02939', '#b75c1a', '#907115', '#428413', '#13864d', '#138282',
   '#1b79bd', '#516ae6', '#9052e6', '#ca1dca']
