@@ -152,9 +152,8 @@ function renderBlock (block, references, canEdit) {
   el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
   for (const box of el.querySelectorAll('li > input[type="checkbox"]')) {
     box.parentElement.classList.add('task') // not li:has(> input): :has() makes every insertion costly
-    if (!canEdit) continue
-    box.removeAttribute('disabled')
     box.setAttribute('aria-label', 'Done')
+    if (canEdit) box.removeAttribute('disabled')
   }
   return el
 }

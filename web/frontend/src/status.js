@@ -40,10 +40,14 @@ const SPOKEN = {
 /** A polite live region that says each message once, after `delayMs` without change. */
 function createAnnouncer (region) {
   let timer = null
+  let pending = null
   let said = ''
   return (message, delayMs = 0) => {
+    if (message === pending) return // already on its way: repeating it must not delay it
     clearTimeout(timer)
+    pending = message
     timer = setTimeout(() => {
+      pending = null
       if (message === said) return
       said = message
       region.textContent = message

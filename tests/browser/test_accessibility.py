@@ -1,0 +1,122 @@
+"""Accessibility: axe-core finds nothing serious or critical on any page, in either theme,
+and the connection and save status are announced to screen readers.
+
+axe-core is the npm package pinned in web/frontend's lock file (installed by
+scripts/test); it is injected with Playwright's init script, which the page's CSP
+does not govern, so the pages are checked exactly as they are served.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser.notepage import NoteTab, PersonFactory
+from playwright.sync_api import Page, expect
+from support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / "web"
+    / "frontend"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+RUN_AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ['violations'] })
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => {
+      const where = v.nodes.map((n) => n.target.join(' ')).join(', ')
+      return `${v.impact} ${v.id}: ${v.help} (${where})`
+    })
+}"""
+
+
+@pytest.fixture
+def axe_person(person: PersonFactory) -> PersonFactory:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run npm ci --prefix web/frontend (scripts/test does)")
+
+    def make(name: str, viewport: dict[str, int] | None = None) -> object:
+        someone = person(name, viewport)
+        someone.context.add_init_script(path=str(AXE))
+        return someone
+
+    return make  # type: ignore[return-value]
+
+
+def violations(page: Page) -> list[str]:
+    found: list[str] = page.evaluate(RUN_AXE)
+    return found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_on_any_page(
+    shared_server: ServerProcess, axe_person: PersonFactory, scheme: str
+) -> None:
+    note = shared_server.post_note(
+        "# Checked\n\n- [ ] a task\n\n```python\nprint('hi')\n```\n\n![cat](http://example.com/c.png)\n"
+    )
+    ana = axe_person("Ana")
+    ben = axe_person("Ben")
+    tab = ana.open(shared_server.url + note["url"])
+    tab.page.emulate_media(color_scheme=scheme)
+    tab.wait_ready()
+    ben.open(shared_server.url + note["url"]).wait_ready().type(" Ben was here")
+    tab.wait_names("Ana", "Ben")
+    tab.wait_text("Ben was here")
+    assert violations(tab.page) == [], "note page"
+
+    tab.page.locator("#menu-open").click()
+    assert violations(tab.page) == [], "note page, menu open"
+    tab.page.keyboard.press("Escape")
+
+    tab.page.locator("#share-open").click()
+    expect(tab.page.locator("#share-dialog")).to_be_visible()
+    assert violations(tab.page) == [], "share dialog"
+    tab.page.keyboard.press("Escape")
+
+    tab.page.context.set_offline(True)
+    tab.type(" offline edit")
+    expect(tab.save_state).to_have_attribute("data-state", "waiting")
+    assert violations(tab.page) == [], "offline, edits waiting"
+    tab.page.context.set_offline(False)
+    tab.wait_ready()
+
+    viewer = axe_person("Vic").open(shared_server.url + note["view_url"])
+    viewer.page.emulate_media(color_scheme=scheme)
+    viewer.wait_ready()
+    assert violations(viewer.page) == [], "view page (reading mode)"
+
+    for path in ("/", "/n/no-such-note"):
+        page = tab.page.context.new_page()
+        page.emulate_media(color_scheme=scheme)
+        page.goto(shared_server.url + path)
+        assert violations(page) == [], path
+    phone = axe_person("Dan", {"width": 390, "height": 844}).open(shared_server.url + note["url"])
+    phone.page.emulate_media(color_scheme=scheme)
+    phone.wait_ready()
+    assert violations(phone.page) == [], "note page on a phone"
+
+
+def test_the_connection_and_saves_are_announced_to_screen_readers(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Spoken\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    announcer = ana.page.locator("#announcer")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    ana.type("Hello")
+    expect(announcer).to_have_text("All changes saved.")
+    ana.page.context.set_offline(True)
+    expect(announcer).to_have_text("Offline.")
+    ana.type("!")
+    expect(announcer).to_have_text("Offline: 1 edit kept in this browser.")
+    ana.page.context.set_offline(False)
+    expect(announcer).to_have_text("All changes saved.")
+    NoteTab(ana.page).wait_ready()
