@@ -112,7 +112,7 @@ async def test_an_unknown_note_closes_with_4404_and_the_client_gives_up(
 
 
 async def test_a_client_that_reconnects_sees_the_others_again_at_once(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     """A stock client keeps the others' clocks when its socket drops: they must advance."""
     token = server.post_note()["id"]
@@ -131,7 +131,7 @@ async def test_a_client_that_reconnects_sees_the_others_again_at_once(
 
 
 async def test_after_a_server_restart_stock_clients_see_each_other_within_two_seconds(
-    server: ServerProcess,
+    server: LiveServer,
 ) -> None:
     """A restarted server knows no clocks; what it relays must pass the ones clients kept."""
     token = server.post_note()["id"]
