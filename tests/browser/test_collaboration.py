@@ -22,6 +22,11 @@ Saturday we **bake**, Sunday is for the garden.
 
 > The bakery closes at 2 pm.
 
+```python
+def ready(dough, hours):
+    return hours >= 2 and dough.doubled  # let it rise
+```
+
 | Day | Who |
 |-----|-----|
 | Sat | Ana |
