@@ -29,9 +29,8 @@ from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
 from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument
-from collab.replica import track_types
+from collab.replica import Trackers, track
 from collab.room import Room, RoomConfig
-from collab.yencoding import TypeDepthTracker
 
 logger = logging.getLogger("collab.manager")
 
@@ -183,7 +182,7 @@ class RoomManager:
         started = time.perf_counter()
         try:
             stored = await self.store.load(slot.note)
-            doc, types = await asyncio.to_thread(self._build, stored)
+            doc, trackers = await asyncio.to_thread(self._build, stored)
         except BaseException:
             self._drop(slot)  # the slot was empty: free it for the next try
             raise
@@ -193,7 +192,7 @@ class RoomManager:
             self.store,
             self.config,
             unsnapshotted=stored.log_length,
-            types=types,
+            trackers=trackers,
             on_broken=self._forget,
         )
         logger.info(
@@ -203,9 +202,9 @@ class RoomManager:
             stored.log_length,
         )
 
-    def _build(self, stored: StoredDocument) -> tuple[pycrdt.Doc[pycrdt.Text], TypeDepthTracker]:
+    def _build(self, stored: StoredDocument) -> tuple[pycrdt.Doc[pycrdt.Text], Trackers]:
         doc = document.build(stored.updates)
-        return doc, track_types(doc, self.config.limits)
+        return doc, track(doc, self.config.limits)
 
     # -- closing -------------------------------------------------------------------------
 

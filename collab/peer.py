@@ -21,6 +21,7 @@ from enum import Enum, StrEnum
 
 from collab.channel import Channel
 from collab.errors import ChannelClosed, CloseCode, PeerError, SlowPeer
+from collab.ratelimit import TokenBucket
 
 _ids = itertools.count(1)
 logger = logging.getLogger("collab.peer")
@@ -72,6 +73,7 @@ class Peer:
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._ended = asyncio.Event()  # set on leaving OPEN/RESYNCING
+        self.apply_budget = TokenBucket(0, 1)  # seconds its edits may cost; the room sets it
 
     def __repr__(self) -> str:
         return f"<Peer {self.id} {self.role} {self._state.value} {self.channel.label}>"

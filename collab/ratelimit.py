@@ -12,21 +12,21 @@ class TokenBucket:
     """
 
     def __init__(self, rate: float, burst: float) -> None:
-        if rate < 0 or burst < 1:
-            raise RuntimeError(f"TokenBucket needs rate >= 0 and burst >= 1, got {rate}, {burst}")
+        if rate < 0 or burst <= 0:
+            raise RuntimeError(f"TokenBucket needs rate >= 0 and burst > 0, got {rate}, {burst}")
         self.rate = rate
         self.burst = burst
         self._tokens = burst
         self._last = time.monotonic()
 
-    def take(self) -> bool:
-        """Spend one token; False when the bucket is empty."""
+    def take(self, amount: float = 1.0) -> bool:
+        """Spend ``amount`` tokens; False when the bucket does not hold that many."""
         if not self.rate:
             return True
         now = time.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
-        if self._tokens < 1:
+        if self._tokens < amount:
             return False
-        self._tokens -= 1
+        self._tokens -= amount
         return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TypeAlias
 
 import pycrdt
 
@@ -20,6 +21,7 @@ from collab.yencoding import (
     DEFAULT_LIMITS,
     InvalidUpdate,
     Limits,
+    PlaceCounter,
     StaleUpdate,
     TypeDepthTracker,
     UpdateInfo,
@@ -38,12 +40,13 @@ class Replica:
         self,
         doc: pycrdt.Doc[pycrdt.Text],
         limits: Limits = DEFAULT_LIMITS,
-        types: TypeDepthTracker | None = None,
+        trackers: Trackers | None = None,
     ) -> None:
-        """Hold ``doc``; ``types`` is its tracker (see :func:`track_types`), if it has content."""
+        """Hold ``doc``; ``trackers`` are its own (see :func:`track`) if it has content."""
         self.doc = doc
         self.text = doc.get(TEXT_NAME, type=pycrdt.Text)
-        self.types = types or TypeDepthTracker(limits)
+        self.types, self.places = trackers or (TypeDepthTracker(limits), PlaceCounter(limits))
+        self._max_clients = limits.max_note_clients
         # The state vector, kept up to date instead of re-encoded per update.
         self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self._delta: bytes | None = None  # what the transaction being applied changed
@@ -73,18 +76,31 @@ class Replica:
         return self._apply(update, info)
 
     def _check_applicable(self, info: UpdateInfo) -> None:
-        """Refuse what yrs would hold back as pending, or types nested too deep.
+        """Refuse what yrs would hold back as pending, or what would cost it too much.
 
         Overlapping pending structs can crash yrs, so an update must apply
         completely now; a client missing something resyncs when it reconnects.
+        Types nested too deep, too many clients in the note and too many items
+        at one place are refused too (see :class:`~collab.yencoding.Limits`).
         """
         try:
             check_applicable(info, self._state)
+            self._check_clients(info)
             self.types.check(info)
+            if any(end > self._state.get(client, 0) for client, _start, end in info.clocks):
+                self.places.check(info)  # only what is new: a re-send inserts nothing
         except StaleUpdate:
             raise  # not malformed: the caller asks the peer again
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
+
+    def _check_clients(self, info: UpdateInfo) -> None:
+        state = self._state
+        new = sum(1 for client, _start, _end in info.clocks if client not in state)
+        if new and len(state) + new > self._max_clients:
+            raise InvalidUpdate(
+                f"this note has edits of {len(state)} clients; it takes at most {self._max_clients}"
+            )
 
     def _apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
         """Apply; an update all of whose blocks start at the document's clock is its own delta.
@@ -127,15 +143,24 @@ class Replica:
         self._delta = event.update
 
 
-def track_types(doc: pycrdt.Doc[pycrdt.Text], limits: Limits = DEFAULT_LIMITS) -> TypeDepthTracker:
-    """A depth tracker seeded with a loaded document's shared types.
+Trackers: TypeAlias = tuple[TypeDepthTracker, PlaceCounter]
+
+
+def track(doc: pycrdt.Doc[pycrdt.Text], limits: Limits = DEFAULT_LIMITS) -> Trackers:
+    """Trackers seeded with a loaded document's shared types and insertion places.
 
     Stored content was checked when it arrived; if it is somehow beyond today's
-    limits, the note still opens (and new nesting stays bounded by the deepest).
+    limits, the note still opens (and new edits stay bounded by what it holds).
     """
-    tracker = TypeDepthTracker(limits)
+    types, places = TypeDepthTracker(limits), PlaceCounter(limits)
     try:
-        tracker.check(check_update(doc.get_update(), limits))
+        info = check_update(doc.get_update(), limits.for_stored())
     except InvalidUpdate as error:
         logger.warning("a stored document is beyond the update limits: %s", error)
-    return tracker
+        return types, places
+    for tracker in (types, places):
+        try:
+            tracker.check(info)
+        except InvalidUpdate as error:
+            logger.warning("a stored document is beyond the update limits: %s", error)
+    return types, places

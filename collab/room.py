@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -46,8 +47,8 @@ from collab.protocol import (
     SyncUpdate,
 )
 from collab.ratelimit import TokenBucket
-from collab.replica import Replica
-from collab.yencoding import DEFAULT_LIMITS, Limits, StaleUpdate, TypeDepthTracker, UpdateInfo
+from collab.replica import Replica, Trackers
+from collab.yencoding import DEFAULT_LIMITS, Limits, StaleUpdate, UpdateInfo
 
 logger = logging.getLogger("collab.room")
 
@@ -65,6 +66,8 @@ class RoomConfig:
     compact_after_idle_s: float = 30.0
     close_timeout_s: float = 5.0
     awareness_renewal_delay_s: float = 5.0
+    apply_budget_s: float = 2.0  # CPU seconds a peer's edits may cost the room at once...
+    apply_budget_per_s: float = 0.2  # ...and on average: a tenth of the machine at most
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
 
 
@@ -83,19 +86,19 @@ class Room:
         config: RoomConfig | None = None,
         *,
         unsnapshotted: int = 0,
-        types: TypeDepthTracker | None = None,
+        trackers: Trackers | None = None,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
         ``unsnapshotted`` is how many logged updates the store holds after its
-        snapshot; ``types`` the document's type depths (see
-        :func:`collab.replica.track_types`); ``on_broken`` is called when a write
+        snapshot; ``trackers`` the document's type depths and insertion places
+        (see :func:`collab.replica.track`); ``on_broken`` is called when a write
         fails and the room must be dropped.
         """
         self.note = note
         self.config = config = config or RoomConfig()
-        self.replica = Replica(doc, config.limits, types)
+        self.replica = Replica(doc, config.limits, trackers)
         self._peers: set[Peer] = set()
         self._on_broken = on_broken
         self.presence = PresenceRelay(
@@ -155,6 +158,7 @@ class Room:
         peer = Peer(
             channel, role, max_queue=self.config.max_send_queue_messages, admitted_by=admitted_by
         )
+        peer.apply_budget = TokenBucket(self.config.apply_budget_per_s, self.config.apply_budget_s)
         self._join(peer)
         receiving = asyncio.create_task(self._receive(peer), name=f"{peer!r} receive")
         sending = asyncio.create_task(peer.run_sender(), name=f"{peer!r} send")
@@ -255,11 +259,18 @@ class Room:
                 protocol.encode_permission_denied("this link is view-only: edits are not saved")
             )
             return
+        started = time.perf_counter()
         try:
             delta = self.replica.apply(update, info)
         except StaleUpdate as error:
             self._ask_again(peer, str(error))
             return
+        finally:
+            cost = time.perf_counter() - started
+        if not peer.apply_budget.take(cost):
+            # Bounds what edits no limit foresaw may cost everyone else: honest ones
+            # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
+            raise TooManyMessages("your edits take the server too long to apply")
         self._acknowledge(peer, peer.resynced())
         if delta is not None:  # None: nothing new, a resend
             self.pipeline.write(peer, delta)

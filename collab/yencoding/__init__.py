@@ -63,6 +63,7 @@ from collab.yencoding.model import (
     TypeParent,
     UpdateInfo,
 )
+from collab.yencoding.places import PlaceCounter
 from collab.yencoding.reader import ByteReader
 from collab.yencoding.typedepth import TypeDepthTracker
 from collab.yencoding.varint import check_end, truncated
@@ -72,6 +73,7 @@ __all__ = [
     "ID",
     "InvalidUpdate",
     "Limits",
+    "PlaceCounter",
     "StaleUpdate",
     "TypeDepthTracker",
     "TypeParent",
@@ -154,4 +156,5 @@ def read_update(data: bytes, limits: Limits) -> UpdateInfo:
         tuple(reader.clocks),
         tuple(reader.holes.items()),
         tuple(reader.needs.items()),
+        tuple(reader.places.items()),
     )

@@ -7,9 +7,17 @@ refuses anything malformed on the way; see the package docstring for the rules.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
-from collab.yencoding.model import ID, InvalidUpdate, Limits, TypeParent
+from collab.yencoding.model import (
+    ID,
+    START,
+    InvalidUpdate,
+    Limits,
+    Place,
+    TypeParent,
+)
 from collab.yencoding.reader import ByteReader
 from collab.yencoding.varint import U32, skip_int
 
@@ -41,12 +49,26 @@ _ANY_FIXED: Final = {127: 0, 126: 0, 124: 4, 123: 8, 122: 8, 121: 0, 120: 0}
 class UpdateDecoder(ByteReader):
     """Reads one update; the lists it fills become an :class:`UpdateInfo`."""
 
-    __slots__ = ("clocks", "holes", "max_depth", "needs", "siblings", "subdocs", "types")
+    __slots__ = (
+        "clocks",
+        "holes",
+        "limits",
+        "max_depth",
+        "needs",
+        "place",
+        "places",
+        "siblings",
+        "subdocs",
+        "types",
+    )
 
     def __init__(self, data: bytes, limits: Limits) -> None:
         super().__init__(data, limits)
+        self.limits = limits
         self.max_depth = limits.max_depth
         self.subdocs = limits.allow_subdocuments
+        self.place: Place | None = None  # where the struct just read was inserted
+        self.places: Counter[Place] = Counter()
         self.types: list[tuple[ID, TypeParent]] = []
         self.siblings: list[ID | None] = []
         self.clocks: list[tuple[int, int, int]] = []
@@ -58,6 +80,11 @@ class UpdateDecoder(ByteReader):
     def struct_section(self, pos: int) -> tuple[int, int]:
         """Read all client blocks; return ``(struct count, next offset)``."""
         clients, pos = self.count(pos, "client", 3)
+        if clients > self.limits.max_update_clients:
+            raise InvalidUpdate(
+                f"update has edits of {clients} clients; one takes at most "
+                f"{self.limits.max_update_clients}"
+            )
         seen: set[int] = set()
         total = 0
         for _ in range(clients):
@@ -72,9 +99,18 @@ class UpdateDecoder(ByteReader):
         (client, clock), pos = self.ident(pos, "start")
         _first_time(seen, client, client_at)
         start = clock
-        data, struct = self.data, self.struct
+        data, struct, places = self.data, self.struct, self.places
+        chain, longest = 0, self.limits.max_chained_structs
         for _ in range(structs):
+            self.place = None
             size, end = struct(pos, client, clock)
+            place = self.place
+            if place is not None:
+                places[place] += 1
+                # Placed right after this client's struct just before: an unmerged run.
+                chain = chain + 1 if place == (client, clock - 1) and clock > start else 0
+                if chain > longest:
+                    raise _long_chain(chain, longest, pos)
             clock += size
             if clock >= U32:
                 raise InvalidUpdate(f"clock of client {client} passes 2**32 at byte {pos}")
@@ -97,9 +133,11 @@ class UpdateDecoder(ByteReader):
         if info & _HAS_ANY_ORIGIN:
             sibling, pos = self.origins(info, pos + 1, client, clock)
             parent: TypeParent = None
+            self.place = sibling if info & _HAS_ORIGIN else START
         else:
             parent, pos = self.parent(info, pos + 1, client, clock)
             sibling = None
+            self.place = START
         if ref == _TYPE:
             self.types.append(((client, clock), parent))
             self.siblings.append(sibling)
@@ -280,6 +318,12 @@ class UpdateDecoder(ByteReader):
             raise InvalidUpdate(f"delete range passes 2**32 at byte {pos}")
         self.need(client, clock + size)
         return end
+
+
+def _long_chain(chain: int, longest: int, pos: int) -> InvalidUpdate:
+    return InvalidUpdate(
+        f"a run of over {longest} unmerged structs, each after the one before, at byte {pos}"
+    )
 
 
 def _first_time(seen: set[int], client: int, pos: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final, cast
 
-from collab.yencoding.model import InvalidUpdate, Limits, UpdateInfo
+from collab.yencoding.model import START, InvalidUpdate, Limits, Place, UpdateInfo
 from collab.yencoding.varint import SAFE_INT, U32, VARUINTS, decode_varuint
 
 # A typed character, as every Yjs and yrs client encodes it: one client block of one
@@ -34,6 +34,7 @@ _KEYSTROKE: Final = re.compile(
     re.DOTALL,
 )
 _KEYSTROKE_MAX_BYTES: Final = 512
+_RIGHT_ORIGIN_ONLY: Final = 0x44
 
 
 def check_keystroke(data: bytes, limits: Limits) -> UpdateInfo | None:
@@ -84,4 +85,6 @@ def check_keystroke(data: bytes, limits: Limits) -> UpdateInfo | None:
             references = ((target, target_clock + 1), (right, right_clock + 1))
         else:
             references = ((target, max(target_clock, right_clock) + 1),)
-    return UpdateInfo(1, 0, (), (), ((client, clock, end),), (), references)
+    no_origin = data[match.end(2)] == _RIGHT_ORIGIN_ONLY
+    place: Place = START if no_origin else (target, target_clock)
+    return UpdateInfo(1, 0, (), (), ((client, clock, end),), (), references, ((place, 1),))

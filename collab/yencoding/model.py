@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, NamedTuple, TypeAlias
 
 ID: TypeAlias = tuple[int, int]
@@ -10,6 +10,16 @@ ID: TypeAlias = tuple[int, int]
 
 TypeParent: TypeAlias = str | ID | None
 """A root type name, the id of the parent type item, or None if inherited."""
+
+Place: TypeAlias = ID | str
+"""Where an item was inserted: its origin (the item it was placed after), or
+:data:`START` for an item placed at the start of its parent (with no origin).
+Concurrent inserts share a place."""
+
+START: Final = "start"
+"""The place of every item inserted with no origin. yrs scans all the items with
+no origin at the start of a parent when it places one there, whatever its right
+origin, so they count as one place even across parents."""
 
 _SAFE_INT: Final = 1 << 53
 _U32: Final = 1 << 32
@@ -56,6 +66,30 @@ class Limits:
             default: when a subdocument item is deleted next to other
             deleted content, yrs 0.28 (pycrdt 0.14.13) reads freed memory
             while committing, even for pycrdt's own local edits (valgrind).
+        max_update_clients: Most client ids one update may carry structs of.
+            An update carries the clients the server lacks: one for a
+            keystroke, a few after offline work (each page load is a client).
+            yrs integrates many clients' interleaved structs superlinearly,
+            and the pre-parser takes about 5 us a client: 20,000 took 0.4 s
+            to apply; 2,000 take about 15 ms to check and apply.
+        max_note_clients: Most client ids one note may hold: each page load
+            that edits is one, so 20,000 is over five years of a note edited
+            ten times a day. Sessions that each continue the last one chain
+            their clients, and yrs loads a chain of n clients in time growing
+            with n squared: 20,000 load in 0.1-0.4 s, 40,000 in 0.9-3.2 s, and
+            95,000 crashed it (a stack overflow). The state vector, which every
+            sync sends, stays near 280 KB.
+        max_chained_structs: Most structs in a row, in one update, each placed
+            right after the one before by the same client. Honest encoders
+            merge such a run into one struct; yrs integrates an unmerged run
+            in quadratic time (80,000 took 2.4 s, 10,000 about 40 ms).
+        max_inserts_at_one_place: Most items a note may hold that were
+            inserted at one place (after the same item, or at the start with
+            none): yrs orders concurrent inserts at one place by scanning them
+            all, so each costs as many steps as there are (16,000 in two
+            messages froze a server for 6.1 s). 2,048 keep the worst case
+            near 40 ms; an honest note reaches a few dozen (a journal that
+            always grows at its top: one a day).
     """
 
     max_depth: int = 32
@@ -63,6 +97,25 @@ class Limits:
     max_string_bytes: int = 4 * 1024 * 1024
     max_update_bytes: int = 8 * 1024 * 1024
     allow_subdocuments: bool = False
+    max_update_clients: int = 2_000
+    max_note_clients: int = 20_000
+    max_chained_structs: int = 10_000
+    max_inserts_at_one_place: int = 2048
+
+    def for_stored(self) -> Limits:
+        """These limits, minus those on one message: for what a store already holds.
+
+        A snapshot of a large note can be larger, and hold more clients and
+        longer runs, than any one message may; the bounds that protect yrs
+        from malformed bytes (nesting, counts that fit) stay.
+        """
+        return replace(
+            self,
+            max_update_bytes=1 << 40,
+            max_string_bytes=1 << 40,
+            max_update_clients=1 << 40,
+            max_chained_structs=1 << 40,
+        )
 
 
 DEFAULT_LIMITS: Final = Limits()
@@ -92,6 +145,8 @@ class UpdateInfo(NamedTuple):
         references: ``(client, clock)``: for each client that an origin,
             right origin, parent id or delete range points into, one past the
             highest clock it touches.
+        places: ``(place, count)``: how many items the update inserts at each
+            place (see :data:`Place`).
     """
 
     struct_count: int
@@ -101,6 +156,7 @@ class UpdateInfo(NamedTuple):
     clocks: tuple[tuple[int, int, int], ...] = ()
     holes: tuple[tuple[int, int], ...] = ()
     references: tuple[tuple[int, int], ...] = ()
+    places: tuple[tuple[Place, int], ...] = ()
 
     @property
     def is_empty(self) -> bool:

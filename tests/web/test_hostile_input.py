@@ -13,11 +13,12 @@ import contextlib
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from support.live import LiveServer
+from support.othernote import other_note_typing
 from support.server import ServerProcess
 from support.yclient import YClient
 from websockets.asyncio.client import connect
@@ -78,41 +79,6 @@ ATTACKS: dict[str, tuple[bytes | str, set[int]]] = {
     "a truncated frame": (protocol.encode_sync_update(b"\x01\x01\x01\x00\x04")[:-2], {1007}),
     "a 20 MB frame": (b"\x00\x02" + b"\x00" * 20_000_000, {1009}),
 }
-
-
-class OtherNote:
-    """Two peers of an unrelated note typing to each other, timing every edit."""
-
-    def __init__(self, writer: YClient, watcher: YClient) -> None:
-        self.writer, self.watcher = writer, watcher
-        self.delays_ms: list[float] = []
-
-    async def run(self, stop: asyncio.Event) -> None:
-        n = 0
-        while not stop.is_set():
-            marker = f"<{n}>"
-            started = time.perf_counter()
-            self.writer.append(marker)
-            await self.watcher.wait_until(lambda c, m=marker: m in str(c.text), timeout_s=10)
-            self.delays_ms.append((time.perf_counter() - started) * 1000)
-            n += 1
-            await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def other_note_typing(server: ServerProcess) -> AsyncIterator[OtherNote]:
-    token = server.post_note()["id"]
-    async with (
-        YClient.connect(server.ws_url, token) as writer,
-        YClient.connect(server.ws_url, token) as watcher,
-    ):
-        other, stop = OtherNote(writer, watcher), asyncio.Event()
-        task = asyncio.create_task(other.run(stop))
-        try:
-            yield other
-        finally:
-            stop.set()
-            await task
 
 
 async def send_and_get_close(url: str, frame: bytes | str, wait_s: float = 10) -> int | None:
