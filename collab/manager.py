@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -76,6 +77,7 @@ class RoomManager:
         self.grace_s = grace_s
         self.max_rooms = max_rooms
         self._slots: dict[int, _Slot] = {}
+        self._reads: dict[int, asyncio.Future[str]] = {}  # reads of notes not open, shared
         self._users = 0  # across every slot
         self._nobody = asyncio.Event()  # set while no connection is served
         self._nobody.set()
@@ -108,9 +110,19 @@ class RoomManager:
         return self._stopping
 
     async def serve(
-        self, note: int, channel: Channel, role: Role = Role.EDITOR, admitted_by: str = ""
+        self,
+        note: int,
+        channel: Channel,
+        role: Role = Role.EDITOR,
+        admitted_by: str = "",
+        still_admitted: Callable[[], bool] | None = None,
     ) -> None:
         """Serve a peer in the note's room, opening the room if needed.
+
+        ``still_admitted`` is asked once the room is ready, just before the peer
+        joins it (nothing runs in between): a link revoked while the room loaded
+        is refused then (1013, so the client's retry finds out for sure), and one
+        revoked later finds the peer in the room, by ``admitted_by``.
 
         Every connection ends with a close code: a refusal's, the room's, or
         1011 if something unexpected went wrong (logged with its traceback).
@@ -123,6 +135,10 @@ class RoomManager:
             return
         try:
             assert slot.room is not None
+            if still_admitted is not None and not still_admitted():
+                reason = "the note's links changed while you connected; reconnect"
+                await channel.close(CloseCode.TRY_AGAIN_LATER, reason)
+                return
             await slot.room.serve(channel, role, admitted_by)
         except Exception:
             logger.exception("serving %s in note=%s failed", channel.label, note)
@@ -131,10 +147,21 @@ class RoomManager:
             self._release(slot)
 
     async def read_text(self, note: int) -> str:
-        """The note's text: from its open room, else from the store (no room is opened)."""
+        """The note's text: from its open room, else from the store (no room is opened).
+
+        Concurrent reads of a note that is not open share one load: forty people
+        opening a shared link after a meeting read it once, not forty times.
+        """
         slot = self._slots.get(note)
         if slot is not None and slot.room is not None:
             return str(slot.room.text)
+        reading = self._reads.get(note)
+        if reading is None:
+            reading = self._reads[note] = asyncio.ensure_future(self._read_stored(note))
+            reading.add_done_callback(lambda _: self._reads.pop(note, None))
+        return await asyncio.shield(reading)
+
+    async def _read_stored(self, note: int) -> str:
         stored = await self.store.load(note)
         return document.text(await asyncio.to_thread(document.build, stored.updates))
 
@@ -266,24 +293,39 @@ class RoomManager:
         if slot is not None and slot.room is not None:
             slot.room.disconnect_all(code, reason, admitted_by=admitted_by)
 
-    async def shutdown(self, timeout_s: float = 5.0) -> None:
+    async def shutdown(self, timeout_s: float = 10.0) -> None:
         """Refuse newcomers, disconnect everyone with 1001 and wait for every room's writes.
 
-        Waits up to ``timeout_s`` for the peers' connections to close, so that
-        they see 1001 rather than whatever the transport does when it stops.
+        Waits up to ``timeout_s`` in all: for the rooms' writes (a locked or full
+        disk can hold them for as long as it lasts; what is still unwritten then
+        was never acknowledged nor broadcast, so its clients still hold it and
+        send it again when they reconnect), then for the peers' connections to
+        close, so that they see 1001 rather than whatever the transport does.
         """
         if self._stopping:
             return
         self._stopping = True
+        deadline = asyncio.get_running_loop().time() + timeout_s
         rooms = []
         for slot in self._slots.values():
             slot.cancel_close()
             if slot.room is not None:
                 slot.room.disconnect_all(CloseCode.GOING_AWAY, "server shutting down")
                 rooms.append(slot.room)
-        await asyncio.gather(*(asyncio.shield(room.close()) for room in rooms))
+        closing = {asyncio.ensure_future(asyncio.shield(room.close())): room for room in rooms}
+        if closing:
+            _done, pending = await asyncio.wait(closing, timeout=timeout_s)
+            if pending:
+                notes = sorted(closing[task].note for task in pending)
+                logger.error(
+                    "stopping with unsaved edits in notes %s after %.0f s (the disk did not "
+                    "answer); their clients were never told they were saved and still hold them",
+                    notes[:20],
+                    timeout_s,
+                )
+        remaining = max(0.1, deadline - asyncio.get_running_loop().time())
         try:
-            await asyncio.wait_for(self._nobody.wait(), timeout_s)
+            await asyncio.wait_for(self._nobody.wait(), remaining)
         except TimeoutError:
             logger.warning("some peers did not close within %.1f s", timeout_s)
         logger.info("closed %d rooms", len(rooms))

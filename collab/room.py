@@ -33,7 +33,7 @@ from collab.errors import (
     StorageFailed,
     TooManyMessages,
 )
-from collab.peer import Peer, Role
+from collab.peer import Peer, PeerState, Role
 from collab.persistence import DocumentStore
 from collab.pipeline import WritePipeline
 from collab.presence import PresenceRelay
@@ -231,8 +231,10 @@ class Room:
         match protocol.parse_message(frame, self.config.limits):
             case SyncStep1(state_vector):
                 self._answer_step1(peer, state_vector)
-            case SyncStep2(update, info) | SyncUpdate(update, info):
-                self._receive_update(peer, update, info)
+            case SyncStep2(update, info):
+                self._receive_update(peer, update, info, reply=True)
+            case SyncUpdate(update, info):
+                self._receive_update(peer, update, info, reply=False)
             case AwarenessUpdate(payload):
                 self.presence.receive(peer, payload)
             case QueryAwareness():
@@ -250,8 +252,11 @@ class Room:
         # The reply may hold updates still on their way to disk: send it after them.
         self.pipeline.after_appends(lambda: peer.send(reply))
 
-    def _receive_update(self, peer: Peer, update: bytes, info: UpdateInfo) -> None:
+    def _receive_update(self, peer: Peer, update: bytes, info: UpdateInfo, *, reply: bool) -> None:
+        """Apply an edit (``reply``: a sync step 2, the answer to a step 1) and write it."""
         if update == EMPTY_UPDATE:
+            if reply:
+                self._acknowledge(peer, peer.resynced())
             return
         if peer.role is Role.VIEWER:
             logger.info("refused an edit from viewer %s in note=%s", peer.channel.label, self.note)
@@ -263,7 +268,9 @@ class Room:
         try:
             delta = self.replica.apply(update, info)
         except StaleUpdate as error:
-            self._ask_again(peer, str(error))
+            if reply or peer.state is not PeerState.RESYNCING:
+                self._ask_again(peer, str(error))
+            # else: the fresh reply on its way holds this edit too
             return
         finally:
             cost = time.perf_counter() - started
@@ -271,16 +278,20 @@ class Room:
             # Bounds what edits no limit foresaw may cost everyone else: honest ones
             # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
             raise TooManyMessages("your edits take the server too long to apply")
-        self._acknowledge(peer, peer.resynced())
+        if reply:  # only a complete reply settles a resync, not a keystroke meanwhile
+            self._acknowledge(peer, peer.resynced())
         if delta is not None:  # None: nothing new, a resend
             self.pipeline.write(peer, delta)
 
     def _ask_again(self, peer: Peer, why: str) -> None:
-        """Answer a stale sync reply with a fresh step 1 instead of closing the peer.
+        """Answer an edit the document cannot take now with a fresh step 1, not a close.
 
-        It happens when someone types while their client syncs: its reply to our
-        step 1 then re-sends edits it already sent. Acks for its save markers
-        wait until the fresh reply is in, or they would claim too much.
+        It happens when someone types while their client syncs (its reply to our
+        step 1 then re-sends edits it already sent), and when a client types
+        before it has sent its offline edits (a stock client sends those only in
+        answer to our step 1). The answer to the fresh step 1 holds whatever was
+        dropped. Acks for save markers wait until it is in, or they would claim
+        too much.
         """
         logger.debug("asking %s to resync note=%s: %s", peer.channel.label, self.note, why)
         peer.resync()

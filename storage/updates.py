@@ -48,15 +48,22 @@ class SqlDocumentStore:
     every queued write before it returns.
     """
 
-    def __init__(self, engine: Engine, *, on_fatal: Any = None) -> None:
-        """Store in ``engine``'s database; ``on_fatal(reason)`` runs if the writer stops."""
+    def __init__(
+        self, engine: Engine, *, on_fatal: Any = None, stop_timeout_s: float | None = None
+    ) -> None:
+        """Store in ``engine``'s database; ``on_fatal(reason)`` runs if the writer stops.
+
+        Leaving the store waits for queued writes, up to ``stop_timeout_s``.
+        """
         self.engine = engine
+        self._stop_timeout_s = stop_timeout_s
         self._sql = Statements(engine.dialect)
         self._touched: dict[int, float] = {}  # note -> when the writer last set its updated_at
         self.writer: Writer[Job] = Writer(
             engine,
             self._run_batch,
             expected_errors=(self._sql.errors, EmptySnapshotRefused, OSError),
+            systemic_errors=(engine.dialect.loaded_dbapi.OperationalError, OSError),
             on_commit=self._remember_touched,
             on_fatal=on_fatal or (lambda reason: None),
         )
@@ -66,7 +73,7 @@ class SqlDocumentStore:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.writer.stop()
+        await self.writer.stop(self._stop_timeout_s)
 
     @property
     def commits(self) -> int:

@@ -68,6 +68,7 @@ class Writer(Generic[J]):
         run_batch: Callable[[Any, list[J]], None],
         *,
         expected_errors: tuple[type[BaseException], ...],
+        systemic_errors: tuple[type[BaseException], ...] = (OSError,),
         on_commit: Callable[[list[J]], None] = lambda batch: None,
         on_fatal: Callable[[str], None] = lambda reason: None,
     ) -> None:
@@ -75,10 +76,13 @@ class Writer(Generic[J]):
         self.engine = engine
         self.commits = 0
         self.failure: str | None = None  # why the writer stopped for good
+        self.last_error: str | None = None  # the last failed commit's error, until one succeeds
+        self.busy_since: float | None = None  # time.monotonic() the current batch began
         self.paused = threading.Event()
         self.paused.set()  # cleared = the writer holds off (tests prove "saved" waits for disk)
         self._run_batch = run_batch
         self._expected = expected_errors
+        self._systemic = systemic_errors  # errors of the database, not of one job
         self._on_commit = on_commit
         self._on_fatal = on_fatal
         self._queue: queue.SimpleQueue[J | object] = queue.SimpleQueue()
@@ -93,11 +97,33 @@ class Writer(Generic[J]):
         self._thread = threading.Thread(target=self._run, name="collab-notes writer", daemon=True)
         self._thread.start()
 
-    async def stop(self) -> None:
-        """Commit what is queued, then end the thread."""
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Commit what is queued, then end the thread; give up after ``timeout_s``.
+
+        Giving up leaves the thread to die with the process (it is a daemon): its
+        jobs were never acknowledged to anyone, so their clients still hold them.
+        """
         self._queue.put(_STOP)
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
+            await asyncio.to_thread(self._thread.join, timeout_s)
+            if self._thread.is_alive():
+                logger.error(
+                    "the writer did not finish within %.0f s (the disk did not answer); "
+                    "stopping without it",
+                    timeout_s or 0,
+                )
+
+    def trouble(self, *, delayed_after_s: float = 2.0) -> str | None:
+        """Why saving does not work right now, or None while it does."""
+        if self.failure is not None:
+            return self.failure
+        if self.last_error is not None:
+            return f"saving fails: {self.last_error}"
+        busy_since = self.busy_since
+        if busy_since is not None and time.monotonic() - busy_since > delayed_after_s:
+            waited = time.monotonic() - busy_since
+            return f"saving is delayed: the database has not answered for {waited:.0f} s"
+        return None
 
     def new_future(self) -> asyncio.Future[Any]:
         if self._loop is None:
@@ -145,6 +171,7 @@ class Writer(Generic[J]):
         return batch, False
 
     def _write_safely(self, batch: list[J]) -> None:
+        self.busy_since = time.monotonic()
         try:
             self._write(batch)
         except Exception as error:
@@ -155,8 +182,11 @@ class Writer(Generic[J]):
             )
             for job in batch:
                 job.error = job.error or error
+            self.last_error = repr(error)[:200]
             self._resolve(batch)
             self._reconnect()
+        finally:
+            self.busy_since = None
 
     def _write(self, batch: list[J]) -> None:
         try:
@@ -165,6 +195,8 @@ class Writer(Generic[J]):
             self._roll_back()
             if len(batch) == 1:
                 batch[0].error = error
+                if isinstance(error, self._systemic):
+                    self.last_error = repr(error)[:200]
                 logger.error("write for note=%s failed: %r", batch[0].note, error)
             else:
                 # Find the culprit: one bad job must not fail the other rooms' edits.
@@ -181,6 +213,7 @@ class Writer(Generic[J]):
             cursor.close()
         self._connection.commit()
         self.commits += 1
+        self.last_error = None
         self._on_commit(batch)
 
     def _roll_back(self) -> None:

@@ -78,16 +78,25 @@ class GrantCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._grants: dict[str, Grant] = {}
         self._max = max_entries
+        self.generation = 0  # advanced by every forget()
 
     def get(self, token: str) -> Grant | None:
         return self._grants.get(token)
 
-    def put(self, token: str, grant: Grant) -> Grant:
-        if len(self._grants) >= self._max:
-            self._grants.clear()  # simple and bounded; a miss costs one query
-        self._grants[token] = grant
+    def put(self, token: str, grant: Grant, *, looked_up_at: int) -> Grant:
+        """Remember a grant looked up when :attr:`generation` was ``looked_up_at``.
+
+        A lookup that raced a replacement (it read the old token just before the
+        replacement committed and forgot it) is not remembered, or the old link
+        would keep opening websockets.
+        """
+        if looked_up_at == self.generation:
+            if len(self._grants) >= self._max:
+                self._grants.clear()  # simple and bounded; a miss costs one query
+            self._grants[token] = grant
         return grant
 
     def forget(self, *tokens: str) -> None:
+        self.generation += 1
         for token in tokens:
             self._grants.pop(token, None)

@@ -77,7 +77,9 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
 
         try:
             async with (
-                SqlDocumentStore(engine, on_fatal=fatal) as store,
+                SqlDocumentStore(
+                    engine, on_fatal=fatal, stop_timeout_s=settings.shutdown_timeout_s
+                ) as store,
                 RoomManager(
                     store,
                     room_config(settings),

@@ -120,7 +120,7 @@ class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         services = getattr(self._app.state, "services", None)
         if isinstance(services, Services):
-            await services.rooms.shutdown()
+            await services.rooms.shutdown(services.settings.shutdown_timeout_s)
         await super().shutdown(sockets)
 
 

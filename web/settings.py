@@ -100,6 +100,12 @@ class Settings:
         "How long a deleted note can be restored (undo); after that it is purged from the "
         "database with its whole history.",
     )
+    shutdown_timeout_s: float = option(
+        10.0,
+        "On SIGTERM, how long to wait for pending writes (a locked or full disk can hold "
+        "them) and again for the store to finish; edits still unwritten then were never "
+        "acknowledged, so their clients keep them and send them again on reconnecting.",
+    )
     workers: int = option(
         1,
         "Server processes. Must be 1: a room lives in one process, so several workers "

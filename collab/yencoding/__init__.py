@@ -57,8 +57,10 @@ from collab.yencoding.keystroke import check_keystroke
 from collab.yencoding.model import (
     DEFAULT_LIMITS,
     ID,
+    AheadUpdate,
     InvalidUpdate,
     Limits,
+    OverlappingUpdate,
     StaleUpdate,
     TypeParent,
     UpdateInfo,
@@ -71,8 +73,10 @@ from collab.yencoding.varint import check_end, truncated
 __all__ = [
     "DEFAULT_LIMITS",
     "ID",
+    "AheadUpdate",
     "InvalidUpdate",
     "Limits",
+    "OverlappingUpdate",
     "PlaceCounter",
     "StaleUpdate",
     "TypeDepthTracker",

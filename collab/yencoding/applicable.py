@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from collab.yencoding.model import InvalidUpdate, StaleUpdate, UpdateInfo
+from collab.yencoding.model import AheadUpdate, OverlappingUpdate, UpdateInfo
 
 
 def check_applicable(
@@ -48,13 +48,13 @@ def check_applicable(
         known[client] = max(have, end)
     for client, clock in info.holes:
         if clock > state.get(client, 0):
-            raise InvalidUpdate(
+            raise AheadUpdate(
                 f"update skips clocks of client {client} up to {clock - 1} "
                 f"that the document lacks; it would be left pending"
             )
     for client, clock in info.references:
         if clock > known.get(client, state.get(client, 0)):
-            raise InvalidUpdate(
+            raise AheadUpdate(
                 f"update refers to {client}:{clock - 1}, which neither the document "
                 f"nor the update holds; it would be left pending"
             )
@@ -64,12 +64,12 @@ def _check_start(client: int, span: tuple[int, int], have: int, allow_overlap: b
     """Refuse a block that leaves a gap, or straddles the document's clock."""
     start, end = span
     if start > have:
-        raise InvalidUpdate(
+        raise AheadUpdate(
             f"update starts client {client} at clock {start} but the document has "
             f"{have}; it would be left pending"
         )
     if start < have < end and not allow_overlap:
-        raise StaleUpdate(
+        raise OverlappingUpdate(
             f"update re-sends clocks {start}-{have - 1} of client {client} along with new "
             f"ones; partly overlapping re-sends are refused"
         )

@@ -34,10 +34,27 @@ class InvalidUpdate(ValueError):
 
 
 class StaleUpdate(InvalidUpdate):
+    """An update the document cannot take now, from a peer that may well be honest.
+
+    The cure is to ask the peer again (a fresh sync step 1): its answer holds
+    everything the document lacks, this update included. Never applied as it is.
+    """
+
+
+class OverlappingUpdate(StaleUpdate):
     """An update that re-sends part of what the document has along with new clocks.
 
     Honest peers send one when the document moved on between their sync request
-    and its reply; the cure is to ask them again (a fresh sync step 1).
+    and its reply.
+    """
+
+
+class AheadUpdate(StaleUpdate):
+    """An update that depends on clocks the document lacks: yrs would hold it back.
+
+    A stock client sends keystrokes as soon as its socket opens but its offline
+    edits only in answer to the server's sync step 1, so a keystroke can arrive
+    ahead of the edits it follows.
     """
 
 

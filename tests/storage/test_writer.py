@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -117,4 +118,46 @@ async def test_an_expected_database_error_fails_only_its_own_job(
         with pytest.raises(Exception, match="FOREIGN KEY"):
             await asyncio.wait_for(missing, 5)
         await asyncio.wait_for(good, 5)
+    engine.dispose()
+
+
+class DiskFullStore(SqlDocumentStore):
+    """Fails commits as a full disk does, while ``full`` is set."""
+
+    full = False
+
+    def _insert(self, cursor: Any, jobs: list[Job]) -> None:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        super()._insert(cursor, jobs)
+
+
+async def test_the_writer_reports_saving_fails_until_a_commit_succeeds_again(
+    db_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
+    create_schema(engine)
+    doc = pycrdt.Doc()
+    async with DiskFullStore(engine) as store:
+        note = new_note(store)
+        assert store.writer.trouble() is None
+        store.full = True
+        with pytest.raises(sqlite3.OperationalError):
+            await asyncio.wait_for(store.append(note, text_update(doc, "a")), 5)
+        assert "disk is full" in (store.writer.trouble() or "")
+        store.full = False
+        await asyncio.wait_for(store.append(note, text_update(pycrdt.Doc(), "b")), 5)
+        assert store.writer.trouble() is None
+    engine.dispose()
+
+
+async def test_a_job_specific_error_is_not_reported_as_a_failing_database(
+    db_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
+    create_schema(engine)
+    async with SqlDocumentStore(engine) as store:
+        with pytest.raises(sqlite3.IntegrityError):  # no such note: that job alone
+            await asyncio.wait_for(store.append(10_000, text_update(pycrdt.Doc(), "x")), 5)
+        assert store.writer.trouble() is None
     engine.dispose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
+import websockets
 from support.server import ServerProcess
 from support.yclient import YClient
 from websockets.exceptions import ConnectionClosed
@@ -152,3 +154,38 @@ async def test_edits_keep_flowing_in_other_notes_when_one_client_misbehaves(
             assert await bad.wait_closed() == 1007
         a1.append("fine")
         await a2.wait_text("fine")
+
+
+def test_sigterm_with_the_database_locked_stops_in_bounded_time_and_refuses_newcomers(
+    make_server,  # type: ignore[no-untyped-def]
+    db_path: Path,
+) -> None:
+    server = make_server("--shutdown-timeout-s=2").start()
+    token = server.post_note("locked ")["id"]
+
+    async def scenario() -> tuple[float, int | None]:
+        async with YClient.connect(server.ws_url, token) as typist:
+            locker = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+            locker.execute("BEGIN IMMEDIATE")  # the writer now waits up to its busy timeout
+            try:
+                typist.append("typed while locked")
+                await asyncio.sleep(0.3)  # the edit reaches the writer, which waits
+                assert server.proc is not None
+                started = time.monotonic()
+                server.proc.send_signal(signal.SIGTERM)
+                await typist.wait_closed(10)
+                async with websockets.connect(f"{server.ws_url}/{token}") as late:
+                    with contextlib.suppress(ConnectionClosed):
+                        await asyncio.wait_for(late.recv(), 10)
+                    code = late.close_code
+                status = await asyncio.to_thread(server.proc.wait, 30)
+                return time.monotonic() - started, code if status == 0 else -status
+            finally:
+                locker.execute("ROLLBACK")
+                locker.close()
+
+    took, late_code = asyncio.run(scenario())
+    print(f"\nSIGTERM, database locked: stopped in {took:.1f} s; a late client got {late_code}")
+    assert took < 15, "shutdown must be bounded"
+    assert late_code == 1001  # a clear refusal, not a crash (1006)
+    assert "stopping with unsaved edits" in server.log()

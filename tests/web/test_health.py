@@ -4,7 +4,9 @@ server that cannot save at all stops by itself, so that a supervisor restarts it
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,21 +67,22 @@ async def test_a_writer_that_cannot_go_on_fails_healthz_and_the_server_stops(
         engine.dispose()  # no spare connection in the pool: the writer must make one
         ana.append(BOOM)
         assert await ana.wait_closed(10) == 1011
-    health = await asyncio.to_thread(_first_unhealthy, server)
-    assert health["status"] == "unavailable" and "went away" in health["detail"], health
+    health = await asyncio.to_thread(_first_unhealthy, server, "went away")
+    assert health["status"] == "unavailable", health
     await asyncio.to_thread(_wait_stopped, server)
     assert "went away" in (server.stopped_because or "")
 
 
-def _first_unhealthy(server: LiveServer, timeout_s: float = 10) -> dict[str, Any]:
+def _first_unhealthy(server: LiveServer, saying: str = "", timeout_s: float = 10) -> dict[str, Any]:
+    """The first 503 answer of /healthz whose detail holds ``saying``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         response = httpx.get(server.url + "/healthz", timeout=2)
-        if response.status_code == 503:
+        if response.status_code == 503 and saying in response.json()["detail"]:
             body: dict[str, Any] = response.json()
             return body
         time.sleep(0.02)
-    raise AssertionError("/healthz kept answering 200 although nothing can be saved")
+    raise AssertionError(f"/healthz never said {saying!r} although nothing can be saved")
 
 
 def _wait_stopped(server: LiveServer, timeout_s: float = 15) -> None:
@@ -87,3 +90,21 @@ def _wait_stopped(server: LiveServer, timeout_s: float = 15) -> None:
     while server.running and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not server.running, "the server should stop by itself"
+
+
+async def test_healthz_says_saving_is_delayed_while_the_database_is_locked(
+    live: LiveServer, db_path: Path
+) -> None:
+    token = live.post_note("locked ")["id"]
+    async with YClient.connect(live.ws_url, token) as typist:
+        locker = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+        locker.execute("BEGIN IMMEDIATE")  # as another process holding the database would
+        try:
+            typist.append("waiting")
+            health = await asyncio.to_thread(_first_unhealthy, live)
+            assert "saving is delayed" in health["detail"], health
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        await typist.wait_saved(10)
+    assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}

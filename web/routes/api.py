@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from collab.document import initial_update, title_of
 from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
+from storage.db import sqlite_path
 from storage.models import Note
 from web.access import NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
@@ -56,7 +58,7 @@ class NotePublic(BaseModel):
 @router.get("/healthz")
 async def healthz(services: ServicesDep) -> JSONResponse:
     """200 while the server can read and save notes; 503 with the reason otherwise."""
-    problem = services.fatal or services.store.failure
+    problem = services.fatal or services.store.writer.trouble() or _disk_full(services)
     if problem is None:
         try:
             await run_in_threadpool(_ping, services)
@@ -65,6 +67,23 @@ async def healthz(services: ServicesDep) -> JSONResponse:
     if problem is not None:
         return JSONResponse({"status": "unavailable", "detail": problem}, 503)
     return JSONResponse({"status": "ok"})
+
+
+MIN_FREE_DISK_BYTES = 16 * 1024 * 1024
+"""Below this much free space beside a SQLite database, saving is about to fail."""
+
+
+def _disk_full(services: Services) -> str | None:
+    path = sqlite_path(services.settings.database_url)
+    if path is None:
+        return None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError as error:
+        return f"cannot read the disk holding the database: {error}"
+    if free < MIN_FREE_DISK_BYTES:
+        return f"the disk holding the database is full ({free // 1024} KB free)"
+    return None
 
 
 def _ping(services: Services) -> None:

@@ -46,7 +46,14 @@ async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -
         if grant is None:
             await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
             return
-        await services.rooms.serve(grant.note_id, WebSocketChannel(websocket), grant.role, token)
+        await services.rooms.serve(
+            grant.note_id,
+            WebSocketChannel(websocket),
+            grant.role,
+            admitted_by=token,
+            # Still cached means not replaced nor deleted since it was looked up.
+            still_admitted=lambda: services.grants.get(token) == grant,
+        )
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
@@ -86,12 +93,14 @@ async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
 
 async def _grant(services: Services, token: str) -> Grant | None:
     """The note and role a token grants; cached, as fifty tabs may open one note at once."""
-    grant = services.grants.get(token)
+    grants = services.grants
+    grant = grants.get(token)
     if grant is None:
+        generation = grants.generation
         found = await run_in_threadpool(find, services.engine, token)
         if found is None:
             return None
-        grant = services.grants.put(token, Grant(found.note_id, found.role))
+        grant = grants.put(token, Grant(found.note_id, found.role), looked_up_at=generation)
     return grant
 
 
