@@ -126,3 +126,38 @@ def test_a_viewer_cannot_rotate_links(server: LiveServer) -> None:
     )
     assert response.status_code == 403
     assert server.get_note(note["view_id"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Plan\x7fB", "bell\x07 and next-line\x85 and CSI\x9b", "line\u2028separator"],
+    ids=["DEL", "C0 and C1 controls", "U+2028"],
+)
+def test_a_title_with_control_characters_exports_under_a_clean_file_name(
+    server: LiveServer, title: str
+) -> None:
+    note = server.post_note(f"# {title}\nbody")
+    response = httpx.get(f"{server.url}/api/notes/{note['id']}/export.md")
+    assert response.status_code == 200
+    assert response.text == f"# {title}\nbody"
+    disposition = response.headers["content-disposition"]
+    assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in disposition)
+    assert disposition.startswith('attachment; filename="') and '.md"' in disposition
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"content": "caf\xe9"}', "the request body is not valid JSON: it is not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "the request body is not valid JSON: it nests too deeply"),
+    ],
+    ids=["Latin-1 bytes", "100,000 nested arrays"],
+)
+def test_a_body_that_cannot_be_parsed_gets_the_documented_422(
+    server: LiveServer, body: bytes, problem: str
+) -> None:
+    response = httpx.post(
+        server.url + "/api/notes", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json() == {"detail": "invalid request", "problems": [problem]}

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import shutil
+import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collab.document import initial_update, title_of
 from collab.errors import CloseCode
@@ -229,21 +232,58 @@ def _public(access: NoteAccess, content: str) -> NotePublic:
 
 
 def _filename(title: str) -> str:
-    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title)
+    """A file name for the title: no path or shell characters, and no control character.
+
+    A DEL in the header made uvicorn refuse to write the response head, so the
+    client saw the connection drop with no answer; a lone surrogate cannot be
+    percent-encoded. C1 controls and line separators are dropped as well.
+    """
+    stem = "".join(" " if _unsafe_in_filename(char) else char for char in title)
     stem = " ".join(stem.split())[:80] or "note"
     return f"{stem}.md"
 
 
+def _unsafe_in_filename(char: str) -> bool:
+    # Cc: C0, DEL and C1 controls; Cs: lone surrogates; Zl, Zp: line and paragraph breaks.
+    return char in '\\/:*?"<>|' or unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"}
+
+
 def install_error_handlers(app: Any) -> None:
     """Give malformed requests a JSON answer that says what was wrong."""
-    from fastapi.exceptions import RequestValidationError
 
     async def invalid(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         problems = [_describe(problem) for problem in error.errors()]
         return JSONResponse({"detail": "invalid request", "problems": problems}, 422)
 
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        reason = _unparsable_body(error)
+        if reason is not None:
+            return JSONResponse({"detail": "invalid request", "problems": [reason]}, 422)
+        return await http_exception_handler(request, error)
+
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _unparsable_body(error: StarletteHTTPException) -> str | None:
+    """What was wrong with a JSON body FastAPI could not parse, or None for other errors.
+
+    FastAPI turns a JSON syntax error into a 422 but anything else that stops the
+    parse (bytes that are not UTF-8, nesting past Python's recursion limit) into a
+    bare 400; both are the client's malformed body, answered as documented.
+    """
+    cause = error.__cause__
+    if error.status_code != 400:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "the request body is not valid JSON: it is not UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the request body is not valid JSON: it nests too deeply"
+    if isinstance(cause, ValueError):
+        return "the request body is not valid JSON"
+    return None
 
 
 def _describe(problem: Any) -> str:
