@@ -16,6 +16,7 @@ import uvicorn
 from storage.db import DatabaseInUse, exclusive_sqlite
 from web import admin
 from web.app import create_app
+from web.http_transport import http_protocol, limits_from
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
 from web.state import Services
 from web.transport import WebSocketProtocol
@@ -163,6 +164,9 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         port=settings.port,
         log_level=settings.log_level,
         ws=WebSocketProtocol,
+        http=http_protocol(limits_from(settings)),
+        timeout_keep_alive=settings.idle_connection_timeout_s,
+        h11_max_incomplete_event_size=settings.max_request_head_bytes,
         ws_ping_interval=half,
         ws_ping_timeout=half,
         ws_max_size=settings.max_message_bytes,

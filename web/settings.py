@@ -76,6 +76,36 @@ class Settings:
         "Connections one client address may hold at once (0: no limit); one more is closed "
         "with 4429. Behind a reverse proxy every client shares its address: raise it or use 0.",
     )
+    max_connections: int = option(
+        4096,
+        "Open connections (HTTP and websocket) the server holds at once (0: no limit); one "
+        "more is answered 503 and closed. Lowered, with a warning, if the process may not "
+        "open that many files (ulimit -n) and cannot raise its limit.",
+    )
+    request_head_timeout_s: float = option(
+        10.0,
+        "A connection must send a whole request head within this many seconds of opening "
+        "or of its previous response, and a request body may not stall for longer; "
+        "otherwise it gets 408 and is closed.",
+    )
+    idle_connection_timeout_s: int = option(
+        5, "An HTTP keep-alive connection idle this many seconds between requests is closed."
+    )
+    max_request_head_bytes: int = option(
+        16 * 1024,
+        "Largest request head (request line and headers); a larger one gets 431, or 414 "
+        "when the request line alone is longer.",
+    )
+    max_request_body_bytes: int = option(
+        8 * 1024 * 1024,
+        "Largest request body; a larger one gets 413, before it is read when its length is "
+        "declared. The default holds a 2,000,000-character note in UTF-8 JSON.",
+    )
+    max_notes_created_per_minute: int = option(
+        60,
+        "Notes one client address may create a minute, in bursts of up to as many (0: no "
+        "limit); past that, 429 with Retry-After.",
+    )
     max_loaded_rooms: int = option(
         10_000,
         "Notes held in memory at once; idle ones are unloaded first, and when none is idle "

@@ -34,6 +34,27 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self._lost = True
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.handshake_initiated and self.conn.handshake_exc is not None:
+            self._reject_handshake()
+
+    def _reject_handshake(self) -> None:
+        """Send the refusal websockets wrote for a request it could not parse, and close.
+
+        uvicorn leaves that answer (414 for a request line over 8 KB, 431 for too many
+        or too long headers) unsent and the socket open; the client then waited for
+        ever.
+        """
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a peer"
+        error = self.conn.handshake_exc
+        logger.warning(
+            "refused %s's websocket handshake: %s", client, f"{type(error).__name__}: {error}"
+        )
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.handshake_initiated = self.handshake_complete = self.close_sent = True
+        self.transport.close()
+
     async def run_asgi(self) -> None:
         await super().run_asgi()
         if not self._lost:

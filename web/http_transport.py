@@ -1,0 +1,388 @@
+"""The HTTP transport under Starlette: uvicorn's h11 protocol, plus the limits that a
+server facing the open internet needs and uvicorn lacks.
+
+uvicorn times out only an idle keep-alive connection, and any byte resets that
+timer; a connection that has not sent a whole request head is never timed out.
+Measured on 205f207: 1,030 sockets that each sent half a request head stayed
+open for good, so a process with the common limit of 1,024 descriptors could
+accept no one else, and nothing was logged. uvicorn's ``limit_concurrency``
+does not help there: it is checked only once a request head has arrived, and
+not at all for websockets. So this protocol adds:
+
+* a cap on open connections (HTTP and websocket alike): one more is answered
+  ``503`` and closed at once, before it can hold a descriptor for long;
+* a deadline for each request head, counted from the connection's start or
+  from the end of the previous response, so trickling bytes cannot reset it
+  (``408``); a request body that stalls for as long is closed the same way;
+* a cap on the size of a request head (``431``; ``414`` when even the request
+  line is longer), enforced by h11 while it buffers the head;
+* a cap on the size of a request body, checked against ``Content-Length``
+  before the body is read and counted while it is read (``413``).
+
+Each refusal is logged as a warning, at most one line per kind every
+:data:`LOG_EVERY_S`, with a count of the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import resource
+from asyncio import TimerHandle, Transport
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from web.notices import ThrottledLog
+from web.settings import Settings
+
+logger = logging.getLogger("web.http")
+
+HEAD_END = re.compile(rb"\n\r?\n")
+"""The blank line that ends a request head (h11 also takes bare line feeds)."""
+
+RETRY_AFTER_S = 5
+"""What a client refused for too many connections is told to wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What one server accepts from its connections (``web.settings`` documents each)."""
+
+    max_connections: int
+    request_head_timeout_s: float
+    max_request_head_bytes: int
+    max_request_body_bytes: int
+
+
+def plain_response(status: int, reason: str, detail: str, *headers: str) -> bytes:
+    """A complete HTTP/1.1 response that closes the connection, with a JSON ``detail``."""
+    body = json.dumps({"detail": detail}).encode()
+    head = [
+        f"HTTP/1.1 {status} {reason}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *headers,
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class HttpProtocol(H11Protocol):
+    """uvicorn's h11 protocol with connection, time and size limits.
+
+    Bind the limits with :func:`http_protocol`; uvicorn builds one instance per connection.
+    """
+
+    limits: ClassVar[ConnectionLimits]
+    notices: ClassVar[ThrottledLog]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limited = BodyLimit(self.app, self.limits.max_request_body_bytes, self._body_refused)
+        self.app = limited
+        self._refused = False
+        self._timer: TimerHandle | None = None
+        self._waiting: str | None = None  # "head" or "body": what the timer is for
+        self._head_bytes = 0  # of the head being received
+        self._head_tail = b""  # its last bytes, to find its end across reads
+        self._line_bytes = 0  # of its request line
+        self._line_ended = False  # whether its request line is complete
+
+    # -- the connection cap ------------------------------------------------------------
+
+    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        cap = self.limits.max_connections
+        if cap and len(self.connections) >= cap:
+            self._refused = True
+            self.transport = transport
+            peer = _peer(transport.get_extra_info("peername"))
+            self.notices.warning(
+                "connections", f"refused {peer}: the server has its maximum of {cap} connections"
+            )
+            detail = f"the server is at its limit of {cap} connections; try again later"
+            transport.write(
+                plain_response(503, "Service Unavailable", detail, f"retry-after: {RETRY_AFTER_S}")
+            )
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._wait_for("head")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timer()
+        if not self._refused:
+            super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._waiting == "head" and self._head_too_large(data):
+            self._refuse_head()
+            return
+        super().data_received(data)
+        self._follow_state()
+
+    # -- request heads and bodies that take too long -----------------------------------
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._follow_state()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._stop_timer()  # the websocket protocol has its own keepalive
+        super().handle_websocket_upgrade(event)
+
+    def _follow_state(self) -> None:
+        """Time what the connection now waits for from its client, if anything."""
+        state = self.conn.their_state
+        if state is h11.IDLE and self.conn.our_state is h11.IDLE:
+            if self._waiting != "head":  # a new head: its deadline starts now, once
+                self._wait_for("head")
+        elif state is h11.SEND_BODY:
+            self._wait_for("body")  # a body may take long, but must not stall
+        else:
+            self._stop_timer()
+
+    def _wait_for(self, what: str) -> None:
+        self._stop_timer()
+        self._waiting = what
+        if what == "head":
+            self._head_bytes, self._head_tail = 0, b""
+            self._line_bytes, self._line_ended = 0, False
+        self._timer = self.loop.call_later(self.limits.request_head_timeout_s, self._timed_out)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._waiting = None
+
+    def _timed_out(self) -> None:
+        waiting, self._timer, self._waiting = self._waiting, None, None
+        if self.transport.is_closing():
+            return
+        if waiting == "body" and self.flow.read_paused:
+            self._wait_for("body")  # we stopped reading, not the client: the app is behind
+            return
+        seconds = f"{self.limits.request_head_timeout_s:g} s"
+        buffered = len(self.conn.trailing_data[0])
+        if waiting == "head" and not buffered:
+            # Nothing sent at all: an idle or preconnected socket, closed quietly.
+            logger.debug("closed %s: no request within %s", self._peer(), seconds)
+            self.transport.close()
+            return
+        what = "request head" if waiting == "head" else "request body (it stalled)"
+        self.notices.warning(
+            "timeout", f"closed {self._peer()} with 408: no complete {what} within {seconds}"
+        )
+        if waiting == "head" or not self.cycle.response_started:  # (cycle: the last request)
+            detail = f"the {what} did not arrive within {seconds}"
+            self.transport.write(plain_response(408, "Request Timeout", detail))
+        self.transport.close()
+
+    # -- oversized heads and bodies ----------------------------------------------------
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Count the bytes of the head being received; True once they pass the limit.
+
+        h11 limits only a head still incomplete in its buffer: one that arrives whole
+        in one read is parsed whatever its size, so the head is counted here.
+        """
+        seen = self._head_tail + data
+        end = HEAD_END.search(seen)
+        self._head_bytes += end.end() - len(self._head_tail) if end else len(data)
+        if not self._line_ended:
+            newline = data.find(b"\n")
+            self._line_bytes += len(data) if newline < 0 else newline
+            self._line_ended = newline >= 0
+        self._head_tail = seen[-3:]
+        return self._head_bytes > self.limits.max_request_head_bytes
+
+    def send_400_response(self, msg: str) -> None:
+        buffered = self.conn.trailing_data[0]
+        if len(buffered) > self.limits.max_request_head_bytes:
+            # h11 stopped buffering an incomplete head at our limit (a pipelined one:
+            # heads that come in reads of their own are counted by _head_too_large).
+            newline = buffered.find(b"\n")
+            self._line_bytes = len(buffered) if newline < 0 else newline
+            self._refuse_head()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse_head(self) -> None:
+        self._stop_timer()
+        limit = self.limits.max_request_head_bytes
+        if self._line_bytes <= limit:
+            status, reason, what = 431, "Request Header Fields Too Large", "request head"
+        else:
+            status, reason, what = 414, "URI Too Long", "request line"
+        self.notices.warning(
+            "head size", f"refused {self._peer()} with {status}: its {what} is over {limit} bytes"
+        )
+        detail = f"the {what} is larger than the server accepts ({limit} bytes)"
+        self.transport.write(plain_response(status, reason, detail))
+        self.transport.close()
+
+    def _body_refused(self, declared: int | None) -> None:
+        limit = self.limits.max_request_body_bytes
+        said = f"declares {declared} bytes" if declared is not None else "grew past that"
+        self.notices.warning(
+            "body size",
+            f"refused {self._peer()} with 413: its request body is over {limit} bytes ({said})",
+        )
+
+    def _peer(self) -> str:
+        return _peer(self.client)
+
+
+DESCRIPTOR_RESERVE = 128
+"""Files the process needs besides its connections: the database, its WAL, threads' pipes..."""
+
+
+def limits_from(settings: Settings) -> ConnectionLimits:
+    """The connection limits of these settings, the cap fitted to the descriptor limit."""
+    return ConnectionLimits(
+        max_connections=_fitted_cap(settings.max_connections),
+        request_head_timeout_s=settings.request_head_timeout_s,
+        max_request_head_bytes=settings.max_request_head_bytes,
+        max_request_body_bytes=settings.max_request_body_bytes,
+    )
+
+
+def _fitted_cap(wanted: int) -> int:
+    """``wanted``, raising the descriptor limit to hold it if need be; fewer if it cannot."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + DESCRIPTOR_RESERVE
+    if not wanted or soft == resource.RLIM_INFINITY or soft >= needed:
+        return wanted
+    raised = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    except (ValueError, OSError) as error:
+        logger.debug("could not raise the descriptor limit to %d: %s", raised, error)
+    if soft >= needed:
+        return wanted
+    usable = max(1, soft - DESCRIPTOR_RESERVE)
+    logger.warning(
+        "the process may open only %d files (ulimit -n, hard limit %s): serving at most %d "
+        "connections, not --max-connections %d",
+        soft,
+        "unlimited" if hard == resource.RLIM_INFINITY else hard,
+        usable,
+        wanted,
+    )
+    return usable
+
+
+def _peer(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return "a client"
+
+
+def http_protocol(limits: ConnectionLimits) -> type[HttpProtocol]:
+    """The protocol class to give uvicorn (``http=``), bound to these limits."""
+
+    class BoundHttpProtocol(HttpProtocol):
+        pass
+
+    BoundHttpProtocol.limits = limits
+    BoundHttpProtocol.notices = ThrottledLog(logger)  # one per server: its refusals, counted
+    return BoundHttpProtocol
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """ASGI: refuse request bodies over ``max_bytes`` with 413, before reading them if declared.
+
+    A declared ``Content-Length`` over the limit is answered at once and the app is
+    never called; a body without one is counted as the app reads it, and the read
+    that passes the limit gets the 413 sent and a disconnect returned, so the app
+    stops. The 413 closes the connection, so the rest of the body is never read.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, on_refused: Callable[[int | None], None]):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.on_refused = on_refused
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            self.on_refused(declared)
+            await self.send_413(send)
+            return
+        await _LimitedRequest(self, receive, send).run(scope)
+
+    async def send_413(self, send: Send) -> None:
+        """Answer 413 and close the connection, so the rest of the body is never read."""
+        detail = f"the request body is larger than the server accepts ({self.max_bytes} bytes)"
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _LimitedRequest:
+    """One request whose body is counted as the app reads it."""
+
+    def __init__(self, limit: BodyLimit, receive: Receive, send: Send) -> None:
+        self.limit = limit
+        self._receive = receive
+        self._send = send
+        self.received = 0
+        self.started = False
+        self.refused = False
+
+    async def run(self, scope: Scope) -> None:
+        try:
+            await self.limit.app(scope, self.receive, self.send)
+        except Exception:
+            if not self.refused:
+                raise
+            # The app failed on the disconnect it was handed after the 413: expected.
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and not self.refused:
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit.max_bytes:
+                self.refused = True
+                self.limit.on_refused(None)
+                if not self.started:
+                    self.started = True
+                    await self.limit.send_413(self._send)
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return  # the 413 went out instead of whatever the app answers now
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # h11 refuses a malformed length before the app is called
+    return None
