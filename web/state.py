@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -10,6 +11,8 @@ from sqlalchemy import Engine
 from collab.manager import RoomManager
 from storage.updates import SqlDocumentStore
 from web.access import GrantCache
+from web.notices import ThrottledLog
+from web.ratelimit import AddressRateLimit
 from web.settings import Settings
 
 
@@ -24,3 +27,8 @@ class Services:
     grants: GrantCache = field(default_factory=GrantCache)
     connections: Counter[str] = field(default_factory=Counter)  # open websockets by address
     fatal: str | None = None  # set when the server cannot go on (the writer stopped)
+    note_creations: AddressRateLimit = field(init=False)
+    notices: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("web")))
+
+    def __post_init__(self) -> None:
+        self.note_creations = AddressRateLimit(self.settings.max_notes_created_per_minute)

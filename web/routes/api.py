@@ -27,6 +27,7 @@ from storage.models import Note
 from web.access import NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
 from web.purge import restorable
+from web.ratelimit import retry_after
 from web.state import Services
 
 router = APIRouter()
@@ -95,8 +96,26 @@ def _ping(services: Services) -> None:
 
 
 @router.post("/api/notes", status_code=201, response_model=NotePublic)
-async def create_note(services: ServicesDep, body: NoteCreate | None = None) -> NotePublic:
-    """Create a note; its ``id`` is the edit link's secret."""
+async def create_note(
+    request: Request, services: ServicesDep, body: NoteCreate | None = None
+) -> NotePublic:
+    """Create a note; its ``id`` is the edit link's secret.
+
+    Each client address may create ``--max-notes-created-per-minute``; past that, 429.
+    """
+    address = request.client.host if request.client else "unknown"
+    wait_s = services.note_creations.take(address)
+    if wait_s:
+        services.notices.warning(
+            "note rate",
+            f"refused {address} a new note with 429: over --max-notes-created-per-minute "
+            f"{services.settings.max_notes_created_per_minute}",
+        )
+        raise HTTPException(
+            429,
+            detail="too many new notes from your address; try again later",
+            headers={"Retry-After": retry_after(wait_s)},
+        )
     content = body.content if body else ""
     note = await run_in_threadpool(_create, services, initial_update(content))
     assert note.id is not None
