@@ -74,7 +74,7 @@ def create_schema(engine: Engine) -> None:
     """Create the tables, or migrate them to :data:`SCHEMA_VERSION`."""
     assert models.Note.__tablename__  # the models module registers the tables
     with engine.begin() as connection:
-        version = _schema_version(connection)
+        version = stored = _schema_version(connection)
         if version > SCHEMA_VERSION:
             raise RuntimeError(
                 f"the database has schema version {version}, newer than this collab-notes "
@@ -86,7 +86,9 @@ def create_schema(engine: Engine) -> None:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[step]:
                 connection.execute(text(statement))
-        _set_schema_version(connection, SCHEMA_VERSION)
+        if stored != SCHEMA_VERSION:
+            # Only when it changes: a start that writes nothing can start on a full disk.
+            _set_schema_version(connection, SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         logger.info("database schema at version %d (was %d)", SCHEMA_VERSION, version)
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import uvicorn
 
-from storage.db import DatabaseInUse, exclusive_sqlite
+from storage.db import DatabaseInUse, exclusive_sqlite, sqlite_path
+from storage.preflight import DatabaseUnusable, check_before_serving
 from web import admin
 from web.app import create_app
 from web.http_transport import http_protocol, limits_from
@@ -24,6 +25,7 @@ from web.transport import WebSocketProtocol
 EXIT_USAGE = 2
 EXIT_STARTUP_FAILED = 3
 EXIT_FATAL = 4  # the server could not go on (its writer stopped); a supervisor should restart it
+EXIT_DATABASE_UNUSABLE = 5  # the database cannot be served as it is; restarting will not help
 FATAL_EXIT_DELAY_S = 1.0
 GIL_SWITCH_INTERVAL_S = 0.0005
 
@@ -137,13 +139,20 @@ def serve(settings: Settings) -> int:
     )
     try:
         with exclusive_sqlite(settings.database_url):
-            pass  # fail early, with a clear message, if another server holds the database
+            # Fail early, with one clear line, if another server holds the database or
+            # it would be served wrongly (empty, not SQLite, damaged, a damaged WAL).
+            path = sqlite_path(settings.database_url)
+            if path is not None:
+                check_before_serving(path)
     except DatabaseInUse as error:
         print(f"collab-notes: {error}", file=sys.stderr)
         return EXIT_USAGE
     except FileNotFoundError as error:
         print(f"collab-notes: cannot use the database: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseUnusable as error:
+        print(f"collab-notes: {error}", file=sys.stderr)
+        return EXIT_DATABASE_UNUSABLE
     # The writer thread needs the GIL back after each SQLite call; with Python's
     # default 5 ms switch interval a busy event loop kept it waiting that long, the
     # largest part of the fan-out latency's 99th percentile (bench/README.md).

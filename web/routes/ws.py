@@ -6,6 +6,7 @@ page's Origin, how many connections its address holds, and the token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ from web.state import Services
 
 router = APIRouter()
 logger = logging.getLogger("web.ws")
+
+LOAD_FAILED_REASON = "this note could not be loaded; the server's log says why"
+"""The close reason (with 1011) when a note's stored content cannot be read or built."""
 
 
 @router.websocket("/ws/{token}")
@@ -46,14 +50,24 @@ async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -
         if grant is None:
             await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
             return
-        await services.rooms.serve(
-            grant.note_id,
-            WebSocketChannel(websocket),
-            grant.role,
-            admitted_by=token,
-            # Still cached means not replaced nor deleted since it was looked up.
-            still_admitted=lambda: services.grants.get(token) == grant,
-        )
+        channel = WebSocketChannel(websocket)
+        try:
+            await services.rooms.serve(
+                grant.note_id,
+                channel,
+                grant.role,
+                admitted_by=token,
+                # Still cached means not replaced nor deleted since it was looked up.
+                still_admitted=lambda: services.grants.get(token) == grant,
+            )
+        except BaseException as error:  # a yrs panic while building the note is a BaseException
+            if isinstance(error, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                raise
+            # Its load failed (damaged pages, a stored update that does not build).
+            # Without a close frame the socket dropped (1006) and the client never
+            # learned why; 1011 with a reason is what the README promises.
+            logger.exception("note=%s could not be opened for %s", grant.note_id, channel.label)
+            await channel.close(CloseCode.INTERNAL_ERROR, LOAD_FAILED_REASON)
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:

@@ -1,0 +1,59 @@
+"""A server restarted on a full disk: run as ``unshare -Urm python -m support.fulldisk DIR``.
+
+Inside its own mount namespace it mounts a small tmpfs on ``DIR/mnt`` (nothing
+outside the namespace sees it), runs a server there, writes a note, kills the
+server, fills the file system, and starts a server again. It prints one JSON
+object: whether the second server started, what it serves, and its log.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from support.server import ServerProcess
+
+TMPFS_SIZE = "8m"
+NOTE = "# Kept\nwritten before the disk filled up"
+
+
+def fill(directory: Path) -> None:
+    """Write zeros until the file system says it is full."""
+    with open(directory / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+
+
+def main(work: Path) -> dict[str, object]:
+    mnt = work / "mnt"
+    mnt.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE}", "tmpfs", str(mnt)], check=True
+    )
+    first = ServerProcess(mnt / "notes.db", work).start()
+    token = first.post_note(NOTE)["id"]
+    first.kill()  # as a crash would: the WAL and its index stay, their space already taken
+    fill(mnt)
+    second = ServerProcess(mnt / "notes.db", work)
+    try:
+        second.start()
+    except RuntimeError:
+        return {"started": False, "log": second.log()}
+    try:
+        response = second.get_note(token)
+        content = response.json().get("content") if response.status_code == 200 else None
+        return {"started": True, "content": content, "log": second.log()}
+    finally:
+        second.stop()
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]))))

@@ -1,0 +1,144 @@
+"""Starting on a full disk, on a damaged database, and opening a note whose pages are damaged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from support.databases import notes_database, scramble_page_of
+from support.live import LiveServer
+from support.server import free_port
+from support.yclient import YClient
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from web.cli import EXIT_DATABASE_UNUSABLE
+from web.routes.ws import LOAD_FAILED_REASON
+
+TESTS = Path(__file__).resolve().parents[1]
+README = (TESTS.parent / "README.md").read_text()
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def serve_until_exit(db: Path) -> subprocess.CompletedProcess[str]:
+    """``collab-notes serve`` on ``db``, expected to refuse and exit on its own."""
+    url = f"sqlite:///{db}"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--database-url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert result.returncode == EXIT_DATABASE_UNUSABLE, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("collab-notes: ")
+    for word in words:
+        assert word in lines[0]
+    row = next(line for line in README.splitlines() if line.startswith("| `5` |"))
+    assert "serve" in row or "database" in row
+    return lines[0]
+
+
+def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -> None:
+    # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        reason = "unshare (util-linux) is missing: it makes the small full file system"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    namespace = [unshare, "--user", "--map-root-user", "--mount"]
+    done = subprocess.run(
+        [*namespace, sys.executable, "-m", "support.fulldisk", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=TESTS,
+        check=False,
+    )
+    if done.returncode != 0 and "unshare failed" in done.stderr and not IN_CI:
+        pytest.skip(f"no user and mount namespaces here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["started"], result["log"][-3000:]
+    assert result["content"] == "# Kept\nwritten before the disk filled up"
+
+
+def test_an_empty_database_file_is_refused_in_one_line(db_path: Path) -> None:
+    db_path.touch()
+    line = assert_refused_in_one_line(serve_until_exit(db_path), "is empty (0 bytes)")
+    assert "delete it to start afresh" in line
+    assert db_path.stat().st_size == 0 and not db_path.with_name("notes.db-wal").exists()
+
+
+def test_a_file_that_is_not_sqlite_is_refused_in_one_line(db_path: Path) -> None:
+    db_path.write_bytes(b"these are not the notes you are looking for\n" * 100)
+    assert_refused_in_one_line(serve_until_exit(db_path), "is not a SQLite database")
+
+
+def test_a_database_whose_schema_page_is_damaged_is_refused_in_one_line(db_path: Path) -> None:
+    notes_database(db_path, ["a note"])
+    with open(db_path, "r+b") as file:  # page 1 holds the schema, after the 100-byte header
+        file.seek(100)
+        file.write(b"\xa5" * 3000)
+    assert_refused_in_one_line(serve_until_exit(db_path), "is damaged", "collab-notes check")
+
+
+async def test_a_damaged_wal_is_refused_and_left_as_it_was(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # 205f207 started, silently without every transaction after the damaged frame.
+    server = make_server().start()
+    token = server.post_note("# Written after the WAL began")["id"]
+    async with YClient.connect(server.ws_url, token) as client:
+        client.append("\nmore, committed")
+        await client.wait_saved()
+    server.kill()
+    wal = db_path.with_name("notes.db-wal")
+    data = bytearray(wal.read_bytes())
+    data[32 + 24 + 200] ^= 0xFF  # in the page of the first frame: its checksum fails
+    wal.write_bytes(bytes(data))
+    line = assert_refused_in_one_line(serve_until_exit(db_path), "frame 1 fails its checksum")
+    assert "move this file aside" in line
+    assert wal.read_bytes() == bytes(data)  # nothing was opened for writing
+
+
+async def test_a_note_whose_pages_are_damaged_closes_with_1011_and_a_reason(
+    make_live: Callable[..., LiveServer], db_path: Path
+) -> None:
+    # 205f207 dropped the socket (1006) with a traceback: clients retried for ever, unaware.
+    notes_database(db_path, [f"note {i} " * 20 for i in range(300)])
+    scramble_page_of(db_path, "ix_update_log_note_id")
+    server = make_live().start()
+    with sqlite3.connect(db_path) as connection:
+        (edit_token,) = connection.execute("SELECT edit_token FROM note WHERE id = 1").fetchone()
+    connection.close()
+    async with connect(f"{server.ws_url}/{edit_token}") as ws:
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+    assert (ws.close_code, ws.close_reason) == (1011, LOAD_FAILED_REASON)
+    server.wait_for_log("note=1 could not be opened")
+    assert httpx.get(server.url + "/healthz").status_code == 200
