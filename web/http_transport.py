@@ -83,8 +83,9 @@ class HttpProtocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limited = BodyLimit(self.app, self.limits.max_request_body_bytes, self._body_refused)
-        self.app = limited
+        if self.limits.max_request_body_bytes:
+            limited = BodyLimit(self.app, self.limits.max_request_body_bytes, self._body_refused)
+            self.app = limited
         self._refused = False
         self._timer: TimerHandle | None = None
         self._waiting: str | None = None  # "head" or "body": what the timer is for

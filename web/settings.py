@@ -98,8 +98,8 @@ class Settings:
     )
     max_request_body_bytes: int = option(
         8 * 1024 * 1024,
-        "Largest request body; a larger one gets 413, before it is read when its length is "
-        "declared. The default holds a 2,000,000-character note in UTF-8 JSON.",
+        "Largest request body (0: no limit); a larger one gets 413, before it is read when "
+        "its length is declared. The default holds a 2,000,000-character note in UTF-8 JSON.",
     )
     max_notes_created_per_minute: int = option(
         60,
@@ -202,6 +202,12 @@ def check(settings: Settings) -> list[str]:
         )
     if settings.deleted_note_retention_days <= 0:
         problems.append("--deleted-note-retention-days must be more than 0")
+    for name in ("request_head_timeout_s", "idle_connection_timeout_s", "max_request_head_bytes"):
+        if getattr(settings, name) <= 0:
+            problems.append(f"--{name.replace('_', '-')} must be more than 0")
+    for name in ("max_connections", "max_request_body_bytes", "max_notes_created_per_minute"):
+        if getattr(settings, name) < 0:
+            problems.append(f"--{name.replace('_', '-')} must be 0 or more")
     if not 0 < settings.port < 65536:
         problems.append(f"--port {settings.port} is not a TCP port")
     return problems

@@ -61,3 +61,11 @@ def test_several_workers_are_refused_with_the_reason() -> None:
 
 def test_an_unknown_durability_is_refused() -> None:
     assert check(Settings(durability="sometimes")) == ["--durability must be one of full, normal"]
+
+
+def test_limits_that_would_refuse_everything_are_refused_at_startup() -> None:
+    problems = check(Settings(request_head_timeout_s=0, max_request_body_bytes=-1))
+    assert problems == [
+        "--request-head-timeout-s must be more than 0",
+        "--max-request-body-bytes must be 0 or more",
+    ]
