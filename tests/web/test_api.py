@@ -149,7 +149,10 @@ def test_a_title_with_control_characters_exports_under_a_clean_file_name(
     ("body", "problem"),
     [
         (b'{"content": "caf\xe9"}', "the request body is not valid JSON: it is not UTF-8"),
-        (b"[" * 100_000 + b"]" * 100_000, "the request body is not valid JSON: it nests too deeply"),
+        (
+            b"[" * 100_000 + b"]" * 100_000,
+            "the request body is not valid JSON: it nests too deeply",
+        ),
     ],
     ids=["Latin-1 bytes", "100,000 nested arrays"],
 )
