@@ -242,8 +242,9 @@ class HttpProtocol(H11Protocol):
         return _peer(self.client)
 
 
-DESCRIPTOR_RESERVE = 128
-"""Files the process needs besides its connections: the database, its WAL, threads' pipes..."""
+DESCRIPTOR_RESERVE = 256
+"""Files the process needs besides its connections: up to 50 pooled SQLite connections
+(``storage.db``) with their database, WAL and index files, the event loop's, the log..."""
 
 
 def limits_from(settings: Settings) -> ConnectionLimits:

@@ -14,9 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from support.server import ServerProcess
 
-TMPFS_SIZE = "8m"
+TMPFS_SIZE = "64m"  # /healthz wants 16 MB free before the disk is filled
 NOTE = "# Kept\nwritten before the disk filled up"
 
 
@@ -44,13 +46,14 @@ def main(work: Path) -> dict[str, object]:
     fill(mnt)
     second = ServerProcess(mnt / "notes.db", work)
     try:
-        second.start()
+        second.start(healthy=False)  # /healthz rightly says 503: the disk is full
     except RuntimeError:
         return {"started": False, "log": second.log()}
     try:
         response = second.get_note(token)
         content = response.json().get("content") if response.status_code == 200 else None
-        return {"started": True, "content": content, "log": second.log()}
+        health = httpx.get(second.url + "/healthz", timeout=10).json()
+        return {"started": True, "content": content, "health": health, "log": second.log()}
     finally:
         second.stop()
 

@@ -86,6 +86,7 @@ def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -
     result = json.loads(done.stdout)
     assert result["started"], result["log"][-3000:]
     assert result["content"] == "# Kept\nwritten before the disk filled up"
+    assert result["health"]["status"] == "unavailable"  # and /healthz says why
 
 
 def test_an_empty_database_file_is_refused_in_one_line(db_path: Path) -> None:
