@@ -126,6 +126,8 @@ class HttpProtocol(H11Protocol):
             self._refuse_head()
             return
         super().data_received(data)
+        if self.transport.get_protocol() is not self:
+            return  # upgraded to a websocket, which times its own peer: nothing to follow
         self._follow_state()
 
     # -- request heads and bodies that take too long -----------------------------------

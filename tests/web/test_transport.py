@@ -7,6 +7,7 @@ handshake it refused unanswered with its socket open.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import time
@@ -15,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import websockets
 from support.live import LiveServer
 from support.rawhttp import (
     close_frame,
@@ -24,6 +26,8 @@ from support.rawhttp import (
     status_of,
     websocket_upgrade,
 )
+
+from collab import protocol
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow"
@@ -167,3 +171,20 @@ def test_a_peer_that_answers_no_ping_is_closed_with_1011_as_the_readme_says(
     assert close_frame(frames) == (1011, "keepalive ping timeout")
     row = next(line for line in README.splitlines() if line.startswith("| `1011` |"))
     assert "keepalive" in row
+
+
+async def test_a_websocket_outlives_the_request_head_timeout(
+    make_live,  # type: ignore[no-untyped-def]
+) -> None:
+    """The HTTP connection's deadlines end once it becomes a websocket (it was closed with
+    408 once the head timeout passed after the upgrade)."""
+    server = make_live(request_head_timeout_s=0.5).start()
+    token = server.post_note("still here")["id"]
+    async with websockets.connect(f"{server.ws_url}/{token}") as ws:
+        await ws.recv()  # the room's step 1
+        for _ in range(3):  # well past the 0.5 s deadline, answered each time
+            await asyncio.sleep(0.5)
+            await ws.send(protocol.encode_query_awareness())
+            assert (await asyncio.wait_for(ws.recv(), 5))[0] in (0, 1)
+        assert ws.close_code is None
+    assert "408" not in server.log()
