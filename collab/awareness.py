@@ -70,6 +70,21 @@ def _read_entry(reader: Reader, max_state_bytes: int) -> Entry:
     return Entry(client_id, clock, None if text in ("", "null") else text)
 
 
+MAX_NAME_CHARS = 100
+
+
+def user_name(state: str) -> str | None:
+    """The ``user.name`` of a validated state (what our app and y-codemirror.next set)."""
+    try:
+        user = json.loads(state).get("user")
+    except (ValueError, AttributeError):
+        return None
+    name = user.get("name") if isinstance(user, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return " ".join(name.split())[:MAX_NAME_CHARS]
+
+
 def canonical_state(text: str | None) -> str | None:
     """A state's JSON text in one canonical form; None stays None (removal).
 

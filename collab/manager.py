@@ -29,7 +29,7 @@ from collab import document
 from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
 from collab.peer import Role
-from collab.persistence import DocumentStore, StoredDocument
+from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
 from collab.room import Room, RoomConfig
 
@@ -146,6 +146,22 @@ class RoomManager:
         finally:
             self._release(slot)
 
+    async def restore(self, note: int, text: str, author: str) -> VersionMark:
+        """Make a note's text ``text`` in its room (opened for the while if it is not)."""
+        slot = await self._acquire(note)
+        try:
+            assert slot.room is not None
+            return await slot.room.restore(text, author)
+        finally:
+            self._release(slot)
+
+    async def mark_version(self, note: int, kind: str, name: str | None) -> VersionMark:
+        """Record a version of the note's current state (its open room's edits included)."""
+        slot = self._slots.get(note)
+        if slot is not None and slot.room is not None:
+            return await slot.room.pipeline.mark_version(kind, name)
+        return await self.store.mark_version(note, kind, name)
+
     async def read_text(self, note: int) -> str:
         """The note's text: from its open room, else from the store (no room is opened).
 
@@ -219,6 +235,7 @@ class RoomManager:
             self.store,
             self.config,
             unsnapshotted=stored.log_length,
+            head=stored.head,
             trackers=trackers,
             on_broken=self._forget,
         )

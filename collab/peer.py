@@ -21,6 +21,7 @@ from enum import Enum, StrEnum
 
 from collab.channel import Channel
 from collab.errors import ChannelClosed, CloseCode, PeerError, SlowPeer
+from collab.persistence import ANONYMOUS
 from collab.ratelimit import TokenBucket
 
 _ids = itertools.count(1)
@@ -66,6 +67,7 @@ class Peer:
         self.channel = channel
         self.role = role
         self.admitted_by = admitted_by  # opaque to the room: what let this peer in
+        self.author = ANONYMOUS  # the name in its presence: what the history says it wrote
         self.close_frame: tuple[int, str] | None = None  # the code and reason it is closed with
         self._state = PeerState.OPEN
         self._held_markers: list[int] = []  # save markers waiting for a fresh sync reply

@@ -1,28 +1,38 @@
 """What a room needs from storage, and an in-memory store for tests and demos.
 
 The contract that keeps edits safe: the future returned by :meth:`DocumentStore.append`
-resolves only once the update is durably committed, and futures resolve in the
-order the appends were made. A room broadcasts an update only after its future
-resolves, so every update a peer has seen is already on disk.
+resolves only once the update is durably committed, with the update's position in
+the note's log, and futures resolve in the order the appends were made. A room
+broadcasts an update only after its future resolves, so every update a peer has
+seen is already on disk.
+
+A note's log is its history: positions count from 1 with no gaps, in commit
+order, and logged updates are never removed by a checkpoint (only, much later,
+by the retention of history, which keeps a checkpoint for what it removes).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from collab import document
 from collab.document import EMPTY_UPDATE
+
+ANONYMOUS = "Anonymous"
+"""The author of an edit whose connection set no name in its presence."""
 
 
 class StoredDocument(Protocol):
     """A note as loaded from storage.
 
     Attributes:
-        updates: Yjs updates that together make the document: the snapshot, then
+        updates: Yjs updates that together make the document: a checkpoint, then
             the logged updates after it, possibly merged into a few chunks.
-        log_length: How many logged updates come after the last snapshot; a room
-            compacts once this grows large.
+        log_length: How many logged updates come after the checkpoint; a room
+            asks for a new checkpoint once this grows large.
+        head: The position of the last logged update (0 for none).
     """
 
     @property
@@ -31,6 +41,9 @@ class StoredDocument(Protocol):
     @property
     def log_length(self) -> int: ...
 
+    @property
+    def head(self) -> int: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -38,34 +51,66 @@ class Stored:
 
     updates: tuple[bytes, ...]
     log_length: int
+    head: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One update on its way to a note's log, and what the history says of it."""
+
+    update: bytes
+    author: str = ANONYMOUS
+    added: int = 0  # characters it inserted (UTF-16 units, as Yjs counts them)
+    removed: int = 0  # characters it deleted
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMark:
+    """A version a store recorded: its id and the log position it stands for."""
+
+    id: int
+    position: int
 
 
 class DocumentStore(Protocol):
     """Durable storage for the Yjs documents of notes."""
 
     async def load(self, note: int) -> StoredDocument:
-        """Read a note: its latest snapshot plus every update logged after it."""
+        """Read a note: its latest checkpoint plus every update logged after it."""
         ...
 
-    def append(self, note: int, update: bytes) -> asyncio.Future[None]:
-        """Queue an update for the note's log; the future resolves once it is committed."""
+    def append(self, note: int, edit: Edit) -> asyncio.Future[int]:
+        """Queue an edit for the note's log; the future resolves, once it is committed,
+        to its position."""
         ...
 
-    def compact(self, note: int, snapshot: bytes) -> asyncio.Future[None]:
-        """Replace the note's log, up to everything appended so far, by ``snapshot``.
+    def compact(self, note: int) -> asyncio.Future[None]:
+        """Write a checkpoint of the note at the end of its log, built from the log itself.
 
-        ``snapshot`` must contain every update appended for the note before this
-        call. The store refuses to replace stored content with an empty document.
+        The logged updates stay (they are the note's history). The store refuses
+        to store an empty document as a checkpoint of a log that holds updates.
         """
+        ...
+
+    def mark_version(self, note: int, kind: str, name: str | None) -> asyncio.Future[VersionMark]:
+        """Record a version (``named``, ``before-restore``) at the end of the note's log,
+        after every append queued before it."""
         ...
 
 
 class EmptySnapshotRefused(RuntimeError):
-    """A compaction tried to store an empty document over a stored one.
+    """A checkpoint of a note with history came out as an empty document.
 
     Every store raises this one class (the SQL store imports it from here), so
     catching it catches the refusal whichever store made it.
     """
+
+
+@dataclass
+class _MemoryNote:
+    log: list[Edit] = field(default_factory=list)
+    checkpoints: dict[int, bytes] = field(default_factory=dict)
+    versions: list[tuple[str, str | None, int]] = field(default_factory=list)
 
 
 class MemoryStore:
@@ -77,11 +122,25 @@ class MemoryStore:
     """
 
     def __init__(self) -> None:
-        self.logs: dict[int, list[bytes]] = {}
-        self.snapshots: dict[int, bytes] = {}
+        self.notes: dict[int, _MemoryNote] = {}
         self.loads = 0
         self.fail_appends: Exception | None = None
-        self._held: list[asyncio.Future[None]] | None = None
+        self._held: list[tuple[asyncio.Future[Any], object]] | None = None
+
+    @property
+    def logs(self) -> dict[int, list[bytes]]:
+        """Each note's logged updates, in order (a view for tests)."""
+        return {note: [edit.update for edit in kept.log] for note, kept in self.notes.items()}
+
+    def seed(self, note: int, *updates: bytes) -> None:
+        """Log ``updates`` for ``note`` as if they had been committed (for tests)."""
+        self.notes.setdefault(note, _MemoryNote()).log.extend(Edit(update) for update in updates)
+
+    def log_of(self, note: int) -> list[Edit]:
+        return self.notes.get(note, _MemoryNote()).log
+
+    def checkpoints_of(self, note: int) -> dict[int, bytes]:
+        return self.notes.get(note, _MemoryNote()).checkpoints
 
     def hold(self) -> None:
         """Keep every later commit pending until :meth:`release`."""
@@ -90,47 +149,64 @@ class MemoryStore:
     def release(self) -> None:
         """Commit everything held, in order."""
         held, self._held = self._held or [], None
-        for future in held:
-            _succeed(future)
+        for future, result in held:
+            _succeed(future, result)
 
     async def load(self, note: int) -> StoredDocument:
         self.loads += 1
         await asyncio.sleep(0)  # let concurrent openers race, as a real store would
-        log = self.logs.get(note, [])
-        snapshot = (self.snapshots[note],) if note in self.snapshots else ()
-        return Stored((*snapshot, *log), len(log))
+        kept = self.notes.get(note, _MemoryNote())
+        head = len(kept.log)
+        at = max((p for p in kept.checkpoints if p <= head), default=None)
+        base = (kept.checkpoints[at],) if at is not None else ()
+        after = kept.log[at or 0 :]
+        return Stored((*base, *(edit.update for edit in after)), len(after), head)
 
-    def append(self, note: int, update: bytes) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def append(self, note: int, edit: Edit) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         if self.fail_appends is not None:
             future.get_loop().call_soon(_fail, future, self.fail_appends)
         else:
-            self.logs.setdefault(note, []).append(update)
-            self._commit_later(future)
+            log = self.notes.setdefault(note, _MemoryNote()).log
+            log.append(edit)
+            self._commit_later(future, len(log))
         return future
 
-    def _commit_later(self, future: asyncio.Future[None]) -> None:
-        if self._held is not None:
-            self._held.append(future)
-        else:
-            future.get_loop().call_soon(_succeed, future)
-
-    def compact(self, note: int, snapshot: bytes) -> asyncio.Future[None]:
+    def compact(self, note: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if snapshot == EMPTY_UPDATE and (self.logs.get(note) or note in self.snapshots):
-            future.set_exception(EmptySnapshotRefused(f"note {note}: empty snapshot refused"))
+        kept = self.notes.setdefault(note, _MemoryNote())
+        head = len(kept.log)
+        at = max((p for p in kept.checkpoints if p <= head), default=None)
+        updates = ([kept.checkpoints[at]] if at is not None else []) + [
+            edit.update for edit in kept.log[at or 0 :]
+        ]
+        state = document.build(updates).get_update()
+        if state == EMPTY_UPDATE and head:
+            future.set_exception(EmptySnapshotRefused(f"note {note}: empty checkpoint refused"))
             return future
-        self.snapshots[note] = snapshot
-        self.logs[note] = []
-        self._commit_later(future)
+        kept.checkpoints[head] = state
+        self._commit_later(future, None)
         return future
 
+    def mark_version(self, note: int, kind: str, name: str | None) -> asyncio.Future[VersionMark]:
+        future: asyncio.Future[VersionMark] = asyncio.get_running_loop().create_future()
+        kept = self.notes.setdefault(note, _MemoryNote())
+        kept.versions.append((kind, name, len(kept.log)))
+        self._commit_later(future, VersionMark(len(kept.versions), len(kept.log)))
+        return future
 
-def _succeed(future: asyncio.Future[None]) -> None:
+    def _commit_later(self, future: asyncio.Future[Any], result: object) -> None:
+        if self._held is not None:
+            self._held.append((future, result))
+        else:
+            future.get_loop().call_soon(_succeed, future, result)
+
+
+def _succeed(future: asyncio.Future[Any], result: object) -> None:
     if not future.done():
-        future.set_result(None)
+        future.set_result(result)
 
 
-def _fail(future: asyncio.Future[None], error: Exception) -> None:
+def _fail(future: asyncio.Future[Any], error: Exception) -> None:
     if not future.done():
         future.set_exception(error)

@@ -6,7 +6,8 @@ keeps it:
 1. the room applies a peer's checked update and hands what it changed to
    :meth:`WritePipeline.write`;
 2. the changes of one event-loop turn are merged and appended to the store as
-   one update; the store returns a future that resolves once it is committed;
+   one update per author (the log says who made each); the store returns a
+   future that resolves, once it is committed, to its position in the log;
 3. only then is it broadcast to the room's peers (what several appends
    committed in one turn goes out as one frame), and only then do sync answers
    and save acknowledgements that might cover it go out
@@ -17,9 +18,11 @@ the edits arrived. If a write fails, nothing of it is broadcast: the pipeline
 stops and tells the room, which disconnects everyone and is reloaded from what
 the store really holds.
 
-Compaction folds the note's log into a snapshot of the document, after
-``compact_after_updates`` committed appends or ``compact_after_idle_s`` seconds
-without one. Sync answers do not wait for it: it adds nothing a peer could see.
+Compaction asks the store for a checkpoint (the whole document at the end of
+the log, built from the log: the logged updates stay, they are the history),
+after ``compact_after_updates`` committed appends or ``compact_after_idle_s``
+seconds without one. Sync answers do not wait for it: it adds nothing a peer
+could see.
 """
 
 from __future__ import annotations
@@ -32,21 +35,23 @@ from functools import partial
 
 from collab import protocol
 from collab.document import merge
+from collab.errors import StorageFailed
 from collab.peer import Peer
-from collab.persistence import DocumentStore
+from collab.persistence import DocumentStore, Edit, VersionMark
+from collab.replica import Change
 
 logger = logging.getLogger("collab.pipeline")
 
-FailureHandler = Callable[[set[Peer], BaseException | None], None]
+FailureHandler = Callable[[set[Peer | None], BaseException | None], None]
 
 
 @dataclass(slots=True)
 class _Batch:
-    """Deltas applied in one loop turn, on their way to the store as one update."""
+    """Changes applied in one loop turn, on their way to the store: an update per author."""
 
     committed: asyncio.Future[None]  # resolves once they are committed (or failed)
-    senders: set[Peer] = field(default_factory=set)
-    deltas: list[bytes] = field(default_factory=list)
+    senders: set[Peer | None] = field(default_factory=set)  # None: the server itself
+    changes: dict[str, list[Change]] = field(default_factory=dict)  # by author
 
 
 class WritePipeline:
@@ -58,25 +63,25 @@ class WritePipeline:
         store: DocumentStore,
         peers: Collection[Peer],
         *,
-        snapshot: Callable[[], bytes],
         on_failure: FailureHandler,
         compact_after_updates: int,
         compact_after_idle_s: float,
         unsnapshotted: int = 0,
+        head: int = 0,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
-        ``snapshot`` returns the room's whole document; ``unsnapshotted`` is how
-        many logged updates the store holds after its snapshot.
+        ``unsnapshotted`` is how many logged updates the store holds after its
+        latest checkpoint; ``head`` the position of the last.
         """
         self.note = note
         self.failed = False
+        self.head = head  # the position of the last update committed
         self._store = store
         self._peers = peers
-        self._snapshot = snapshot
         self._on_failure = on_failure
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
-        self._outbox: list[tuple[set[Peer], bytes]] = []  # committed, to broadcast this turn
+        self._outbox: list[tuple[set[Peer | None], bytes]] = []  # committed, to broadcast this turn
         self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
         self._last_write: asyncio.Future[None] | None = None  # appends and compactions
         self._compaction = _CompactionSchedule(
@@ -86,11 +91,12 @@ class WritePipeline:
 
     # -- appending -----------------------------------------------------------------------
 
-    def write(self, sender: Peer, delta: bytes) -> None:
-        """Queue a delta: what one loop turn applies is appended as one update.
+    def write(self, sender: Peer | None, change: Change, author: str) -> None:
+        """Queue a change: what one loop turn applies is appended as one update per author.
 
         Under load a turn handles many frames; one append (one log row, one
         future, one callback) for all of them is much of what lets a room keep up.
+        ``sender`` None is the server itself (a restore): it goes to every peer.
         """
         batch = self._batch
         if batch is None:
@@ -99,7 +105,23 @@ class WritePipeline:
             self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
-        batch.deltas.append(delta)
+        batch.changes.setdefault(author, []).append(change)
+
+    def flush(self) -> None:
+        """Hand what this loop turn applied to the store now."""
+        self._flush()
+
+    def mark_version(self, kind: str, name: str | None = None) -> asyncio.Future[VersionMark]:
+        """Record a version standing for every edit applied so far, once they are logged."""
+        self._flush()  # the store marks the version after the appends queued before it
+        return self._store.mark_version(self.note, kind, name)
+
+    async def settled(self) -> None:
+        """Wait until every append made so far is committed; raise if one failed."""
+        if self._last_append is not None:
+            await asyncio.wait((self._last_append,))
+        if self.failed:
+            raise StorageFailed("the server could not save an edit")
 
     def after_appends(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once every append made so far is committed (or failed)."""
@@ -111,19 +133,26 @@ class WritePipeline:
     def _flush(self) -> None:
         batch, self._batch = self._batch, None
         if batch is None:
-            return  # a compaction flushed it already
-        update = merge(batch.deltas)
-        write = self._store.append(self.note, update)
-        write.add_done_callback(partial(self._committed, batch, update))
+            return  # flushed already
+        edits = [_edit(author, changes) for author, changes in batch.changes.items()]
+        writes = [self._store.append(self.note, edit) for edit in edits]
+        update = edits[0].update if len(edits) == 1 else merge([edit.update for edit in edits])
+        # The store resolves futures in order: the last one settles the batch.
+        writes[-1].add_done_callback(partial(self._committed, batch, update, writes))
 
-    def _committed(self, batch: _Batch, update: bytes, write: asyncio.Future[None]) -> None:
-        if write.cancelled() or write.exception() is not None:
-            self._fail(batch, None if write.cancelled() else write.exception())
+    def _committed(
+        self, batch: _Batch, update: bytes, writes: list[asyncio.Future[int]], _last: object
+    ) -> None:
+        failed = [w for w in writes if w.cancelled() or w.exception() is not None]
+        if failed:
+            first = failed[0]
+            self._fail(batch, None if first.cancelled() else first.exception())
         elif not self.failed:
+            self.head = max(self.head, writes[-1].result())
             if not self._outbox:
                 asyncio.get_running_loop().call_soon(self._send_outbox)
             self._outbox.append((batch.senders, update))
-            self._compaction.logged(1)
+            self._compaction.logged(len(writes))
         batch.committed.set_result(None)  # sync answers and save acks may go now
 
     def _send_outbox(self) -> None:
@@ -137,7 +166,7 @@ class WritePipeline:
         outbox, self._outbox = self._outbox, []
         if self.failed:
             return
-        senders = set().union(*(senders for senders, _ in outbox))
+        senders: set[Peer | None] = set().union(*(senders for senders, _ in outbox))
         frame = protocol.encode_sync_update(merge([update for _, update in outbox]))
         exclude = senders.pop() if len(senders) == 1 else None
         for peer in self._peers:
@@ -146,7 +175,9 @@ class WritePipeline:
 
     def _fail(self, batch: _Batch, error: BaseException | None) -> None:
         if not self.failed:
-            senders = ", ".join(sorted(peer.channel.label for peer in batch.senders))
+            senders = ", ".join(
+                sorted(peer.channel.label if peer else "the server" for peer in batch.senders)
+            )
             logger.error(
                 "could not save an update of note=%s from %s: %r", self.note, senders, error
             )
@@ -157,12 +188,12 @@ class WritePipeline:
     # -- compaction ----------------------------------------------------------------------
 
     def compact(self) -> None:
-        """Replace the note's log by one snapshot of the document."""
-        self._flush()  # the snapshot holds every applied edit: log them first
+        """Ask the store for a checkpoint at the end of the note's log."""
+        self._flush()  # every applied edit goes to the log first
         logged = self._compaction.reset()
         if self.failed or logged == 0:
             return
-        write = self._store.compact(self.note, self._snapshot())
+        write = self._store.compact(self.note)
         self._last_write = write
         write.add_done_callback(partial(self._compacted, logged))
 
@@ -224,3 +255,9 @@ class _CompactionSchedule:
         else:
             self._timer = None
             self._compact()
+
+
+def _edit(author: str, changes: list[Change]) -> Edit:
+    update = changes[0].delta if len(changes) == 1 else merge([c.delta for c in changes])
+    added = sum(change.added for change in changes)
+    return Edit(update, author, added, sum(change.removed for change in changes))

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from collab import awareness, protocol
 from collab.awareness import AwarenessStates, Entry
 from collab.peer import Peer, Role
+from collab.persistence import ANONYMOUS
 
 _VIEWER_STAMP = {"role": Role.VIEWER.value}
 
@@ -64,6 +65,9 @@ class PresenceRelay:
         advanced = self.states.apply(entries, owner=peer, stamp=stamp)
         if not advanced:
             return  # an echo of what the room holds: stock clients echo every update
+        for entry in advanced:
+            if entry.state is not None:  # the name the history gives this peer's edits
+                peer.author = awareness.user_name(entry.state) or ANONYMOUS
         if returning and (others := self.states.advance_others(peer)):
             # It ignores the others at the clocks it saw before its socket dropped.
             peer.send(protocol.encode_awareness(awareness.encode(others)))

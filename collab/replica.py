@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import pycrdt
+from diff_match_patch import diff_match_patch
 
 from collab.document import TEXT_NAME
 from collab.errors import MalformedMessage
@@ -33,6 +34,14 @@ from collab.yencoding import (
 logger = logging.getLogger("collab.replica")
 
 
+class Change(NamedTuple):
+    """What an applied update changed: the delta to store and broadcast, and its size."""
+
+    delta: bytes
+    added: int  # clocks (for text, UTF-16 units) it inserted
+    removed: int  # clocks its deletions cover
+
+
 class Replica:
     """The room's ``Doc``, the state vector it has, and the nesting bound of its types."""
 
@@ -47,6 +56,7 @@ class Replica:
         self.text = doc.get(TEXT_NAME, type=pycrdt.Text)
         self.types, self.places = trackers or (TypeDepthTracker(limits), PlaceCounter(limits))
         self._max_clients = limits.max_note_clients
+        self._stored_limits = limits.for_stored()
         # The state vector, kept up to date instead of re-encoded per update.
         self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self._delta: bytes | None = None  # what the transaction being applied changed
@@ -63,7 +73,7 @@ class Replica:
         """The whole document as one update."""
         return self.doc.get_update()
 
-    def apply(self, update: bytes, info: UpdateInfo) -> bytes | None:
+    def apply(self, update: bytes, info: UpdateInfo) -> Change | None:
         """Apply a checked update; return what it changed, or None for nothing new.
 
         Raises:
@@ -73,7 +83,13 @@ class Replica:
                 types too deep, or yrs refused it).
         """
         self._check_applicable(info)
-        return self._apply(update, info)
+        delta = self._apply(update, info)
+        if delta is None:
+            return None
+        if delta is not update:  # only part of it was new: count what that part did
+            info = check_update(delta, self._stored_limits)
+        added = sum(end - start for _client, start, end in info.clocks)
+        return Change(delta, added, info.deleted)
 
     def _check_applicable(self, info: UpdateInfo) -> None:
         """Refuse what yrs would hold back as pending, or what would cost it too much.
@@ -93,6 +109,42 @@ class Replica:
             raise  # not malformed: the caller asks the peer again
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
+
+    def replace_text(self, target: str, *, timeout_s: float = 1.0) -> Change | None:
+        """Make the text ``target`` by the smallest edits, in one transaction; what changed.
+
+        A character-level diff (diff-match-patch: stdlib difflib took 112 s on a
+        98 KB note, this takes milliseconds) applied back to front, so that text
+        a peer types elsewhere at the same moment merges in where it was, and
+        cursors outside the changed parts stay put. Replacing the whole text
+        instead would move such an edit to the top and reset every cursor.
+        """
+        current = str(self.text)
+        if current == target:
+            return None
+        differ = diff_match_patch()
+        differ.Diff_Timeout = timeout_s
+        diffs = differ.diff_main(current, target)
+        differ.diff_cleanupEfficiency(diffs)
+        self._delta = None
+        subscription = self.doc.observe(self._capture_delta)
+        try:
+            with self.doc.transaction():
+                for at, deleted, inserted in reversed(_byte_edits(diffs)):
+                    if deleted:
+                        del self.text[at : at + deleted]
+                    if inserted:
+                        self.text.insert(at, inserted)
+        finally:
+            self.doc.unobserve(subscription)
+        delta, self._delta = self._delta, None
+        if delta is None:
+            return None
+        info = check_update(delta, self._stored_limits)
+        self.places.check(info)  # counted like anyone's edit (never refused: its own)
+        for client, _start, end in info.clocks:
+            self._state[client] = max(self._state.get(client, 0), end)
+        return Change(delta, _units(diffs, _INSERT), _units(diffs, _DELETE))
 
     def _check_clients(self, info: UpdateInfo) -> None:
         state = self._state
@@ -141,6 +193,35 @@ class Replica:
 
     def _capture_delta(self, event: pycrdt.TransactionEvent) -> None:
         self._delta = event.update
+
+
+_DELETE, _EQUAL, _INSERT = -1, 0, 1  # diff-match-patch's operations
+
+
+def _byte_edits(diffs: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """diff-match-patch's diffs as (offset, bytes to delete, text to insert) on the old text.
+
+    pycrdt 0.14 indexes a Text by UTF-8 bytes, so offsets and lengths are in bytes.
+    """
+    edits: list[tuple[int, int, str]] = []
+    at = 0
+    for op, chunk in diffs:
+        size = len(chunk.encode())
+        if op == _EQUAL:
+            at += size
+        elif op == _DELETE:
+            edits.append((at, size, ""))
+            at += size
+        elif edits and edits[-1][0] + edits[-1][1] == at and not edits[-1][2]:
+            edits[-1] = (edits[-1][0], edits[-1][1], chunk)  # a replacement: delete, insert
+        else:
+            edits.append((at, 0, chunk))
+    return edits
+
+
+def _units(diffs: list[tuple[int, str]], op: int) -> int:
+    """Characters as Yjs counts them (UTF-16 units) that the diffs insert or delete."""
+    return sum(len(chunk.encode("utf-16-le")) // 2 for kind, chunk in diffs if kind == op)
 
 
 Trackers: TypeAlias = tuple[TypeDepthTracker, PlaceCounter]

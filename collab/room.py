@@ -34,7 +34,7 @@ from collab.errors import (
     TooManyMessages,
 )
 from collab.peer import Peer, PeerState, Role
-from collab.persistence import DocumentStore
+from collab.persistence import DocumentStore, VersionMark
 from collab.pipeline import WritePipeline
 from collab.presence import PresenceRelay
 from collab.protocol import (
@@ -86,15 +86,17 @@ class Room:
         config: RoomConfig | None = None,
         *,
         unsnapshotted: int = 0,
+        head: int = 0,
         trackers: Trackers | None = None,
         on_broken: Callable[[Room], None] | None = None,
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
         ``unsnapshotted`` is how many logged updates the store holds after its
-        snapshot; ``trackers`` the document's type depths and insertion places
-        (see :func:`collab.replica.track`); ``on_broken`` is called when a write
-        fails and the room must be dropped.
+        latest checkpoint, ``head`` the position of the last; ``trackers`` the
+        document's type depths and insertion places (see
+        :func:`collab.replica.track`); ``on_broken`` is called when a write fails
+        and the room must be dropped.
         """
         self.note = note
         self.config = config = config or RoomConfig()
@@ -110,11 +112,11 @@ class Room:
             note,
             store,
             self._peers,
-            snapshot=self.replica.snapshot,
             on_failure=self._break,
             compact_after_updates=config.compact_after_updates,
             compact_after_idle_s=config.compact_after_idle_s,
             unsnapshotted=unsnapshotted,
+            head=head,
         )
 
     def __repr__(self) -> str:
@@ -266,7 +268,7 @@ class Room:
             return
         started = time.perf_counter()
         try:
-            delta = self.replica.apply(update, info)
+            change = self.replica.apply(update, info)
         except StaleUpdate as error:
             if reply or peer.state is not PeerState.RESYNCING:
                 self._ask_again(peer, str(error))
@@ -280,8 +282,8 @@ class Room:
             raise TooManyMessages("your edits take the server too long to apply")
         if reply:  # only a complete reply settles a resync, not a keystroke meanwhile
             self._acknowledge(peer, peer.resynced())
-        if delta is not None:  # None: nothing new, a resend
-            self.pipeline.write(peer, delta)
+        if change is not None:  # None: nothing new, a resend
+            self.pipeline.write(peer, change, peer.author)
 
     def _ask_again(self, peer: Peer, why: str) -> None:
         """Answer an edit the document cannot take now with a fresh step 1, not a close.
@@ -308,9 +310,34 @@ class Room:
 
         self.pipeline.after_appends(send)
 
+    # -- restoring a version -----------------------------------------------------------
+
+    async def restore(self, text: str, author: str) -> VersionMark:
+        """Make the note's text ``text`` as one ordinary edit; return the version before it.
+
+        In the durability order: the "before restore" version is recorded (after
+        every edit applied so far), then the smallest edits from the current
+        text to ``text`` are applied in one transaction, committed, and only
+        then broadcast. What a peer types elsewhere meanwhile merges in where it
+        was. A crash leaves the note either untouched or restored: the edits are
+        one update, one log row.
+        """
+        if self.broken:
+            raise StorageFailed("this note could not be saved; try again")
+        # Queued before the restore's own edits, so the store marks the state before them.
+        marking = self.pipeline.mark_version("before-restore")
+        change = self.replica.replace_text(text)
+        if change is not None:
+            self.pipeline.write(None, change, author)
+            self.pipeline.flush()
+        before = await marking
+        await self.pipeline.settled()
+        logger.info("restored note=%s to a version of %d characters", self.note, len(text))
+        return before
+
     # -- failure and closing -------------------------------------------------------------
 
-    def _break(self, senders: set[Peer], error: BaseException | None) -> None:
+    def _break(self, senders: set[Peer | None], error: BaseException | None) -> None:
         """A write failed: the document in memory now holds an edit that is not on disk.
 
         No one may see that edit, so every peer of this room is disconnected

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
-from storage.db import SCHEMA_VERSION
+from storage.db import schema_revisions
 from storage.updates import SqlDocumentStore
 
 MAX_INTEGRITY_ERRORS = 100
@@ -133,22 +133,30 @@ def _check_schema(connection: sqlite3.Connection, report: Report) -> bool:
     """Problems with the tables themselves; False when the notes cannot be read at all."""
     try:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
-        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        revision = _revision(connection, tables)
         orphans = connection.execute("PRAGMA foreign_key_check").fetchall()
     except sqlite3.DatabaseError as error:
         report.problems.append(Problem("database", f"cannot read its tables: {error}"))
         return False
-    missing = {"note", "update_log", "snapshot"} - tables
-    if missing:
-        names = ", ".join(sorted(missing))
-        report.problems.append(Problem("database", f"not a collab-notes database (no {names})"))
+    if "note" not in tables:
+        report.problems.append(Problem("database", "not a collab-notes database (no note)"))
         return False
-    if version > SCHEMA_VERSION:
+    head, known = schema_revisions()
+    if revision is not None and revision not in known:
         report.problems.append(
             Problem(
                 "database",
-                f"schema version {version} is newer than this collab-notes "
-                f"({SCHEMA_VERSION}); check it with the collab-notes that wrote it",
+                f"schema revision {revision} is newer than this collab-notes "
+                f"({head}); check it with the collab-notes that wrote it",
+            )
+        )
+        return False
+    if revision != head:
+        report.problems.append(
+            Problem(
+                "database",
+                f"schema revision {revision or 'from before migrations'} is older than this "
+                f"collab-notes ({head}); start the server once, or run collab-notes migrate",
             )
         )
         return False
@@ -203,15 +211,26 @@ def _check_note(
 
 
 def _stored_updates(connection: sqlite3.Connection, note: int) -> list[tuple[str, bytes]]:
-    """The note's snapshot, then its log after the snapshot: what the store's load reads."""
-    snapshot = connection.execute(
-        "SELECT upto_seq, data FROM snapshot WHERE note_id = ?", (note,)
+    """The note's latest checkpoint, then its log after it: what the store's load reads."""
+    (head,) = connection.execute("SELECT head FROM note WHERE id = ?", (note,)).fetchone()
+    checkpoint = connection.execute(
+        "SELECT position, data FROM checkpoint WHERE note_id = ? AND position <= ? "
+        "ORDER BY position DESC LIMIT 1",
+        (note, head),
     ).fetchone()
-    after = snapshot[0] if snapshot else 0
-    updates = [(f"snapshot (up to update {after})", bytes(snapshot[1]))] if snapshot else []
+    after = checkpoint[0] if checkpoint else 0
+    updates = [(f"checkpoint at update {after}", bytes(checkpoint[1]))] if checkpoint else []
     log = connection.execute(
-        "SELECT seq, data FROM update_log WHERE note_id = ? AND seq > ? ORDER BY seq",
-        (note, after),
+        "SELECT position, data FROM update_log WHERE note_id = ? AND position > ? "
+        "AND position <= ? ORDER BY position",
+        (note, after, head),
     )
-    updates += [(f"update {seq}", bytes(data)) for seq, data in log]
+    updates += [(f"update {position}", bytes(data)) for position, data in log]
     return updates
+
+
+def _revision(connection: sqlite3.Connection, tables: set[str]) -> str | None:
+    if "alembic_version" not in tables:
+        return None
+    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return str(row[0]) if row else None

@@ -10,20 +10,22 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, inspect, make_url, text
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from storage import models
 
 logger = logging.getLogger("storage.db")
 
-SCHEMA_VERSION = 2
-"""Bump this and add a step to ``_MIGRATIONS`` whenever the tables change."""
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-_MIGRATIONS: dict[int, list[str]] = {
-    # version reached -> SQL statements that get there from the version before
-    2: ["ALTER TABLE note ADD COLUMN deleted_at DATETIME"],  # delete with undo
-}
+LEGACY_REVISIONS = {1: "0001", 2: "0002"}
+"""Databases written before Alembic kept their schema version in SQLite's
+``user_version``; they are stamped with the revision that matches it."""
 
 
 class Durability(StrEnum):
@@ -70,38 +72,59 @@ def _sqlite_pragmas(durability: Durability) -> Any:
     return on_connect
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer collab-notes than this one."""
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the tables, or migrate them to :data:`SCHEMA_VERSION`."""
+    """Bring the database's tables to this release's schema (Alembic migrations).
+
+    A new database gets every migration; one written before Alembic is stamped
+    with the revision its ``user_version`` names, then upgraded. A database
+    already at the latest revision is only read, so a server can start on a
+    full disk. Safe to run by hand: ``collab-notes migrate``.
+    """
     assert models.Note.__tablename__  # the models module registers the tables
     with engine.begin() as connection:
-        version = stored = _schema_version(connection)
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the database has schema version {version}, newer than this collab-notes "
-                f"({SCHEMA_VERSION}); upgrade collab-notes or use another database"
+        config = _alembic_config(connection)
+        script = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is None and inspect(connection).has_table("note"):
+            current = _legacy_revision(connection)
+            command.stamp(config, current)
+            logger.info("database from before schema migrations: stamped revision %s", current)
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            raise SchemaTooNew(
+                f"the database is at schema revision {current}, newer than this collab-notes "
+                f"knows ({script.get_current_head()}); upgrade collab-notes or use another database"
             )
-        if version == 0:  # unversioned: version 1's tables, or none (create_all makes them new)
-            version = 1 if inspect(connection).has_table("note") else SCHEMA_VERSION
-        SQLModel.metadata.create_all(connection)
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[step]:
-                connection.execute(text(statement))
-        if stored != SCHEMA_VERSION:
-            # Only when it changes: a start that writes nothing can start on a full disk.
-            _set_schema_version(connection, SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        logger.info("database schema at version %d (was %d)", SCHEMA_VERSION, version)
+        head = script.get_current_head()
+        if current != head:
+            command.upgrade(config, "head")
+            logger.info("database schema at revision %s (was %s)", head, current or "empty")
 
 
-def _schema_version(connection: Any) -> int:
+def schema_revisions() -> tuple[str, set[str]]:
+    """The newest schema revision this release knows, and every one it knows."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    return str(script.get_current_head()), {r.revision for r in script.walk_revisions()}
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _legacy_revision(connection: Any) -> str:
+    """The revision of a database made before Alembic (its tables exist, unversioned)."""
     if connection.dialect.name == "sqlite":
-        return int(connection.execute(text("PRAGMA user_version")).scalar_one())
-    return SCHEMA_VERSION  # other databases: tables are created as they are
-
-
-def _set_schema_version(connection: Any, version: int) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.execute(text(f"PRAGMA user_version={int(version)}"))
+        version = int(connection.execute(text("PRAGMA user_version")).scalar_one())
+        if version in LEGACY_REVISIONS:
+            return LEGACY_REVISIONS[version]
+    columns = {column["name"] for column in inspect(connection).get_columns("note")}
+    return "0002" if "deleted_at" in columns else "0001"
 
 
 class DatabaseInUse(RuntimeError):

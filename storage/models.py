@@ -1,15 +1,20 @@
 """Every table of collab-notes.
 
-A note's document is stored as Yjs updates, never as plain text: an append-only
-log of updates, each with a monotonic sequence number, and at most one snapshot
-that stands for every logged update up to ``upto_seq``.
+A note's document is stored as Yjs updates, never as plain text. Its update log
+is its history: every committed update, at a position that counts from 1 with no
+gaps, in commit order (``note.head`` is the last one, advanced in the committing
+transaction). Checkpoints hold the whole document at some positions, so that
+loading, or looking at a past version, replays only the updates after one.
+Versions are positions with a name or a summary: ``auto`` ones (a session of
+editing), ``named`` ones and ``before-restore`` ones. The schema changes only
+through the migrations in ``storage/migrations``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -33,25 +38,55 @@ class Note(NoteBase, table=True):
     view_token: str = Field(unique=True, index=True, max_length=64)
     # Set while the note is deleted but can still be brought back; purged later.
     deleted_at: datetime | None = Field(default=None, nullable=True)
+    head: int = Field(default=0)  # the position of the last update in the log
 
 
 class UpdateLog(SQLModel, table=True):
-    """One committed Yjs update of a note; ``seq`` orders the whole log."""
+    """One committed Yjs update of a note, at its position in the note's history."""
 
     __tablename__ = "update_log"
-    # AUTOINCREMENT: SQLite would otherwise reuse sequence numbers once compaction
-    # empties the log, and new updates would sort before the snapshot covering them.
-    __table_args__ = {"sqlite_autoincrement": True}
-
-    seq: int | None = Field(default=None, primary_key=True)
-    note_id: int = Field(foreign_key="note.id", index=True, ondelete="CASCADE")
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-
-
-class Snapshot(SQLModel, table=True):
-    """A note's whole document, standing for its log up to and including ``upto_seq``."""
 
     note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
-    upto_seq: int
+    position: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    committed_at: datetime = Field(default_factory=utcnow)
+    # The name in the sending connection's presence; None for history kept before names were.
+    author: str | None = Field(default=None, max_length=100)
+    added: int = 0  # characters (UTF-16 units) the update inserted
+    removed: int = 0  # ...and deleted
+
+
+class Checkpoint(SQLModel, table=True):
+    """A note's whole document as its log stands at ``position``."""
+
+    note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Version(SQLModel, table=True):
+    """A version of a note: its state at ``position`` in the log, and what led there."""
+
+    __table_args__ = (Index("ix_version_note_position", "note_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    note_id: int = Field(foreign_key="note.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # auto, named, before-restore
+    name: str | None = Field(default=None, max_length=100)
+    position: int  # the state this version stands for
+    first_position: int  # an auto version's first update (its session began there)
+    started_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)  # an auto version: its last edit
+    added: int = 0
+    removed: int = 0
+    sealed: bool = False  # an auto version that takes no more edits (a note's first content)
+
+
+class VersionAuthor(SQLModel, table=True):
+    """Who edited in a version: one row per name."""
+
+    __tablename__ = "version_author"
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True, ondelete="CASCADE")
+    name: str = Field(primary_key=True, max_length=100)

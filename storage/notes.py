@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
-from storage.models import Note, Snapshot, UpdateLog, utcnow
+from storage.models import Checkpoint, Note, UpdateLog, Version, VersionAuthor, utcnow
 
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
@@ -20,14 +20,33 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def create_note(*, session: Session, initial_update: bytes | None = None) -> Note:
-    """Create a note, with its first Yjs update if it starts with content."""
+def create_note(
+    *,
+    session: Session,
+    initial_update: bytes | None = None,
+    added: int = 0,
+    author: str = "Anonymous",
+) -> Note:
+    """Create a note, with its first Yjs update (``added`` characters) if it has content.
+
+    That update is position 1 of its history, and its first version.
+    """
     note = Note(edit_token=new_token(), view_token=new_token())
     session.add(note)
     session.flush()
     if initial_update is not None:
         assert note.id is not None
-        session.add(UpdateLog(note_id=note.id, data=initial_update))
+        note.head = 1
+        session.add(
+            UpdateLog(note_id=note.id, position=1, data=initial_update, author=author, added=added)
+        )
+        version = Version(
+            note_id=note.id, kind="auto", position=1, first_position=1, added=added, sealed=True
+        )
+        session.add(version)
+        session.flush()
+        assert version.id is not None
+        session.add(VersionAuthor(version_id=version.id, name=author))
     session.commit()
     session.refresh(note)
     return note
@@ -99,8 +118,10 @@ def purge_deleted(*, session: Session, deleted_before: datetime, keep: set[int])
     ids = [note_id for note_id in session.exec(statement) if note_id is not None]
     ids = [note_id for note_id in ids if note_id not in keep]
     if ids:
-        session.exec(delete(Snapshot).where(col(Snapshot.note_id).in_(ids)))
-        session.exec(delete(UpdateLog).where(col(UpdateLog.note_id).in_(ids)))
+        versions = select(Version.id).where(col(Version.note_id).in_(ids))
+        session.exec(delete(VersionAuthor).where(col(VersionAuthor.version_id).in_(versions)))
+        for table in (Version, Checkpoint, UpdateLog):
+            session.exec(delete(table).where(col(table.note_id).in_(ids)))
         session.exec(delete(Note).where(col(Note.id).in_(ids)))
         session.commit()
     return ids

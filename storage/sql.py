@@ -9,16 +9,20 @@ loop needs; and reading a 100,000-update log took a third longer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, delete, func, insert, select, update
+from sqlalchemy import Dialect, bindparam, insert, literal_column, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
-from storage.models import Note, Snapshot, UpdateLog
+from storage.models import Checkpoint, Note, UpdateLog, Version, VersionAuthor
 
 LOG = SQLModel.metadata.tables[UpdateLog.__tablename__]
-SNAPSHOT = SQLModel.metadata.tables[str(Snapshot.__tablename__)]
+CHECKPOINT = SQLModel.metadata.tables[str(Checkpoint.__tablename__)]
 NOTE = SQLModel.metadata.tables[str(Note.__tablename__)]
+VERSION = SQLModel.metadata.tables[str(Version.__tablename__)]
+VERSION_AUTHOR = SQLModel.metadata.tables[VersionAuthor.__tablename__]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,40 +54,112 @@ class Statement:
 
 
 class Statements:
-    """The store's statements for one dialect, and the driver's error class."""
+    """The store's statements for one dialect, and the driver's error classes."""
 
     def __init__(self, dialect: Dialect) -> None:
-        note: Any = bindparam("note")
-        upto: Any = bindparam("upto")
-        data: Any = bindparam("data")
-        now: Any = bindparam("now", type_=SNAPSHOT.c.created_at.type)
+        b: Any = _Binds(dialect)
         self.errors: type[Exception] = dialect.loaded_dbapi.Error
-        self.append = Statement.compile(insert(LOG).values(note_id=note, data=data), dialect)
-        self.touch = Statement.compile(
-            update(NOTE).where(NOTE.c.id == note).values(updated_at=now), dialect
+        self.database_errors: type[Exception] = dialect.loaded_dbapi.OperationalError
+        compiled = partial(Statement.compile, dialect=dialect)
+        # Appending: the note's head advances in the committing transaction, so positions
+        # are dense and in commit order; the UPDATE also holds the note's row until commit.
+        self.advance_head = compiled(
+            update(NOTE)
+            .where(NOTE.c.id == b.note)
+            .values(head=NOTE.c.head + b.count, updated_at=b.now)
+            .returning(NOTE.c.head)
         )
-        self.last_seq = Statement.compile(
-            select(func.max(LOG.c.seq)).where(LOG.c.note_id == note), dialect
+        self.append = compiled(
+            insert(LOG).values(
+                note_id=b.note,
+                position=b.position,
+                data=b.data,
+                committed_at=b.now,
+                author=b.author,
+                added=b.added,
+                removed=b.removed,
+            )
         )
-        after: Any = bindparam("after")
-        self.snapshot_of = Statement.compile(
-            select(SNAPSHOT.c.upto_seq, SNAPSHOT.c.data).where(SNAPSHOT.c.note_id == note), dialect
+        self.head_of = compiled(select(NOTE.c.head).where(NOTE.c.id == b.note))
+        # Loading: the latest checkpoint at or before a position, and the log after it.
+        self.checkpoint_at_or_before = compiled(
+            select(CHECKPOINT.c.position, CHECKPOINT.c.data)
+            .where(CHECKPOINT.c.note_id == b.note, CHECKPOINT.c.position <= b.position)
+            .order_by(CHECKPOINT.c.position.desc())
+            .limit(literal_column("1"))
+            .offset(literal_column("0"))
         )
-        self.log_after = Statement.compile(
-            select(LOG.c.data).where(LOG.c.note_id == note, LOG.c.seq > after).order_by(LOG.c.seq),
-            dialect,
+        self.log_between = compiled(
+            select(LOG.c.data)
+            .where(LOG.c.note_id == b.note, LOG.c.position > b.after, LOG.c.position <= b.upto)
+            .order_by(LOG.c.position)
         )
-        self.drop_snapshot = Statement.compile(
-            delete(SNAPSHOT).where(SNAPSHOT.c.note_id == note), dialect
+        self.add_checkpoint = compiled(
+            _insert_or_ignore(dialect, CHECKPOINT).values(
+                note_id=b.note, position=b.position, data=b.data, created_at=b.now
+            )
         )
-        self.snapshot = Statement.compile(
-            insert(SNAPSHOT).values(note_id=note, upto_seq=upto, data=data, created_at=now), dialect
+        # Versions: an auto version grows with its session of editing.
+        self.latest_auto = compiled(
+            select(VERSION.c.id, VERSION.c.started_at, VERSION.c.created_at, VERSION.c.sealed)
+            .where(VERSION.c.note_id == b.note, VERSION.c.kind == literal_column("'auto'"))
+            .order_by(VERSION.c.position.desc(), VERSION.c.id.desc())
+            .limit(literal_column("1"))
+            .offset(literal_column("0"))
         )
-        self.drop_log = Statement.compile(
-            delete(LOG).where(LOG.c.note_id == note, LOG.c.seq <= upto), dialect
+        self.authors_of = compiled(
+            select(VERSION_AUTHOR.c.name).where(VERSION_AUTHOR.c.version_id == b.version)
+        )
+        self.add_version = compiled(
+            insert(VERSION)
+            .values(
+                note_id=b.note,
+                kind=b.kind,
+                name=b.name,
+                position=b.position,
+                first_position=b.first,
+                started_at=b.now,
+                created_at=b.now,
+                added=b.added,
+                removed=b.removed,
+                sealed=literal_column("0") if dialect.name == "sqlite" else literal_column("false"),
+            )
+            .returning(VERSION.c.id)
+        )
+        self.grow_version = compiled(
+            update(VERSION)
+            .where(VERSION.c.id == b.version)
+            .values(
+                position=b.position,
+                created_at=b.now,
+                added=VERSION.c.added + b.added,
+                removed=VERSION.c.removed + b.removed,
+            )
+        )
+        self.add_author = compiled(
+            _insert_or_ignore(dialect, VERSION_AUTHOR).values(version_id=b.version, name=b.name)
         )
 
     @staticmethod
     def run(cursor: Any, statement: Statement, **values: Any) -> Any:
         cursor.execute(statement.text, statement.bind(**values))
         return cursor
+
+
+class _Binds:
+    """Named bind parameters, typed where the driver needs to know (datetimes)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._now = bindparam("now", type_=LOG.c.committed_at.type)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._now if name == "now" else bindparam(name)
+
+
+def _insert_or_ignore(dialect: Dialect, table: Any) -> Any:
+    """An INSERT that does nothing when the row's key is already there."""
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB

@@ -1,36 +1,44 @@
-"""The SQL :class:`collab.persistence.DocumentStore`: an update log with group commit.
+"""The SQL :class:`collab.persistence.DocumentStore`: a note's history, with group commit.
 
 Reads happen on a thread of their own per call; every write goes through the
 one writer thread (:mod:`storage.writer`), which commits what is queued in
-batches. This module says what a batch does in SQL: append updates, fold a
-note's log into a snapshot, keep ``updated_at`` roughly current.
+batches. This module says what a batch does in SQL:
+
+* appends take the next positions of their note's log (``note.head`` advances
+  in the same transaction, so positions are dense and in commit order) and
+  grow the note's current ``auto`` version, or start a new one when editing
+  paused for ``version_gap_s``, when someone new takes over after a pause of a
+  tenth of that, or when the session ran for ``MAX_SESSION_S`` (a note's
+  first content is a version of its own);
+* checkpoints hold the whole document at a position, built from the log;
+* ``named`` and ``before-restore`` versions mark the end of the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
-from collab.document import EMPTY_UPDATE, merge
-from collab.persistence import EmptySnapshotRefused
+from collab.document import EMPTY_UPDATE, build, merge
+from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
 from storage.models import utcnow
 from storage.sql import Statements
 from storage.writer import Job, Writer
 
 logger = logging.getLogger("storage.updates")
 
-TOUCH_EVERY_S = 1.0
-"""A note's ``updated_at`` is rewritten at most this often while it is edited,
-and at every compaction (rooms compact as they close): one row less for most
-commits to write and sync."""
 MERGE_CHUNK = 100
 """Logged updates merged per chunk on load: fewer, smaller applies than either
 one apply per update or a single merged update (see ``collab.document.build``)."""
+MAX_SESSION_S = 30 * 60
+"""An auto version covers at most this much continuous editing."""
+DEFAULT_VERSION_GAP_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,32 +47,53 @@ class Loaded:
 
     updates: tuple[bytes, ...]
     log_length: int
+    head: int = 0
+    checkpoint: int | None = None  # the position of the checkpoint it starts from
+
+
+@dataclass(slots=True)
+class _Session:
+    """The note's current auto version, as the writer last saw it."""
+
+    version: int
+    started_at: datetime
+    last_at: datetime
+    head: int  # the log's head after its last append, to notice another writer's
+    authors: set[str] = field(default_factory=set)
+    sealed: bool = False
 
 
 class SqlDocumentStore:
-    """Load, append and compact Yjs documents in SQL, with one writer thread.
+    """Load, append and checkpoint Yjs documents in SQL, with one writer thread.
 
     Use as an async context manager: entering starts the writer, leaving drains
     every queued write before it returns.
     """
 
     def __init__(
-        self, engine: Engine, *, on_fatal: Any = None, stop_timeout_s: float | None = None
+        self,
+        engine: Engine,
+        *,
+        on_fatal: Any = None,
+        stop_timeout_s: float | None = None,
+        version_gap_s: float = DEFAULT_VERSION_GAP_S,
     ) -> None:
         """Store in ``engine``'s database; ``on_fatal(reason)`` runs if the writer stops.
 
-        Leaving the store waits for queued writes, up to ``stop_timeout_s``.
+        Leaving the store waits for queued writes, up to ``stop_timeout_s``. A
+        pause in a note's editing of ``version_gap_s`` starts a new auto version.
         """
         self.engine = engine
         self._stop_timeout_s = stop_timeout_s
+        self._gap = timedelta(seconds=version_gap_s)
         self._sql = Statements(engine.dialect)
-        self._touched: dict[int, float] = {}  # note -> when the writer last set its updated_at
+        self._sessions: dict[int, _Session] = {}  # on the writer thread only
         self.writer: Writer[Job] = Writer(
             engine,
             self._run_batch,
             expected_errors=(self._sql.errors, EmptySnapshotRefused, OSError),
-            systemic_errors=(engine.dialect.loaded_dbapi.OperationalError, OSError),
-            on_commit=self._remember_touched,
+            systemic_errors=(self._sql.database_errors, OSError),
+            on_commit=self._forget_sessions_if_many,
             on_fatal=on_fatal or (lambda reason: None),
         )
 
@@ -87,92 +116,220 @@ class SqlDocumentStore:
 
     # -- the loop's side --------------------------------------------------------------
 
-    def append(self, note: int, update: bytes) -> asyncio.Future[None]:
-        """Queue an update; the future resolves once it is committed."""
-        return self.writer.submit(Job(note, update, self.writer.new_future()))
+    def append(self, note: int, edit: Edit) -> asyncio.Future[int]:
+        """Queue an edit; the future resolves, once it is committed, to its position."""
+        job = Job(note, edit.update, self.writer.new_future(), extra=edit)
+        return self.writer.submit(job)
 
-    def compact(self, note: int, snapshot: bytes) -> asyncio.Future[None]:
-        """Queue a compaction of everything appended for the note so far."""
-        return self.writer.submit(Job(note, snapshot, self.writer.new_future(), kind="compact"))
+    def compact(self, note: int) -> asyncio.Future[None]:
+        """Write a checkpoint at the end of the note's log, built from the log."""
+        future: asyncio.Future[None] = self.writer.new_future()
+        task = asyncio.ensure_future(self._checkpoint(note))
+        task.add_done_callback(partial(_chain, future))
+        return future
+
+    def mark_version(self, note: int, kind: str, name: str | None) -> asyncio.Future[VersionMark]:
+        """Record a version at the end of the note's log, after every append queued before."""
+        job = Job(note, b"", self.writer.new_future(), kind="version", extra=(kind, name))
+        return self.writer.submit(job)
 
     async def load(self, note: int) -> Loaded:
-        """The note's latest snapshot merged with the updates logged after it."""
+        """The note's latest checkpoint merged with the updates logged after it."""
         return await asyncio.to_thread(self.load_sync, note)
 
-    def load_sync(self, note: int) -> Loaded:
-        """:meth:`load` for a caller off the event loop.
+    def load_sync(self, note: int, upto: int | None = None) -> Loaded:
+        """:meth:`load` for a caller off the event loop; ``upto`` a past position instead.
 
-        No compaction of the note runs meanwhile: a note is loaded only while no
-        room of it is open, and a room closes only once its writes are committed.
+        The log is read up to the head read first, so appends committed
+        meanwhile (another process's) cannot slip in out of order.
         """
         sql = self._sql
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            snapshot = sql.run(cursor, sql.snapshot_of, note=note).fetchone()
-            after = snapshot[0] if snapshot else 0
+            if upto is None:
+                row = sql.run(cursor, sql.head_of, note=note).fetchone()
+                upto = row[0] if row else 0
+            found = sql.run(cursor, sql.checkpoint_at_or_before, note=note, position=upto)
+            checkpoint = found.fetchone()
+            after = checkpoint[0] if checkpoint else 0
             rows = [
                 bytes(data)
-                for (data,) in sql.run(cursor, sql.log_after, note=note, after=after).fetchall()
+                for (data,) in sql.run(
+                    cursor, sql.log_between, note=note, after=after, upto=upto
+                ).fetchall()
             ]
             cursor.close()
         finally:
             connection.close()
         chunks = [merge(rows[i : i + MERGE_CHUNK]) for i in range(0, len(rows), MERGE_CHUNK)]
-        return Loaded(((bytes(snapshot[1]),) if snapshot else ()) + tuple(chunks), len(rows))
+        base = (bytes(checkpoint[1]),) if checkpoint else ()
+        return Loaded(base + tuple(chunks), len(rows), upto, checkpoint[0] if checkpoint else None)
+
+    async def _checkpoint(self, note: int) -> None:
+        position, state = await asyncio.to_thread(self._build_checkpoint, note)
+        if position is None:
+            return
+        job = Job(note, state, self.writer.new_future(), kind="checkpoint", extra=position)
+        await self.writer.submit(job)
+
+    def _build_checkpoint(self, note: int) -> tuple[int | None, bytes]:
+        loaded = self.load_sync(note)
+        if loaded.checkpoint == loaded.head or loaded.head == 0:
+            return None, b""  # nothing logged since the last checkpoint
+        return loaded.head, build(loaded.updates).get_update()
 
     # -- on the writer thread ----------------------------------------------------------
 
     def _run_batch(self, cursor: Any, batch: list[Job]) -> None:
-        appends: list[Job] = []
+        appends: dict[int, list[Job]] = {}
+        now = utcnow()
         for job in batch:
-            if job.kind == "compact":
-                self._insert(cursor, appends)
-                appends = []
-                self._compact(cursor, job)
+            if job.kind == "append":
+                appends.setdefault(job.note, []).append(job)
+                continue
+            self._append_all(cursor, appends, now)  # what was queued before goes first
+            appends = {}
+            if job.kind == "checkpoint":
+                self._add_checkpoint(cursor, job, now)
             else:
-                appends.append(job)
-        self._insert(cursor, appends)
-        self._touch(cursor, batch)
+                self._mark_version(cursor, job, now)
+        self._append_all(cursor, appends, now)
 
-    def _insert(self, cursor: Any, jobs: list[Job]) -> None:
-        if jobs:
-            sql = self._sql
-            cursor.executemany(
-                sql.append.text, [sql.append.bind(note=job.note, data=job.data) for job in jobs]
-            )
-
-    def _compact(self, cursor: Any, job: Job) -> None:
+    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: datetime) -> None:
         sql = self._sql
-        upto = sql.run(cursor, sql.last_seq, note=job.note).fetchone()[0]
-        if job.data == EMPTY_UPDATE and (
-            upto is not None or sql.run(cursor, sql.snapshot_of, note=job.note).fetchone()
-        ):
-            raise EmptySnapshotRefused(f"note {job.note}: refusing to store an empty snapshot")
-        if upto is None:
-            return  # nothing logged since the last snapshot
-        sql.run(cursor, sql.drop_snapshot, note=job.note)
-        sql.run(cursor, sql.snapshot, note=job.note, upto=upto, data=job.data, now=utcnow())
-        sql.run(cursor, sql.drop_log, note=job.note, upto=upto)
+        for note, jobs in appends.items():
+            head = sql.run(cursor, sql.advance_head, note=note, count=len(jobs), now=now)
+            row = head.fetchone()
+            if row is None:
+                raise self._sql.errors(f"note {note} does not exist")
+            first = row[0] - len(jobs) + 1
+            rows = []
+            for position, job in enumerate(jobs, start=first):
+                edit: Edit = job.extra
+                job.result = position
+                rows.append(
+                    sql.append.bind(
+                        note=note,
+                        position=position,
+                        data=job.data,
+                        now=now,
+                        author=edit.author,
+                        added=edit.added,
+                        removed=edit.removed,
+                    )
+                )
+            cursor.executemany(sql.append.text, rows)
+            self._grow_session(cursor, note, first, row[0], [job.extra for job in jobs], now)
 
-    def _touch(self, cursor: Any, batch: list[Job]) -> None:
-        due = time.monotonic() - TOUCH_EVERY_S
-        notes = {
-            job.note
-            for job in batch
-            if job.kind == "compact" or self._touched.get(job.note, due) <= due
-        }
-        if notes:
-            touch, now = self._sql.touch, utcnow()
-            cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
+    def _grow_session(
+        self, cursor: Any, note: int, first: int, last: int, edits: list[Edit], now: datetime
+    ) -> None:
+        """Grow the note's current auto version, or start a new one."""
+        sql = self._sql
+        session = self._sessions.get(note)
+        if session is None or session.head != first - 1:  # first time, or another writer
+            session = self._load_session(cursor, note)
+        added = sum(edit.added for edit in edits)
+        removed = sum(edit.removed for edit in edits)
+        fresh = session is None or self._starts_anew(session, edits, now)
+        if fresh:
+            found = sql.run(
+                cursor,
+                sql.add_version,
+                note=note,
+                kind="auto",
+                name=None,
+                position=last,
+                first=first,
+                now=now,
+                added=added,
+                removed=removed,
+            )
+            session = _Session(found.fetchone()[0], now, now, last)
+        else:
+            assert session is not None
+            sql.run(
+                cursor,
+                sql.grow_version,
+                version=session.version,
+                position=last,
+                now=now,
+                added=added,
+                removed=removed,
+            )
+            session.last_at, session.head = now, last
+        for author in {edit.author for edit in edits} - session.authors:
+            sql.run(cursor, sql.add_author, version=session.version, name=author)
+            session.authors.add(author)
+        self._sessions[note] = session
 
-    def _remember_touched(self, batch: list[Job]) -> None:
-        now = time.monotonic()
-        if len(self._touched) > 10_000:  # forget notes no longer edited
-            self._touched = {
-                note: at for note, at in self._touched.items() if at > now - TOUCH_EVERY_S
-            }
-        due = now - TOUCH_EVERY_S
-        for job in batch:
-            if job.kind == "compact" or self._touched.get(job.note, due) <= due:
-                self._touched[job.note] = now
+    def _starts_anew(self, session: _Session, edits: list[Edit], now: datetime) -> bool:
+        """Whether these edits begin a new auto version rather than grow the current one."""
+        paused = now - session.last_at
+        return (
+            session.sealed
+            or paused >= self._gap
+            or (now - session.started_at).total_seconds() >= MAX_SESSION_S
+            # Someone new, once the others paused: Ben's edit after Ana's is its own version.
+            or (paused >= self._gap / 10 and not {e.author for e in edits} <= session.authors)
+        )
+
+    def _load_session(self, cursor: Any, note: int) -> _Session | None:
+        sql = self._sql
+        found = sql.run(cursor, sql.latest_auto, note=note).fetchone()
+        if found is None:
+            return None
+        version, started_at, last_at, sealed = found
+        authors = {name for (name,) in sql.run(cursor, sql.authors_of, version=version)}
+        return _Session(version, _aware(started_at), _aware(last_at), -1, authors, bool(sealed))
+
+    def _forget_sessions_if_many(self, batch: list[Job]) -> None:
+        if len(self._sessions) > 10_000:  # notes no longer edited; reloaded when needed
+            self._sessions.clear()
+
+    def _add_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
+        if job.data == EMPTY_UPDATE and job.extra:
+            raise EmptySnapshotRefused(f"note {job.note}: refusing an empty checkpoint")
+        sql = self._sql
+        sql.run(
+            cursor, sql.add_checkpoint, note=job.note, position=job.extra, data=job.data, now=now
+        )
+
+    def _mark_version(self, cursor: Any, job: Job, now: datetime) -> None:
+        sql = self._sql
+        kind, name = job.extra
+        row = sql.run(cursor, sql.head_of, note=job.note).fetchone()
+        if row is None:
+            raise self._sql.errors(f"note {job.note} does not exist")
+        found = sql.run(
+            cursor,
+            sql.add_version,
+            note=job.note,
+            kind=kind,
+            name=name,
+            position=row[0],
+            first=row[0],
+            now=now,
+            added=0,
+            removed=0,
+        )
+        job.result = VersionMark(found.fetchone()[0], row[0])
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """A stored time as a UTC datetime: SQLite's raw driver hands back text, with no zone."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _chain(future: asyncio.Future[None], task: asyncio.Future[None]) -> None:
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif (error := task.exception()) is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(None)

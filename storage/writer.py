@@ -51,6 +51,7 @@ class Job:
     data: bytes
     future: asyncio.Future[Any]
     kind: str = "append"
+    extra: Any = None  # what the batch runner needs besides the bytes
     result: Any = None
     error: BaseException | None = field(default=None)
 

@@ -22,7 +22,7 @@ from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
 from web.purge import purging
-from web.routes import api, pages, ws
+from web.routes import api, history, pages, ws
 from web.settings import Settings
 from web.state import Services
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     api.install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(history.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.include_router(pages.router)
@@ -78,7 +79,10 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         try:
             async with (
                 SqlDocumentStore(
-                    engine, on_fatal=fatal, stop_timeout_s=settings.shutdown_timeout_s
+                    engine,
+                    on_fatal=fatal,
+                    stop_timeout_s=settings.shutdown_timeout_s,
+                    version_gap_s=settings.version_gap_s,
                 ) as store,
                 RoomManager(
                     store,

@@ -130,6 +130,17 @@ class Settings:
         "How long a deleted note can be restored (undo); after that it is purged from the "
         "database with its whole history.",
     )
+    version_gap_s: float = option(
+        300.0,
+        "A pause in a note's editing this long starts a new version in its history; so "
+        "does someone new editing after a pause of a tenth of it, and every 30 minutes "
+        "of continuous editing.",
+    )
+    history_days: float = option(
+        30.0,
+        "Keep every version of the last this many days; older history is thinned to one "
+        "version a day (named versions are kept for ever). 0 keeps everything.",
+    )
     shutdown_timeout_s: float = option(
         10.0,
         "On SIGTERM, how long to wait for pending writes (a locked or full disk can hold "

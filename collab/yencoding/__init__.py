@@ -161,4 +161,5 @@ def read_update(data: bytes, limits: Limits) -> UpdateInfo:
         tuple(reader.holes.items()),
         tuple(reader.needs.items()),
         tuple(reader.places.items()),
+        reader.deleted_units,
     )

@@ -51,6 +51,7 @@ class UpdateDecoder(ByteReader):
 
     __slots__ = (
         "clocks",
+        "deleted_units",
         "holes",
         "limits",
         "max_depth",
@@ -69,6 +70,7 @@ class UpdateDecoder(ByteReader):
         self.subdocs = limits.allow_subdocuments
         self.place: Place | None = None  # where the struct just read was inserted
         self.places: Counter[Place] = Counter()
+        self.deleted_units = 0  # clock units the delete set covers
         self.types: list[tuple[ID, TypeParent]] = []
         self.siblings: list[ID | None] = []
         self.clocks: list[tuple[int, int, int]] = []
@@ -317,6 +319,7 @@ class UpdateDecoder(ByteReader):
         if clock + size >= U32:
             raise InvalidUpdate(f"delete range passes 2**32 at byte {pos}")
         self.need(client, clock + size)
+        self.deleted_units += size
         return end
 
 

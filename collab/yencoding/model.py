@@ -164,6 +164,7 @@ class UpdateInfo(NamedTuple):
             highest clock it touches.
         places: ``(place, count)``: how many items the update inserts at each
             place (see :data:`Place`).
+        deleted: How many clocks (for text, UTF-16 units) the delete set covers.
     """
 
     struct_count: int
@@ -174,6 +175,7 @@ class UpdateInfo(NamedTuple):
     holes: tuple[tuple[int, int], ...] = ()
     references: tuple[tuple[int, int], ...] = ()
     places: tuple[tuple[Place, int], ...] = ()
+    deleted: int = 0
 
     @property
     def is_empty(self) -> bool:

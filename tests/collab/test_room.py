@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pycrdt
-import pytest
 from support.memclient import MemoryClient
 
 from collab import awareness, protocol
@@ -29,11 +28,9 @@ def serving(room: Room, role: Role = Role.EDITOR) -> Callable[[MemoryChannel], A
 
 
 def stored_text(store: MemoryStore) -> str:
+    """The note's text as its whole logged history makes it."""
     doc: pycrdt.Doc = pycrdt.Doc()
-    for update in [
-        *([store.snapshots[NOTE]] if NOTE in store.snapshots else []),
-        *store.logs.get(NOTE, []),
-    ]:
+    for update in store.logs.get(NOTE, []):
         doc.apply_update(update)
     return str(doc.get("content", type=pycrdt.Text))
 
@@ -405,7 +402,7 @@ async def test_a_peer_that_stops_reading_is_dropped_without_stalling_the_others(
         assert sly.channel.close_code == CloseCode.TRY_AGAIN_LATER
 
 
-async def test_compaction_replaces_the_log_with_an_equal_snapshot() -> None:
+async def test_compaction_writes_an_equal_checkpoint_and_keeps_the_log() -> None:
     store = MemoryStore()
     room = make_room(store, compact_after_updates=5)
     async with MemoryClient.join(serving(room), "ana") as ana:
@@ -413,31 +410,25 @@ async def test_compaction_replaces_the_log_with_an_equal_snapshot() -> None:
             await ana.edit(i, str(i))
             if i < 4:  # one logged update each (edits of one loop turn share one)
                 await asyncio.wait_for(store_has(store, i + 1), 2)
-        while NOTE not in store.snapshots:
+        while 5 not in store.checkpoints_of(NOTE):
             await asyncio.sleep(0.001)
-        assert store.logs[NOTE] == []
-        assert stored_text(store) == "01234"
+        assert len(store.logs[NOTE]) == 5  # the history stays
+        checkpoint = pycrdt.Doc()
+        checkpoint.apply_update(store.checkpoints_of(NOTE)[5])
+        assert str(checkpoint.get("content", type=pycrdt.Text)) == stored_text(store) == "01234"
 
 
 async def test_a_sync_answer_does_not_wait_for_a_compaction() -> None:
     store = MemoryStore()
-    store.logs[NOTE] = [pycrdt_update("long log")]
+    store.seed(NOTE, pycrdt_update("long log"))
     doc: pycrdt.Doc = pycrdt.Doc()
     doc.apply_update(store.logs[NOTE][0])
     store.hold()  # the compaction a long log gets at once stays uncommitted
-    room = Room(NOTE, doc, store, RoomConfig(compact_after_updates=1), unsnapshotted=1)
+    room = Room(NOTE, doc, store, RoomConfig(compact_after_updates=1), unsnapshotted=1, head=1)
     async with MemoryClient.join(serving(room), "ana") as ana:
         assert str(ana.text) == "long log"
-        assert NOTE in store.snapshots  # queued, and still held
+        assert 1 in store.checkpoints_of(NOTE)  # queued, and still held
         store.release()
-
-
-async def test_an_empty_snapshot_is_never_stored_over_content() -> None:
-    store = MemoryStore()
-    store.logs[NOTE] = [pycrdt_update("kept")]
-    with pytest.raises(RuntimeError, match="empty snapshot"):
-        await store.compact(NOTE, b"\x00\x00")
-    assert stored_text(store) == "kept"
 
 
 def pycrdt_update(text: str) -> bytes:

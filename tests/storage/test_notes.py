@@ -1,4 +1,4 @@
-"""Notes: deleting, restoring and purging, and the schema upgrade that made them possible."""
+"""Notes: deleting, restoring and purging with their whole history."""
 
 from __future__ import annotations
 
@@ -9,59 +9,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from storage import notes
-from storage.db import SCHEMA_VERSION, create_schema, make_engine
-from storage.models import Snapshot, utcnow
-
-# The tables exactly as schema version 1 (collab-notes before delete-with-undo) made them.
-VERSION_1 = """
-CREATE TABLE note (
-	created_at DATETIME NOT NULL,
-	updated_at DATETIME NOT NULL,
-	id INTEGER NOT NULL,
-	edit_token VARCHAR(64) NOT NULL,
-	view_token VARCHAR(64) NOT NULL,
-	PRIMARY KEY (id)
-);
-CREATE UNIQUE INDEX ix_note_edit_token ON note (edit_token);
-CREATE UNIQUE INDEX ix_note_view_token ON note (view_token);
-CREATE TABLE update_log (
-	seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-	note_id INTEGER NOT NULL,
-	data BLOB NOT NULL,
-	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
-);
-CREATE INDEX ix_update_log_note_id ON update_log (note_id);
-CREATE TABLE snapshot (
-	note_id INTEGER NOT NULL,
-	upto_seq INTEGER NOT NULL,
-	data BLOB NOT NULL,
-	created_at DATETIME NOT NULL,
-	PRIMARY KEY (note_id),
-	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
-);
-INSERT INTO note VALUES ('2026-01-02 03:04:05.000000', '2026-01-02 03:04:05.000000', 1,
-                         'edit-token-1', 'view-token-1');
-INSERT INTO update_log (note_id, data) VALUES (1, x'01020304');
-PRAGMA user_version = 1;
-"""
-
-
-def test_a_version_1_database_is_upgraded_and_keeps_its_notes(db_path: Path) -> None:
-    with sqlite3.connect(db_path) as db:
-        db.executescript(VERSION_1)
-    engine = make_engine(f"sqlite:///{db_path}")
-    create_schema(engine)
-    with Session(engine) as session:
-        note = notes.find_by_token(session=session, token="edit-token-1")
-        assert note is not None and note.deleted_at is None
-        notes.delete_note(session=session, note=note)
-        assert notes.find_by_token(session=session, token="edit-token-1") is None
-    engine.dispose()
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
-        assert db.execute("SELECT data FROM update_log").fetchall() == [(b"\x01\x02\x03\x04",)]
-        assert db.execute("SELECT deleted_at IS NOT NULL FROM note").fetchone() == (1,)
-    create_schema(make_engine(f"sqlite:///{db_path}"))  # a second start changes nothing
+from storage.db import create_schema, make_engine
+from storage.models import Checkpoint, utcnow
 
 
 def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(db_path: Path) -> None:
@@ -90,7 +39,7 @@ def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
         old, recent, loaded, alive = (
             notes.create_note(session=session, initial_update=b"\x00") for _ in range(4)
         )
-        session.add(Snapshot(note_id=old.id, upto_seq=1, data=b"\x00"))
+        session.add(Checkpoint(note_id=old.id, position=1, data=b"\x00"))
         session.commit()
         for note in (old, recent, loaded):
             notes.delete_note(session=session, note=note)
@@ -106,6 +55,8 @@ def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
     assert purged == [ids[0]]
     with sqlite3.connect(db_path) as db:
         assert [row[0] for row in db.execute("SELECT id FROM note ORDER BY id")] == ids[1:]
-        assert db.execute("SELECT count(*) FROM snapshot").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM checkpoint").fetchone() == (0,)
+        kept = {row[0] for row in db.execute("SELECT note_id FROM version")}
+        assert kept == set(ids[1:])
         logged = {row[0] for row in db.execute("SELECT note_id FROM update_log")}
         assert logged == set(ids[1:])

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from collab import document
+from collab.persistence import Edit
 from storage import notes
 from storage.db import Durability, create_schema, make_engine
 from storage.updates import SqlDocumentStore
@@ -25,17 +26,17 @@ BOOM = b"boom"
 class FaultyStore(SqlDocumentStore):
     """Raises an unexpected error (a bug, as far as the writer knows) on a marked job."""
 
-    def _insert(self, cursor: Any, jobs: list[Job]) -> None:
-        if any(job.data == BOOM for job in jobs):
+    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
+        if any(job.data == BOOM for jobs in appends.values() for job in jobs):
             raise RuntimeError("an unexpected bug in the batch")
-        super()._insert(cursor, jobs)
+        super()._append_all(cursor, appends, now)
 
 
-def text_update(doc: pycrdt.Doc, chunk: str) -> bytes:
+def text_update(doc: pycrdt.Doc, chunk: str) -> Edit:
     before = doc.get_state()
     text = doc.get("content", type=pycrdt.Text)
     text.insert(len(text), chunk)
-    return doc.get_update(before)
+    return Edit(doc.get_update(before), "Ana", len(chunk))
 
 
 def new_note(store: SqlDocumentStore) -> int:
@@ -55,7 +56,7 @@ async def test_an_unexpected_error_fails_its_jobs_and_the_writer_goes_on(
         note = new_note(store)
         await store.append(note, text_update(doc, "before "))
         with pytest.raises(RuntimeError, match="unexpected bug"):
-            await asyncio.wait_for(store.append(note, BOOM), 5)
+            await asyncio.wait_for(store.append(note, Edit(BOOM)), 5)
         await asyncio.wait_for(store.append(note, text_update(doc, "after")), 5)
         assert store.failure is None
         loaded = await store.load(note)
@@ -85,7 +86,7 @@ async def test_a_writer_that_cannot_reconnect_stops_loudly_and_fails_every_job(
         refuse = True  # the fresh connection after the next failure cannot be made
         engine.dispose()  # and none is waiting in the pool
         with pytest.raises(RuntimeError, match="unexpected bug"):
-            await asyncio.wait_for(store.append(note, BOOM), 5)
+            await asyncio.wait_for(store.append(note, Edit(BOOM)), 5)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
         while not stopped and loop.time() < deadline:
@@ -115,7 +116,7 @@ async def test_an_expected_database_error_fails_only_its_own_job(
         missing = store.append(10_000, text_update(pycrdt.Doc(), "no such note"))
         good = store.append(note, text_update(doc, "fine"))
         store.writer.paused.set()
-        with pytest.raises(Exception, match="FOREIGN KEY"):
+        with pytest.raises(sqlite3.Error, match="does not exist"):
             await asyncio.wait_for(missing, 5)
         await asyncio.wait_for(good, 5)
     engine.dispose()
@@ -126,10 +127,10 @@ class DiskFullStore(SqlDocumentStore):
 
     full = False
 
-    def _insert(self, cursor: Any, jobs: list[Job]) -> None:
+    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
         if self.full:
             raise sqlite3.OperationalError("database or disk is full")
-        super()._insert(cursor, jobs)
+        super()._append_all(cursor, appends, now)
 
 
 async def test_the_writer_reports_saving_fails_until_a_commit_succeeds_again(
@@ -157,7 +158,7 @@ async def test_a_job_specific_error_is_not_reported_as_a_failing_database(
     engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
     create_schema(engine)
     async with SqlDocumentStore(engine) as store:
-        with pytest.raises(sqlite3.IntegrityError):  # no such note: that job alone
+        with pytest.raises(sqlite3.Error, match="does not exist"):  # that job alone
             await asyncio.wait_for(store.append(10_000, text_update(pycrdt.Doc(), "x")), 5)
         assert store.writer.trouble() is None
     engine.dispose()

@@ -27,14 +27,19 @@ def notes_database(path: Path, texts: list[str]) -> list[int]:
 
 
 def append_raw(path: Path, note: int, data: bytes) -> int:
-    """Store bytes in a note's update log behind the server's back; the row's seq."""
+    """Store bytes in a note's update log behind the server's back; their position."""
     with sqlite3.connect(path) as connection:
-        seq = connection.execute(
-            "INSERT INTO update_log (note_id, data) VALUES (?, ?)", (note, data)
-        ).lastrowid
+        row = connection.execute(
+            "UPDATE note SET head = head + 1 WHERE id = ? RETURNING head", (note,)
+        ).fetchone()
+        head = row[0] if row else 1  # no such note: an orphan row
+        connection.execute(
+            "INSERT INTO update_log (note_id, position, data, committed_at, added, removed) "
+            "VALUES (?, ?, ?, '2026-01-01 00:00:00', 0, 0)",
+            (note, head, data),
+        )
     connection.close()
-    assert seq is not None
-    return seq
+    return int(head)
 
 
 def scramble_page_of(path: Path, index: str) -> int:

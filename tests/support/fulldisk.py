@@ -24,7 +24,7 @@ NOTE = "# Kept\nwritten before the disk filled up"
 
 def fill(directory: Path) -> None:
     """Write zeros until the file system says it is full."""
-    with open(directory / "filler", "wb") as filler:
+    with open(directory / "filler", "wb", buffering=0) as filler:  # nothing left to flush
         try:
             while True:
                 filler.write(b"\0" * 65536)

@@ -22,14 +22,14 @@ BOOM = "BOOM"
 def break_the_writer_on(server: LiveServer, marker: str) -> None:
     """Make the writer meet an unexpected error (a bug) on any update holding ``marker``."""
     store = server.services.store
-    insert = store._insert
+    append_all = store._append_all
 
-    def failing(cursor: Any, jobs: list[Job]) -> None:
-        if any(marker.encode() in job.data for job in jobs):
+    def failing(cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
+        if any(marker.encode() in job.data for jobs in appends.values() for job in jobs):
             raise RuntimeError("an injected bug in the writer")
-        insert(cursor, jobs)
+        append_all(cursor, appends, now)
 
-    store._insert = failing  # type: ignore[method-assign]
+    store._append_all = failing  # type: ignore[method-assign]
 
 
 async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_goes_on(

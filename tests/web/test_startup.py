@@ -131,7 +131,7 @@ async def test_a_note_whose_pages_are_damaged_closes_with_1011_and_a_reason(
 ) -> None:
     # 205f207 dropped the socket (1006) with a traceback: clients retried for ever, unaware.
     notes_database(db_path, [f"note {i} " * 20 for i in range(300)])
-    scramble_page_of(db_path, "ix_update_log_note_id")
+    scramble_page_of(db_path, "sqlite_autoindex_update_log_1")
     server = make_live().start()
     with sqlite3.connect(db_path) as connection:
         (edit_token,) = connection.execute("SELECT edit_token FROM note WHERE id = 1").fetchone()

@@ -117,20 +117,21 @@ async def create_note(
             headers={"Retry-After": retry_after(wait_s)},
         )
     content = body.content if body else ""
-    note = await run_in_threadpool(_create, services, initial_update(content))
+    added = len(content.encode("utf-16-le")) // 2  # characters, as Yjs counts them
+    note = await run_in_threadpool(_create, services, initial_update(content), added)
     assert note.id is not None
-    return _public(NoteAccess(note, Role.EDITOR, note.edit_token), content)
+    return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
 
 
-def _create(services: Services, update: bytes | None) -> Note:
+def _create(services: Services, update: bytes | None, added: int) -> Note:
     with Session(services.engine, expire_on_commit=False) as session:
-        return notes.create_note(session=session, initial_update=update)
+        return notes.create_note(session=session, initial_update=update, added=added)
 
 
 @router.get("/api/notes/{token}", response_model=NotePublic, response_model_exclude_none=True)
 async def read_note(access: NoteDep, rooms: RoomsDep) -> NotePublic:
     """A note's title and text; what a viewer sees never includes the edit token."""
-    return _public(access, await rooms.read_text(access.note_id))
+    return public_note(access, await rooms.read_text(access.note_id))
 
 
 @router.get("/api/notes/{token}/export.md")
@@ -174,7 +175,7 @@ async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> N
     )
     if current is None:
         raise HTTPException(409, detail="this link was just replaced by someone else; reload")
-    return _public(current, await services.rooms.read_text(access.note_id))
+    return public_note(current, await services.rooms.read_text(access.note_id))
 
 
 def _replace(
@@ -221,7 +222,7 @@ async def undelete_note(token: str, services: ServicesDep) -> NotePublic:
         if not restorable(deleted_at, services.settings.deleted_note_retention_days):
             raise HTTPException(status_code=404, detail="this note was deleted for good")
         await run_in_threadpool(_set_deleted, services, access, False)
-    return _public(access, await services.rooms.read_text(access.note_id))
+    return public_note(access, await services.rooms.read_text(access.note_id))
 
 
 def _set_deleted(services: Services, access: NoteAccess, deleted: bool) -> None:
@@ -233,7 +234,8 @@ def _set_deleted(services: Services, access: NoteAccess, deleted: bool) -> None:
             notes.restore_note(session=session, note=note)
 
 
-def _public(access: NoteAccess, content: str) -> NotePublic:
+def public_note(access: NoteAccess, content: str) -> NotePublic:
+    """A note as the API shows it to the bearer of ``access``'s token."""
     note = access.note
     editor: dict[str, Any] = {}
     if access.role is Role.EDITOR:

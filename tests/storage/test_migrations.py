@@ -1,0 +1,137 @@
+"""Schema migrations (Alembic): a database of an earlier release upgrades and reads back
+identical; a newer one is refused; a current one is only read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session
+
+from collab import document
+from storage import notes
+from storage.db import SchemaTooNew, create_schema, make_engine, schema_revisions
+from storage.updates import SqlDocumentStore
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+# The tables exactly as the first release made them (user_version 1, before Alembic).
+FIRST_RELEASE = """
+CREATE TABLE note (
+	created_at DATETIME NOT NULL,
+	updated_at DATETIME NOT NULL,
+	id INTEGER NOT NULL,
+	edit_token VARCHAR(64) NOT NULL,
+	view_token VARCHAR(64) NOT NULL,
+	PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX ix_note_edit_token ON note (edit_token);
+CREATE UNIQUE INDEX ix_note_view_token ON note (view_token);
+CREATE TABLE update_log (
+	seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+	note_id INTEGER NOT NULL,
+	data BLOB NOT NULL,
+	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
+);
+CREATE INDEX ix_update_log_note_id ON update_log (note_id);
+CREATE TABLE snapshot (
+	note_id INTEGER NOT NULL,
+	upto_seq INTEGER NOT NULL,
+	data BLOB NOT NULL,
+	created_at DATETIME NOT NULL,
+	PRIMARY KEY (note_id),
+	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
+);
+PRAGMA user_version = 1;
+"""
+
+
+def revision_of(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        return str(db.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+def test_a_database_of_the_first_release_upgrades_and_every_note_reads_back_identical(
+    tmp_path: Path,
+) -> None:
+    """tests/fixtures/release-0.1.db was written by the first release's server: notes
+    made with content, edited (logged), compacted (a snapshot) and edited after it."""
+    path = tmp_path / "notes.db"
+    shutil.copyfile(FIXTURES / "release-0.1.db", path)
+    expected = json.loads((FIXTURES / "release-0.1.json").read_text())
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    store = SqlDocumentStore(engine)
+    with Session(engine) as session:
+        for name, note in expected.items():
+            found = notes.find_by_token(session=session, token=note["edit_token"])
+            assert found is not None and found.id is not None, name
+            assert found.view_token == note["view_token"], name
+            text = document.text(document.build(store.load_sync(found.id).updates))
+            assert text == note["content"], name
+    assert revision_of(path) == schema_revisions()[0]
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_schema")}
+        versions = db.execute("SELECT count(*) FROM version").fetchone()[0]
+    assert "snapshot" not in tables and {"checkpoint", "version"} <= tables
+    assert versions == len(expected)  # each note's state so far, as one version
+    engine.dispose()
+
+
+def test_the_first_releases_tables_with_a_log_and_a_snapshot_become_positions(
+    db_path: Path,
+) -> None:
+    with sqlite3.connect(db_path) as db:
+        db.executescript(FIRST_RELEASE)
+        db.execute(
+            "INSERT INTO note VALUES ('2026-01-02 03:04:05', '2026-01-02 03:04:05', 7, 'e', 'v')"
+        )
+        snapshot = document.initial_update("snapshot ")
+        assert snapshot is not None
+        db.execute("INSERT INTO snapshot VALUES (7, 40, ?, '2026-01-02 03:04:05')", (snapshot,))
+        doc = document.build([snapshot])
+        for chunk in ("a", "b"):
+            before = doc.get_state()
+            text = doc.get(document.TEXT_NAME, type=document.pycrdt.Text)
+            text.insert(len(text), chunk)
+            db.execute(
+                "INSERT INTO update_log (note_id, data) VALUES (7, ?)", (doc.get_update(before),)
+            )
+    engine = make_engine(f"sqlite:///{db_path}")
+    create_schema(engine)
+    loaded = SqlDocumentStore(engine).load_sync(7)
+    assert document.text(document.build(loaded.updates)) == "snapshot ab"
+    assert (loaded.checkpoint, loaded.head, loaded.log_length) == (0, 2, 2)
+    engine.dispose()
+
+
+def test_a_new_database_is_created_at_the_latest_revision(db_path: Path) -> None:
+    create_schema(make_engine(f"sqlite:///{db_path}"))
+    assert revision_of(db_path) == schema_revisions()[0]
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_database_at_the_latest_revision_is_only_read(db_path: Path) -> None:
+    create_schema(make_engine(f"sqlite:///{db_path}"))
+    engine = make_engine(f"sqlite:///{db_path}")
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0])
+    )
+    create_schema(engine)  # a second start: a server can start on a full disk
+    writes = {"INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP"} & set(statements)
+    assert statements and not writes, statements
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused(db_path: Path) -> None:
+    create_schema(make_engine(f"sqlite:///{db_path}"))
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(SchemaTooNew, match="newer than this collab-notes"):
+        create_schema(make_engine(f"sqlite:///{db_path}"))
