@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 
 from collab import protocol
 from collab.document import merge
+from collab.events import NO_EVENTS, RoomEvents
 from collab.peer import Peer
 from collab.persistence import DocumentStore
 
@@ -45,6 +47,7 @@ class _Batch:
     """Deltas applied in one loop turn, on their way to the store as one update."""
 
     committed: asyncio.Future[None]  # resolves once they are committed (or failed)
+    arrived: float  # time.perf_counter() when the first of them arrived
     senders: set[Peer] = field(default_factory=set)
     deltas: list[bytes] = field(default_factory=list)
 
@@ -63,11 +66,13 @@ class WritePipeline:
         compact_after_updates: int,
         compact_after_idle_s: float,
         unsnapshotted: int = 0,
+        events: RoomEvents = NO_EVENTS,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
         ``snapshot`` returns the room's whole document; ``unsnapshotted`` is how
-        many logged updates the store holds after its snapshot.
+        many logged updates the store holds after its snapshot; ``events`` hears
+        how long commits and broadcasts took, and of failed writes.
         """
         self.note = note
         self.failed = False
@@ -75,8 +80,9 @@ class WritePipeline:
         self._peers = peers
         self._snapshot = snapshot
         self._on_failure = on_failure
+        self._events = events
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
-        self._outbox: list[tuple[set[Peer], bytes]] = []  # committed, to broadcast this turn
+        self._outbox: list[tuple[set[Peer], bytes, float]] = []  # committed: broadcast them
         self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
         self._last_write: asyncio.Future[None] | None = None  # appends and compactions
         self._compaction = _CompactionSchedule(
@@ -86,16 +92,18 @@ class WritePipeline:
 
     # -- appending -----------------------------------------------------------------------
 
-    def write(self, sender: Peer, delta: bytes) -> None:
+    def write(self, sender: Peer, delta: bytes, *, arrived: float) -> None:
         """Queue a delta: what one loop turn applies is appended as one update.
 
         Under load a turn handles many frames; one append (one log row, one
         future, one callback) for all of them is much of what lets a room keep up.
+        ``arrived`` is the ``time.perf_counter()`` at which the room began to
+        apply it; the batch keeps its first one's.
         """
         batch = self._batch
         if batch is None:
             loop = asyncio.get_running_loop()
-            batch = self._batch = _Batch(loop.create_future())
+            batch = self._batch = _Batch(loop.create_future(), arrived)
             self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
@@ -118,11 +126,13 @@ class WritePipeline:
 
     def _committed(self, batch: _Batch, update: bytes, write: asyncio.Future[None]) -> None:
         if write.cancelled() or write.exception() is not None:
+            self._events.storage_failed()
             self._fail(batch, None if write.cancelled() else write.exception())
         elif not self.failed:
+            self._events.update_committed(time.perf_counter() - batch.arrived)
             if not self._outbox:
                 asyncio.get_running_loop().call_soon(self._send_outbox)
-            self._outbox.append((batch.senders, update))
+            self._outbox.append((batch.senders, update, batch.arrived))
             self._compaction.logged(1)
         batch.committed.set_result(None)  # sync answers and save acks may go now
 
@@ -137,18 +147,25 @@ class WritePipeline:
         outbox, self._outbox = self._outbox, []
         if self.failed:
             return
-        senders = set().union(*(senders for senders, _ in outbox))
-        frame = protocol.encode_sync_update(merge([update for _, update in outbox]))
+        senders = set().union(*(senders for senders, _, _ in outbox))
+        frame = protocol.encode_sync_update(merge([update for _, update, _ in outbox]))
         exclude = senders.pop() if len(senders) == 1 else None
         for peer in self._peers:
             if peer is not exclude:
                 peer.send(frame)
+        now = time.perf_counter()
+        for _, _, arrived in outbox:
+            self._events.update_broadcast(now - arrived)
 
     def _fail(self, batch: _Batch, error: BaseException | None) -> None:
         if not self.failed:
             senders = ", ".join(sorted(peer.channel.label for peer in batch.senders))
             logger.error(
-                "could not save an update of note=%s from %s: %r", self.note, senders, error
+                "could not save an update of note=%s from %s: %r",
+                self.note,
+                senders,
+                error,
+                extra={"note": self.note, "senders": senders, "error": repr(error)},
             )
         self.failed = True
         self._compaction.stop()
@@ -170,7 +187,13 @@ class WritePipeline:
         error = None if write.cancelled() else write.exception()
         if error is not None:
             # The log is intact, so nothing is lost; try again with the next edits.
-            logger.error("compaction of note=%s failed, log kept: %r", self.note, error)
+            self._events.storage_failed()
+            logger.error(
+                "compaction of note=%s failed, log kept: %r",
+                self.note,
+                error,
+                extra={"note": self.note, "error": repr(error)},
+            )
             self._compaction.logged(logged)
 
     async def drain(self) -> None:

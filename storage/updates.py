@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,22 +50,30 @@ class SqlDocumentStore:
     """
 
     def __init__(
-        self, engine: Engine, *, on_fatal: Any = None, stop_timeout_s: float | None = None
+        self,
+        engine: Engine,
+        *,
+        on_fatal: Any = None,
+        stop_timeout_s: float | None = None,
+        on_commit: Callable[[int], None] = lambda updates: None,
     ) -> None:
         """Store in ``engine``'s database; ``on_fatal(reason)`` runs if the writer stops.
 
         Leaving the store waits for queued writes, up to ``stop_timeout_s``.
+        ``on_commit(updates)`` runs on the writer thread after each transaction
+        that appended updates, with how many it appended (for metrics).
         """
         self.engine = engine
         self._stop_timeout_s = stop_timeout_s
         self._sql = Statements(engine.dialect)
         self._touched: dict[int, float] = {}  # note -> when the writer last set its updated_at
+        self._on_commit = on_commit
         self.writer: Writer[Job] = Writer(
             engine,
             self._run_batch,
             expected_errors=(self._sql.errors, EmptySnapshotRefused, OSError),
             systemic_errors=(engine.dialect.loaded_dbapi.OperationalError, OSError),
-            on_commit=self._remember_touched,
+            on_commit=self._committed,
             on_fatal=on_fatal or (lambda reason: None),
         )
 
@@ -165,6 +174,12 @@ class SqlDocumentStore:
         if notes:
             touch, now = self._sql.touch, utcnow()
             cursor.executemany(touch.text, [touch.bind(note=note, now=now) for note in notes])
+
+    def _committed(self, batch: list[Job]) -> None:
+        self._remember_touched(batch)
+        appended = sum(job.kind == "append" for job in batch)
+        if appended:
+            self._on_commit(appended)
 
     def _remember_touched(self, batch: list[Job]) -> None:
         now = time.monotonic()
