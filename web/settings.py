@@ -33,6 +33,12 @@ class Settings:
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
     )
+    metrics: bool = option(True, "Serve Prometheus metrics at /metrics.")
+    metrics_token: str = option(
+        "",
+        "If set, /metrics answers only requests with the header Authorization: Bearer "
+        "<this token> (others get 401); empty leaves /metrics open.",
+    )
     durability: str = option(
         "full",
         "full: every commit is synced to disk and survives power loss. "
