@@ -15,7 +15,7 @@ import uvicorn
 
 from storage.db import DatabaseInUse, exclusive_sqlite, sqlite_path
 from storage.preflight import DatabaseUnusable, check_before_serving
-from web import admin
+from web import admin, logs
 from web.app import create_app
 from web.http_transport import http_protocol, limits_from
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
@@ -134,9 +134,7 @@ def serve(settings: Settings) -> int:
         for problem in problems:
             print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     try:
         with exclusive_sqlite(settings.database_url):
             # Fail early, with one clear line, if another server holds the database or

@@ -33,6 +33,12 @@ class Settings:
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
     )
+    log_format: str = option(
+        "text",
+        "text: one readable line per event. json: one JSON object per line, with the "
+        "event's fields as keys.",
+        choices=("text", "json"),
+    )
     metrics: bool = option(True, "Serve Prometheus metrics at /metrics.")
     metrics_token: str = option(
         "",
