@@ -347,6 +347,7 @@ class RoomManager:
                     "answer); their clients were never told they were saved and still hold them",
                     notes[:20],
                     timeout_s,
+                    extra={"notes": notes[:20], "unsaved_notes": len(notes)},
                 )
         remaining = max(0.1, deadline - asyncio.get_running_loop().time())
         try:

@@ -111,6 +111,7 @@ class Writer(Generic[J]):
                     "the writer did not finish within %.0f s (the disk did not answer); "
                     "stopping without it",
                     timeout_s or 0,
+                    extra={"timeout_s": timeout_s},
                 )
 
     def trouble(self, *, delayed_after_s: float = 2.0) -> str | None:
