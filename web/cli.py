@@ -134,7 +134,6 @@ def serve(settings: Settings) -> int:
         for problem in problems:
             print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    logs.configure(settings.log_level, settings.log_format)
     try:
         with exclusive_sqlite(settings.database_url):
             # Fail early, with one clear line, if another server holds the database or
@@ -155,6 +154,9 @@ def serve(settings: Settings) -> int:
     # default 5 ms switch interval a busy event loop kept it waiting that long, the
     # largest part of the fan-out latency's 99th percentile (bench/README.md).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    # Only now that it will serve does the command take over the process's logging
+    # (configure replaces the root logger's handlers): a refused start leaves it alone.
+    logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     server = Server(_uvicorn_config(app, settings), app)
     server.run()

@@ -23,6 +23,7 @@ from support.yclient import YClient
 from websockets.asyncio.client import connect
 
 from storage.writer import Job
+from web import cli
 from web.logs import JsonFormatter, redact, token_hash
 
 NOTE_TEXT = "Quokka-Lantern-4417"
@@ -203,3 +204,14 @@ async def test_a_storage_error_is_a_json_line_with_the_note_and_the_error(
 def test_redact_replaces_the_token_in_a_links_path_only(line: str, expected: str) -> None:
     assert redact(line) == expected
     assert redact(redact(line)) == expected  # a redacted line stays as it is
+
+
+def test_a_refused_start_leaves_the_processs_logging_alone(
+    live: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """serve takes over the root logger only once it will serve (tests call it in process)."""
+    before = list(logging.getLogger().handlers)
+    url = live.settings.database_url
+    assert cli.main(["serve", "--database-url", url, "--log-format", "json"]) == cli.EXIT_USAGE
+    assert "already serving" in capsys.readouterr().err
+    assert logging.getLogger().handlers == before
