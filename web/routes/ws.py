@@ -71,7 +71,12 @@ async def _serve(websocket: WebSocket, token: str, services: Services) -> int:
             # Its load failed (damaged pages, a stored update that does not build).
             # Without a close frame the socket dropped (1006) and the client never
             # learned why; 1011 with a reason is what the README promises.
-            logger.exception("note=%s could not be opened for %s", grant.note_id, channel.label)
+            logger.exception(
+                "note=%s could not be opened for %s",
+                grant.note_id,
+                channel.label,
+                extra={"note": grant.note_id, "peer": channel.label},
+            )
             await channel.close(CloseCode.INTERNAL_ERROR, LOAD_FAILED_REASON)
         return channel.close_code
 
