@@ -16,6 +16,7 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from collab.events import NO_EVENTS
 from collab.manager import RoomManager
 from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
@@ -86,14 +87,14 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     engine,
                     on_fatal=fatal,
                     stop_timeout_s=settings.shutdown_timeout_s,
-                    on_commit=metrics.transaction_committed,
+                    on_commit=metrics.transaction_committed if settings.metrics else _ignore,
                 ) as store,
                 RoomManager(
                     store,
                     room_config(settings),
                     grace_s=settings.room_grace_s,
                     max_rooms=settings.max_loaded_rooms,
-                    events=metrics,
+                    events=metrics if settings.metrics else NO_EVENTS,
                 ) as rooms,
                 purging(engine, rooms, settings.deleted_note_retention_days),
             ):
@@ -108,6 +109,10 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 yield
         finally:
             engine.dispose()
+
+
+def _ignore(updates: int) -> None:
+    """With --no-metrics, the writer's commits are not counted."""
 
 
 def _make_parent_dir(url: str) -> None:

@@ -13,6 +13,7 @@ from support.live import LiveServer
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 
+from collab.events import NO_EVENTS
 from storage.writer import Job
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -149,6 +150,7 @@ def test_metrics_are_open_without_a_token_and_gone_when_turned_off(
     assert "collab_connections_closed_total" in httpx.get(server.url + "/metrics").text
     off = make_live(db=tmp_path / "off.db", metrics=False).start()
     assert httpx.get(off.url + "/metrics").status_code == 404
+    assert off.services.rooms.events is NO_EVENTS  # the keystroke path reports to nobody
 
 
 async def test_two_servers_in_one_process_count_only_their_own(
