@@ -28,6 +28,7 @@ import pycrdt
 from collab import document
 from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
+from collab.events import NO_EVENTS, RoomEvents
 from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
@@ -71,8 +72,11 @@ class RoomManager:
         *,
         grace_s: float = 10.0,
         max_rooms: int = 10_000,
+        events: RoomEvents = NO_EVENTS,
     ) -> None:
+        """Open rooms on ``store``; ``events`` hears what they do (for metrics)."""
         self.store = store
+        self.events = events
         self.config = config or RoomConfig()
         self.grace_s = grace_s
         self.max_rooms = max_rooms
@@ -130,7 +134,18 @@ class RoomManager:
         try:
             slot = await self._acquire(note)
         except PeerError as error:
-            logger.warning("refused %s for note=%s: %s", channel.label, note, error.reason)
+            logger.warning(
+                "refused %s for note=%s: %s",
+                channel.label,
+                note,
+                error.reason,
+                extra={
+                    "note": note,
+                    "peer": channel.label,
+                    "code": int(error.code),
+                    "reason": error.reason,
+                },
+            )
             await channel.close(error.code, error.reason)
             return
         try:
@@ -141,7 +156,12 @@ class RoomManager:
                 return
             await slot.room.serve(channel, role, admitted_by)
         except Exception:
-            logger.exception("serving %s in note=%s failed", channel.label, note)
+            logger.exception(
+                "serving %s in note=%s failed",
+                channel.label,
+                note,
+                extra={"note": note, "peer": channel.label},
+            )
             await channel.close(CloseCode.INTERNAL_ERROR, "internal error; reconnect to retry")
         finally:
             self._release(slot)
@@ -226,8 +246,10 @@ class RoomManager:
         try:
             stored = await self.store.load(slot.note)
             doc, trackers = await asyncio.to_thread(self._build, stored)
-        except BaseException:
+        except BaseException as error:
             self._drop(slot)  # the slot was empty: free it for the next try
+            if not isinstance(error, asyncio.CancelledError):
+                self.events.storage_failed()
             raise
         slot.room = Room(
             slot.note,
@@ -238,12 +260,15 @@ class RoomManager:
             head=stored.head,
             trackers=trackers,
             on_broken=self._forget,
+            events=self.events,
         )
+        elapsed_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
-            "opened note=%s in %.0f ms (%d logged updates after its snapshot)",
+            "opened note=%s in %d ms (%d logged updates after its snapshot)",
             slot.note,
-            (time.perf_counter() - started) * 1000,
+            elapsed_ms,
             stored.log_length,
+            extra={"note": slot.note, "ms": elapsed_ms, "updates": stored.log_length},
         )
 
     def _build(self, stored: StoredDocument) -> tuple[pycrdt.Doc[pycrdt.Text], Trackers]:
@@ -288,7 +313,7 @@ class RoomManager:
             await asyncio.shield(slot.room.close())
             if slot.users == 0:
                 self._drop(slot)
-                logger.info("closed note=%s", slot.note)
+                logger.info("closed note=%s", slot.note, extra={"note": slot.note})
             # else: someone arrived while it closed; the room stays, still consistent
 
     def _forget(self, room: Room) -> None:
@@ -339,10 +364,11 @@ class RoomManager:
                     "answer); their clients were never told they were saved and still hold them",
                     notes[:20],
                     timeout_s,
+                    extra={"notes": notes[:20], "unsaved_notes": len(notes)},
                 )
         remaining = max(0.1, deadline - asyncio.get_running_loop().time())
         try:
             await asyncio.wait_for(self._nobody.wait(), remaining)
         except TimeoutError:
             logger.warning("some peers did not close within %.1f s", timeout_s)
-        logger.info("closed %d rooms", len(rooms))
+        logger.info("closed %d rooms", len(rooms), extra={"rooms": len(rooms)})

@@ -158,7 +158,13 @@ class Peer:
     def fail(self, error: PeerError) -> None:
         """Close the channel with the close code and reason of ``error``, and log why."""
         if self._state in _LIVE:
-            logger.warning("closing %s with %d: %s", self.channel.label, error.code, error.reason)
+            logger.warning(
+                "closing %s with %d: %s",
+                self.channel.label,
+                error.code,
+                error.reason,
+                extra={"peer": self.channel.label, "code": int(error.code), "reason": error.reason},
+            )
         self.close(error.code, error.reason)
 
     async def wait_closing(self) -> None:

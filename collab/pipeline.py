@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,6 +37,7 @@ from functools import partial
 from collab import protocol
 from collab.document import merge
 from collab.errors import StorageFailed
+from collab.events import NO_EVENTS, RoomEvents
 from collab.peer import Peer
 from collab.persistence import DocumentStore, Edit, VersionMark
 from collab.replica import Change
@@ -50,6 +52,7 @@ class _Batch:
     """Changes applied in one loop turn, on their way to the store: an update per author."""
 
     committed: asyncio.Future[None]  # resolves once they are committed (or failed)
+    arrived: float  # time.perf_counter() when the first of them arrived
     senders: set[Peer | None] = field(default_factory=set)  # None: the server itself
     changes: dict[str, list[Change]] = field(default_factory=dict)  # by author
 
@@ -68,11 +71,13 @@ class WritePipeline:
         compact_after_idle_s: float,
         unsnapshotted: int = 0,
         head: int = 0,
+        events: RoomEvents = NO_EVENTS,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
         ``unsnapshotted`` is how many logged updates the store holds after its
-        latest checkpoint; ``head`` the position of the last.
+        latest checkpoint; ``head`` the position of the last; ``events`` hears
+        how long commits and broadcasts took, and of failed writes.
         """
         self.note = note
         self.failed = False
@@ -80,8 +85,9 @@ class WritePipeline:
         self._store = store
         self._peers = peers
         self._on_failure = on_failure
+        self._events = events
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
-        self._outbox: list[tuple[set[Peer | None], bytes]] = []  # committed, to broadcast this turn
+        self._outbox: list[tuple[set[Peer | None], bytes, float]] = []  # committed: to broadcast
         self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
         self._last_write: asyncio.Future[None] | None = None  # appends and compactions
         self._compaction = _CompactionSchedule(
@@ -91,17 +97,19 @@ class WritePipeline:
 
     # -- appending -----------------------------------------------------------------------
 
-    def write(self, sender: Peer | None, change: Change, author: str) -> None:
+    def write(self, sender: Peer | None, change: Change, author: str, *, arrived: float) -> None:
         """Queue a change: what one loop turn applies is appended as one update per author.
 
         Under load a turn handles many frames; one append (one log row, one
         future, one callback) for all of them is much of what lets a room keep up.
         ``sender`` None is the server itself (a restore): it goes to every peer.
+        ``arrived`` is the ``time.perf_counter()`` at which the room began to
+        apply it; the batch keeps its first one's.
         """
         batch = self._batch
         if batch is None:
             loop = asyncio.get_running_loop()
-            batch = self._batch = _Batch(loop.create_future())
+            batch = self._batch = _Batch(loop.create_future(), arrived)
             self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
@@ -146,12 +154,14 @@ class WritePipeline:
         failed = [w for w in writes if w.cancelled() or w.exception() is not None]
         if failed:
             first = failed[0]
+            self._events.storage_failed()
             self._fail(batch, None if first.cancelled() else first.exception())
         elif not self.failed:
+            self._events.update_committed(time.perf_counter() - batch.arrived)
             self.head = max(self.head, writes[-1].result())
             if not self._outbox:
                 asyncio.get_running_loop().call_soon(self._send_outbox)
-            self._outbox.append((batch.senders, update))
+            self._outbox.append((batch.senders, update, batch.arrived))
             self._compaction.logged(len(writes))
         batch.committed.set_result(None)  # sync answers and save acks may go now
 
@@ -166,8 +176,11 @@ class WritePipeline:
         outbox, self._outbox = self._outbox, []
         if self.failed:
             return
-        senders: set[Peer | None] = set().union(*(senders for senders, _ in outbox))
-        frame = protocol.encode_sync_update(merge([update for _, update in outbox]))
+        senders: set[Peer | None] = set().union(*(senders for senders, _, _ in outbox))
+        frame = protocol.encode_sync_update(merge([update for _, update, _ in outbox]))
+        now = time.perf_counter()
+        for _, _, arrived in outbox:
+            self._events.update_broadcast(now - arrived)
         exclude = senders.pop() if len(senders) == 1 else None
         for peer in self._peers:
             if peer is not exclude:
@@ -179,7 +192,11 @@ class WritePipeline:
                 sorted(peer.channel.label if peer else "the server" for peer in batch.senders)
             )
             logger.error(
-                "could not save an update of note=%s from %s: %r", self.note, senders, error
+                "could not save an update of note=%s from %s: %r",
+                self.note,
+                senders,
+                error,
+                extra={"note": self.note, "senders": senders, "error": repr(error)},
             )
         self.failed = True
         self._compaction.stop()
@@ -201,7 +218,13 @@ class WritePipeline:
         error = None if write.cancelled() else write.exception()
         if error is not None:
             # The log is intact, so nothing is lost; try again with the next edits.
-            logger.error("compaction of note=%s failed, log kept: %r", self.note, error)
+            self._events.storage_failed()
+            logger.error(
+                "compaction of note=%s failed, log kept: %r",
+                self.note,
+                error,
+                extra={"note": self.note, "error": repr(error)},
+            )
             self._compaction.logged(logged)
 
     async def drain(self) -> None:

@@ -33,6 +33,7 @@ from collab.errors import (
     StorageFailed,
     TooManyMessages,
 )
+from collab.events import NO_EVENTS, RoomEvents
 from collab.peer import Peer, PeerState, Role
 from collab.persistence import DocumentStore, VersionMark
 from collab.pipeline import WritePipeline
@@ -89,6 +90,7 @@ class Room:
         head: int = 0,
         trackers: Trackers | None = None,
         on_broken: Callable[[Room], None] | None = None,
+        events: RoomEvents = NO_EVENTS,
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
@@ -96,7 +98,7 @@ class Room:
         latest checkpoint, ``head`` the position of the last; ``trackers`` the
         document's type depths and insertion places (see
         :func:`collab.replica.track`); ``on_broken`` is called when a write fails
-        and the room must be dropped.
+        and the room must be dropped; ``events`` hears what its writes do.
         """
         self.note = note
         self.config = config = config or RoomConfig()
@@ -117,6 +119,7 @@ class Room:
             compact_after_idle_s=config.compact_after_idle_s,
             unsnapshotted=unsnapshotted,
             head=head,
+            events=events,
         )
 
     def __repr__(self) -> str:
@@ -198,6 +201,12 @@ class Room:
             peer.channel.label,
             peer.role,
             len(self._peers),
+            extra={
+                "note": self.note,
+                "peer": peer.channel.label,
+                "role": peer.role.value,
+                "peers": len(self._peers),
+            },
         )
         peer.send(protocol.encode_sync_step1(self.replica.state_vector()))
         self.presence.greet(peer)
@@ -205,8 +214,18 @@ class Room:
     def _leave(self, peer: Peer) -> None:
         self._peers.discard(peer)
         self.presence.leave(peer)
+        code = peer.close_frame[0] if peer.close_frame else CloseCode.NORMAL  # NORMAL: it left
         logger.info(
-            "leave note=%s peer=%s peers=%d", self.note, peer.channel.label, len(self._peers)
+            "leave note=%s peer=%s peers=%d",
+            self.note,
+            peer.channel.label,
+            len(self._peers),
+            extra={
+                "note": self.note,
+                "peer": peer.channel.label,
+                "peers": len(self._peers),
+                "code": int(code),
+            },
         )
 
     async def _receive(self, peer: Peer) -> None:
@@ -261,7 +280,12 @@ class Room:
                 self._acknowledge(peer, peer.resynced())
             return
         if peer.role is Role.VIEWER:
-            logger.info("refused an edit from viewer %s in note=%s", peer.channel.label, self.note)
+            logger.info(
+                "refused an edit from viewer %s in note=%s",
+                peer.channel.label,
+                self.note,
+                extra={"note": self.note, "peer": peer.channel.label, "role": peer.role.value},
+            )
             peer.send(
                 protocol.encode_permission_denied("this link is view-only: edits are not saved")
             )
@@ -283,7 +307,7 @@ class Room:
         if reply:  # only a complete reply settles a resync, not a keystroke meanwhile
             self._acknowledge(peer, peer.resynced())
         if change is not None:  # None: nothing new, a resend
-            self.pipeline.write(peer, change, peer.author)
+            self.pipeline.write(peer, change, peer.author, arrived=started)
 
     def _ask_again(self, peer: Peer, why: str) -> None:
         """Answer an edit the document cannot take now with a fresh step 1, not a close.
@@ -328,7 +352,7 @@ class Room:
         marking = self.pipeline.mark_version("before-restore")
         change = self.replica.replace_text(text)
         if change is not None:
-            self.pipeline.write(None, change, author)
+            self.pipeline.write(None, change, author, arrived=time.perf_counter())
             self.pipeline.flush()
         before = await marking
         await self.pipeline.settled()

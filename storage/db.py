@@ -49,7 +49,9 @@ def make_engine(url: str, durability: Durability = Durability.FULL) -> Engine:
     is_sqlite = url.startswith("sqlite")
     connect_args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
     pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if _pooled(url) else {}
-    engine = create_engine(url, connect_args=connect_args, **pooled)
+    # hide_parameters: a failed statement's message (logged with its traceback) must not
+    # show its parameters, which can be a token or a note's text.
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pooled)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas(durability))
     return engine

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -77,23 +78,27 @@ class SqlDocumentStore:
         on_fatal: Any = None,
         stop_timeout_s: float | None = None,
         version_gap_s: float = DEFAULT_VERSION_GAP_S,
+        on_commit: Callable[[int], None] = lambda updates: None,
     ) -> None:
         """Store in ``engine``'s database; ``on_fatal(reason)`` runs if the writer stops.
 
         Leaving the store waits for queued writes, up to ``stop_timeout_s``. A
         pause in a note's editing of ``version_gap_s`` starts a new auto version.
+        ``on_commit(updates)`` runs on the writer thread after each transaction
+        that appended updates, with how many it appended (for metrics).
         """
         self.engine = engine
         self._stop_timeout_s = stop_timeout_s
         self._gap = timedelta(seconds=version_gap_s)
         self._sql = Statements(engine.dialect)
         self._sessions: dict[int, _Session] = {}  # on the writer thread only
+        self._on_commit = on_commit
         self.writer: Writer[Job] = Writer(
             engine,
             self._run_batch,
             expected_errors=(self._sql.errors, EmptySnapshotRefused, OSError),
             systemic_errors=(self._sql.database_errors, OSError),
-            on_commit=self._forget_sessions_if_many,
+            on_commit=self._committed,
             on_fatal=on_fatal or (lambda reason: None),
         )
 
@@ -284,9 +289,12 @@ class SqlDocumentStore:
         authors = {name for (name,) in sql.run(cursor, sql.authors_of, version=version)}
         return _Session(version, _aware(started_at), _aware(last_at), -1, authors, bool(sealed))
 
-    def _forget_sessions_if_many(self, batch: list[Job]) -> None:
+    def _committed(self, batch: list[Job]) -> None:
         if len(self._sessions) > 10_000:  # notes no longer edited; reloaded when needed
             self._sessions.clear()
+        appended = sum(job.kind == "append" for job in batch)
+        if appended:
+            self._on_commit(appended)
 
     def _add_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
         if job.data == EMPTY_UPDATE and job.extra:

@@ -112,6 +112,7 @@ class Writer(Generic[J]):
                     "the writer did not finish within %.0f s (the disk did not answer); "
                     "stopping without it",
                     timeout_s or 0,
+                    extra={"timeout_s": timeout_s},
                 )
 
     def trouble(self, *, delayed_after_s: float = 2.0) -> str | None:
@@ -154,7 +155,9 @@ class Writer(Generic[J]):
             self._stop_for_good(error)
         finally:
             self._close_connection()
-        logger.info("writer stopped after %d commits", self.commits)
+        logger.info(
+            "writer stopped after %d commits", self.commits, extra={"commits": self.commits}
+        )
 
     def _take_batch(self) -> tuple[list[J], bool]:
         first = self._queue.get()
@@ -176,10 +179,12 @@ class Writer(Generic[J]):
         try:
             self._write(batch)
         except Exception as error:
+            notes = sorted({job.note for job in batch})[:10]
             logger.exception(
                 "unexpected error writing %d jobs (notes %s); they fail, the writer goes on",
                 len(batch),
-                sorted({job.note for job in batch})[:10],
+                notes,
+                extra={"jobs": len(batch), "notes": notes, "error": repr(error)},
             )
             for job in batch:
                 job.error = job.error or error
@@ -198,7 +203,12 @@ class Writer(Generic[J]):
                 batch[0].error = error
                 if isinstance(error, self._systemic):
                     self.last_error = repr(error)[:200]
-                logger.error("write for note=%s failed: %r", batch[0].note, error)
+                logger.error(
+                    "write for note=%s failed: %r",
+                    batch[0].note,
+                    error,
+                    extra={"note": batch[0].note, "kind": batch[0].kind, "error": repr(error)},
+                )
             else:
                 # Find the culprit: one bad job must not fail the other rooms' edits.
                 for job in batch:
@@ -246,7 +256,11 @@ class Writer(Generic[J]):
 
     def _stop_for_good(self, error: BaseException) -> None:
         self.failure = f"the writer stopped: {error!r}"[:300]
-        logger.critical("%s; nothing can be saved until the server restarts", self.failure)
+        logger.critical(
+            "%s; nothing can be saved until the server restarts",
+            self.failure,
+            extra={"error": repr(error)},
+        )
         self._fail_queued()
         assert self._loop is not None
         try:

@@ -16,13 +16,16 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from collab.events import NO_EVENTS
 from collab.manager import RoomManager
 from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
+from web.metrics import Metrics
 from web.purge import purging
 from web.routes import api, history, pages, ws
+from web.routes.metrics import router as metrics_router
 from web.settings import Settings
 from web.state import Services
 
@@ -56,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(history.router)
     app.include_router(ws.router)
+    if settings.metrics:
+        app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.include_router(pages.router)
     return app
@@ -69,6 +74,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, Durability(settings.durability))
         create_schema(engine)
         services: list[Services] = []
+        metrics = Metrics()  # one registry per app: tests run several servers in a process
 
         def fatal(reason: str) -> None:
             # The writer stopped for good: /healthz says so, and `serve` exits
@@ -83,16 +89,19 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     on_fatal=fatal,
                     stop_timeout_s=settings.shutdown_timeout_s,
                     version_gap_s=settings.version_gap_s,
+                    on_commit=metrics.transaction_committed if settings.metrics else _ignore,
                 ) as store,
                 RoomManager(
                     store,
                     room_config(settings),
                     grace_s=settings.room_grace_s,
                     max_rooms=settings.max_loaded_rooms,
+                    events=metrics if settings.metrics else NO_EVENTS,
                 ) as rooms,
                 purging(engine, rooms, settings.deleted_note_retention_days),
             ):
-                services.append(Services(settings, engine, store, rooms))
+                metrics.watch(rooms)
+                services.append(Services(settings, engine, store, rooms, metrics))
                 app.state.services = services[0]
                 logger.info(
                     "serving notes from %s (durability %s)",
@@ -102,6 +111,10 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 yield
         finally:
             engine.dispose()
+
+
+def _ignore(updates: int) -> None:
+    """With --no-metrics, the writer's commits are not counted."""
 
 
 def _make_parent_dir(url: str) -> None:

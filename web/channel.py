@@ -6,7 +6,7 @@ import contextlib
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from collab.errors import ChannelClosed, UnsupportedData
+from collab.errors import ChannelClosed, CloseCode, UnsupportedData
 
 
 class WebSocketChannel:
@@ -20,6 +20,16 @@ class WebSocketChannel:
         self._ws = websocket
         client = websocket.client
         self._label = f"{client.host}:{client.port}" if client else "unknown"
+        self._ended_with: int | None = None
+
+    @property
+    def close_code(self) -> int:
+        """The code this server closed the connection with; 1000 if the peer left first."""
+        return CloseCode.NORMAL if self._ended_with is None else self._ended_with
+
+    def _ended(self, code: int) -> None:
+        if self._ended_with is None:
+            self._ended_with = code
 
     @property
     def label(self) -> str:
@@ -29,8 +39,10 @@ class WebSocketChannel:
         try:
             message = await self._ws.receive()
         except (RuntimeError, OSError) as error:
+            self._ended(CloseCode.NORMAL)
             raise ChannelClosed(self._label) from error
         if message["type"] == "websocket.disconnect":
+            self._ended(CloseCode.NORMAL)
             raise ChannelClosed(self._label)
         data = message.get("bytes")
         if data is None:
@@ -41,10 +53,12 @@ class WebSocketChannel:
         try:
             await self._ws.send_bytes(message)
         except (WebSocketDisconnect, RuntimeError, OSError) as error:
+            self._ended(CloseCode.NORMAL)
             raise ChannelClosed(self._label) from error
 
     async def close(self, code: int, reason: str) -> None:
         if self._ws.application_state is not WebSocketState.CONNECTED:
             return
+        self._ended(code)
         with contextlib.suppress(RuntimeError, OSError):  # already gone: closing is idempotent
             await self._ws.close(code, reason[:120])  # a close reason is limited to 123 bytes

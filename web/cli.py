@@ -15,7 +15,7 @@ import uvicorn
 
 from storage.db import DatabaseInUse, exclusive_sqlite, sqlite_path
 from storage.preflight import DatabaseUnusable, check_before_serving
-from web import admin
+from web import admin, logs
 from web.app import create_app
 from web.http_transport import http_protocol, limits_from
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
@@ -134,9 +134,6 @@ def serve(settings: Settings) -> int:
         for problem in problems:
             print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         with exclusive_sqlite(settings.database_url):
             # Fail early, with one clear line, if another server holds the database or
@@ -157,6 +154,9 @@ def serve(settings: Settings) -> int:
     # default 5 ms switch interval a busy event loop kept it waiting that long, the
     # largest part of the fan-out latency's 99th percentile (bench/README.md).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    # Only now that it will serve does the command take over the process's logging
+    # (configure replaces the root logger's handlers): a refused start leaves it alone.
+    logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     server = Server(_uvicorn_config(app, settings), app)
     server.run()

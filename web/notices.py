@@ -26,5 +26,5 @@ class ThrottledLog:
             return
         skipped = self._skipped.pop(kind, 0)
         more = f" (and {skipped} more like it since the last such line)" if skipped else ""
-        self.logger.warning("%s%s", message, more)
+        self.logger.warning("%s%s", message, more, extra={"refusal": kind, "skipped": skipped})
         self._next[kind] = now + self.every_s

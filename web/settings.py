@@ -33,6 +33,18 @@ class Settings:
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
     )
+    log_format: str = option(
+        "text",
+        "text: one readable line per event. json: one JSON object per line, with the "
+        "event's fields as keys.",
+        choices=("text", "json"),
+    )
+    metrics: bool = option(True, "Serve Prometheus metrics at /metrics.")
+    metrics_token: str = option(
+        "",
+        "If set, /metrics answers only requests with the header Authorization: Bearer "
+        "<this token> (others get 401); empty leaves /metrics open.",
+    )
     durability: str = option(
         "full",
         "full: every commit is synced to disk and survives power loss. "

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from collab.manager import RoomManager
 from storage.updates import SqlDocumentStore
 from web.access import GrantCache
+from web.metrics import Metrics
 from web.notices import ThrottledLog
 from web.ratelimit import AddressRateLimit
 from web.settings import Settings
@@ -24,6 +25,7 @@ class Services:
     engine: Engine
     store: SqlDocumentStore
     rooms: RoomManager
+    metrics: Metrics
     grants: GrantCache = field(default_factory=GrantCache)
     connections: Counter[str] = field(default_factory=Counter)  # open websockets by address
     fatal: str | None = None  # set when the server cannot go on (the writer stopped)

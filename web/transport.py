@@ -48,8 +48,12 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         """
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a peer"
         error = self.conn.handshake_exc
+        why = f"{type(error).__name__}: {error}"
         logger.warning(
-            "refused %s's websocket handshake: %s", client, f"{type(error).__name__}: {error}"
+            "refused %s's websocket handshake: %s",
+            client,
+            why,
+            extra={"peer": client, "reason": why},
         )
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.handshake_initiated = self.handshake_complete = self.close_sent = True

@@ -79,7 +79,7 @@ METRICS: dict[str, tuple[Metric, ...]] = {
     "restore": (
         Metric("before_ms", "open before compaction ms", "lower", 1),
         Metric("after_ms", "open after compaction ms", "lower", 1),
-        Metric("compacted", "log compacted on restart", kind="runs"),
+        Metric("compacted", "a checkpoint covers the whole log after restart", kind="runs"),
         Metric("complete", "whole text received", kind="runs"),
     ),
 }

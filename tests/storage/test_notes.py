@@ -6,11 +6,13 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from storage import notes
 from storage.db import create_schema, make_engine
-from storage.models import Checkpoint, utcnow
+from storage.models import Checkpoint, Note, utcnow
 
 
 def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(db_path: Path) -> None:
@@ -60,3 +62,17 @@ def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
         assert kept == set(ids[1:])
         logged = {row[0] for row in db.execute("SELECT note_id FROM update_log")}
         assert logged == set(ids[1:])
+
+
+def test_a_failed_statement_does_not_show_its_parameters(tmp_path: Path) -> None:
+    """Its message is logged with its traceback: it must not carry a token or a note's text."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'notes.db'}")
+    create_schema(engine)
+    with Session(engine) as session:
+        taken = notes.create_note(session=session, initial_update=None).edit_token
+        session.add(Note(edit_token=taken, view_token="a-secret-view-token"))
+        with pytest.raises(IntegrityError) as failure:
+            session.commit()
+    assert "UNIQUE constraint failed" in str(failure.value)
+    assert taken not in str(failure.value)
+    assert "a-secret-view-token" not in str(failure.value)

@@ -11,25 +11,16 @@ from typing import Any
 
 import httpx
 from sqlalchemy import event
+from support.faults import break_appends_holding
 from support.live import LiveServer
 from support.yclient import YClient
-
-from storage.writer import Job
 
 BOOM = "BOOM"
 
 
 def break_the_writer_on(server: LiveServer, marker: str) -> None:
     """Make the writer meet an unexpected error (a bug) on any update holding ``marker``."""
-    store = server.services.store
-    append_all = store._append_all
-
-    def failing(cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
-        if any(marker.encode() in job.data for jobs in appends.values() for job in jobs):
-            raise RuntimeError("an injected bug in the writer")
-        append_all(cursor, appends, now)
-
-    store._append_all = failing  # type: ignore[method-assign]
+    break_appends_holding(server.services.store, marker.encode())
 
 
 async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_goes_on(

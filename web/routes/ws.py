@@ -32,24 +32,29 @@ LOAD_FAILED_REASON = "this note could not be loaded; the server's log says why"
 @router.websocket("/ws/{token}")
 async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -> None:
     """Join the note's room as an editor or a viewer, depending on the token."""
-    settings = services.settings
     # A close code needs an accepted socket; before accept Starlette can only say 403.
     await websocket.accept()
-    refusal = origin_refusal(websocket, settings)
+    code: int = CloseCode.INTERNAL_ERROR  # if serving raises, uvicorn closes with 1011
+    try:
+        code = await _serve(websocket, token, services)
+    finally:
+        services.metrics.connection_closed(code)
+
+
+async def _serve(websocket: WebSocket, token: str, services: Services) -> int:
+    """Refuse the connection or serve it in its room; return the code it ended with."""
+    refusal = origin_refusal(websocket, services.settings)
     if refusal is not None:
         # 4403, not 1008: y-websocket retries 1xxx codes forever, and gives up on 44xx.
-        await _refuse(websocket, CloseCode.FORBIDDEN, refusal)
-        return
+        return await _refuse(websocket, CloseCode.FORBIDDEN, refusal)
     with _counted(websocket, services) as admitted:
         if not admitted:
-            await _refuse(
+            return await _refuse(
                 websocket, CloseCode.TOO_MANY_REQUESTS, "too many connections from your address"
             )
-            return
         grant = await _grant(services, token)
         if grant is None:
-            await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
-            return
+            return await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
         channel = WebSocketChannel(websocket)
         try:
             await services.rooms.serve(
@@ -66,8 +71,14 @@ async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -
             # Its load failed (damaged pages, a stored update that does not build).
             # Without a close frame the socket dropped (1006) and the client never
             # learned why; 1011 with a reason is what the README promises.
-            logger.exception("note=%s could not be opened for %s", grant.note_id, channel.label)
+            logger.exception(
+                "note=%s could not be opened for %s",
+                grant.note_id,
+                channel.label,
+                extra={"note": grant.note_id, "peer": channel.label},
+            )
             await channel.close(CloseCode.INTERNAL_ERROR, LOAD_FAILED_REASON)
+        return channel.close_code
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
@@ -100,9 +111,17 @@ def _counted(websocket: WebSocket, services: Services) -> Iterator[bool]:
             del connections[address]
 
 
-async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
-    logger.warning("refused %s with %d: %s", _client(websocket), code, reason)
+async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> int:
+    client = _client(websocket)
+    logger.warning(
+        "refused %s with %d: %s",
+        client,
+        code,
+        reason,
+        extra={"peer": client, "code": int(code), "reason": reason},
+    )
     await websocket.close(code, reason)
+    return code
 
 
 async def _grant(services: Services, token: str) -> Grant | None:
