@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from typing import NamedTuple, TypeAlias
 
 import pycrdt
@@ -110,22 +112,18 @@ class Replica:
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
 
-    def replace_text(self, target: str, *, timeout_s: float = 1.0) -> Change | None:
+    def replace_text(self, target: str, *, timeout_s: float = 0.05) -> Change | None:
         """Make the text ``target`` by the smallest edits, in one transaction; what changed.
 
-        A character-level diff (diff-match-patch: stdlib difflib took 112 s on a
-        98 KB note, this takes milliseconds) applied back to front, so that text
-        a peer types elsewhere at the same moment merges in where it was, and
-        cursors outside the changed parts stay put. Replacing the whole text
-        instead would move such an edit to the top and reset every cursor.
+        A diff (:func:`text_diff`) applied back to front, so that text a peer
+        types elsewhere at the same moment merges in where it was, and cursors
+        outside the changed parts stay put. Replacing the whole text instead
+        would move such an edit to the top and reset every cursor.
         """
         current = str(self.text)
         if current == target:
             return None
-        differ = diff_match_patch()
-        differ.Diff_Timeout = timeout_s
-        diffs = differ.diff_main(current, target)
-        differ.diff_cleanupEfficiency(diffs)
+        diffs = text_diff(current, target, timeout_s)
         self._delta = None
         subscription = self.doc.observe(self._capture_delta)
         try:
@@ -196,6 +194,68 @@ class Replica:
 
 
 _DELETE, _EQUAL, _INSERT = -1, 0, 1  # diff-match-patch's operations
+
+
+def text_diff(old: str, new: str, timeout_s: float = 0.05) -> list[tuple[int, str]]:
+    """A diff from ``old`` to ``new`` at the level of words, in bounded time.
+
+    Lines first, then words within each changed block: line by line where a
+    block changed as many lines as it has (an edit in each paragraph), whole
+    otherwise; the whole is bounded by ``timeout_s`` (past it, what is left is
+    diffed by lines: coarser, never wrong). Words are fine enough for a
+    restore: a collaborator's concurrent typing and cursors sit between them.
+    Character by character, pure-Python diff-match-patch took 1.6 s on a 39 KB
+    note with a word changed in every line (and 1 s then a diff replacing
+    everything, on the whole text at once); stdlib difflib took 112 s on 98 KB.
+    """
+    differ = diff_match_patch()
+    differ.Diff_Timeout = timeout_s
+    deadline = time.monotonic() + timeout_s
+    blocks = _token_diff(differ, old, new, _LINES)
+    diffs: list[tuple[int, str]] = []
+    i = 0
+    while i < len(blocks):
+        op, chunk = blocks[i]
+        if op == _DELETE and i + 1 < len(blocks) and blocks[i + 1][0] == _INSERT:
+            added = blocks[i + 1][1]
+            gone, come = chunk.splitlines(keepends=True), added.splitlines(keepends=True)
+            pairs = list(zip(gone, come, strict=True)) if len(gone) == len(come) else []
+            for before, after in pairs or [(chunk, added)]:
+                if time.monotonic() < deadline:
+                    diffs += _token_diff(differ, before, after, _WORDS)
+                else:  # out of time (almost every word changed): the rest line by line
+                    diffs += [(_DELETE, before), (_INSERT, after)]
+            i += 2
+        else:
+            diffs.append((op, chunk))
+            i += 1
+    differ.diff_cleanupMerge(diffs)
+    return diffs
+
+
+_LINES = re.compile(r"[^\n]*\n|[^\n]+")
+_WORDS = re.compile(r"\w+|\W")
+
+
+def _token_diff(
+    differ: diff_match_patch, old: str, new: str, tokens: re.Pattern[str]
+) -> list[tuple[int, str]]:
+    """diff-match-patch over tokens (lines, words): each token one character, then back."""
+    codes: dict[str, str] = {}
+    names: list[str] = []
+
+    def encode(text: str) -> str:
+        out = []
+        for token in tokens.findall(text):
+            code = codes.get(token)
+            if code is None:
+                code = codes[token] = chr(len(names) + 1)  # 1..: never NUL
+                names.append(token)
+            out.append(code)
+        return "".join(out)
+
+    coded = differ.diff_main(encode(old), encode(new), False)
+    return [(op, "".join(names[ord(code) - 1] for code in chunk)) for op, chunk in coded]
 
 
 def _byte_edits(diffs: list[tuple[int, str]]) -> list[tuple[int, int, str]]:

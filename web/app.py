@@ -23,7 +23,7 @@ from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
 from web.metrics import Metrics
-from web.purge import purging
+from web.purge import purging, thinning
 from web.routes import api, history, pages, ws
 from web.routes.metrics import router as metrics_router
 from web.settings import Settings
@@ -99,6 +99,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     events=metrics if settings.metrics else NO_EVENTS,
                 ) as rooms,
                 purging(engine, rooms, settings.deleted_note_retention_days),
+                thinning(store, settings.history_days),
             ):
                 metrics.watch(rooms)
                 services.append(Services(settings, engine, store, rooms, metrics))

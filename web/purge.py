@@ -1,8 +1,9 @@
-"""Purging deleted notes once they can no longer be brought back.
+"""Housekeeping tasks owned by the app's lifespan: purging deleted notes, thinning history.
 
 A deleted note keeps its whole history for ``--deleted-note-retention-days``,
-so that a slip can be undone; after that a task owned by the app's lifespan
-removes it from the database, history and all.
+so that a slip can be undone; after that it is removed, history and all. Every
+note's history older than ``--history-days`` is thinned to one version a day
+(``storage.retention``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from collab.document import build
 from collab.manager import RoomManager
 from storage import notes
 from storage.models import utcnow
+from storage.retention import cutoff_for as retention_cutoff
+from storage.retention import notes_to_thin, thin
+from storage.updates import SqlDocumentStore
 
 logger = logging.getLogger("web.purge")
 
@@ -66,6 +71,53 @@ async def purging(engine: Engine, rooms: RoomManager, days: float) -> AsyncItera
             await asyncio.sleep(interval_s)
 
     task = asyncio.create_task(run(), name="purge deleted notes")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+THIN_EVERY_S = 3600.0
+"""How often old history is thinned: it is at most an hour late."""
+
+
+def thin_once(store: SqlDocumentStore, days: float) -> int:
+    """Thin every note with history older than ``days``; returns how many were thinned."""
+    cutoff = retention_cutoff(days)
+    if cutoff is None:
+        return 0
+
+    def state_at(note: int, position: int) -> bytes:
+        return build(store.load_sync(note, upto=position).updates).get_update()
+
+    thinned = 0
+    for note in notes_to_thin(store.engine, cutoff):
+        if thin(store.engine, note, cutoff, state_at) is not None:
+            thinned += 1
+    return thinned
+
+
+@asynccontextmanager
+async def thinning(store: SqlDocumentStore, days: float) -> AsyncIterator[None]:
+    """Thin old history now and then (``--history-days``), for as long as the context is open."""
+    if days <= 0:
+        yield
+        return
+
+    async def run() -> None:
+        while True:
+            try:
+                thinned = await asyncio.to_thread(thin_once, store, days)
+            except Exception:  # a failed round is logged and retried next time
+                logger.exception("thinning old history failed; will try again")
+            else:
+                if thinned:
+                    logger.info("thinned the old history of %d notes", thinned)
+            await asyncio.sleep(THIN_EVERY_S)
+
+    task = asyncio.create_task(run(), name="thin old history")
     try:
         yield
     finally:

@@ -7,9 +7,11 @@ import contextlib
 import random
 import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import websockets
 from support.server import ServerProcess
@@ -191,3 +193,42 @@ def test_sigterm_with_the_database_locked_stops_in_bounded_time_and_refuses_newc
     assert took < 15, "shutdown must be bounded"
     assert late_code == 1001  # a clear refusal, not a crash (1006)
     assert "stopping with unsaved edits" in server.log()
+
+
+def test_a_restore_killed_midway_leaves_the_note_restored_or_untouched(
+    make_server,  # type: ignore[no-untyped-def]
+) -> None:
+    server = make_server().start()
+    original = "".join(f"paragraph {i}: " + "words " * 30 + "\n\n" for i in range(200))
+    note = server.post_note(original)
+    base = f"{server.url}/api/notes/{note['id']}/versions"
+    [version] = httpx.get(base).json()["versions"]
+    rewritten = original.replace("words", "other").replace("paragraph 1", "chapter")
+
+    async def rewrite() -> None:
+        async with YClient.connect(server.ws_url, note["id"]) as editor:
+            editor.text.clear()
+            editor.append(rewritten)
+            await editor.wait_saved(10)
+
+    asyncio.run(rewrite())
+    outcomes = []
+    for delay in (0.0, 0.02, 0.1, 0.2, 0.4, 0.8):
+        assert server.proc is not None
+
+        def restore() -> None:
+            with contextlib.suppress(httpx.TransportError):
+                httpx.post(f"{base}/{version['id']}/restore", timeout=10)
+
+        request = threading.Thread(target=restore)
+        request.start()
+        time.sleep(delay)
+        server.kill()  # SIGKILL at some point of the restore
+        request.join()
+        server.start()
+        content = server.get_note(note["id"]).json()["content"]
+        assert content in (original, rewritten), "a half-restored note"
+        outcomes.append("restored" if content == original else "untouched")
+        if content == original:  # put it back for the next try
+            asyncio.run(rewrite())
+    print(f"\nrestores killed after 0-800 ms: {outcomes}")

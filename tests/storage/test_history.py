@@ -1,0 +1,207 @@
+"""A note's history in the store: every version replays exactly, nothing is lost to a
+checkpoint racing appends, and thinning keeps what it must."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pycrdt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session
+
+from collab import document
+from collab.persistence import Edit
+from storage import history, notes
+from storage.db import create_schema, make_engine
+from storage.models import utcnow
+from storage.retention import notes_to_thin, thin
+from storage.updates import SqlDocumentStore
+
+Step = tuple[str, int, str]  # ("insert" | "delete" | "checkpoint", where, what)
+
+
+def apply_step(doc: pycrdt.Doc, step: Step) -> bytes | None:
+    kind, where, what = step
+    text = doc.get("content", type=pycrdt.Text)
+    before = doc.get_state()
+    size = len(str(text).encode())
+    if kind == "insert":
+        text.insert(_boundary(str(text), where), what)
+    elif kind == "delete" and size:
+        start = _boundary(str(text), where)
+        end = _boundary(str(text), start + len(what.encode()))
+        if end > start:
+            del text[start:end]
+    else:
+        return None
+    return doc.get_update(before)
+
+
+def _boundary(text: str, where: int) -> int:
+    """A byte offset at a character boundary (pycrdt 0.14 indexes text by UTF-8 bytes)."""
+    raw = text.encode()
+    at = min(where, len(raw))
+    while at and at < len(raw) and (raw[at] & 0xC0) == 0x80:
+        at -= 1
+    return at
+
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "insert", "delete", "checkpoint"]),
+        st.integers(0, 200),
+        st.text(alphabet="abc é日😀\n", min_size=1, max_size=8),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def new_store(path: Path) -> tuple[SqlDocumentStore, int]:
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    return SqlDocumentStore(engine), note
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps)
+def test_every_position_replays_to_exactly_the_text_the_note_had_then(steps: list[Step]) -> None:
+    async def run(path: Path) -> None:
+        store, note = new_store(path)
+        doc: pycrdt.Doc = pycrdt.Doc()
+        expected: dict[int, str] = {}
+        async with store:
+            for step in steps:
+                update = apply_step(doc, step)
+                if update is None:
+                    await store.compact(note)  # a checkpoint somewhere in the history
+                    continue
+                position = await store.append(note, Edit(update, "Ana", 1))
+                expected[position] = str(doc.get("content", type=pycrdt.Text))
+        for position, text in expected.items():
+            replayed = store.load_sync(note, upto=position)
+            assert document.text(document.build(replayed.updates)) == text, position
+        store.engine.dispose()
+
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(run(Path(folder) / "notes.db"))
+
+
+async def test_checkpoints_racing_appends_lose_nothing(db_path: Path) -> None:
+    store, note = new_store(db_path)
+    doc: pycrdt.Doc = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    rng = random.Random(3)
+    async with store:
+        pending = []
+        for i in range(300):
+            before = doc.get_state()
+            text.insert(rng.randint(0, len(str(text))), str(i % 10))
+            pending.append(store.append(note, Edit(doc.get_update(before))))
+            if i % 37 == 0:
+                pending.append(store.compact(note))
+        await asyncio.gather(*pending)
+        await store.compact(note)
+    loaded = store.load_sync(note)
+    assert document.text(document.build(loaded.updates)) == str(text)
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM update_log").fetchone()[0] == 300
+        checkpoints = db.execute("SELECT position FROM checkpoint").fetchall()
+    assert checkpoints and all(0 < position <= 300 for (position,) in checkpoints)
+    for (position,) in checkpoints:  # each stands for exactly the log up to it
+        at = store.load_sync(note, upto=position)
+        assert at.checkpoint == position
+
+
+async def test_thinning_keeps_named_versions_and_one_version_a_day(db_path: Path) -> None:
+    store, note = new_store(db_path)
+    doc: pycrdt.Doc = pycrdt.Doc()
+    texts: dict[int, str] = {}
+    async with store:
+        for i in range(12):
+            before = doc.get_state()
+            doc.get("content", type=pycrdt.Text).insert(0, f"{i} ")
+            position = await store.append(note, Edit(doc.get_update(before), f"P{i % 3}", 2))
+            texts[position] = str(doc.get("content", type=pycrdt.Text))
+            if i == 4:
+                named = await store.mark_version(note, "named", "Before the review")
+    # Three days ago, two days ago, and recent: rewrite when each update was committed.
+    now = utcnow().replace(tzinfo=None)
+    with sqlite3.connect(db_path) as db:
+        for position in range(1, 13):
+            age = timedelta(days=3) if position <= 4 else timedelta(days=2, hours=position)
+            age = timedelta(0) if position > 10 else age
+            db.execute(
+                "UPDATE update_log SET committed_at = ? WHERE note_id = ? AND position = ?",
+                ((now - age).isoformat(sep=" "), note, position),
+            )
+            db.execute(
+                "UPDATE version SET created_at = ? WHERE note_id = ? AND position = ?",
+                ((now - age).isoformat(sep=" "), note, position),
+            )
+    cutoff = utcnow() - timedelta(days=1)
+    assert notes_to_thin(store.engine, cutoff) == [note]
+
+    def state_at(n: int, position: int) -> bytes:
+        return document.build(store.load_sync(n, upto=position).updates).get_update()
+
+    result = thin(store.engine, note, cutoff, state_at)
+    assert result is not None and result.rows == 10
+    assert notes_to_thin(store.engine, cutoff) == []
+    # The note still loads whole; the named version and each day's last still read back.
+    assert document.text(document.build(store.load_sync(note).updates)) == texts[12]
+    with sqlite3.connect(db_path) as db:
+        kept = {row[0] for row in db.execute("SELECT position FROM checkpoint")}
+        left = [row[0] for row in db.execute("SELECT position FROM update_log ORDER BY 1")]
+    assert kept >= {4, named.position, 10}  # each old day's last, and the named version's
+    assert left == [11, 12]
+    for position in {4, named.position, 10, 11, 12}:
+        replayed = document.text(document.build(store.load_sync(note, upto=position).updates))
+        assert replayed == texts[position]
+    with Session(store.engine) as session:
+        listed = history.list_versions(session=session, note_id=note)
+    assert named.id in {version.id for version in listed}
+    store.engine.dispose()
+
+
+async def test_thinning_merges_each_old_days_auto_versions_into_one(db_path: Path) -> None:
+    store, note = new_store(db_path)
+    doc: pycrdt.Doc = pycrdt.Doc()
+    async with store:
+        for _ in range(6):
+            before = doc.get_state()
+            doc.get("content", type=pycrdt.Text).insert(0, "x")
+            await store.append(note, Edit(doc.get_update(before), "Ana", 1))
+    old = (utcnow() - timedelta(days=5)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE update_log SET committed_at = ?", (old,))
+        db.execute("DELETE FROM version_author")
+        db.execute("DELETE FROM version")
+        for position, author in ((2, "Ana"), (4, "Ben"), (6, "Cat")):
+            (vid,) = db.execute(
+                "INSERT INTO version (note_id, kind, position, first_position, started_at, "
+                "created_at, added, removed, sealed) VALUES (?, 'auto', ?, ?, ?, ?, 2, 1, 0) "
+                "RETURNING id",
+                (note, position, position - 1, old, old),
+            ).fetchone()
+            db.execute("INSERT INTO version_author VALUES (?, ?)", (vid, author))
+
+    def state_at(n: int, position: int) -> bytes:
+        return document.build(store.load_sync(n, upto=position).updates).get_update()
+
+    result = thin(store.engine, note, utcnow() - timedelta(days=1), state_at)
+    assert result is not None and result.versions_merged == 2
+    with Session(store.engine) as session:
+        [day] = history.list_versions(session=session, note_id=note)
+    assert (day.position, day.added, day.removed) == (6, 6, 3)
+    assert day.authors == ("Ana", "Ben", "Cat")
+    store.engine.dispose()
