@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from browser.notepage import NoteTab, PersonFactory
 from playwright.sync_api import expect
+from support.databases import database_write_lock
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -23,18 +20,6 @@ WATCH_SAVE_STATES = """() => {
   new MutationObserver(() => window.__saveStates.push(target.dataset.state))
     .observe(target, { attributes: true, attributeFilter: ['data-state'] })
 }"""
-
-
-@contextmanager
-def database_write_lock(db: Path) -> Iterator[None]:
-    """Hold SQLite's write lock: the server's writer waits (its busy timeout is 30 s)."""
-    connection = sqlite3.connect(db, isolation_level=None, timeout=5)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        yield
-        connection.execute("ROLLBACK")
-    finally:
-        connection.close()
 
 
 def save_states_seen(tab: NoteTab) -> list[str]:

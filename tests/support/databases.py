@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlmodel import Session
@@ -61,3 +63,19 @@ def scramble_page_of(path: Path, index: str) -> int:
         file.seek((root - 1) * page_size + page_size // 2)
         file.write(bytes(byte ^ 0x5A for byte in half))
     return int(root)
+
+
+@contextmanager
+def database_write_lock(db: Path) -> Iterator[None]:
+    """Hold SQLite's write lock: a server's writer waits (its busy timeout is 30 s).
+
+    Reads go on (WAL), and the server applies edits in memory, but it commits
+    nothing, so it broadcasts nothing until the lock is released.
+    """
+    connection = sqlite3.connect(db, isolation_level=None, timeout=5)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
