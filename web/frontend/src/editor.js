@@ -32,6 +32,9 @@ const editingKeys = [
   { key: 'Tab', run: indentListOrMore, shift: outdentListOrLess }
 ]
 
+/** Markdown's syntax, coloured as the editor colours it (also in the history's comparisons). */
+export const markdownLook = () => [new LanguageSupport(markdownLanguage), syntaxHighlighting(highlighting)]
+
 const lock = (readOnly) => [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]
 const DARK = window.matchMedia('(prefers-color-scheme: dark)')
 
@@ -46,8 +49,7 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
   const locking = new Compartment()
   const theme = new Compartment()
   const extensions = [
-    new LanguageSupport(markdownLanguage),
-    syntaxHighlighting(highlighting),
+    markdownLook(),
     EditorView.lineWrapping,
     drawSelection(),
     search({ top: true }),

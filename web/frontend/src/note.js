@@ -15,12 +15,15 @@ import { attachMenu } from './menu.js'
 import { keepOffline } from './offline.js'
 import { attachPresence, distinctColor, guardRemoteStates, keepPresenceAcrossReconnects } from './presence.js'
 import { attachPreview } from './preview.js'
+import { problemOf } from './problems.js'
+import { attachRestoreNotice } from './restores.js'
 import { SaveTracker } from './saves.js'
 import { attachShareDialog } from './share.js'
 import { createStatus } from './status.js'
 import { localCopyName } from './store.js'
 import { pageTitle, titleOf } from './title.js'
 import { createToaster } from './toasts.js'
+import { attachHistory } from './versions.js'
 
 // The server's close codes that mean "this link will not work again" (collab.errors.CloseCode).
 const FORBIDDEN = 4403
@@ -75,6 +78,7 @@ class NotePage {
     })
     this.saves = this.canEdit ? this.trackSaves() : null
     this.attachPanels()
+    if (this.canEdit) this.attachHistory(body.dataset.styleNonce)
     this.followTitle(body.dataset.title ?? '')
     this.setupBanner()
     this.setupActions()
@@ -189,6 +193,22 @@ class NotePage {
       rotate: (which) => this.rotate(which)
     })
     this.showLinks()
+  }
+
+  /** The History view and, after a restore, the notice with Undo restore (editors only). */
+  attachHistory (styleNonce) {
+    const token = () => this.token
+    const author = () => this.identity.name
+    const notice = attachRestoreNotice($('#restore-notice'), { token, author })
+    attachHistory({
+      dialog: $('#history-dialog'),
+      opener: $('#history-open'),
+      token,
+      author,
+      currentText: () => this.text.toString(),
+      styleNonce,
+      onRestored: (restored) => notice.show(restored)
+    })
   }
 
   /** Tick or untick a task-list box: the `[ ]` / `[x]` in the text is what changes. */
@@ -448,16 +468,6 @@ class NotePage {
     this.persistence = new IndexeddbPersistence(localCopyName(token), this.doc)
     this.persistence.whenSynced.then(() => old.clearData())
   }
-}
-
-async function problemOf (response) {
-  try {
-    const body = await response.json()
-    if (typeof body.detail === 'string') return body.detail
-  } catch {
-    // not JSON: fall through to the status
-  }
-  return `the server answered ${response.status}`
 }
 
 /** Offer `text` as a Markdown file, from memory: for when the server will not take it. */

@@ -146,15 +146,26 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
   }
 }
 
-function renderBlock (block, references, canEdit) {
-  const el = document.createElement('div')
-  el.className = 'md-block'
-  el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
-  for (const box of el.querySelectorAll('li > input[type="checkbox"]')) {
+/** A whole text rendered at once, its task boxes shown but not live (a version in the history). */
+export function renderReadOnly (text) {
+  const fragment = renderMarkdown(text)
+  labelTaskBoxes(fragment, false)
+  return fragment
+}
+
+function labelTaskBoxes (root, canEdit) {
+  for (const box of root.querySelectorAll('li > input[type="checkbox"]')) {
     box.parentElement.classList.add('task') // not li:has(> input): :has() makes every insertion costly
     box.setAttribute('aria-label', 'Done')
     if (canEdit) box.removeAttribute('disabled')
   }
+}
+
+function renderBlock (block, references, canEdit) {
+  const el = document.createElement('div')
+  el.className = 'md-block'
+  el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
+  labelTaskBoxes(el, canEdit)
   return el
 }
 
