@@ -166,3 +166,66 @@ class NoteTab:
         field = self.page.locator("#my-name")
         field.fill(name)
         field.press("Tab")
+
+    def type_at_end_of(self, line: str, text: str) -> None:
+        """Type ``text`` at the end of the editor's line that contains ``line``."""
+        self.page.locator("#editor .cm-line", has_text=line).click()
+        self.page.keyboard.press("End")
+        self.page.keyboard.type(text)
+
+    def delete_lines(self, first: str, count: int) -> None:
+        """Select ``count`` lines from the one containing ``first`` by keyboard, and delete them."""
+        self.page.locator("#editor .cm-line", has_text=first).click()
+        self.page.keyboard.press("Home")
+        for _ in range(count):
+            self.page.keyboard.press("Shift+ArrowDown")
+        self.page.keyboard.press("Delete")
+
+    def history(self) -> HistoryView:
+        """Open the History view."""
+        return HistoryView(self.page).open()
+
+
+class HistoryView:
+    """The History dialog of a note page, driven as a person would."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.dialog = page.locator("#history-dialog")
+
+    @property
+    def entries(self) -> Locator:
+        """The timeline's entries, newest first."""
+        return self.dialog.locator(".version-entry")
+
+    @property
+    def detail(self) -> Locator:
+        return self.dialog.locator("section.version")
+
+    @property
+    def diff(self) -> Locator:
+        return self.dialog.locator(".diff")
+
+    def open(self) -> HistoryView:
+        self.page.locator("#history-open").click()
+        expect(self.dialog).to_be_visible()
+        expect(self.entries.first).to_be_visible()
+        return self
+
+    def select(self, index: int) -> Locator:
+        """Show entry ``index`` (0 is the newest); returns it once its version is loaded."""
+        entry = self.entries.nth(index)
+        entry.click()
+        expect(entry).to_have_attribute("aria-current", "true")
+        expect(self.detail).not_to_have_attribute("aria-busy", "true")
+        expect(self.dialog.locator(".version-body")).to_be_visible()
+        return entry
+
+    def choose(self, option: str) -> None:
+        """Press one of the view's toggles, by its label ("Side by side", "Rendered"…)."""
+        self.dialog.get_by_role("button", name=option, exact=True).click()
+
+    def restore(self) -> None:
+        """Restore the version shown, confirming; returns once the request is sent."""
+        self.dialog.get_by_role("button", name="Restore this version…").click()
+        self.dialog.get_by_role("button", name="Restore", exact=True).click()

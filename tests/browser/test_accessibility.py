@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser.notepage import NoteTab, PersonFactory
+from browser.notepage import HistoryView, NoteTab, PersonFactory
 from playwright.sync_api import Page, expect
 from support.server import ServerProcess
 
@@ -102,6 +102,44 @@ def test_no_serious_violations_on_any_page(
     phone.page.emulate_media(color_scheme=scheme)
     phone.wait_ready()
     assert violations(phone.page) == [], "note page on a phone"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_in_the_history_view(
+    shared_server: ServerProcess, axe_person: PersonFactory, scheme: str
+) -> None:
+    note = shared_server.post_note("# Checked history\n\n- [ ] a task\n\nA paragraph.\n")
+    for viewport, where in ((None, ""), ({"width": 390, "height": 844}, ", on a phone")):
+        tab = axe_person("Ana", viewport).open(shared_server.url + note["url"])
+        tab.page.emulate_media(color_scheme=scheme)
+        tab.wait_ready()
+        tab.type(" More.")
+        tab.wait_saved()
+        history = tab.history()
+        assert violations(tab.page) == [], f"history, the timeline{where}"
+        history.select(0)
+        assert violations(tab.page) == [], f"history, a version's changes inline{where}"
+        if not viewport:
+            history.choose("Side by side")
+            assert violations(tab.page) == [], "history, side by side"
+        history.choose("Show unchanged lines")
+        history.choose("Rendered")
+        assert violations(tab.page) == [], f"history, a version rendered{where}"
+        history.dialog.get_by_role("button", name="Restore this version…").click()
+        assert violations(tab.page) == [], f"history, the restore confirmation{where}"
+        history.dialog.get_by_role("button", name="Cancel").click()
+        if viewport:
+            history.dialog.get_by_role("button", name="← All versions").click()
+        field = history.dialog.get_by_label("Name the current version")
+        field.fill("x" * 101)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        assert violations(tab.page) == [], f"history, a name too long{where}"
+        tab.page.keyboard.press("Escape")
+        HistoryView(tab.page).open().select(1)
+        history.restore()
+        expect(tab.page.locator("#restore-notice")).to_be_visible()
+        assert violations(tab.page) == [], f"the notice after a restore{where}"
+        tab.page.close()
 
 
 def test_the_connection_and_saves_are_announced_to_screen_readers(

@@ -84,3 +84,31 @@ def test_the_home_page_on_a_phone_has_big_targets(
     page.goto(shared_server.url + "/")
     expect(page.locator(".recent-note a")).to_have_text(["Listed"])
     assert small_targets(page) == []
+
+
+def test_the_history_on_a_phone_shows_the_list_then_one_version(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Phone history\n\nMilk\n")
+    ana = person("Ana", PHONE).open(shared_server.url + note["url"]).wait_ready()
+    # History shares the second row with Edit / Read: the title keeps the first.
+    opener = ana.page.locator("#history-open").bounding_box()
+    modes = ana.page.locator(".topbar .modes").bounding_box()
+    assert opener is not None and modes is not None
+    assert abs((opener["y"] + opener["height"] / 2) - (modes["y"] + modes["height"] / 2)) < 2
+    ana.type("\nEggs")
+    ana.wait_saved()
+
+    history = ana.history()
+    expect(history.detail).to_be_hidden()  # one column: the list first
+    assert small_targets(ana.page) == []
+    entry = history.select(0)
+    expect(history.dialog.locator(".timeline")).to_be_hidden()
+    expect(history.dialog.locator("#version-title")).to_be_focused()
+    expect(history.dialog.get_by_role("button", name="Side by side")).to_be_hidden()
+    expect(history.diff.locator(".cm-changedText, ins").first).to_contain_text("Eggs")
+    assert small_targets(ana.page) == []
+    history.dialog.get_by_role("button", name="← All versions").click()
+    expect(entry).to_be_focused()
+    box = ana.page.locator("#history-dialog").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": PHONE["width"], "height": PHONE["height"]}

@@ -1,0 +1,225 @@
+"""History in the browser: who changed what, a version compared and rendered, naming,
+restoring with a collaborator typing at that very moment, and Undo restore.
+
+Versions begin after a pause of 1 s here (someone new: 0.1 s), instead of minutes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from browser.notepage import NoteTab, PersonFactory, wait_until
+from playwright.sync_api import Locator, expect
+from support.databases import database_write_lock
+from support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+BUDGET = "The budget paragraph, which Ben deletes."
+SCHEDULE = "The schedule paragraph, where Cat writes."
+PLAN = f"# Plan\n\n{BUDGET}\n\n{SCHEDULE}\n"
+WITHOUT_BUDGET = f"# Plan\n\n{SCHEDULE}\n"
+
+
+@pytest.fixture
+def server(make_server: type[ServerProcess]) -> ServerProcess:
+    return make_server("--version-gap-s", "1").start()  # type: ignore[call-arg]
+
+
+def content(server: ServerProcess, token: str) -> str:
+    """The note's text as the server holds it: an open room's text, committed or not."""
+    response = server.get_note(token)
+    assert response.status_code == 200, response.text
+    text: str = response.json()["content"]
+    return text
+
+
+def test_ana_restores_what_ben_deleted_while_cat_types_and_can_undo_it(
+    server: ServerProcess, person: PersonFactory
+) -> None:
+    note = server.post_note(PLAN)
+    url = server.url + note["url"]
+    ana = person("Ana").open(url).wait_ready()
+    ben = person("Ben").open(url).wait_ready()
+    cat = person("Cat").open(url).wait_ready()
+
+    ben.delete_lines(BUDGET, 2)  # the paragraph and the blank line after it
+    for tab in (ana, ben, cat):
+        tab.wait_text(WITHOUT_BUDGET, exact=True)
+    ben.wait_saved()
+
+    history = ana.history()
+    expect(history.entries).to_have_count(2)  # the note's first content, and Ben's change
+    newest = history.entries.first
+    expect(newest.locator(".entry-who")).to_have_text("Ben")
+    expect(newest.locator(".removed")).to_have_text(f"\N{MINUS SIGN}{len(BUDGET) + 2}")
+    history.select(0)
+    removed = history.diff.locator(".cm-deletedChunk del")
+    expect(removed.first).to_have_text(BUDGET)  # struck through, on red
+    expect(history.diff.locator("ins")).to_have_count(0)
+
+    history.select(1)  # the version before Ben's change
+    with database_write_lock(server.db_path):
+        history.restore()
+        # The server applies the restore in memory, but cannot commit or send it...
+        wait_until(lambda: content(server, note["id"]) == PLAN, message="the restore applied")
+        # ...so Cat, still without it, types in her paragraph at that moment.
+        assert cat.text() == WITHOUT_BUDGET
+        cat.type_at_end_of(SCHEDULE, " Cat adds this.")
+        expect(cat.save_state).to_have_attribute("data-state", "saving")
+        wait_until(
+            lambda: "Cat adds this." in content(server, note["id"]),
+            message="Cat's words applied after the restore",
+        )
+    # Her words stay in her paragraph: replacing the whole text would have moved them.
+    merged = PLAN.replace(SCHEDULE, SCHEDULE + " Cat adds this.")
+    for tab in (ana, ben, cat):
+        tab.wait_text(merged, exact=True)
+        tab.wait_saved()
+    assert content(server, note["id"]) == merged
+
+    notice = ana.page.locator("#restore-notice")
+    expect(notice).to_be_visible()
+    expect(history.dialog).to_be_hidden()
+    undo = notice.get_by_role("button", name="Undo restore")
+    expect(undo).to_be_focused()
+    undo.click()
+    # Undo restore brings back the text exactly as it was just before the restore.
+    for tab in (ana, ben, cat):
+        tab.wait_text(WITHOUT_BUDGET, exact=True)
+    expect(notice).to_contain_text("Restore undone")
+    assert content(server, note["id"]) == WITHOUT_BUDGET
+
+    history = ana.history()
+    expect(history.entries.locator(".badge.before-restore")).to_have_count(2)
+    expect(history.entries.first.locator(".entry-who")).to_contain_text("Ana")
+
+    viewer = person("Vic").open(server.url + note["view_url"]).wait_ready()
+    viewer.wait_text(WITHOUT_BUDGET, exact=True)
+    expect(viewer.page.locator("#history-open")).to_have_count(0)
+    expect(viewer.page.locator("#history-dialog")).to_have_count(0)
+    refused = viewer.page.evaluate(
+        "(token) => fetch(`/api/notes/${token}/versions`).then((r) => r.status)", note["view_id"]
+    )
+    assert refused == 403
+
+
+def test_a_version_compared_with_the_current_text_and_rendered_as_the_preview_renders(
+    server: ServerProcess, person: PersonFactory, artifacts: Path
+) -> None:
+    first = (
+        "# Trip\n\n- [ ] book the train\n- [x] pack\n\n"
+        '<div style="position: fixed; inset: 0">cover</div><script>window.__pwned = 1</script>\n'
+    )
+    note = server.post_note(first)
+    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    ana.type_at_end_of("book the train", " for Tuesday")
+    ana.wait_saved()
+
+    history = ana.history()
+    expect(history.entries).to_have_count(2)
+    history.select(1)
+    expect(history.dialog.locator(".diff-summary")).to_contain_text("oldest")
+    history.choose("The current text")
+    added = history.diff.locator(".cm-changedText")
+    expect(added).to_have_text(" for Tuesday")
+    history.choose("Side by side")
+    expect(history.diff.locator(".cm-merge-b .cm-changedText")).to_have_text(" for Tuesday")
+    ana.page.locator("#history-dialog").screenshot(path=str(artifacts / "history.png"))
+
+    history.choose("Rendered")
+    rendered = history.dialog.locator(".version-rendered")
+    expect(rendered.locator("h1")).to_have_text("Trip")
+    expect(rendered.locator("input[type=checkbox]")).to_have_count(2)
+    expect(rendered.locator("input[type=checkbox]").first).to_be_disabled()
+    expect(rendered.get_by_text("cover")).to_be_visible()  # sanitised as the preview is:
+    expect(rendered.locator("[style], script")).to_have_count(0)
+    assert ana.page.evaluate("() => window.__pwned") is None
+    expect(rendered).not_to_contain_text("for Tuesday")
+    expect(history.diff).to_be_hidden()
+
+
+def test_naming_the_current_version_takes_1_to_100_characters(
+    server: ServerProcess, person: PersonFactory
+) -> None:
+    note = server.post_note("# Draft\n")
+    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    history = ana.history()
+    field = history.dialog.get_by_label("Name the current version")
+    hint = history.dialog.locator(".name-version .hint")
+
+    history.dialog.get_by_role("button", name="Save").click()
+    expect(hint).to_have_text("Type a name first (1 to 100 characters).")
+    field.fill("x" * 101)  # said as soon as it is too long, before any request
+    expect(hint).to_have_text("A name can have at most 100 characters; this one has 101.")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    history.dialog.get_by_role("button", name="Save").click()
+    expect(history.entries).to_have_count(1)
+
+    field.fill("Before the review")
+    field.press("Enter")
+    expect(hint).to_have_text("Named the current version “Before the review”.")
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    expect(history.entries).to_have_count(2)
+    named = history.entries.first
+    expect(named.locator(".badge.named")).to_have_text("Named")
+    expect(named.locator(".entry-name")).to_have_text("“Before the review”")
+    expect(named.locator("time")).to_be_visible()
+
+
+def test_older_versions_load_a_page_at_a_time(server: ServerProcess, person: PersonFactory) -> None:
+    note = server.post_note("# Many\n")
+    for i in range(55):
+        response = httpx.post(
+            f"{server.url}/api/notes/{note['id']}/versions", json={"name": f"n{i}"}, timeout=10
+        )
+        assert response.status_code == 201
+    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    history = ana.history()
+    expect(history.entries).to_have_count(50)
+    expect(history.entries.first.locator(".entry-name")).to_have_text("“n54”")
+    more = history.dialog.get_by_role("button", name="Load older versions")
+    more.click()
+    expect(history.entries).to_have_count(56)  # 55 named, and the note's first content
+    expect(more).to_be_hidden()
+    expect(history.entries.last.locator(".entry-name")).to_have_count(0)
+
+
+def test_the_history_works_from_the_keyboard(server: ServerProcess, person: PersonFactory) -> None:
+    note = server.post_note("# Keys\n\nOne line.\n")
+    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    ana.type_at_end_of("One line.", " Two.")
+    ana.wait_saved()
+    opener = ana.page.locator("#history-open")
+    opener.focus()
+    ana.page.keyboard.press("Enter")
+    history = ana.page.locator("#history-dialog")
+    expect(history).to_be_visible()
+    entries = history.locator(".version-entry")
+    expect(entries).to_have_count(2)
+    press_tab_until(ana, entries.first)
+    ana.page.keyboard.press("ArrowDown")
+    expect(entries.last).to_be_focused()
+    ana.page.keyboard.press("ArrowUp")
+    expect(entries.first).to_be_focused()
+    ana.page.keyboard.press("Enter")
+    expect(entries.first).to_have_attribute("aria-current", "true")
+    expect(history.locator(".diff .cm-changedText")).to_have_text(" Two.")
+    restore = history.get_by_role("button", name="Restore this version…")
+    press_tab_until(ana, restore)
+    ana.page.keyboard.press("Enter")
+    expect(history.get_by_role("button", name="Restore", exact=True)).to_be_focused()
+    ana.page.keyboard.press("Escape")
+    expect(history).to_be_hidden()
+    expect(opener).to_be_focused()
+
+
+def press_tab_until(tab: NoteTab, target: Locator, limit: int = 40) -> None:
+    """Press Tab until ``target`` has the focus."""
+    for _ in range(limit):
+        if target.evaluate("(el) => el === document.activeElement"):
+            return
+        tab.page.keyboard.press("Tab")
+    raise AssertionError(f"{target} never got the focus in {limit} presses of Tab")
