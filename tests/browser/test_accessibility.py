@@ -122,7 +122,7 @@ def test_no_serious_violations_in_the_history_view(
         if not viewport:
             history.choose("Side by side")
             assert violations(tab.page) == [], "history, side by side"
-        history.choose("Show unchanged lines")
+        history.choose("All lines")
         history.choose("Rendered")
         assert violations(tab.page) == [], f"history, a version rendered{where}"
         history.dialog.get_by_role("button", name="Restore this version…").click()

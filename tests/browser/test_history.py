@@ -6,6 +6,7 @@ Versions begin after a pause of 1 s here (someone new: 0.1 s), instead of minute
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -106,39 +107,93 @@ def test_ana_restores_what_ben_deleted_while_cat_types_and_can_undo_it(
     assert refused == 403
 
 
-def test_a_version_compared_with_the_current_text_and_rendered_as_the_preview_renders(
+TRIP = """# Trip to Lisbon
+
+## Before we go
+
+- [ ] book the train
+- [x] pack
+- [ ] ask Cat about the flat
+
+## Days
+
+Day 1: the castle, then dinner in Alfama.
+Day 2: Belém and the tiles museum.
+"""
+
+
+def test_a_version_compared_inline_side_by_side_with_the_current_text_and_rendered(
     server: ServerProcess, person: PersonFactory, artifacts: Path
 ) -> None:
-    first = (
-        "# Trip\n\n- [ ] book the train\n- [x] pack\n\n"
-        '<div style="position: fixed; inset: 0">cover</div><script>window.__pwned = 1</script>\n'
-    )
-    note = server.post_note(first)
-    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    note = server.post_note(TRIP)
+    url = server.url + note["url"]
+    ana = person("Ana", {"width": 1100, "height": 700}).open(url).wait_ready()
+    ben = person("Ben").open(url).wait_ready()
     ana.type_at_end_of("book the train", " for Tuesday")
     ana.wait_saved()
-
+    ben.wait_text("for Tuesday")
+    # A pause past a tenth of --version-gap-s: Ben's edits start a version of their own.
+    time.sleep(0.2)
+    ben.delete_lines("ask Cat about the flat", 1)
+    ben.type_at_end_of("Day 2:", " Sintra if it rains.")
+    ben.wait_saved()
+    ana.wait_text("Sintra if it rains.")
     history = ana.history()
-    expect(history.entries).to_have_count(2)
-    history.select(1)
+    history.dialog.get_by_label("Name the current version").fill("Before the review")
+    history.dialog.get_by_role("button", name="Save").click()
+    expect(history.entries).to_have_count(4)  # named; Ben's; Ana's; the first content
+    expect(history.entries.nth(0).locator(".badge.named")).to_have_text("Named")
+    expect(history.entries.nth(1).locator(".entry-who")).to_have_text("Ben")
+    expect(history.entries.nth(2).locator(".entry-who")).to_have_text("Ana")
+
+    history.select(1)  # Ben's, against the version before it: inline
+    removed = history.diff.locator(".cm-deletedChunk", has_text="ask Cat")
+    expect(removed).to_have_text("- [ ] ask Cat about the flat")
+    expect(history.diff.locator(".cm-changedText")).to_contain_text("Sintra if it rains")
+    ana.page.locator("#history-dialog").screenshot(
+        path=str(artifacts / "history.png"), animations="disabled", caret="hide"
+    )
+
+    history.select(3)  # the first content
     expect(history.dialog.locator(".diff-summary")).to_contain_text("oldest")
-    history.choose("The current text")
-    added = history.diff.locator(".cm-changedText")
-    expect(added).to_have_text(" for Tuesday")
+    history.choose("Current text")
     history.choose("Side by side")
-    expect(history.diff.locator(".cm-merge-b .cm-changedText")).to_have_text(" for Tuesday")
-    ana.page.locator("#history-dialog").screenshot(path=str(artifacts / "history.png"))
+    expect(history.diff.locator(".cm-merge-a .cm-changedText")).to_contain_text(
+        ["ask Cat about the flat"]
+    )
+    expect(history.diff.locator(".cm-merge-b .cm-changedText")).to_contain_text(
+        ["for Tuesday", "Sintra if it rains"]
+    )
 
     history.choose("Rendered")
     rendered = history.dialog.locator(".version-rendered")
-    expect(rendered.locator("h1")).to_have_text("Trip")
-    expect(rendered.locator("input[type=checkbox]")).to_have_count(2)
-    expect(rendered.locator("input[type=checkbox]").first).to_be_disabled()
-    expect(rendered.get_by_text("cover")).to_be_visible()  # sanitised as the preview is:
+    expect(history.diff).to_be_hidden()
+    expect(rendered.locator("h1")).to_have_text("Trip to Lisbon")
+    boxes = rendered.locator("input[type=checkbox]")
+    expect(boxes).to_have_count(3)
+    for box in boxes.all():
+        expect(box).to_be_disabled()
+    expect(rendered).to_contain_text("ask Cat about the flat")
+    expect(rendered).not_to_contain_text("for Tuesday")
+
+
+def test_a_version_is_rendered_sanitised_as_the_preview_is(
+    server: ServerProcess, person: PersonFactory
+) -> None:
+    hostile = (
+        "# Hostile\n\n"
+        '<div style="position: fixed; inset: 0">cover</div><script>window.__pwned = 1</script>\n'
+    )
+    note = server.post_note(hostile)
+    ana = person("Ana").open(server.url + note["url"]).wait_ready()
+    history = ana.history()
+    history.select(0)
+    history.choose("Rendered")
+    rendered = history.dialog.locator(".version-rendered")
+    expect(rendered.locator("h1")).to_have_text("Hostile")
+    expect(rendered.get_by_text("cover")).to_be_visible()
     expect(rendered.locator("[style], script")).to_have_count(0)
     assert ana.page.evaluate("() => window.__pwned") is None
-    expect(rendered).not_to_contain_text("for Tuesday")
-    expect(history.diff).to_be_hidden()
 
 
 def test_naming_the_current_version_takes_1_to_100_characters(
