@@ -29,6 +29,7 @@ from collab import document
 from collab.channel import Channel
 from collab.errors import CloseCode, PeerError
 from collab.events import NO_EVENTS, RoomEvents
+from collab.fanout import NO_FANOUT, Fanout
 from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
@@ -73,10 +74,13 @@ class RoomManager:
         grace_s: float = 10.0,
         max_rooms: int = 10_000,
         events: RoomEvents = NO_EVENTS,
+        fanout: Fanout = NO_FANOUT,
     ) -> None:
-        """Open rooms on ``store``; ``events`` hears what they do (for metrics)."""
+        """Open rooms on ``store``; ``events`` hears what they do (for metrics);
+        ``fanout`` links them to the same notes' rooms in other processes."""
         self.store = store
         self.events = events
+        self.fanout = fanout
         self.config = config or RoomConfig()
         self.grace_s = grace_s
         self.max_rooms = max_rooms
@@ -261,7 +265,9 @@ class RoomManager:
             trackers=trackers,
             on_broken=self._forget,
             events=self.events,
+            fanout=self.fanout,
         )
+        self.fanout.watch(slot.room)
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
             "opened note=%s in %d ms (%d logged updates after its snapshot)",
@@ -326,6 +332,8 @@ class RoomManager:
         slot.cancel_close()
         if self._slots.get(slot.note) is slot:
             del self._slots[slot.note]
+        if slot.room is not None:
+            self.fanout.unwatch(slot.room)
 
     def disconnect(
         self, note: int, code: CloseCode, reason: str, *, admitted_by: str | None = None

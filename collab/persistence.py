@@ -97,6 +97,14 @@ class DocumentStore(Protocol):
         after every append queued before it."""
         ...
 
+    async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
+        """The note's logged updates after position ``after``, up to its head, in order."""
+        ...
+
+    async def heads(self, notes: list[int]) -> dict[int, int]:
+        """The position of each note's last logged update, in one read."""
+        ...
+
 
 class EmptySnapshotRefused(RuntimeError):
     """A checkpoint of a note with history came out as an empty document.
@@ -194,6 +202,13 @@ class MemoryStore:
         kept.versions.append((kind, name, len(kept.log)))
         self._commit_later(future, VersionMark(len(kept.versions), len(kept.log)))
         return future
+
+    async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
+        log = self.log_of(note)
+        return [(position, edit.update) for position, edit in enumerate(log, 1) if position > after]
+
+    async def heads(self, notes: list[int]) -> dict[int, int]:
+        return {note: len(self.log_of(note)) for note in notes}
 
     def _commit_later(self, future: asyncio.Future[Any], result: object) -> None:
         if self._held is not None:

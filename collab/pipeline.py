@@ -72,6 +72,7 @@ class WritePipeline:
         unsnapshotted: int = 0,
         head: int = 0,
         events: RoomEvents = NO_EVENTS,
+        on_committed: Callable[[list[tuple[int, bytes]]], None] = lambda rows: None,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
@@ -86,6 +87,7 @@ class WritePipeline:
         self._peers = peers
         self._on_failure = on_failure
         self._events = events
+        self._on_committed = on_committed
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
         self._outbox: list[tuple[set[Peer | None], bytes, float]] = []  # committed: to broadcast
         self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
@@ -146,10 +148,15 @@ class WritePipeline:
         writes = [self._store.append(self.note, edit) for edit in edits]
         update = edits[0].update if len(edits) == 1 else merge([edit.update for edit in edits])
         # The store resolves futures in order: the last one settles the batch.
-        writes[-1].add_done_callback(partial(self._committed, batch, update, writes))
+        writes[-1].add_done_callback(partial(self._committed, batch, edits, update, writes))
 
     def _committed(
-        self, batch: _Batch, update: bytes, writes: list[asyncio.Future[int]], _last: object
+        self,
+        batch: _Batch,
+        edits: list[Edit],
+        update: bytes,
+        writes: list[asyncio.Future[int]],
+        _last: object,
     ) -> None:
         failed = [w for w in writes if w.cancelled() or w.exception() is not None]
         if failed:
@@ -162,6 +169,9 @@ class WritePipeline:
             if not self._outbox:
                 asyncio.get_running_loop().call_soon(self._send_outbox)
             self._outbox.append((batch.senders, update, batch.arrived))
+            self._on_committed(
+                [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
+            )
             self._compaction.logged(len(writes))
         batch.committed.set_result(None)  # sync answers and save acks may go now
 

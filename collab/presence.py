@@ -5,30 +5,62 @@ kept in :class:`~collab.awareness.AwarenessStates` (which drops echoes and
 validates what it keeps); changes go to everyone else at once, renewals a few
 seconds later, batched. A newcomer is shown everyone present as it joins, and
 a leaving peer's entries are removed for the others.
+
+When other processes serve the same note, what this process's peers change is
+also handed to ``publish``, and what the others' peers change arrives through
+:meth:`PresenceRelay.remote`, owned by one :class:`RemoteOwner` per process, so
+a process that stops takes exactly its own peers' entries with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+import logging
+from collections.abc import Callable, Collection
 
 from collab import awareness, protocol
 from collab.awareness import AwarenessStates, Entry
+from collab.errors import MalformedMessage
 from collab.peer import Peer, Role
 from collab.persistence import ANONYMOUS
 
+logger = logging.getLogger("collab.presence")
+
 _VIEWER_STAMP = {"role": Role.VIEWER.value}
+
+
+class RemoteOwner:
+    """The peers of one other process, as the owner of the client ids they set."""
+
+    __slots__ = ("origin",)
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"<RemoteOwner {self.origin}>"
 
 
 class PresenceRelay:
     """Relays the awareness states of one room's peers to each other."""
 
     def __init__(
-        self, peers: Collection[Peer], *, max_state_bytes: int, renewal_delay_s: float
+        self,
+        peers: Collection[Peer],
+        *,
+        max_state_bytes: int,
+        renewal_delay_s: float,
+        publish: Callable[[bytes], None] = lambda payload: None,
     ) -> None:
-        """Relay among ``peers``: the room's own set, which the room keeps current."""
+        """Relay among ``peers``: the room's own set, which the room keeps current.
+
+        ``publish`` hears what this process's peers changed (an encoded awareness
+        update), for the same note's rooms in other processes.
+        """
         self.states = AwarenessStates()
         self._peers = peers
+        self._publish = publish
+        self._remotes: dict[str, RemoteOwner] = {}
         self._max_state_bytes = max_state_bytes
         self._renewal_delay_s = renewal_delay_s
         self._renewals: dict[int, Entry] = {}  # renewals waiting to be relayed
@@ -50,11 +82,46 @@ class PresenceRelay:
 
     def leave(self, peer: Peer) -> None:
         """Remove what ``peer`` set, for everyone else."""
-        removed = self.states.remove_owner(peer)
+        removed = self._remove(peer)
+        if removed:
+            self._publish(awareness.encode(removed))
+
+    def remote(self, origin: str, payload: bytes) -> None:
+        """Take an awareness update another process's peers made, and relay it here."""
+        try:
+            entries = awareness.read(payload, max_state_bytes=self._max_state_bytes)
+        except MalformedMessage as error:  # a process of another version, or a bug
+            logger.warning("dropped presence from %s: %s", origin, error)
+            return
+        owner = self._remotes.get(origin)
+        if owner is None:
+            owner = self._remotes[origin] = RemoteOwner(origin)
+        held = {entry.client_id: self.states.state_of(entry.client_id) for entry in entries}
+        advanced = self.states.apply(entries, owner=owner)
+        self._relay(advanced, held, exclude=None)
+
+    def gone(self, origin: str) -> None:
+        """Another process stopped: remove its peers' entries here."""
+        owner = self._remotes.pop(origin, None)
+        if owner is not None:
+            self._remove(owner)
+
+    def local_payload(self) -> bytes | None:
+        """The entries this process's own peers set, encoded; None if there are none."""
+        local = [
+            entry
+            for entry in self.states.present()
+            if not isinstance(self.states.owner_of(entry.client_id), RemoteOwner)
+        ]
+        return awareness.encode(local) if local else None
+
+    def _remove(self, owner: object) -> list[Entry]:
+        removed = self.states.remove_owner(owner)
         for entry in removed:
             self._renewals.pop(entry.client_id, None)
         if removed:
             self._send_all(protocol.encode_awareness(awareness.encode(removed)))
+        return removed
 
     def receive(self, peer: Peer, payload: bytes) -> None:
         """Take an awareness update from ``peer``; raises MalformedMessage if it is bad."""
@@ -71,6 +138,21 @@ class PresenceRelay:
         if returning and (others := self.states.advance_others(peer)):
             # It ignores the others at the clocks it saw before its socket dropped.
             peer.send(protocol.encode_awareness(awareness.encode(others)))
+        changes = self._relay(advanced, held, exclude=peer)
+        if changes:
+            self._publish(awareness.encode(changes))
+        if not self.states.has_others(peer):
+            # No one else is present to renew anything, so the sender gets its own
+            # entries back (with its own clocks, which stock clients ignore): a
+            # client that hears nothing for 30 s drops its connection.
+            ids = {entry.client_id for entry in advanced}
+            own = [entry for entry in entries if entry.client_id in ids]
+            peer.send(protocol.encode_awareness(awareness.encode(own)))
+
+    def _relay(
+        self, advanced: list[Entry], held: dict[int, str | None], exclude: Peer | None
+    ) -> list[Entry]:
+        """Send changes to everyone but ``exclude`` now, renewals later; return the changes."""
         changes = []
         for entry in advanced:
             if entry.state is not None and entry.state == held[entry.client_id]:
@@ -79,14 +161,8 @@ class PresenceRelay:
                 self._renewals.pop(entry.client_id, None)
                 changes.append(entry)
         if changes:
-            self._send_all(protocol.encode_awareness(awareness.encode(changes)), exclude=peer)
-        if not self.states.has_others(peer):
-            # No one else is present to renew anything, so the sender gets its own
-            # entries back (with its own clocks, which stock clients ignore): a
-            # client that hears nothing for 30 s drops its connection.
-            ids = {entry.client_id for entry in advanced}
-            own = [entry for entry in entries if entry.client_id in ids]
-            peer.send(protocol.encode_awareness(awareness.encode(own)))
+            self._send_all(protocol.encode_awareness(awareness.encode(changes)), exclude=exclude)
+        return changes
 
     def close(self) -> None:
         """Stop the renewal timer; the room is closing."""
@@ -112,6 +188,11 @@ class PresenceRelay:
         renewals = [entry for entry in self._renewals.values() if self.states.holds(entry)]
         self._renewals = {}
         owners = {self.states.owner_of(entry.client_id) for entry in renewals}
+        local = [
+            e for e in renewals if not isinstance(self.states.owner_of(e.client_id), RemoteOwner)
+        ]
+        if local:  # the other processes' clients drop a state not renewed for 30 s
+            self._publish(awareness.encode(local))
         everyone = protocol.encode_awareness(awareness.encode(renewals))
         for peer in self._peers:
             if peer not in owners:

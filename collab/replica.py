@@ -58,7 +58,7 @@ class Replica:
         self.text = doc.get(TEXT_NAME, type=pycrdt.Text)
         self.types, self.places = trackers or (TypeDepthTracker(limits), PlaceCounter(limits))
         self._max_clients = limits.max_note_clients
-        self._stored_limits = limits.for_stored()
+        self.stored_limits = self._stored_limits = limits.for_stored()
         # The state vector, kept up to date instead of re-encoded per update.
         self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self._delta: bytes | None = None  # what the transaction being applied changed
@@ -111,6 +111,25 @@ class Replica:
             raise  # not malformed: the caller asks the peer again
         except InvalidUpdate as error:
             raise MalformedMessage(f"update refused: {error}") from error
+
+    def apply_committed(self, update: bytes, info: UpdateInfo) -> Change | None:
+        """Apply an update another process committed to the note's log; what was new.
+
+        It passed that process's checks, and it is in the log: only what keeps
+        yrs safe is checked again (nothing may be left pending), not the limits
+        on what an edit may cost, or the document could never hold the log.
+        """
+        try:
+            check_applicable(info, self._state)
+        except InvalidUpdate as error:
+            raise MalformedMessage(f"logged update not applicable yet: {error}") from error
+        delta = self._apply(update, info)
+        if delta is None:
+            return None
+        if delta is not update:
+            info = check_update(delta, self._stored_limits)
+        added = sum(end - start for _client, start, end in info.clocks)
+        return Change(delta, added, info.deleted)
 
     def replace_text(self, target: str, *, timeout_s: float = 0.05) -> Change | None:
         """Make the text ``target`` by the smallest edits, in one transaction; what changed.

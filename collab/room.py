@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 import pycrdt
 
@@ -34,6 +35,8 @@ from collab.errors import (
     TooManyMessages,
 )
 from collab.events import NO_EVENTS, RoomEvents
+from collab.fanout import NO_FANOUT, Fanout
+from collab.logsync import LogSync, spawner
 from collab.peer import Peer, PeerState, Role
 from collab.persistence import DocumentStore, VersionMark
 from collab.pipeline import WritePipeline
@@ -91,6 +94,7 @@ class Room:
         trackers: Trackers | None = None,
         on_broken: Callable[[Room], None] | None = None,
         events: RoomEvents = NO_EVENTS,
+        fanout: Fanout = NO_FANOUT,
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
@@ -98,17 +102,25 @@ class Room:
         latest checkpoint, ``head`` the position of the last; ``trackers`` the
         document's type depths and insertion places (see
         :func:`collab.replica.track`); ``on_broken`` is called when a write fails
-        and the room must be dropped; ``events`` hears what its writes do.
+        and the room must be dropped; ``events`` hears what its writes do;
+        ``fanout`` carries its commits and presence to other processes.
         """
         self.note = note
         self.config = config = config or RoomConfig()
         self.replica = Replica(doc, config.limits, trackers)
         self._peers: set[Peer] = set()
         self._on_broken = on_broken
+        self._fanout = fanout
+        self._tasks: set[asyncio.Task[None]] = set()  # catch-up reads
+        self._remote_peers: dict[str, int] = {}  # other processes' peer counts
         self.presence = PresenceRelay(
             self._peers,
             max_state_bytes=config.max_awareness_state_bytes,
             renewal_delay_s=config.awareness_renewal_delay_s,
+            publish=partial(fanout.presence, note),
+        )
+        self.log = LogSync(
+            note, store, self.replica, self._peers, head, spawner(self._tasks, self._catch_up)
         )
         self.pipeline = WritePipeline(
             note,
@@ -120,6 +132,7 @@ class Room:
             unsnapshotted=unsnapshotted,
             head=head,
             events=events,
+            on_committed=self._committed,
         )
 
     def __repr__(self) -> str:
@@ -140,6 +153,11 @@ class Room:
 
     @property
     def peer_count(self) -> int:
+        """Peers in the note's room, in every process serving it."""
+        return len(self._peers) + sum(self._remote_peers.values())
+
+    def peers_here(self) -> int:
+        """Peers this process serves in the note."""
         return len(self._peers)
 
     def peers(self) -> Iterable[Peer]:
@@ -200,30 +218,32 @@ class Room:
             self.note,
             peer.channel.label,
             peer.role,
-            len(self._peers),
+            self.peer_count,
             extra={
                 "note": self.note,
                 "peer": peer.channel.label,
                 "role": peer.role.value,
-                "peers": len(self._peers),
+                "peers": self.peer_count,
             },
         )
         peer.send(protocol.encode_sync_step1(self.replica.state_vector()))
         self.presence.greet(peer)
+        self._fanout.peers(self.note, len(self._peers))
 
     def _leave(self, peer: Peer) -> None:
         self._peers.discard(peer)
         self.presence.leave(peer)
+        self._fanout.peers(self.note, len(self._peers))
         code = peer.close_frame[0] if peer.close_frame else CloseCode.NORMAL  # NORMAL: it left
         logger.info(
             "leave note=%s peer=%s peers=%d",
             self.note,
             peer.channel.label,
-            len(self._peers),
+            self.peer_count,
             extra={
                 "note": self.note,
                 "peer": peer.channel.label,
-                "peers": len(self._peers),
+                "peers": self.peer_count,
                 "code": int(code),
             },
         )
@@ -334,6 +354,50 @@ class Room:
 
         self.pipeline.after_appends(send)
 
+    # -- other processes serving the note ------------------------------------------------
+
+    def _committed(self, rows: list[tuple[int, bytes]]) -> None:
+        """This process committed (and broadcast here) these rows: tell the others."""
+        self.log.local([position for position, _update in rows])
+        for position, update in rows:
+            self._fanout.committed(self.note, position, update)
+
+    def remote_committed(self, position: int, update: bytes | None) -> None:
+        """Another process committed ``update`` at ``position`` (None: read the log)."""
+        if not self.broken:
+            self.log.remote(position, update)
+
+    def remote_head(self, head: int) -> None:
+        """The note's log ends at ``head`` (the periodic check): catch up if behind."""
+        if not self.broken and self.log.behind(head):
+            self.log.request_catch_up()
+
+    async def _catch_up(self) -> None:
+        try:
+            await self.log.catch_up()
+        except Exception:  # the database is away: the next head check tries again
+            logger.warning("catching up note=%s from the log failed", self.note, exc_info=True)
+
+    def remote_presence(self, origin: str, payload: bytes) -> None:
+        """Another process's peers changed their presence."""
+        self.presence.remote(origin, payload)
+
+    def remote_gone(self, origin: str) -> None:
+        """Another process stopped: its peers and their presence are gone."""
+        self._remote_peers.pop(origin, None)
+        self.presence.gone(origin)
+
+    def remote_peers(self, origin: str, count: int) -> None:
+        """How many peers another process serves in this note now."""
+        if count:
+            self._remote_peers[origin] = count
+        else:
+            self._remote_peers.pop(origin, None)
+
+    def present_local(self) -> bytes | None:
+        """This process's peers' presence, encoded, for a process that just opened the note."""
+        return self.presence.local_payload()
+
     # -- restoring a version -----------------------------------------------------------
 
     async def restore(self, text: str, author: str) -> VersionMark:
@@ -348,6 +412,8 @@ class Room:
         """
         if self.broken:
             raise StorageFailed("this note could not be saved; try again")
+        if self._fanout is not NO_FANOUT:  # other processes write too: diff from the latest
+            await self.log.settle()
         # Queued before the restore's own edits, so the store marks the state before them.
         marking = self.pipeline.mark_version("before-restore")
         change = self.replica.replace_text(text)
@@ -384,4 +450,6 @@ class Room:
     async def close(self) -> None:
         """Compact, then wait until every write of this room is committed."""
         self.presence.close()
+        for task in list(self._tasks):
+            task.cancel()
         await self.pipeline.drain()

@@ -22,6 +22,7 @@ from storage import models
 logger = logging.getLogger("storage.db")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x636E6D67  # the advisory lock migrations take on PostgreSQL ("cnmg")
 
 LEGACY_REVISIONS = {1: "0001", 2: "0002"}
 """Databases written before Alembic kept their schema version in SQLite's
@@ -88,6 +89,9 @@ def create_schema(engine: Engine) -> None:
     """
     assert models.Note.__tablename__  # the models module registers the tables
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Servers starting together on one database migrate it one after another.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = _alembic_config(connection)
         script = ScriptDirectory.from_config(config)
         current = MigrationContext.configure(connection).get_current_revision()

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, bindparam, text
 from sqlmodel import Session
 
+from storage.locks import try_note_lock
 from storage.models import Checkpoint, utcnow
 
 logger = logging.getLogger("storage.retention")
@@ -60,6 +61,8 @@ def notes_to_thin(engine: Engine, cutoff: datetime) -> list[int]:
 def thin(engine: Engine, note: int, cutoff: datetime, build: BuildState) -> Thinned | None:
     """Thin one note's history before ``cutoff``; None when it has nothing that old."""
     with Session(engine) as session:
+        if not try_note_lock(session.connection(), note):
+            return None  # another process is thinning or checkpointing it
         old = session.execute(
             text(
                 "SELECT position, committed_at FROM update_log WHERE note_id = :note"

@@ -94,6 +94,11 @@ class Statements:
             .where(LOG.c.note_id == b.note, LOG.c.position > b.after, LOG.c.position <= b.upto)
             .order_by(LOG.c.position)
         )
+        self.log_rows_after = compiled(
+            select(LOG.c.position, LOG.c.data)
+            .where(LOG.c.note_id == b.note, LOG.c.position > b.after, LOG.c.position <= b.upto)
+            .order_by(LOG.c.position)
+        )
         self.add_checkpoint = compiled(
             _insert_or_ignore(dialect, CHECKPOINT).values(
                 note_id=b.note, position=b.position, data=b.data, created_at=b.now

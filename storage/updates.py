@@ -24,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
+from storage.locks import try_note_lock
 from storage.models import utcnow
-from storage.sql import Statements
+from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer
 
 logger = logging.getLogger("storage.updates")
@@ -138,6 +139,37 @@ class SqlDocumentStore:
         job = Job(note, b"", self.writer.new_future(), kind="version", extra=(kind, name))
         return self.writer.submit(job)
 
+    async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
+        """The note's logged updates after ``after``, up to its head (read first), in order."""
+        return await asyncio.to_thread(self._read_log, note, after)
+
+    def _read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
+        sql = self._sql
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            row = sql.run(cursor, sql.head_of, note=note).fetchone()
+            head = row[0] if row else 0
+            found = sql.run(cursor, sql.log_rows_after, note=note, after=after, upto=head)
+            rows = [(int(position), bytes(data)) for position, data in found.fetchall()]
+            cursor.close()
+        finally:
+            connection.close()
+        return rows
+
+    async def heads(self, notes: list[int]) -> dict[int, int]:
+        """Each note's head, in one query (the periodic check of the open notes)."""
+        if not notes:
+            return {}
+        return await asyncio.to_thread(self._heads, notes)
+
+    def _heads(self, notes: list[int]) -> dict[int, int]:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(NOTE.c.id, NOTE.c.head).where(NOTE.c.id.in_(notes))
+            ).all()
+        return {int(note): int(head) for note, head in found}
+
     async def load(self, note: int) -> Loaded:
         """The note's latest checkpoint merged with the updates logged after it."""
         return await asyncio.to_thread(self.load_sync, note)
@@ -188,10 +220,13 @@ class SqlDocumentStore:
         await self.writer.submit(job)
 
     def _build_checkpoint(self, note: int) -> tuple[int | None, bytes]:
-        loaded = self.load_sync(note)
-        if loaded.checkpoint == loaded.head or loaded.head == 0:
-            return None, b""  # nothing logged since the last checkpoint
-        return loaded.head, build(loaded.updates).get_update()
+        with self.engine.connect() as connection, connection.begin():
+            if not try_note_lock(connection, note):
+                return None, b""  # another process is building it
+            loaded = self.load_sync(note)
+            if loaded.checkpoint == loaded.head or loaded.head == 0:
+                return None, b""  # nothing logged since the last checkpoint
+            return loaded.head, build(loaded.updates).get_update()
 
     # -- on the writer thread ----------------------------------------------------------
 

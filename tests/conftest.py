@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 from support.live import LiveServer
 from support.server import ServerProcess
+from support.services import Postgres
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -21,14 +24,14 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_server(tmp_path: Path, db_path: Path) -> Iterator[type[ServerProcess]]:
+def make_server(tmp_path: Path, database_url: str) -> Iterator[type[ServerProcess]]:
     """Build servers over the test's database; every one is stopped afterwards."""
     started: list[ServerProcess] = []
 
     def factory(
-        *args: str, env: dict[str, str] | None = None, db: Path | None = None
+        *args: str, env: dict[str, str] | None = None, db: Path | str | None = None
     ) -> ServerProcess:
-        server = ServerProcess(db or db_path, tmp_path, *args, env=env)
+        server = ServerProcess(db or database_url, tmp_path, *args, env=env)
         started.append(server)
         return server
 
@@ -43,13 +46,67 @@ def server(make_server: type[ServerProcess]) -> ServerProcess:
     return make_server().start()  # type: ignore[call-arg]
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the whole run; each test takes a database of its own.
+
+    Its folder is outside pytest's own (which only its owner may enter): as root,
+    the server runs as the ``postgres`` user.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="collab-notes-pg-"))
+    folder.chmod(0o755)
+    try:
+        server = Postgres(folder / "pg").start()
+    except (FileNotFoundError, KeyError) as error:  # no postgresql package, no postgres user
+        shutil.rmtree(folder, ignore_errors=True)
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL is not installed here ({error}); scripts/test installs it")
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test whose servers use a database on both SQLite and PostgreSQL.
+
+    A test of what only a SQLite file has (its lock, its file, its tools) is
+    marked ``sqlite_only`` and runs once. So do the browser tests: they test the
+    pages, and what they reach of the server runs on both in the other tests.
+    """
+    if "backend" in metafunc.fixturenames:
+        definition = metafunc.definition
+        only = definition.get_closest_marker("sqlite_only") or definition.get_closest_marker(
+            "browser"
+        )
+        metafunc.parametrize("backend", ["sqlite"] if only else BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def make_live(tmp_path: Path, db_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database the test's servers use (see :func:`pytest_generate_tests`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database of the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{db_path}"
+    postgres: Postgres = request.getfixturevalue("postgres")
+    return postgres.create_database()
+
+
+@pytest.fixture
+def make_live(tmp_path: Path, database_url: str) -> Iterator[Callable[..., LiveServer]]:
     """Build in-process servers over the test's database (settings as keywords)."""
     started: list[LiveServer] = []
 
-    def factory(db: Path | None = None, **settings: Any) -> LiveServer:
-        server = LiveServer(db or db_path, **settings)
+    def factory(db: Path | str | None = None, **settings: Any) -> LiveServer:
+        server = LiveServer(db or database_url, **settings)
         started.append(server)
         return server
 

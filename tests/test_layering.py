@@ -40,6 +40,8 @@ def imported_roots(package: str) -> dict[str, set[str]]:
         # diff_match_patch: pure functions on strings, for restoring a version as a diff.
         ("collab", {"collab", "pycrdt", "diff_match_patch"}),
         ("storage", {"storage", "collab", "pycrdt", "sqlalchemy", "sqlmodel", "alembic"}),
+        # The fan-out speaks to rooms through collab.fanout, and to Redis: no SQL, no web.
+        ("cluster", {"cluster", "collab", "redis"}),
     ],
 )
 def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set[str]) -> None:
@@ -52,7 +54,7 @@ def test_a_package_imports_only_what_its_layer_allows(package: str, allowed: set
 
 
 def test_nothing_imports_the_web_package_but_itself() -> None:
-    for package in ("collab", "storage"):
+    for package in ("collab", "storage", "cluster"):
         assert "web" not in imported_roots(package)
 
 

@@ -13,6 +13,7 @@ concurrent reads used to hold 40 connections while waiting for a 41st).
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -23,6 +24,11 @@ from storage import notes
 from storage.models import Note
 
 MAX_TOKEN_CHARS = 64
+
+REPLACED_REASON = "this link was replaced"
+"""The close reason of the connections a replaced link closes (with 4403)."""
+DELETED_REASON = "this note was deleted"
+"""The close reason of the connections a deletion closes (with 4404); the page shows it."""
 
 
 @dataclass(frozen=True)
@@ -71,17 +77,27 @@ def find(engine: Engine, token: str, *, include_deleted: bool = False) -> NoteAc
 class GrantCache:
     """Tokens already resolved for websockets, so a burst of connections queries once.
 
-    Safe because every change of a note's tokens goes through this process,
-    which forgets the old ones (:meth:`forget`) as it commits.
+    With one process this is safe for ever, because every change of a note's
+    tokens goes through it, and it forgets the old ones (:meth:`forget`) as it
+    commits. When other processes can change them, a grant is trusted for
+    ``max_age_s`` only (see :mod:`web.cluster`).
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._grants: dict[str, Grant] = {}
+    def __init__(self, max_entries: int = 10_000, max_age_s: float | None = None) -> None:
+        self._grants: dict[str, tuple[Grant, float]] = {}
         self._max = max_entries
+        self._max_age_s = max_age_s
         self.generation = 0  # advanced by every forget()
 
     def get(self, token: str) -> Grant | None:
-        return self._grants.get(token)
+        found = self._grants.get(token)
+        if found is None:
+            return None
+        grant, looked_up = found
+        if self._max_age_s is not None and time.monotonic() - looked_up > self._max_age_s:
+            del self._grants[token]
+            return None
+        return grant
 
     def put(self, token: str, grant: Grant, *, looked_up_at: int) -> Grant:
         """Remember a grant looked up when :attr:`generation` was ``looked_up_at``.
@@ -93,10 +109,20 @@ class GrantCache:
         if looked_up_at == self.generation:
             if len(self._grants) >= self._max:
                 self._grants.clear()  # simple and bounded; a miss costs one query
-            self._grants[token] = grant
+            self._grants[token] = (grant, time.monotonic())
         return grant
 
     def forget(self, *tokens: str) -> None:
         self.generation += 1
         for token in tokens:
             self._grants.pop(token, None)
+
+    def forget_note(self, note_id: int, keep: tuple[str, ...] = ()) -> None:
+        """Forget the note's grants, but for the tokens in ``keep`` (its current links)."""
+        stale = [
+            token
+            for token, (grant, _at) in self._grants.items()
+            if grant.note_id == note_id and token not in keep
+        ]
+        if stale:
+            self.forget(*stale)

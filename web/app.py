@@ -22,6 +22,8 @@ from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
+from web.access import GrantCache
+from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.metrics import Metrics
 from web.purge import purging, thinning
 from web.routes import api, history, pages, ws
@@ -91,25 +93,33 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     version_gap_s=settings.version_gap_s,
                     on_commit=metrics.transaction_committed if settings.metrics else _ignore,
                 ) as store,
+                fanout_for(settings.redis_url, store) as fanout,
                 RoomManager(
                     store,
                     room_config(settings),
                     grace_s=settings.room_grace_s,
                     max_rooms=settings.max_loaded_rooms,
                     events=metrics if settings.metrics else NO_EVENTS,
+                    fanout=fanout,
                 ) as rooms,
                 purging(engine, rooms, settings.deleted_note_retention_days),
                 thinning(store, settings.history_days),
             ):
+                clustered = bool(settings.redis_url)
+                grants = GrantCache(max_age_s=CLUSTER_GRANT_AGE_S if clustered else None)
+                links = LinkWatch(engine, rooms, grants) if clustered else None
+                if links is not None:
+                    fanout.on_access = links.changed  # type: ignore[attr-defined]
                 metrics.watch(rooms)
-                services.append(Services(settings, engine, store, rooms, metrics))
+                services.append(Services(settings, engine, store, rooms, metrics, grants))
                 app.state.services = services[0]
                 logger.info(
                     "serving notes from %s (durability %s)",
                     engine.url.render_as_string(hide_password=True),
                     settings.durability,
                 )
-                yield
+                async with watching(links):
+                    yield
         finally:
             engine.dispose()
 

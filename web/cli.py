@@ -13,9 +13,9 @@ from typing import Any
 
 import uvicorn
 
-from storage.db import DatabaseInUse, exclusive_sqlite, sqlite_path
+from storage.db import DatabaseInUse, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.preflight import DatabaseUnusable, check_before_serving
-from web import admin, logs
+from web import admin, logs, workers
 from web.app import create_app
 from web.http_transport import http_protocol, limits_from
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
@@ -150,6 +150,21 @@ def serve(settings: Settings) -> int:
     except DatabaseUnusable as error:
         print(f"collab-notes: {error}", file=sys.stderr)
         return EXIT_DATABASE_UNUSABLE
+    if settings.workers == 1:
+        return _serve_one(settings)
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        # Once, before the workers start: they would race to migrate it.
+        migrate(settings.database_url)
+        sock = workers.bind(settings)
+    except Exception as error:
+        logging.getLogger("web.cli").error("cannot start the workers: %s", error)
+        return EXIT_STARTUP_FAILED
+    return workers.supervise(settings, sock, _worker)
+
+
+def _serve_one(settings: Settings, sock: socket.socket | None = None) -> int:
+    """Run one server process (on ``sock`` if given, the port of the settings if not)."""
     # The writer thread needs the GIL back after each SQLite call; with Python's
     # default 5 ms switch interval a busy event loop kept it waiting that long, the
     # largest part of the fan-out latency's 99th percentile (bench/README.md).
@@ -159,10 +174,24 @@ def serve(settings: Settings) -> int:
     logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     server = Server(_uvicorn_config(app, settings), app)
-    server.run()
+    server.run(sockets=[sock] if sock is not None else None)
     if server.fatal is not None:
         return EXIT_FATAL
     return 0 if server.started else EXIT_STARTUP_FAILED
+
+
+def _worker(settings: Settings, sock: socket.socket) -> None:
+    """One of ``--workers``' processes."""
+    sys.exit(_serve_one(settings, sock))
+
+
+def migrate(url: str) -> None:
+    """Bring the database's schema up to date."""
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+    finally:
+        engine.dispose()
 
 
 def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:

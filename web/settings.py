@@ -28,7 +28,13 @@ class Settings:
     port: int = option(8000, "TCP port to listen on.")
     database_url: str = option(
         "sqlite:///./collab-notes.db",
-        "Where notes are kept: any SQLAlchemy URL. SQLite files are created on first start.",
+        "Where notes are kept: a SQLite file (sqlite:///path, created on first start) or "
+        "PostgreSQL (postgresql+psycopg://user:password@host/database).",
+    )
+    redis_url: str = option(
+        "",
+        "Redis, to serve the same notes from several processes or hosts (redis://host:6379/0). "
+        "Empty: one process, no Redis. Needs PostgreSQL.",
     )
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
@@ -161,8 +167,8 @@ class Settings:
     )
     workers: int = option(
         1,
-        "Server processes. Must be 1: a room lives in one process, so several workers "
-        "would split the people editing a note.",
+        "Server processes sharing the port. More than 1 needs --redis-url and PostgreSQL, "
+        "so that the processes see each other's edits.",
     )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -217,12 +223,23 @@ def check(settings: Settings) -> list[str]:
         value = getattr(settings, name)
         if choices and value not in choices:
             problems.append(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}")
-    if settings.workers != 1:
+    sqlite = settings.database_url.startswith("sqlite")
+    if settings.workers < 1:
+        problems.append("--workers must be 1 or more")
+    elif settings.workers > 1 and not settings.redis_url:
         problems.append(
-            f"--workers {settings.workers}: collab-notes runs one worker. A note's room lives "
-            "in one process; several workers would split its editors between processes that "
-            "cannot see each other's edits."
+            f"--workers {settings.workers} needs --redis-url: the people editing a note would "
+            "be split between processes that cannot see each other's edits."
         )
+    if settings.redis_url and sqlite:
+        problems.append(
+            "--redis-url needs PostgreSQL (--database-url postgresql+psycopg://...): a SQLite "
+            "file is served by one process only."
+        )
+    if settings.redis_url and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        problems.append("--redis-url must start with redis://, rediss:// or unix://")
     if settings.deleted_note_retention_days <= 0:
         problems.append("--deleted-note-retention-days must be more than 0")
     for name in ("request_head_timeout_s", "idle_connection_timeout_s", "max_request_head_bytes"):

@@ -36,8 +36,10 @@ class _Lines(logging.Handler):
 class LiveServer:
     """One in-process server over one database file."""
 
-    def __init__(self, db_path: Path, **settings: Any) -> None:
-        self.settings = Settings(port=free_port(), database_url=f"sqlite:///{db_path}", **settings)
+    def __init__(self, db_path: Path | str, **settings: Any) -> None:
+        """Serve ``db_path`` (a SQLite file) or a database URL."""
+        url = db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"
+        self.settings = Settings(port=free_port(), database_url=url, **settings)
         self._logs = _Lines()
         self._level = logging.WARNING
         self._server: Server | None = None

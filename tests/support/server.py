@@ -23,16 +23,25 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One server process over one database file; restartable on the same port and file."""
+    """One server process over one database; restartable on the same port and database."""
 
-    def __init__(self, db_path: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None):
-        self.db_path = db_path
+    def __init__(
+        self, db: Path | str, log_dir: Path, *args: str, env: dict[str, str] | None = None
+    ):
+        """Serve ``db`` (a SQLite file, or any database URL), logging into ``log_dir``."""
+        self.database_url = db if isinstance(db, str) else f"sqlite:///{db}"
         self.log_dir = log_dir
         self.args = list(args)
         self.env = env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file it serves (for tests that open it themselves)."""
+        assert self.database_url.startswith("sqlite:///"), "this server does not serve SQLite"
+        return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property
     def url(self) -> str:
@@ -51,7 +60,7 @@ class ServerProcess:
             "--port",
             str(self.port),
             "--database-url",
-            f"sqlite:///{self.db_path}",
+            self.database_url,
             *self.args,
         ]
 

@@ -14,6 +14,8 @@ from support.yclient import YClient
 
 from web.cli import main
 
+pytestmark = pytest.mark.sqlite_only  # SQLite files and their tools
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

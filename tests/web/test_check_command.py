@@ -15,6 +15,8 @@ from support.yclient import YClient
 
 from web.cli import main
 
+pytestmark = pytest.mark.sqlite_only  # SQLite files and their tools
+
 
 def check(db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

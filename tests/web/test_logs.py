@@ -198,6 +198,7 @@ def test_redact_replaces_the_token_in_a_links_path_only(line: str, expected: str
     assert redact(redact(line)) == expected  # a redacted line stays as it is
 
 
+@pytest.mark.sqlite_only  # refused because another server holds the SQLite file
 def test_a_refused_start_leaves_the_processs_logging_alone(
     live: LiveServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -54,9 +54,23 @@ def test_the_command_line_wins_over_the_environment(monkeypatch: pytest.MonkeyPa
     assert settings_from(args).port == 9002
 
 
-def test_several_workers_are_refused_with_the_reason() -> None:
+def test_several_workers_without_redis_are_refused_with_the_reason() -> None:
     [problem] = check(Settings(workers=3))
-    assert "runs one worker" in problem and "split" in problem
+    assert "needs --redis-url" in problem and "split" in problem
+
+
+def test_redis_with_sqlite_is_refused_with_the_reason() -> None:
+    [problem] = check(Settings(workers=2, redis_url="redis://localhost:6379/0"))
+    assert "needs PostgreSQL" in problem
+
+
+def test_several_workers_with_postgres_and_redis_are_accepted() -> None:
+    settings = Settings(
+        workers=4,
+        database_url="postgresql+psycopg://collab@localhost/notes",
+        redis_url="redis://localhost:6379/0",
+    )
+    assert check(settings) == []
 
 
 def test_an_unknown_durability_is_refused() -> None:

@@ -23,6 +23,8 @@ from websockets.exceptions import ConnectionClosed
 from web.cli import EXIT_DATABASE_UNUSABLE
 from web.routes.ws import LOAD_FAILED_REASON
 
+pytestmark = pytest.mark.sqlite_only  # SQLite files and their tools
+
 TESTS = Path(__file__).resolve().parents[1]
 README = (TESTS.parent / "README.md").read_text()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

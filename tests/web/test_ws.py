@@ -108,9 +108,10 @@ def test_a_second_worker_is_refused_with_a_reason(
 ) -> None:
     url = f"sqlite:///{db_path}"
     assert cli.main(["serve", "--workers", "2", "--database-url", url]) == cli.EXIT_USAGE
-    assert "runs one worker" in capsys.readouterr().err
+    assert "needs --redis-url" in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only  # PostgreSQL serves any number of processes (tests/scaleout)
 def test_a_second_server_on_the_same_database_is_refused(
     live: LiveServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

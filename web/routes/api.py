@@ -24,7 +24,7 @@ from collab.peer import Role
 from storage import notes
 from storage.db import sqlite_path
 from storage.models import Note
-from web.access import NoteAccess, find
+from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
 from web.purge import restorable
 from web.ratelimit import retry_after
@@ -167,9 +167,8 @@ async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> N
     if new is None:
         raise HTTPException(409, detail="this link was just replaced by someone else; reload")
     services.grants.forget(old)
-    services.rooms.disconnect(
-        access.note_id, CloseCode.FORBIDDEN, "this link was replaced", admitted_by=old
-    )
+    services.rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, REPLACED_REASON, admitted_by=old)
+    services.rooms.fanout.access_changed(access.note_id)
     current = await run_in_threadpool(
         find, services.engine, new if body.which == "edit" else access.token
     )
@@ -185,10 +184,6 @@ def _replace(
         return notes.replace_token(
             session=session, note_id=access.note_id, which=which, edit_token=access.token, old=old
         )
-
-
-DELETED_REASON = "this note was deleted"
-"""The close reason of the connections a deletion closes (with 4404); the page shows it."""
 
 
 async def _any_note(services: Services, token: str, what: str) -> NoteAccess:
@@ -210,6 +205,7 @@ async def delete_note(token: str, services: ServicesDep) -> Response:
     await run_in_threadpool(_set_deleted, services, access, True)
     services.grants.forget(access.note.edit_token, access.note.view_token)
     services.rooms.disconnect(access.note_id, CloseCode.UNKNOWN_NOTE, DELETED_REASON)
+    services.rooms.fanout.access_changed(access.note_id)
     return Response(status_code=204)
 
 

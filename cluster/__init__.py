@@ -1,0 +1,1 @@
+"""Serving the same notes from several processes: the Redis fan-out (``--redis-url``)."""

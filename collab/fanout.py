@@ -1,0 +1,101 @@
+"""How a note's room reaches the same note's rooms in other processes: a small interface.
+
+A single process needs none of this: :data:`NO_FANOUT` does nothing. With several
+processes (``cluster.redis_fanout``), the database stays the only truth and the
+fan-out is a doorbell: a room tells the others what it committed and at which
+log position, and a room that misses a message (or sees positions skip) reads
+the log from the database instead. So a lost message costs latency, never data.
+
+Everything here is called on the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class RemoteRoom(Protocol):
+    """What a fan-out may ask of a room (see :class:`collab.room.Room`)."""
+
+    note: int
+
+    def remote_committed(self, position: int, update: bytes | None) -> None:
+        """Another process committed ``update`` at ``position`` (None: read the log)."""
+        ...
+
+    def remote_presence(self, origin: str, payload: bytes) -> None:
+        """Another process's peers changed their presence (an encoded awareness update)."""
+        ...
+
+    def remote_head(self, head: int) -> None:
+        """The note's log ends at ``head``: read what the room lacks of it."""
+        ...
+
+    def remote_gone(self, origin: str) -> None:
+        """Another process stopped: its peers are gone."""
+        ...
+
+    def remote_peers(self, origin: str, count: int) -> None:
+        """How many peers another process serves in this note now."""
+        ...
+
+    def present_local(self) -> bytes | None:
+        """This process's peers' presence, encoded, for a process that just opened the note."""
+        ...
+
+    def peers_here(self) -> int:
+        """How many peers this process serves in the note."""
+        ...
+
+
+class Fanout(Protocol):
+    """Carries a note's committed edits and presence between processes."""
+
+    def watch(self, room: RemoteRoom) -> None:
+        """A room of this note opened here: hear the others, and let them hear it."""
+        ...
+
+    def unwatch(self, room: RemoteRoom) -> None:
+        """The room closed here."""
+        ...
+
+    def committed(self, note: int, position: int, update: bytes) -> None:
+        """This process committed ``update`` at ``position`` (and broadcast it here)."""
+        ...
+
+    def presence(self, note: int, payload: bytes) -> None:
+        """This process's peers' presence changed (an encoded awareness update)."""
+        ...
+
+    def peers(self, note: int, count: int) -> None:
+        """This process now serves ``count`` peers of the note."""
+        ...
+
+    def access_changed(self, note: int) -> None:
+        """This process replaced a link of the note, or deleted it: the others check theirs."""
+        ...
+
+
+class NoFanout:
+    """One process: nothing to tell anyone."""
+
+    def watch(self, room: RemoteRoom) -> None:
+        pass
+
+    def unwatch(self, room: RemoteRoom) -> None:
+        pass
+
+    def committed(self, note: int, position: int, update: bytes) -> None:
+        pass
+
+    def presence(self, note: int, payload: bytes) -> None:
+        pass
+
+    def peers(self, note: int, count: int) -> None:
+        pass
+
+    def access_changed(self, note: int) -> None:
+        pass
+
+
+NO_FANOUT = NoFanout()

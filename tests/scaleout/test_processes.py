@@ -1,0 +1,65 @@
+"""Several processes serving the same notes: edits and presence cross between them."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+import pytest
+from interop.nodeclient import NodeClient
+from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+async def test_clients_spread_over_processes_converge(nodes: Nodes, processes: int) -> None:
+    servers = nodes(processes)
+    token = new_note(servers[0], "shared: ")
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                NodeClient.start(servers[i % processes].ws_url, token, name=f"p{i}")
+            )
+            for i in range(processes * 2)
+        ]
+        letters = "uvwxyzkm"[: len(clients)]  # each client types its own letter
+        await asyncio.gather(
+            *(
+                c.type_text(letter * 30, interval_ms=3)
+                for letter, c in zip(letters, clients, strict=True)
+            )
+        )
+        final = await converged(clients, each_typed(letters, 30))
+    for server in servers:  # every process serves, and the database holds, the same text
+        assert stored_text(server, token) == final
+
+
+async def test_presence_crosses_processes_both_ways(nodes: Nodes) -> None:
+    a, b = nodes(2)
+    token = new_note(a)
+    async with NodeClient.start(a.ws_url, token, name="ana") as ana:
+        async with NodeClient.start(b.ws_url, token, name="ben", wait_synced=False) as ben:
+            # The newcomer on B sees Ana (on A) at once, and Ana sees Ben.
+            await ben.wait_for(
+                lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), timeout=3
+            )
+            await ana.wait_for(
+                lambda e: e["event"] == "awareness" and "ben" in names(e["states"]), timeout=3
+            )
+            ana.drain()
+            await ben.set_awareness({"user": {"name": "ben"}, "cursor": 7})
+            await ana.wait_for(
+                lambda e: (
+                    e["event"] == "awareness"
+                    and any(
+                        isinstance(s, dict) and s.get("cursor") == 7 for s in e["states"].values()
+                    )
+                ),
+                timeout=3,
+            )
+            ana.drain()
+        # Ben left (from B): Ana, on A, sees him go.
+        await ana.wait_for(
+            lambda e: e["event"] == "awareness" and "ben" not in names(e["states"]), timeout=3
+        )

@@ -1,0 +1,128 @@
+"""Serving notes from several processes: the fan-out, and links changed by another process.
+
+Without ``--redis-url`` there is one process and :data:`~collab.fanout.NO_FANOUT`.
+With it, :class:`cluster.fanout.RedisFanout` links the rooms of every process
+(imported only then: a single process needs no Redis driver).
+
+A link replaced or a note deleted on one process must close the connections it
+admitted on every process. The process that changed it announces the note on
+Redis, and every process re-reads the note's links and closes the connections
+whose link no longer opens it; since a Redis message can be lost, every process
+also re-checks all its open notes' links every second, in one query. Cached
+grants expire after a second too, so a replaced link opens nothing anywhere
+once that second has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine, select
+
+from collab.errors import CloseCode
+from collab.fanout import NO_FANOUT, Fanout
+from collab.manager import RoomManager
+from collab.persistence import DocumentStore
+from storage.sql import NOTE
+from web.access import DELETED_REASON, REPLACED_REASON, GrantCache
+
+logger = logging.getLogger("web.cluster")
+
+LINK_CHECK_S = 1.0
+"""How often every process re-reads its open notes' links (a lost announcement's worst case)."""
+CLUSTER_GRANT_AGE_S = 1.0
+"""How long a process trusts a link it resolved, when other processes may replace it."""
+
+
+@asynccontextmanager
+async def fanout_for(redis_url: str, store: DocumentStore) -> AsyncIterator[Fanout]:
+    """The fan-out for ``redis_url`` ("" for none), running for as long as the context is open."""
+    if not redis_url:
+        yield NO_FANOUT
+        return
+    from cluster.fanout import RedisFanout  # redis is an optional extra: imported only here
+
+    fanout = RedisFanout(redis_url, store)
+    await fanout.start()
+    try:
+        yield fanout
+    finally:
+        await fanout.stop()
+
+
+class LinkWatch:
+    """Closes connections whose link another process replaced, or whose note it deleted."""
+
+    def __init__(self, engine: Engine, rooms: RoomManager, grants: GrantCache) -> None:
+        self._engine = engine
+        self._rooms = rooms
+        self._grants = grants
+        self._pending: set[int] = set()
+        self._wake = asyncio.Event()
+
+    def changed(self, note: int) -> None:
+        """Another process changed the note's links: check it now."""
+        self._pending.add(note)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Check announced notes at once, and every open note each :data:`LINK_CHECK_S`."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LINK_CHECK_S):
+                    await self._wake.wait()
+            self._wake.clear()
+            announced, self._pending = self._pending, set()
+            notes = announced | set(self._rooms.rooms)
+            if not notes:
+                continue
+            try:
+                links = await asyncio.to_thread(_links_of, self._engine, sorted(notes))
+            except Exception as error:  # the database is away; the next round retries
+                logger.debug("link check failed: %s", error)
+                self._pending |= announced
+                continue
+            for note in notes:
+                self._enforce(note, links.get(note))
+
+    def _enforce(self, note: int, links: tuple[str, str] | None) -> None:
+        room = self._rooms.rooms.get(note)
+        if links is None:  # deleted (or purged)
+            self._grants.forget_note(note)
+            if room is not None:
+                room.disconnect_all(CloseCode.UNKNOWN_NOTE, DELETED_REASON)
+            return
+        self._grants.forget_note(note, keep=links)
+        if room is None:
+            return
+        for peer in room.peers():
+            if peer.admitted_by and peer.admitted_by not in links:
+                peer.close(CloseCode.FORBIDDEN, REPLACED_REASON)
+
+
+def _links_of(engine: Engine, notes: list[int]) -> dict[int, tuple[str, str]]:
+    """The edit and view tokens of those of ``notes`` that exist and are not deleted."""
+    query = select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token).where(
+        NOTE.c.id.in_(notes), NOTE.c.deleted_at.is_(None)
+    )
+    with engine.connect() as connection:
+        return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
+
+
+@asynccontextmanager
+async def watching(watch: LinkWatch | None) -> AsyncIterator[None]:
+    """Run ``watch`` for as long as the context is open (nothing when None)."""
+    if watch is None:
+        yield
+        return
+    task = asyncio.get_running_loop().create_task(watch.run(), name="link watch")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
