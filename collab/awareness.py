@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from collab.errors import MalformedMessage
@@ -183,7 +183,12 @@ class AwarenessStates:
         return {entry.client_id: entry.state for entry in self.present() if entry.state}
 
     def apply(
-        self, entries: Iterable[Entry], owner: object, stamp: dict[str, str] | None = None
+        self,
+        entries: Iterable[Entry],
+        owner: object,
+        stamp: dict[str, str] | None = None,
+        *,
+        takes_from: Callable[[object], bool] | None = None,
     ) -> list[Entry]:
         """Record what ``owner`` sent; return what advanced, as it is to be relayed.
 
@@ -194,16 +199,31 @@ class AwarenessStates:
         canonical (see :func:`canonical_state`), then the fields of ``stamp`` are
         set in it: the server's word, which the client cannot override.
 
+        ``takes_from(holder)`` says whether ``owner`` may take a present client id
+        from its holder (another process's peers, when the client moved there).
+
         Raises:
             MalformedMessage: An advancing state is not a JSON object or null.
         """
-        return [relayed for entry in entries if (relayed := self._accept(entry, owner, stamp))]
+        return [
+            relayed
+            for entry in entries
+            if (relayed := self._accept(entry, owner, stamp, takes_from))
+        ]
 
-    def _accept(self, entry: Entry, owner: object, stamp: dict[str, str] | None) -> Entry | None:
+    def _accept(
+        self,
+        entry: Entry,
+        owner: object,
+        stamp: dict[str, str] | None,
+        takes_from: Callable[[object], bool] | None,
+    ) -> Entry | None:
         cid = entry.client_id
         held = self._entries.get(cid)
-        if self._owners.setdefault(cid, owner) is not owner:
-            if held is not None and held.state is not None:
+        holder = self._owners.setdefault(cid, owner)
+        if holder is not owner:
+            present = held is not None and held.state is not None
+            if present and not (takes_from is not None and takes_from(holder)):
                 return None  # someone else's present state
             self._owners[cid] = owner  # released by its owner: a reconnecting client
             self._own_clock.pop(cid, None)

@@ -29,6 +29,10 @@ logger = logging.getLogger("collab.presence")
 _VIEWER_STAMP = {"role": Role.VIEWER.value}
 
 
+def _is_remote(owner: object) -> bool:
+    return isinstance(owner, RemoteOwner)
+
+
 class RemoteOwner:
     """The peers of one other process, as the owner of the client ids they set."""
 
@@ -97,7 +101,8 @@ class PresenceRelay:
         if owner is None:
             owner = self._remotes[origin] = RemoteOwner(origin)
         held = {entry.client_id: self.states.state_of(entry.client_id) for entry in entries}
-        advanced = self.states.apply(entries, owner=owner)
+        # A client that moved from a process to this one's sender takes its id along.
+        advanced = self.states.apply(entries, owner=owner, takes_from=_is_remote)
         self._relay(advanced, held, exclude=None)
 
     def gone(self, origin: str) -> None:

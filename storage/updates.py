@@ -101,6 +101,7 @@ class SqlDocumentStore:
             systemic_errors=(self._sql.database_errors, OSError),
             on_commit=self._committed,
             on_fatal=on_fatal or (lambda reason: None),
+            survives_outages=engine.dialect.name != "sqlite",  # a server, not a file
         )
 
     async def __aenter__(self) -> SqlDocumentStore:

@@ -16,7 +16,10 @@ Failures never hang anyone:
 * if the writer cannot carry on (no connection can be made), it stops for good:
   :attr:`Writer.failure` says why, every queued and later job fails at once
   with :class:`WriterStopped`, and ``on_fatal`` is called so the process can
-  report unhealthy and exit for a supervisor to restart it.
+  report unhealthy and exit for a supervisor to restart it. That is for a
+  database file, which a restart may cure. A database server that goes away
+  (``survives_outages``) is waited for instead: meanwhile every batch fails
+  at once, and the writer connects again as soon as it answers.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Writer(Generic[J]):
         systemic_errors: tuple[type[BaseException], ...] = (OSError,),
         on_commit: Callable[[list[J]], None] = lambda batch: None,
         on_fatal: Callable[[str], None] = lambda reason: None,
+        survives_outages: bool = False,
     ) -> None:
         """Commit with ``run_batch``; ``expected_errors`` roll back and fail only their job."""
         self.engine = engine
@@ -86,6 +90,7 @@ class Writer(Generic[J]):
         self._systemic = systemic_errors  # errors of the database, not of one job
         self._on_commit = on_commit
         self._on_fatal = on_fatal
+        self._survives_outages = survives_outages
         self._queue: queue.SimpleQueue[J | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -149,7 +154,7 @@ class Writer(Generic[J]):
             while not stopping:
                 batch, stopping = self._take_batch()
                 self.paused.wait()
-                if batch:
+                if batch and (self._connection is not None or self._connect_for(batch)):
                     self._write_safely(batch)
         except Exception as error:  # no connection could be had: the writer cannot go on
             self._stop_for_good(error)
@@ -194,7 +199,22 @@ class Writer(Generic[J]):
         finally:
             self.busy_since = None
 
+    def _connect_for(self, batch: list[J]) -> bool:
+        """Connect again after an outage; if the database still does not answer, fail ``batch``."""
+        try:
+            self._connection = self.engine.raw_connection()
+        except Exception as error:
+            for job in batch:
+                job.error = error
+            self.last_error = repr(error)[:200]
+            self._resolve(batch)
+            return False
+        logger.warning("writer: the database answers again")
+        return True
+
     def _write(self, batch: list[J]) -> None:
+        if self._connection is None and not self._connect_for(batch):
+            return  # lost while retrying the jobs one by one, and still away
         try:
             self._commit(batch)
         except self._expected as error:
@@ -240,8 +260,11 @@ class Writer(Generic[J]):
             try:
                 self._connection = self.engine.raw_connection()
                 return
-            except Exception:
+            except Exception as error:
                 if attempt == RECONNECT_TRIES:
+                    if self._survives_outages:
+                        logger.error("writer: the database is away (%r); waiting for it", error)
+                        return  # without a connection: the next batch tries again
                     raise
                 logger.warning("writer: reconnecting (try %d) failed", attempt, exc_info=True)
                 time.sleep(RECONNECT_PAUSE_S * attempt)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import pytest
 from support.live import LiveServer
 from support.server import ServerProcess
-from support.services import Postgres
+from support.services import Postgres, postgres_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -48,23 +46,14 @@ def server(make_server: type[ServerProcess]) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """One PostgreSQL server for the whole run; each test takes a database of its own.
-
-    Its folder is outside pytest's own (which only its owner may enter): as root,
-    the server runs as the ``postgres`` user.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="collab-notes-pg-"))
-    folder.chmod(0o755)
+    """One PostgreSQL server for the whole run; each test takes a database of its own."""
     try:
-        server = Postgres(folder / "pg").start()
+        with postgres_server() as server:
+            yield server
     except (FileNotFoundError, KeyError) as error:  # no postgresql package, no postgres user
-        shutil.rmtree(folder, ignore_errors=True)
         if IN_CI:
             raise
         pytest.skip(f"PostgreSQL is not installed here ({error}); scripts/test installs it")
-    yield server
-    server.stop("immediate")
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 BACKENDS = ["sqlite", "postgres"]

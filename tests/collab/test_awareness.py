@@ -129,3 +129,18 @@ def test_a_returning_client_gets_the_others_with_advanced_clocks() -> None:
     assert states.advance_others(ben_after) == [Entry(1, 4, '{"n":"ana"}')]
     # Ana's own next clock is relayed past the advanced one.
     assert states.apply([Entry(1, 4, '{"n":"ana"}')], ana) == [Entry(1, 5, '{"n":"ana"}')]
+
+
+def test_a_client_that_moved_between_processes_is_taken_over_not_refused() -> None:
+    """Another process's peers own a client id as one owner; when the client reconnects
+    through a third process, that process's word takes the id (the first is dead or
+    will drop it), where a local connection's claim would be refused."""
+    states = AwarenessStates(clock_base=0)
+    process_a, process_b, local_peer = object(), object(), object()
+    remote = {process_a, process_b}.__contains__
+    states.apply([Entry(1, 5, '{"name":"Ana"}')], process_a)
+    assert states.apply([Entry(1, 9, '{"name":"Ana?"}')], local_peer) == []  # an echo, say
+    [moved] = states.apply([Entry(1, 2, '{"name":"Ana"}')], process_b, takes_from=remote)
+    assert moved.clock > 5  # past what the peers saw, or they would ignore it
+    assert states.owner_of(1) is process_b
+    assert states.remove_owner(process_a) == []  # the dead process no longer holds it

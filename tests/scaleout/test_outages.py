@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from interop.nodeclient import NodeClient
 from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
-from support.services import Nginx, Redis
+from support.server import ServerProcess
+from support.services import Nginx, Postgres, Redis, postgres_server
 
 pytestmark = pytest.mark.interop
 
@@ -105,3 +106,37 @@ async def test_a_killed_process_behind_a_proxy_loses_nothing(nodes: Nodes, tmp_p
         assert "join note=" in a.log()
     finally:
         proxy.stop()
+
+
+async def test_postgres_down_fails_writes_and_rooms_recover_when_it_returns(
+    tmp_path: Path,
+) -> None:
+    """The database is the only truth: while it is away nothing is acknowledged or
+    broadcast (the writer fails each batch, the room closes with 1011); the process
+    stays up, and the clients' edits are saved once it answers again."""
+    with postgres_server() as database:
+        await _postgres_down_and_back(database, tmp_path)
+
+
+async def _postgres_down_and_back(database: Postgres, tmp_path: Path) -> None:
+    server = ServerProcess(database.create_database(), tmp_path)
+    try:
+        server.start()
+        token = new_note(server, "before")
+        async with (
+            NodeClient.start(server.ws_url, token, name="ana", max_backoff_ms=BACKOFF_MS) as ana,
+            NodeClient.start(server.ws_url, token, name="ben", max_backoff_ms=BACKOFF_MS) as ben,
+        ):
+            database.stop("immediate")
+            await ana.insert(len("before"), " during")
+            await ana.wait_for(lambda e: e["event"] == "close", timeout=10)
+            await asyncio.sleep(4.0)  # longer than the writer's reconnection tries
+            assert "during" not in await ben.text()  # never broadcast: it was never saved
+            assert server.proc is not None and server.proc.poll() is None  # still serving
+            database.resume()
+            final = await converged([ana, ben], lambda t: t == "before during", timeout=15)
+        assert stored_text(server, token) == final
+        assert "could not save" in server.log()  # the 1011 its peers were closed with
+        assert "writer stopped" not in server.log()
+    finally:
+        server.stop()

@@ -12,6 +12,7 @@ import pycrdt
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session
+from support.services import postgres_server
 
 from collab import document
 from collab.persistence import Edit
@@ -161,4 +162,30 @@ async def test_a_job_specific_error_is_not_reported_as_a_failing_database(
         with pytest.raises(sqlite3.Error, match="does not exist"):  # that job alone
             await asyncio.wait_for(store.append(10_000, text_update(pycrdt.Doc(), "x")), 5)
         assert store.writer.trouble() is None
+    engine.dispose()
+
+
+async def test_a_writer_on_a_database_server_waits_out_its_outage() -> None:
+    """A database file that cannot be opened again stops the writer (a restart may cure
+    it); a database server that went away is waited for: the writes meanwhile fail at
+    once, and the writer connects again when it answers."""
+    with postgres_server() as database:
+        engine = make_engine(database.create_database())
+        create_schema(engine)
+        doc = pycrdt.Doc()
+        async with FaultyStore(engine) as store:
+            note = new_note(store)
+            assert await store.append(note, text_update(doc, "before ")) == 1
+            engine.pool.dispose()  # no idle pooled connection: reconnecting must connect
+            database.stop("immediate")
+            # A bug makes the writer start afresh, and no connection can be had.
+            with pytest.raises(RuntimeError, match="unexpected bug"):
+                await asyncio.wait_for(store.append(note, Edit(BOOM)), 10)
+            with pytest.raises(Exception, match="connection"):
+                await asyncio.wait_for(store.append(note, text_update(doc, "away")), 10)
+            assert store.writer.failure is None
+            assert store.writer.trouble() is not None  # /healthz says 503 meanwhile
+            database.resume()
+            assert await asyncio.wait_for(store.append(note, text_update(doc, "back")), 10) == 2
+            assert store.writer.trouble() is None
     engine.dispose()

@@ -80,6 +80,10 @@ class Postgres:
             "--locale",
             "C",
         )
+        return self.resume()
+
+    def resume(self) -> Postgres:
+        """Start the server (again, after :meth:`stop`) on its data and port."""
         self._run(
             pg_bin("pg_ctl"),
             "-D",
@@ -182,12 +186,23 @@ class Redis:
 
 
 @contextlib.contextmanager
-def postgres_server(folder: Path) -> Iterator[Postgres]:
-    server = Postgres(folder).start()
+def postgres_server() -> Iterator[Postgres]:
+    """A PostgreSQL server of its own, in a folder the ``postgres`` user may enter.
+
+    (pytest's own temporary folders are its owner's alone.)
+    """
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="collab-notes-pg-"))
+    folder.chmod(0o755)
     try:
-        yield server
+        server = Postgres(folder / "pg").start()
+        try:
+            yield server
+        finally:
+            server.stop("immediate")
     finally:
-        server.stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

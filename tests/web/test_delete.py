@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 from support.live import LiveServer
+from support.sql import query
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 
@@ -81,13 +80,12 @@ def test_a_view_token_may_neither_delete_nor_restore(live: LiveServer) -> None:
     assert undelete(live, "no-such-token").status_code == 404
 
 
-def note_ids(db: Path) -> list[int]:
-    with sqlite3.connect(db) as connection:
-        return [row[0] for row in connection.execute("SELECT id FROM note")]
+def note_ids(url: str) -> list[int]:
+    return [row[0] for row in query(url, "SELECT id FROM note")]
 
 
 def test_a_deleted_note_is_purged_with_its_history_after_the_window(
-    make_live: Callable[..., LiveServer], db_path: Path
+    make_live: Callable[..., LiveServer], database_url: str
 ) -> None:
     # A window of 0.00003 days (2.6 s); the purge looks every tenth of it.
     server = make_live(deleted_note_retention_days=0.00003, room_grace_s=0.1).start()
@@ -95,11 +93,10 @@ def test_a_deleted_note_is_purged_with_its_history_after_the_window(
     doomed = server.post_note("# Doomed\n")
     assert delete(server, doomed["id"]).status_code == 204
     deadline = time.monotonic() + 20
-    while len(note_ids(db_path)) != 1:
+    while len(note_ids(database_url)) != 1:
         assert time.monotonic() < deadline, "the deleted note was never purged"
         time.sleep(0.1)
-    with sqlite3.connect(db_path) as connection:
-        assert connection.execute("SELECT count(*) FROM update_log").fetchone() == (1,)
+    assert query(database_url, "SELECT count(*) FROM update_log") == [(1,)]
     assert undelete(server, doomed["id"]).status_code == 404
     assert server.get_note(kept["id"]).json()["title"] == "Kept"
     assert "purged 1 deleted notes" in server.log()

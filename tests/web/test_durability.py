@@ -15,15 +15,15 @@ import httpx
 import pytest
 import websockets
 from support.server import ServerProcess
+from support.sql import query
 from support.yclient import YClient
 from websockets.exceptions import ConnectionClosed
 
 
-def log_rows(db: Path) -> tuple[int, int]:
+def log_rows(url: str) -> tuple[int, int]:
     """How many updates the log holds, and how many of them the latest checkpoint covers."""
-    with sqlite3.connect(db) as connection:
-        updates = connection.execute("SELECT count(*) FROM update_log").fetchone()[0]
-        covered = connection.execute("SELECT max(position) FROM checkpoint").fetchone()[0]
+    [(updates,)] = query(url, "SELECT count(*) FROM update_log")
+    [(covered,)] = query(url, "SELECT max(position) FROM checkpoint")
     return updates, covered or 0
 
 
@@ -103,7 +103,7 @@ async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> N
         assert str(client.text) == "># Title\nbody text"
 
 
-async def test_compaction_then_restore_gives_the_same_text(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_compaction_then_restore_gives_the_same_text(make_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-updates=10", "--room-grace-s=0.2").start()
     token = server.post_note()["id"]
     async with (
@@ -117,7 +117,7 @@ async def test_compaction_then_restore_gives_the_same_text(make_server, db_path:
         await watcher.wait_until(lambda c: len(str(c.text)) == 175)
         expected = str(watcher.text)
     deadline = time.monotonic() + 10  # the last checkpoint commits just after the last edit
-    while (rows := log_rows(db_path))[0] - rows[1] >= 10:
+    while (rows := log_rows(database_url))[0] - rows[1] >= 10:
         assert time.monotonic() < deadline, f"no recent checkpoint: {rows}"
         await asyncio.sleep(0.05)
     assert rows[1] > 0  # checkpoints, and the whole log kept: the history
@@ -126,7 +126,9 @@ async def test_compaction_then_restore_gives_the_same_text(make_server, db_path:
     assert server.get_note(token).json()["content"] == expected
 
 
-async def test_an_idle_note_is_compacted_after_quiet_seconds(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_idle_note_is_compacted_after_quiet_seconds(
+    make_server, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-idle-s=0.3").start()
     token = server.post_note()["id"]
     async with (
@@ -137,7 +139,7 @@ async def test_an_idle_note_is_compacted_after_quiet_seconds(make_server, db_pat
             writer.append(str(i))
         await watcher.wait_until(lambda c: str(c.text).endswith("19"))
         for _ in range(100):
-            if (rows := log_rows(db_path))[1] == rows[0] > 0:
+            if (rows := log_rows(database_url))[1] == rows[0] > 0:
                 break
             await asyncio.sleep(0.05)
         assert rows[1] == rows[0] > 0, rows  # a checkpoint covers the whole log, which stays
@@ -160,6 +162,7 @@ async def test_edits_keep_flowing_in_other_notes_when_one_client_misbehaves(
         await a2.wait_text("fine")
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 def test_sigterm_with_the_database_locked_stops_in_bounded_time_and_refuses_newcomers(
     make_server,  # type: ignore[no-untyped-def]
     db_path: Path,

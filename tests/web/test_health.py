@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 from support.faults import break_appends_holding
 from support.live import LiveServer
@@ -42,6 +43,9 @@ async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_g
     assert "an injected bug in the writer" in server.log()
 
 
+# On PostgreSQL the writer waits for the database server instead of stopping
+# (tests/storage/test_writer.py, tests/scaleout/test_outages.py).
+@pytest.mark.sqlite_only
 async def test_a_writer_that_cannot_go_on_fails_healthz_and_the_server_stops(
     live: LiveServer,
 ) -> None:
@@ -83,6 +87,7 @@ def _wait_stopped(server: LiveServer, timeout_s: float = 15) -> None:
     assert not server.running, "the server should stop by itself"
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 async def test_healthz_says_saving_is_delayed_while_the_database_is_locked(
     live: LiveServer, db_path: Path
 ) -> None:
