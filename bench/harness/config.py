@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.servers import BASELINE, COLLAB, HOCUSPOCUS, PYCRDT, YWSS
+from harness.servers import (
+    BASELINE,
+    COLLAB,
+    HOCUSPOCUS,
+    POSTGRES,
+    PYCRDT,
+    TWO_PROCESSES,
+    YWSS,
+)
 
 SCENARIOS = ("fanout", "throughput", "join", "idle", "restore")
 
@@ -44,10 +52,20 @@ class Config:
 
 # Which server configurations each scenario compares. The collab-notes variants
 # appear only where they answer a question: durability normal where edits are
-# written, permessage-deflate where large syncs are sent.
+# written, permessage-deflate where large syncs are sent, PostgreSQL in one
+# process and in two (with Redis between them) where edits cross processes.
+SCALE_OUT = (POSTGRES, TWO_PROCESSES)
 SERVERS_BY_SCENARIO = {
-    "fanout": (COLLAB, BASELINE, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
-    "throughput": (COLLAB, BASELINE, "collab-notes-normal", YWSS, HOCUSPOCUS, PYCRDT),
+    "fanout": (COLLAB, BASELINE, "collab-notes-normal", *SCALE_OUT, YWSS, HOCUSPOCUS, PYCRDT),
+    "throughput": (
+        COLLAB,
+        BASELINE,
+        "collab-notes-normal",
+        *SCALE_OUT,
+        YWSS,
+        HOCUSPOCUS,
+        PYCRDT,
+    ),
     "join": (COLLAB, BASELINE, "collab-notes-deflate", YWSS, HOCUSPOCUS, PYCRDT),
     "idle": (COLLAB, BASELINE, YWSS, HOCUSPOCUS, PYCRDT),
     "restore": (COLLAB, BASELINE),

@@ -64,8 +64,39 @@ def render(report: Report, env: dict[str, Any], *, chart: str | None, runs: int)
     )
     if len(deflate) > 2:
         out += ["", "## permessage-deflate off (default) against on, join storm", "", *deflate]
+    out += _scale_out(report)
     out += ["", "## Every run", "", *report.appendix(), ""]
     return "\n".join(out)
+
+
+SCALE_OUT = """\
+The same load on PostgreSQL (Debian's, default durability: fsync and synchronous
+commit on), started by the bench on this machine: one collab-notes process, and
+two processes sharing the notes through Redis. With two, every writer is connected
+to the first process and every reader (fan-out) or the observer (throughput) to the
+second, so each timed edit is committed by one process, published on Redis, applied
+by the other and only then sent: the difference between the two columns is what the
+hop costs. CPU is the sum of both processes'."""
+
+
+def _scale_out(report: Report) -> list[str]:
+    fanout = report.scale_out_table(
+        "fanout", ["p50_ms", "p99_ms", "lost_edits", "server_cpu_ms_per_1k", "server_cpu_pct"]
+    )
+    throughput = report.scale_out_table(
+        "throughput", ["edits_per_s", "lost_edits", "server_cpu_ms_per_1k", "server_cpu_pct"]
+    )
+    if fanout and throughput:
+        throughput = throughput[2:]  # one table: the fan-out's header serves both
+    if not fanout and not throughput:
+        return []
+    out = ["", "## Past one process: PostgreSQL, and two processes with Redis", "", SCALE_OUT]
+    out += ["", *fanout, *throughput]
+    hop = report.hop_table()
+    if hop:
+        out += ["", "What the hop between processes adds to fan-out latency (target: p99 ≤ 2 ms):"]
+        out += ["", *hop]
+    return out
 
 
 def _environment(env: dict[str, Any], config: str, runs: int) -> list[str]:

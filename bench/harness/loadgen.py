@@ -99,7 +99,7 @@ def _converse(
         match event.get("event"):
             case "phase":
                 server.check_alive()
-                samples[event["name"]] = Sample.take(server.pid, process.pid)
+                samples[event["name"]] = Sample.take(server.pids, process.pid)
                 if on_phase is not None:
                     on_phase(event["name"], event)
                 process.stdin.write(b"\n")

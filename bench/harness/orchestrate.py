@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import backends as services
 from harness import restore, scenarios
+from harness.backends import Backends
 from harness.config import Case, Config
 from harness.paths import Paths
 from harness.procstat import wait_until_quiet
@@ -59,11 +61,14 @@ def execute(plan: Plan, paths: Paths, out: Path) -> list[dict[str, object]]:
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     total, started = plan.measurements(), time.monotonic()
-    with open(out / "raw.jsonl", "a") as raw:
+    with open(out / "raw.jsonl", "a") as raw, services.started() as backends:
         for run in range(1, plan.runs + 1):
             for group in _groups(plan):
                 for spec in rotated(plan.servers_for(group[0].scenario), run - 1):
-                    for record in _measure_group_on_quiet(plan, run, group, spec, paths, logs):
+                    measured = _measure_group_on_quiet(
+                        plan, run, group, spec, paths, logs, backends
+                    )
+                    for record in measured:
                         records.append(record)
                         raw.write(json.dumps(record) + "\n")
                         raw.flush()
@@ -85,19 +90,25 @@ DISTURBED_PCT = 50.0  # the rest of the machine used more than half a core meanw
 
 
 def _measure_group_on_quiet(
-    plan: Plan, run: int, group: list[Case], spec: ServerSpec, paths: Paths, logs: Path
+    plan: Plan,
+    run: int,
+    group: list[Case],
+    spec: ServerSpec,
+    paths: Paths,
+    logs: Path,
+    backends: Backends,
 ) -> list[dict[str, object]]:
     """Measure a group, after waiting for quiet; once more if other work disturbed it."""
     busy = wait_until_quiet(plan.quiet_wait_s) if plan.quiet_wait_s else None
     records = [
         {**r, "machine_busy_before_pct": busy}
-        for r in _measure_group(run, group, spec, paths, logs)
+        for r in _measure_group(run, group, spec, paths, logs, backends)
     ]
     if plan.redo_disturbed and _disturbance(records) > DISTURBED_PCT:
         busy = wait_until_quiet(max(plan.quiet_wait_s, 60.0))
         again = [
             {**r, "machine_busy_before_pct": busy, "redone": True}
-            for r in _measure_group(run, group, spec, paths, logs)
+            for r in _measure_group(run, group, spec, paths, logs, backends)
         ]
         if _disturbance(again) < _disturbance(records):
             records = again
@@ -115,7 +126,7 @@ def _disturbance(records: list[dict[str, object]]) -> float:
 
 
 def _measure_group(
-    run: int, group: list[Case], spec: ServerSpec, paths: Paths, logs: Path
+    run: int, group: list[Case], spec: ServerSpec, paths: Paths, logs: Path, backends: Backends
 ) -> Iterator[dict[str, object]]:
     if group[0].scenario == "restore":  # starts and restarts its own server
         yield from (
@@ -124,10 +135,10 @@ def _measure_group(
         )
         return
     try:
-        with running(spec, paths, logs) as server:
+        with running(spec, paths, logs, backends=backends) as server:
             for case in group:
                 yield _record(run, case, spec, logs, scenarios.measure, case, server, paths, logs)
-    except ServerFailed as error:  # it never came up: every case of the group failed
+    except (ServerFailed, services.MissingService) as error:  # every case of the group failed
         yield from (_failed(run, case, spec, logs, error) for case in group)
 
 

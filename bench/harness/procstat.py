@@ -45,11 +45,12 @@ class Sample:
     machine_busy: float
 
     @classmethod
-    def take(cls, server_pid: int, loadgen_pid: int) -> Sample:
+    def take(cls, server_pids: list[int], loadgen_pid: int) -> Sample:
+        """A reading now; a server of several processes counts their sum."""
         return cls(
             wall=time.monotonic(),
-            server_cpu=cpu_seconds(server_pid),
-            server_rss_kb=rss_kb(server_pid),
+            server_cpu=sum(cpu_seconds(pid) for pid in server_pids),
+            server_rss_kb=sum(rss_kb(pid) for pid in server_pids),
             loadgen_cpu=cpu_seconds(loadgen_pid),
             machine_busy=machine_busy_seconds(),
         )
@@ -68,6 +69,7 @@ def usage_between(start: Sample, end: Sample) -> dict[str, float]:
     loadgen = end.loadgen_cpu - start.loadgen_cpu
     other = end.machine_busy - start.machine_busy - server - loadgen
     return {
+        "window_s": round(wall, 3),
         "server_cpu_ms": round(1000 * server),
         "server_cpu_pct": round(100 * server / wall, 1),
         "loadgen_cpu_pct": round(100 * loadgen / wall, 1),

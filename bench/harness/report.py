@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.aggregate import Cell, Key
 from harness.config import Config
-from harness.servers import BASELINE, COLLAB, PEERS, SERVERS
+from harness.servers import BASELINE, COLLAB, PEERS, POSTGRES, SERVERS, TWO_PROCESSES
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("p99_ms", "p99 ms", "lower", 1),
         Metric("max_ms", "max ms", "lower", 1),
         Metric("delivered_per_s", "delivered/s", "higher"),
+        Metric("server_cpu_ms_per_1k", "server CPU ms per 1,000 deliveries", "lower", 1),
         Metric("lost_edits", "lost edits"),
         Metric("converged", "converged", kind="runs"),
         Metric("reconnects", "reconnects"),
@@ -53,6 +54,7 @@ METRICS: dict[str, tuple[Metric, ...]] = {
     ),
     "throughput": (
         Metric("edits_per_s", "edits/s applied by the observer", "higher"),
+        Metric("server_cpu_ms_per_1k", "server CPU ms per 1,000 edits", "lower", 1),
         Metric("lost_edits", "lost edits"),
         Metric("converged", "converged", kind="runs"),
         Metric("reconnects", "reconnects"),
@@ -201,6 +203,45 @@ class Report:
                     )
                 )
         return lines
+
+    def scale_out_table(self, scenario: str, metrics: list[str]) -> list[str]:
+        """SQLite in one process, PostgreSQL in one, PostgreSQL + Redis in two."""
+        servers = self.servers(scenario, (COLLAB, POSTGRES, TWO_PROCESSES))
+        if TWO_PROCESSES not in servers:
+            return []
+        head = ["case", "metric", *(SERVERS[s].label for s in servers)]
+        lines = [row(head), row(["---"] * len(head))]
+        chosen = [m for m in METRICS[scenario] if m.key in metrics]
+        for case in self.cases(scenario):
+            for metric in chosen:
+                cells = [self.shown(self.cell(scenario, case, s), metric) for s in servers]
+                lines.append(row([case, metric.title, *cells]))
+        return lines
+
+    def hop(self, case: str, metric: str) -> float | None:
+        """What crossing from one process to another adds to a fan-out percentile."""
+        two = self.value("fanout", case, TWO_PROCESSES, metric)
+        one = self.value("fanout", case, POSTGRES, metric)
+        return None if two is None or one is None else two - one
+
+    def hop_table(self) -> list[str]:
+        head = ["case", "p50 added ms", "p99 added ms", "every run's p99, 2 processes / 1"]
+        lines = [row(head), row(["---"] * len(head))]
+        for case in self.cases("fanout"):
+            if self.hop(case, "p50_ms") is None:
+                continue
+            two, one = self.cell("fanout", case, TWO_PROCESSES), self.cell("fanout", case, POSTGRES)
+            runs = " / ".join(
+                f"{fmt(a, 1)} vs {fmt(b, 1)}"
+                for a, b in zip(
+                    two.metrics["p99_ms"].numbers if two else [],
+                    one.metrics["p99_ms"].numbers if one else [],
+                    strict=False,
+                )
+            )
+            added = [fmt(self.hop(case, m), 2) for m in ("p50_ms", "p99_ms")]
+            lines.append(row([case, *added, runs]))
+        return lines if len(lines) > 2 else []
 
     def appendix(self) -> list[str]:
         """Every run's value of the headline metrics, to show the spread behind each median."""

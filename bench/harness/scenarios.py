@@ -30,7 +30,24 @@ def measure(case: Case, server: RunningServer, paths: Paths, logs: Path) -> Metr
     )
     server.check_alive()
     flatten = _FLATTEN[case.scenario]
-    return {**flatten(outcome), **outcome.usage(), **_self(outcome.result)}
+    metrics = {**flatten(outcome), **outcome.usage(), **_self(outcome.result)}
+    return {**metrics, **_cpu_per_edit(case.scenario, metrics)}
+
+
+def _cpu_per_edit(scenario: str, metrics: Metrics) -> Metrics:
+    """Server CPU ms per 1,000 edits delivered in the measuring window.
+
+    On two cores the load generator and the server share the machine, so edits/s
+    follows whichever is the limit; the server's CPU per edit moves least. Fan-out
+    counts every delivery to a client; throughput counts the edits the observer
+    applied (each also went to the other writers).
+    """
+    rate = {"fanout": "delivered_per_s", "throughput": "edits_per_s"}.get(scenario)
+    cpu_ms, window_s = metrics.get("server_cpu_ms"), metrics.get("window_s")
+    if rate is None or not cpu_ms or not window_s or not metrics.get(rate):
+        return {}
+    edits = float(metrics[rate] or 0) * float(window_s)
+    return {"server_cpu_ms_per_1k": round(1000 * float(cpu_ms) / edits, 1)}
 
 
 def _self(result: dict[str, Any]) -> Metrics:

@@ -7,6 +7,7 @@ measurement inherits rooms, memory or a warm cache from the one before.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.backends import Backends
 from harness.paths import BENCH, Paths
 
 COLLAB = "collab-notes"
@@ -29,6 +31,11 @@ PYCRDT = "pycrdt-websocket"
 PEERS = (YWSS, HOCUSPOCUS, PYCRDT)
 BASELINE = "collab-notes-baseline"
 """collab-notes at another commit (``bench/run --baseline REF``), beside today's in one run."""
+POSTGRES = "collab-notes-pg"
+"""One collab-notes process on PostgreSQL: what the two-process figures are compared with."""
+TWO_PROCESSES = "collab-notes-pg-redis-2p"
+"""Two collab-notes processes on one PostgreSQL and Redis: writers on the first, readers on the
+second, so every timed edit crosses from one process to the other."""
 
 
 # Every client of the load generator comes from 127.0.0.1 and types faster than a
@@ -51,6 +58,8 @@ class ServerSpec:
     label: str  # how tables show it
     collab_flags: tuple[str, ...] = ()  # extra flags of `collab-notes serve`
     code: Path | None = None  # run collab-notes from this checkout instead of the venv's
+    database: str = "sqlite"  # collab-notes' database: "sqlite" (a file) or "postgres"
+    processes: int = 1  # collab-notes processes; two share the note through Redis
 
     @property
     def is_collab(self) -> bool:
@@ -74,6 +83,14 @@ SERVERS: dict[str, ServerSpec] = {
             ("--durability", "full", "--ws-per-message-deflate"),
         ),
         ServerSpec(BASELINE, COLLAB, "collab-notes (baseline)", ("--durability", "full")),
+        ServerSpec(POSTGRES, COLLAB, "collab-notes (PostgreSQL, 1 process)", database="postgres"),
+        ServerSpec(
+            TWO_PROCESSES,
+            COLLAB,
+            "collab-notes (PostgreSQL + Redis, 2 processes)",
+            database="postgres",
+            processes=2,
+        ),
         ServerSpec(YWSS, YWSS, "@y/websocket-server"),
         ServerSpec(HOCUSPOCUS, HOCUSPOCUS, "Hocuspocus"),
         ServerSpec(PYCRDT, PYCRDT, "pycrdt-websocket"),
@@ -102,10 +119,18 @@ class RunningServer:
     workdir: Path
     log: Path
     extra: dict[str, str] = field(default_factory=dict)
+    # A second process serving the same notes (TWO_PROCESSES): readers connect to it.
+    second: subprocess.Popen[bytes] | None = None
+    second_port: int | None = None
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of this server: CPU and memory are their sum."""
+        return [p.pid for p in (self.process, self.second) if p is not None]
 
     @property
     def database(self) -> Path:
@@ -114,17 +139,26 @@ class RunningServer:
 
     def loadgen_view(self) -> dict[str, object]:
         """What the load generator needs to know about this server."""
-        return {"kind": self.spec.kind, "port": self.port}
+        view: dict[str, object] = {"kind": self.spec.kind, "port": self.port}
+        if self.second_port is not None:
+            view["reader_port"] = self.second_port
+        return view
 
     def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise ServerFailed(
-                f"{self.spec.name} exited with {self.process.returncode}; see {self.log}"
-            )
+        for process in (self.process, self.second):
+            if process is not None and process.poll() is not None:
+                raise ServerFailed(
+                    f"{self.spec.name} exited with {process.returncode}; see {self.log}"
+                )
 
 
 def _argv(
-    spec: ServerSpec, paths: Paths, port: int, workdir: Path, flags: tuple[str, ...]
+    spec: ServerSpec,
+    paths: Paths,
+    port: int,
+    workdir: Path,
+    flags: tuple[str, ...],
+    database_url: str | None = None,
 ) -> tuple[list[str], dict[str, str], Path]:
     """The command line, extra environment and working directory of a server."""
     if spec.kind == COLLAB:
@@ -140,7 +174,7 @@ def _argv(
             "--port",
             str(port),
             "--database-url",
-            f"sqlite:///{workdir / 'notes.db'}",
+            database_url or f"sqlite:///{workdir / 'notes.db'}",
             "--log-level",
             "warning",
             *LOAD_TEST_FLAGS,
@@ -167,18 +201,64 @@ def running(
     *,
     flags: tuple[str, ...] = (),
     workdir: Path | None = None,
+    backends: Backends | None = None,
 ) -> Iterator[RunningServer]:
     """Start the server, wait until it answers, yield it, stop it.
 
     ``workdir`` keeps a collab-notes database across starts (the restore
     scenario); by default each start gets a new one, removed afterwards.
+    ``backends`` provides PostgreSQL and Redis to the configurations that use them.
     """
     paths.data.mkdir(parents=True, exist_ok=True)
     owned = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=paths.data))
-    port = free_port()
-    argv, env, cwd = _argv(spec, paths, port, workdir, flags)
+    database_url, flags = _storage(spec, backends, flags)
     logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process, log = _start(spec, paths, logs, port, workdir, flags, database_url)
+    server = RunningServer(spec, port, process, workdir, log)
+    try:
+        _wait_ready(server)
+        if spec.processes == 2:
+            # Started once the first has migrated the new database, as an operator would.
+            server.second_port = free_port()
+            server.second, _ = _start(
+                spec, paths, logs, server.second_port, workdir, flags, database_url
+            )
+            _wait_ready(server, port=server.second_port)
+        yield server
+    finally:
+        for running_process in (server.second, process):
+            if running_process is not None:
+                stop(running_process)
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _storage(
+    spec: ServerSpec, backends: Backends | None, flags: tuple[str, ...]
+) -> tuple[str | None, tuple[str, ...]]:
+    """The database URL (None: a SQLite file in the workdir) and flags for Redis."""
+    if spec.database == "sqlite":
+        return None, flags
+    if backends is None:
+        raise ServerFailed(f"{spec.name} needs PostgreSQL: run it through bench/run")
+    url = backends.postgres_database()
+    if spec.processes > 1:
+        flags = (*flags, "--redis-url", backends.redis_url())
+    return url, flags
+
+
+def _start(
+    spec: ServerSpec,
+    paths: Paths,
+    logs: Path,
+    port: int,
+    workdir: Path,
+    flags: tuple[str, ...],
+    database_url: str | None,
+) -> tuple[subprocess.Popen[bytes], Path]:
+    argv, env, cwd = _argv(spec, paths, port, workdir, flags, database_url)
     log = logs / f"{spec.name}-{port}.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
@@ -189,38 +269,32 @@ def running(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    server = RunningServer(spec, port, process, workdir, log)
-    try:
-        _wait_ready(server)
-        yield server
-    finally:
-        stop(process)
-        if owned:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return process, log
 
 
-def _wait_ready(server: RunningServer, timeout_s: float = 60.0) -> None:
+def _wait_ready(server: RunningServer, timeout_s: float = 60.0, port: int | None = None) -> None:
+    port = port or server.port
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         server.check_alive()
-        if _answers(server):
+        if _answers(server, port):
             return
         time.sleep(0.05)
     raise ServerFailed(
-        f"{server.spec.name} did not answer on port {server.port} "
+        f"{server.spec.name} did not answer on port {port} "
         f"within {timeout_s:.0f} s; see {server.log}"
     )
 
 
-def _answers(server: RunningServer) -> bool:
+def _answers(server: RunningServer, port: int) -> bool:
     if server.spec.is_collab:  # the port opens before the app's lifespan has finished
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return True
         except OSError:
             return False
     try:
-        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
         return False
     return True
@@ -261,7 +335,5 @@ def use_baseline(ref: str, paths: Paths) -> str:
             capture_output=True,
         )
     spec = SERVERS[BASELINE]
-    SERVERS[BASELINE] = ServerSpec(
-        spec.name, spec.kind, f"collab-notes @ {commit}", spec.collab_flags, code=checkout
-    )
+    SERVERS[BASELINE] = dataclasses.replace(spec, label=f"collab-notes @ {commit}", code=checkout)
     return commit

@@ -8,12 +8,18 @@
 
 import { randomBytes } from 'node:crypto'
 
-/** @param {{kind: string, port: number}} spec */
+/**
+ * @param {{kind: string, port: number, reader_port?: number}} spec `reader_port`: a second
+ *   collab-notes process serving the same notes, which the readers of a scenario use
+ */
 export const describeServer = (spec) => {
   const base = `127.0.0.1:${spec.port}`
   switch (spec.kind) {
-    case 'collab-notes':
-      return { kind: spec.kind, protocol: 'y-websocket', wsUrl: `ws://${base}/ws`, httpUrl: `http://${base}` }
+    case 'collab-notes': {
+      const wsUrl = `ws://${base}/ws`
+      const readerWsUrl = spec.reader_port ? `ws://127.0.0.1:${spec.reader_port}/ws` : wsUrl
+      return { kind: spec.kind, protocol: 'y-websocket', wsUrl, readerWsUrl, httpUrl: `http://${base}` }
+    }
     case 'y-websocket-server':
     case 'pycrdt-websocket':
       return { kind: spec.kind, protocol: 'y-websocket', wsUrl: `ws://${base}`, httpUrl: `http://${base}` }
@@ -23,6 +29,12 @@ export const describeServer = (spec) => {
       throw new Error(`unknown server kind ${spec.kind}`)
   }
 }
+
+/**
+ * The server as its readers see it: the second process of a two-process
+ * collab-notes (every edit then crosses from the writers' process), else the same.
+ */
+export const readerView = (server) => ({ ...server, wsUrl: server.readerWsUrl ?? server.wsUrl })
 
 /** Whether the server can create a room holding `content` without a client typing it. */
 export const createsWithContent = (server) => server.kind === 'collab-notes'

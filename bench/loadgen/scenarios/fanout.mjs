@@ -11,7 +11,7 @@
 
 import { BenchClient, connectAll } from '../client.mjs'
 import { phase } from '../control.mjs'
-import { newRooms } from '../servers.mjs'
+import { newRooms, readerView } from '../servers.mjs'
 import { SelfMeter, sleep, summarize, until, within } from '../stats.mjs'
 import { seeded } from '../text.mjs'
 import { Receiver, sameText, Writer } from './tracking.mjs'
@@ -25,7 +25,12 @@ export const fanout = async (ctx, p) => {
   const rng = seeded(p.seed)
   const names = await newRooms(ctx.server, p.rooms)
   const connectedAt = performance.now()
-  const groups = names.map((room) => connectAll(ctx.server, room, p.clients))
+  // Writers first: on a two-process server they connect to one process, readers to the other.
+  const readers = readerView(ctx.server)
+  const groups = names.map((room) => [
+    ...connectAll(ctx.server, room, p.writers),
+    ...connectAll(readers, room, p.clients - p.writers)
+  ])
   const everyone = groups.flat()
   await until(() => everyone.every((c) => c.syncedAt !== null), p.sync_wait_s * 1000)
   const unsynced = everyone.filter((c) => c.syncedAt === null).length

@@ -5,16 +5,21 @@
 // has applied it; each writer keeps at most `window` edits in flight, so the
 // offered load adapts to what the server (and the load generator) can carry.
 
-import { populate } from '../client.mjs'
+import { BenchClient, connectAll } from '../client.mjs'
 import { phase } from '../control.mjs'
-import { newRoom } from '../servers.mjs'
-import { SelfMeter, sleep, until } from '../stats.mjs'
+import { newRoom, readerView } from '../servers.mjs'
+import { SelfMeter, sleep, until, within } from '../stats.mjs'
 import { Receiver, sameText, Writer } from './tracking.mjs'
 
 /** @param {object} p {writers, window, warmup_s, measure_s, drain_s, max_edits} */
 export const throughput = async (ctx, p) => {
   const room = await newRoom(ctx.server)
-  const [[observer, ...clients]] = await populate(ctx.server, [room], p.writers + 1)
+  // The observer opens the room, then the writers join. On a two-process server the
+  // observer is on the second process, so every edit it counts crossed between them.
+  const observer = new BenchClient(readerView(ctx.server), room)
+  await within(observer.whenSynced, 30000, 'opening the room')
+  const clients = connectAll(ctx.server, room, p.writers)
+  await within(Promise.all(clients.map((c) => c.whenSynced)), 30000, 'writers syncing')
 
   const writers = new Map(clients.map((c) => [c.doc.clientID, new Writer(c, p.max_edits)]))
   const applied = new Map([...writers.keys()].map((id) => [id, 0]))
