@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from collab.errors import ChannelClosed
 
@@ -32,6 +32,20 @@ class Channel(Protocol):
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection with a close code; idempotent."""
+        ...
+
+
+@runtime_checkable
+class SupportsSendNow(Protocol):
+    """A channel that can also write a message at once, without awaiting.
+
+    :class:`~collab.peer.Peer` uses it for a message with nothing queued ahead of
+    it; it must answer False (and write nothing) whenever the message would have
+    to wait, so the peer queues it and its sender task delivers it in order.
+    """
+
+    def send_now(self, message: bytes) -> bool:
+        """Write ``message`` now and return True, or return False and write nothing."""
         ...
 
 

@@ -19,7 +19,7 @@ import logging
 from collections import deque
 from enum import Enum, StrEnum
 
-from collab.channel import Channel
+from collab.channel import Channel, SupportsSendNow
 from collab.errors import ChannelClosed, CloseCode, PeerError, SlowPeer
 from collab.persistence import ANONYMOUS
 from collab.ratelimit import TokenBucket
@@ -73,6 +73,9 @@ class Peer:
         self._held_markers: list[int] = []  # save markers waiting for a fresh sync reply
         self._max_queue = max_queue
         self._queue: deque[bytes] = deque()
+        self._sending = False  # the sender task is inside channel.send
+        # A channel may offer to write a message at once (SupportsSendNow).
+        self._send_now = channel.send_now if isinstance(channel, SupportsSendNow) else None
         self._wake = asyncio.Event()
         self._ended = asyncio.Event()  # set on leaving OPEN/RESYNCING
         self.apply_budget = TokenBucket(0, 1)  # seconds its edits may cost; the room sets it
@@ -99,8 +102,12 @@ class Peer:
     # -- sending -----------------------------------------------------------------------
 
     def send(self, message: bytes) -> None:
-        """Queue a message without waiting; a peer too far behind is closed."""
+        """Send or queue a message without waiting; a peer too far behind is closed."""
         if self._state not in _LIVE:
+            return
+        # Nothing ahead of it: write now if the channel can, with no task wake-up.
+        # Fan-out 1x50 p99: ... (see web/transport.py, send_now).
+        if not self._queue and not self._sending and self._send_now and self._send_now(message):
             return
         if len(self._queue) >= self._max_queue:
             self.fail(SlowPeer(f"more than {self._max_queue} messages waiting to be sent"))
@@ -115,7 +122,11 @@ class Peer:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queue and self._state in _LIVE:
-                    await self.channel.send(self._queue.popleft())
+                    self._sending = True
+                    try:
+                        await self.channel.send(self._queue.popleft())
+                    finally:
+                        self._sending = False
             if self._state is PeerState.CLOSING:
                 assert self.close_frame is not None
                 await self.channel.close(*self.close_frame)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.errors import ChannelClosed, CloseCode, UnsupportedData
+from web.transport import DIRECT_SEND
 
 
 class WebSocketChannel:
@@ -21,6 +23,8 @@ class WebSocketChannel:
         client = websocket.client
         self._label = f"{client.host}:{client.port}" if client else "unknown"
         self._ended_with: int | None = None
+        direct = websocket.scope.get("extensions", {}).get(DIRECT_SEND)
+        self._send_now: Callable[[bytes], bool] | None = direct["send"] if direct else None
 
     @property
     def close_code(self) -> int:
@@ -55,6 +59,10 @@ class WebSocketChannel:
         except (WebSocketDisconnect, RuntimeError, OSError) as error:
             self._ended(CloseCode.NORMAL)
             raise ChannelClosed(self._label) from error
+
+    def send_now(self, message: bytes) -> bool:
+        """Write ``message`` at once below the ASGI layer, if the transport can; else False."""
+        return self._send_now is not None and self._send_now(message)
 
     async def close(self, code: int, reason: str) -> None:
         if self._ws.application_state is not WebSocketState.CONNECTED:

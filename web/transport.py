@@ -8,19 +8,58 @@ connection, the peer has :data:`CLOSE_GRACE_S` to finish the close handshake;
 a connection still open then is aborted, its socket and buffers freed at once
 instead of when the peer's own keepalive gives up (20 s for the Python client,
 never for some).
+
+It also lets the room write a binary message straight to the socket
+(:data:`DIRECT_SEND`), skipping the ASGI layers, when nothing is waiting.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 logger = logging.getLogger("web.transport")
 
 CLOSE_GRACE_S = 2.0
 """How long a peer has, after the server is done with it, to complete the close."""
+
+DIRECT_SEND = "collab.direct_send"
+"""The ASGI scope extension whose ``"send"`` writes a binary message now, or answers False."""
+
+
+def binary_frame(message: bytes) -> bytes:
+    """``message`` as one unmasked, final binary websocket frame (RFC 6455, 5.2)."""
+    size = len(message)
+    if size < 126:
+        return bytes((0x82, size)) + message
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x82, 126, size) + message
+    return struct.pack("!BBQ", 0x82, 127, size) + message
+
+
+class _FrameCache:
+    """The frame of the last message framed: a broadcast frames its message once.
+
+    A room hands the same ``bytes`` object to each of its peers, and a server frame
+    is unmasked, so all their frames are the same bytes. Held by identity (the
+    cache keeps the message alive, so its id cannot be reused meanwhile).
+    """
+
+    def __init__(self) -> None:
+        self._message = b""
+        self._frame = binary_frame(b"")
+
+    def frame(self, message: bytes) -> bytes:
+        if message is not self._message:
+            self._message, self._frame = message, binary_frame(message)
+        return self._frame
+
+
+_frames = _FrameCache()
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -29,6 +68,34 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lost = False
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        if self.handshake_initiated and not self.close_sent:  # the app's task has not run yet
+            self.scope["extensions"][DIRECT_SEND] = {"send": self.send_now}
+
+    def send_now(self, message: bytes) -> bool:
+        """Write ``message`` as a binary frame at once, if that is safe now; else False.
+
+        The ASGI path (``websocket.send_bytes``) costs about 15 µs of Python per
+        message above the ``write`` itself, and a task wake-up per peer; a
+        broadcast to 49 peers spent 60 % of the server's time there. Safe means:
+        the connection is open and not closing, no compression extension was
+        agreed (its frames depend on each connection's history), and the socket
+        is not paused (a peer that stopped reading goes through the queue, whose
+        limit closes it). The caller keeps order: it uses this only when nothing
+        of that peer waits in its queue.
+        """
+        if (
+            self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or self.close_sent
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(_frames.frame(message))
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
