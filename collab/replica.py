@@ -62,6 +62,7 @@ class Replica:
         # The state vector, kept up to date instead of re-encoded per update.
         self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self._delta: bytes | None = None  # what the transaction being applied changed
+        self.version = 0  # advanced by every change of the document, to key what is derived
 
     def state_vector(self) -> bytes:
         """The document's encoded state vector (what a sync step 1 sends)."""
@@ -157,6 +158,7 @@ class Replica:
         delta, self._delta = self._delta, None
         if delta is None:
             return None
+        self.version += 1
         info = check_update(delta, self._stored_limits)
         self.places.check(info)  # counted like anyone's edit (never refused: its own)
         for client, _start, end in info.clocks:
@@ -195,6 +197,7 @@ class Replica:
         return delta
 
     def _integrate(self, update: bytes, info: UpdateInfo) -> None:
+        self.version += 1  # even if yrs fails part-way: whatever did apply is a change
         try:
             self.doc.apply_update(update)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):

@@ -558,3 +558,18 @@ async def test_a_stale_sync_reply_is_answered_with_a_fresh_step1_not_a_close() -
         )
         await ana.wait_until(lambda c: protocol.encode_save_ack(1) in c.frames)
         assert stored_text(store) == "abcdef"
+
+
+async def test_newcomers_with_the_same_state_vector_get_each_edit_made_between_them() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        async with MemoryClient.join(serving(room), "ben") as ben:  # ben's reply: empty
+            assert str(ben.text) == ""
+        await ana.edit(0, "hello")
+        await asyncio.wait_for(store_has(store, 1), 2)
+        async with MemoryClient.join(serving(room), "cy") as cy:  # the same state vector
+            assert str(cy.text) == "hello"
+        await room.restore("goodbye", "ana")
+        async with MemoryClient.join(serving(room), "dan") as dan:
+            assert str(dan.text) == "goodbye"
