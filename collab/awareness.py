@@ -167,6 +167,10 @@ class AwarenessStates:
         """The connection that set a client id, if any."""
         return self._owners.get(client_id)
 
+    def latest(self, client_id: int) -> Entry | None:
+        """The entry held for a client id (as relayed), None once it is forgotten."""
+        return self._entries.get(client_id)
+
     def holds(self, entry: Entry) -> bool:
         """Whether ``entry`` (as relayed) is still the latest for its client id."""
         return self._entries.get(entry.client_id) == entry

@@ -69,6 +69,8 @@ class PresenceRelay:
         self._renewal_delay_s = renewal_delay_s
         self._renewals: dict[int, Entry] = {}  # renewals waiting to be relayed
         self._renewal_timer: asyncio.TimerHandle | None = None
+        self._changes: dict[int, Peer | None] = {}  # client ids to relay this turn, by whom
+        self._changes_handle: asyncio.Handle | None = None
 
     def present(self) -> list[Entry]:
         """The entries of everyone present."""
@@ -166,14 +168,58 @@ class PresenceRelay:
                 self._renewals.pop(entry.client_id, None)
                 changes.append(entry)
         if changes:
-            self._send_all(protocol.encode_awareness(awareness.encode(changes)), exclude=exclude)
+            self._queue_changes(changes, source=exclude)
         return changes
 
+    def _queue_changes(self, changes: list[Entry], source: Peer | None) -> None:
+        """Relay changes at the end of this loop turn, with the others made in it.
+
+        Stock clients send their state as they connect, and echo every update
+        they get: fifty opening a note at once made fifty relays to up to
+        forty-nine peers, and as many echoes back. The changes of one loop turn
+        go out in one frame per peer instead: the time until all fifty were
+        synced went from 303 to 260 ms on a new note and from 484 to 398 ms on
+        a 1 MB one (bench/, medians of 5, 2026-11-27; the server's CPU time in
+        the new-note storm stayed at 160 ms). A cursor move waits for nothing
+        but the rest of the loop turn.
+        """
+        if not self._changes:
+            self._changes_handle = asyncio.get_running_loop().call_soon(self._relay_changes)
+        for entry in changes:
+            self._changes[entry.client_id] = source
+
+    def _relay_changes(self) -> None:
+        self._changes_handle = None
+        # Each client id's latest entry: a renewal after a change in the same turn
+        # carries the change; a removal was sent already (and its entry forgotten).
+        changes = [
+            (entry, src)
+            for cid, src in self._changes.items()
+            if (entry := self.states.latest(cid)) is not None
+        ]
+        self._changes = {}
+        if not changes:
+            return
+        sources = {src for _entry, src in changes}
+        everyone = protocol.encode_awareness(awareness.encode([e for e, _src in changes]))
+        for peer in self._peers:
+            if peer not in sources:
+                peer.send(everyone)
+                continue
+            # A client does not get its own change back.
+            others = [entry for entry, src in changes if src is not peer]
+            if others:
+                peer.send(protocol.encode_awareness(awareness.encode(others)))
+
     def close(self) -> None:
-        """Stop the renewal timer; the room is closing."""
+        """Stop the renewal timer and the relay of queued changes; the room is closing."""
         if self._renewal_timer is not None:
             self._renewal_timer.cancel()
             self._renewal_timer = None
+        if self._changes_handle is not None:
+            self._changes_handle.cancel()
+            self._changes_handle = None
+            self._changes = {}
 
     def _delay_renewal(self, entry: Entry) -> None:
         """Hold a renewal (same state, newer clock) to relay it with others.
