@@ -120,7 +120,13 @@ class Room:
             publish=partial(fanout.presence, note),
         )
         self.log = LogSync(
-            note, store, self.replica, self._peers, head, spawner(self._tasks, self._catch_up)
+            note,
+            store,
+            self.replica,
+            self._peers,
+            head,
+            spawner(self._tasks, self._catch_up),
+            events,
         )
         self.pipeline = WritePipeline(
             note,

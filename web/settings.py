@@ -8,6 +8,7 @@ environment at import time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
@@ -35,6 +36,12 @@ class Settings:
         "",
         "Redis, to serve the same notes from several processes or hosts (redis://host:6379/0). "
         "Empty: one process, no Redis. Needs PostgreSQL.",
+    )
+    redis_prefix: str = option(
+        "collab",
+        "What every Redis channel and key of this deployment begins with. Deployments "
+        "sharing one Redis server need different prefixes (pub/sub ignores the database "
+        "number in --redis-url).",
     )
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
@@ -241,6 +248,10 @@ def check(settings: Settings) -> list[str]:
         ("redis://", "rediss://", "unix://")
     ):
         problems.append("--redis-url must start with redis://, rediss:// or unix://")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", settings.redis_prefix):
+        problems.append(
+            "--redis-prefix must be 1 to 64 letters, digits, dots, dashes or underscores"
+        )
     if settings.deleted_note_retention_days <= 0:
         problems.append("--deleted-note-retention-days must be more than 0")
     for name in ("request_head_timeout_s", "idle_connection_timeout_s", "max_request_head_bytes"):

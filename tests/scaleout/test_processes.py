@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 from interop.nodeclient import NodeClient
 from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
+from support.server import ServerProcess
+from support.services import Postgres, Redis
 
 pytestmark = pytest.mark.interop
 
@@ -63,3 +66,35 @@ async def test_presence_crosses_processes_both_ways(nodes: Nodes) -> None:
         await ana.wait_for(
             lambda e: e["event"] == "awareness" and "ben" not in names(e["states"]), timeout=3
         )
+
+
+async def test_two_deployments_on_one_redis_keep_to_themselves(
+    tmp_path: Path, postgres: Postgres, redis: Redis
+) -> None:
+    """Each has a note 1; with their own prefixes, neither hears the other's edits or people."""
+    servers = [
+        ServerProcess(
+            postgres.create_database(), tmp_path, "--redis-url", redis.url, "--redis-prefix", name
+        )
+        for name in ("one", "two")
+    ]
+    try:
+        one, two = (server.start() for server in servers)
+        tokens = [new_note(one), new_note(two)]  # empty: any update would apply to either
+        async with (
+            NodeClient.start(one.ws_url, tokens[0], name="ana") as ana,
+            NodeClient.start(two.ws_url, tokens[1], name="ben") as ben,
+        ):
+            await ana.type_text("!" * 20, interval_ms=5)
+            await converged([ana], lambda text: text.count("!") == 20)
+            with pytest.raises(TimeoutError):  # sharing a prefix, Ben would see Ana here
+                await ben.wait_for(
+                    lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), 1.5
+                )
+            assert await ben.text() == ""
+        assert stored_text(two, tokens[1]) == ""
+        assert stored_text(one, tokens[0]).count("!") == 20
+        assert "(prefix one)" in one.log() and "(prefix two)" in two.log()
+    finally:
+        for server in servers:
+            server.stop()
