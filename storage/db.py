@@ -49,7 +49,14 @@ def make_engine(url: str, durability: Durability = Durability.FULL) -> Engine:
     """Create an engine; for SQLite, in WAL mode with foreign keys and a busy timeout."""
     is_sqlite = url.startswith("sqlite")
     connect_args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
-    pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if _pooled(url) else {}
+    pooled: dict[str, Any] = {}
+    if _pooled(url):
+        pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    if not is_sqlite:
+        # A server may close pooled connections while they wait (a restart, a failover,
+        # idle_session_timeout): test each on checkout (one round trip) rather than fail
+        # the request, or the writer's reconnect, that draws it.
+        pooled["pool_pre_ping"] = True
     # hide_parameters: a failed statement's message (logged with its traceback) must not
     # show its parameters, which can be a token or a note's text.
     engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pooled)
