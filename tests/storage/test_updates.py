@@ -194,3 +194,24 @@ async def test_a_marked_version_stands_after_every_append_queued_before_it(
     store.append(note, text_update(doc, "b"))
     mark = await store.mark_version(note, "named", "Before the review")
     assert mark.position == 2
+
+
+async def test_a_rolled_back_batch_leaves_positions_dense(
+    store: SqlDocumentStore, database_url: str
+) -> None:
+    """A job that fails rolls its whole batch back; the rest are written again one by
+    one, and the note's positions run on from where they were, with no hole."""
+    note, doc = new_note(store), pycrdt.Doc()
+    assert await store.append(note, text_update(doc, "a")) == 1
+    store.writer.paused.clear()  # gather one batch: appends around a failing job
+    before = [store.append(note, text_update(doc, c)) for c in "bc"]
+    doomed = store.append(10_000, text_update(pycrdt.Doc(), "x"))  # no such note
+    after = [store.append(note, text_update(doc, c)) for c in "de"]
+    store.writer.paused.set()
+    assert await asyncio.gather(*before, *after) == [2, 3, 4, 5]
+    with pytest.raises(Exception, match="does not exist"):
+        await doomed
+    rows = query(database_url, "SELECT position FROM update_log WHERE note_id = :n", n=note)
+    assert sorted(p for (p,) in rows) == [1, 2, 3, 4, 5]
+    assert query(database_url, "SELECT head FROM note WHERE id = :n", n=note) == [(5,)]
+    assert text_of(store.load_sync(note).updates) == "abcde"
