@@ -121,6 +121,17 @@ class Postgres:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def _end(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, and SIGKILL if it is still running 10 s later."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def _owner(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_uid, stat.st_gid
@@ -178,12 +189,7 @@ class Redis:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        _end(self.proc)
 
 
 @contextlib.contextmanager
@@ -284,12 +290,7 @@ http {{
         raise TimeoutError(f"nginx did not listen on {self.port}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        _end(self.proc)
 
 
 DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
