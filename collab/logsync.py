@@ -101,6 +101,13 @@ class LogSync:
         finally:
             self._reading = False
 
+    async def catch_up_or_wait(self) -> None:
+        """:meth:`catch_up`; if the database is away, log it: the next head check tries again."""
+        try:
+            await self.catch_up()
+        except Exception:
+            logger.warning("catching up note=%s from the log failed", self.note, exc_info=True)
+
     async def settle(self) -> None:
         """Read and apply the log after what the document holds, now."""
         self._apply(await self._store.read_log(self.note, self.known))

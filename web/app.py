@@ -17,9 +17,9 @@ from typing import cast
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from collab.config import RoomConfig
 from collab.events import NO_EVENTS
 from collab.manager import RoomManager
-from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
