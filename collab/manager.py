@@ -139,19 +139,7 @@ class RoomManager:
         try:
             slot = await self._acquire(note)
         except PeerError as error:
-            logger.warning(
-                "refused %s for note=%s: %s",
-                channel.label,
-                note,
-                error.reason,
-                extra={
-                    "note": note,
-                    "peer": channel.label,
-                    "code": int(error.code),
-                    "reason": error.reason,
-                },
-            )
-            await channel.close(error.code, error.reason)
+            await _refuse(channel, note, error)
             return
         try:
             assert slot.room is not None
@@ -381,3 +369,20 @@ class RoomManager:
         except TimeoutError:
             logger.warning("some peers did not close within %.1f s", timeout_s)
         logger.info("closed %d rooms", len(rooms), extra={"rooms": len(rooms)})
+
+
+async def _refuse(channel: Channel, note: int, error: PeerError) -> None:
+    """Close a connection the note's room could not take, saying why in the log too."""
+    logger.warning(
+        "refused %s for note=%s: %s",
+        channel.label,
+        note,
+        error.reason,
+        extra={
+            "note": note,
+            "peer": channel.label,
+            "code": int(error.code),
+            "reason": error.reason,
+        },
+    )
+    await channel.close(error.code, error.reason)

@@ -88,6 +88,7 @@ class Room:
         and the room must be dropped; ``events`` hears what its writes do;
         ``fanout`` carries its commits and presence to other processes.
         """
+        # Over 40 lines: the wiring of the room's parts, which must be read together.
         self.note = note
         self.config = config = config or RoomConfig()
         self.replica = Replica(doc, config.limits, trackers)
