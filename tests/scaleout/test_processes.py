@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -98,3 +101,40 @@ async def test_two_deployments_on_one_redis_keep_to_themselves(
     finally:
         for server in servers:
             server.stop()
+
+
+async def test_workers_share_one_port_and_a_killed_worker_is_replaced(
+    tmp_path: Path, cluster_db: str, redis: Redis
+) -> None:
+    """``--workers 2``: one port, two processes; a worker that dies is started again,
+    and its clients reconnect to the port and lose nothing."""
+    server = ServerProcess(cluster_db, tmp_path, "--redis-url", redis.url, "--workers", "2")
+    try:
+        server.start()
+        token = new_note(server, "shared: ")
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    NodeClient.start(server.ws_url, token, name=f"p{i}", max_backoff_ms=500)
+                )
+                for i in range(4)
+            ]
+            await converged(clients, lambda text: text == "shared: ")
+            pids = {
+                int(pid) for pid in re.findall(r"started worker \d \(pid (\d+)\)", server.log())
+            }
+            assert len(pids) == 2
+            typing = asyncio.gather(
+                *(
+                    c.type_text(letter * 40, interval_ms=10)
+                    for letter, c in zip("uvwx", clients, strict=True)
+                )
+            )
+            await asyncio.sleep(0.2)
+            os.kill(min(pids), signal.SIGKILL)
+            await typing
+            final = await converged(clients, each_typed("uvwx", 40), timeout=15)
+            assert "starting it again" in server.log()
+        assert stored_text(server, token) == final
+    finally:
+        server.stop()
