@@ -1,9 +1,11 @@
-"""The SQL document store on a real SQLite file: group commit, compaction, isolation."""
+"""The SQL document store (on SQLite and PostgreSQL): group commit, compaction, versions."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pycrdt
@@ -14,7 +16,7 @@ from support.sql import query
 
 from collab import document
 from collab.persistence import Edit, EmptySnapshotRefused
-from storage import notes
+from storage import notes, updates
 from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.updates import SqlDocumentStore
 
@@ -215,3 +217,31 @@ async def test_a_rolled_back_batch_leaves_positions_dense(
     assert sorted(p for (p,) in rows) == [1, 2, 3, 4, 5]
     assert query(database_url, "SELECT head FROM note WHERE id = :n", n=note) == [(5,)]
     assert text_of(store.load_sync(note).updates) == "abcde"
+
+
+async def test_continuous_editing_is_cut_into_versions_of_at_most_max_session_s(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a pause, an auto version still ends after MAX_SESSION_S (30 minutes;
+    0.5 s here), so an afternoon's typing is more than one version."""
+    monkeypatch.setattr(updates, "MAX_SESSION_S", 0.5)
+    async with SqlDocumentStore(engine, version_gap_s=3600) as store:
+        note, doc = new_note(store), pycrdt.Doc()
+        for i in range(13):  # 1.2 s of typing, never pausing for long
+            await store.append(note, text_update(doc, str(i % 10)))
+            await asyncio.sleep(0.1)
+    spans = query(
+        database_url,
+        "SELECT first_position, position, started_at, created_at FROM version"
+        " WHERE kind = 'auto' ORDER BY id",
+    )
+    assert len(spans) >= 3, spans  # 1.2 s of typing at most 0.5 s a version
+    assert spans[0][0] == 1 and spans[-1][1] == 13
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(spans)), spans  # no gap
+    for _first, _last, started, last_edit in spans:
+        assert as_datetime(last_edit) - as_datetime(started) < timedelta(seconds=0.5)
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """A timestamp as the driver returns it (SQLite: text; PostgreSQL: a datetime)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
