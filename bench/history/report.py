@@ -1,0 +1,86 @@
+"""The history benchmark's figures as Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUDGETS_MS = {"list": 50.0, "open": 100.0, "restore": 100.0}
+
+
+def render(results: dict[str, Any]) -> str:
+    """The report: where and when, the timings against their budgets, the disk use."""
+    seed, disk = results["seed"], results["disk"]
+    lines = [
+        "# Version history: budgets",
+        "",
+        "Made by `bench/history_budgets.py` (its docstring gives the method in full).",
+        "",
+        f"- Date: {results['date']}; commit `{results['commit']}`",
+        f"- Machine: {results['machine']}",
+        f"- Load average (1, 5, 15 min) before: {_load(results['load_before'])}; "
+        f"after: {_load(results['load_after'])}",
+        f"- The long note: {seed['updates']:,} logged updates by a few authors over "
+        f"{_days(seed)} days, {seed['text_bytes']:,} bytes of text, {seed['versions']:,} "
+        f"versions, {seed['checkpoints']:,} checkpoints; the database holding it: "
+        f"{seed['used_bytes']:,} bytes",
+        "",
+        "## Timings (ms, wall time of a request on localhost)",
+        "",
+        "| request | what | p50 | p95 | max | n | budget | met (p95) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for timing in results["timings"]:
+        budget = _budget(timing["what"])
+        met = "" if budget is None else ("yes" if timing["p95"] < budget else "**no**")
+        lines.append(
+            f"| {timing['what']} | {timing['detail']} | {timing['p50']:.1f} | "
+            f"{timing['p95']:.1f} | {timing['worst']:.1f} | {len(timing['samples_ms'])} | "
+            f"{'' if budget is None else f'< {budget:.0f}'} | {met} |"
+        )
+    per_10k = 10_000 / disk["keystrokes"]
+    lines += [
+        "",
+        "## Disk use with history on",
+        "",
+        f"{disk['keystrokes']:,} keystrokes typed over the websocket, one committed update "
+        f"each ({disk['keystrokes'] / disk['typing_s']:.0f} a second), into a new note; the "
+        "database measured before and after, with the server stopped and the WAL folded in.",
+        "",
+        "| per 10,000 keystrokes | bytes |",
+        "| --- | ---: |",
+        f"| database growth (pages in use) | {disk['grown_used_bytes'] * per_10k:,.0f} |",
+        f"| database file growth | {disk['grown_bytes'] * per_10k:,.0f} |",
+        f"| of which logged update data | {disk['log_data_bytes'] * per_10k:,.0f} |",
+        f"| of which checkpoint data | {disk['checkpoint_data_bytes'] * per_10k:,.0f} |",
+        f"| the note's text (UTF-8) | {disk['text_bytes'] * per_10k:,.0f} |",
+        "",
+        f"Log rows: {disk['log_rows']:,}; checkpoints: {disk['checkpoints']}; versions: "
+        f"{disk['versions']}.",
+        "",
+    ]
+    if disk["tables"]:
+        lines += ["Growth by table and index (SQLite's dbstat), per 10,000 keystrokes:", ""]
+        lines += ["| table or index | bytes |", "| --- | ---: |"]
+        for name, size in sorted(disk["tables"].items(), key=lambda item: -item[1]):
+            lines.append(f"| `{name}` | {size * per_10k:,.0f} |")
+        lines.append("")
+    if seed["tables"]:
+        lines += ["The long note's database, its largest tables and indexes:", ""]
+        lines += ["| table or index | bytes |", "| --- | ---: |"]
+        for name, size in sorted(seed["tables"].items(), key=lambda item: -item[1])[:6]:
+            lines.append(f"| `{name}` | {size:,} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _budget(what: str) -> float | None:
+    return BUDGETS_MS.get(what.split(" ")[0].rstrip(":"))
+
+
+def _load(load: list[float] | tuple[float, ...]) -> str:
+    return ", ".join(f"{value:.2f}" for value in load)
+
+
+def _days(seed: dict[str, Any]) -> str:
+    started, ended = seed["started_at"], seed["ended_at"]
+    return f"{(ended - started).total_seconds() / 86400:.0f}"
