@@ -48,6 +48,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from history import keystrokes, measure, seed  # noqa: E402
+from history import keystrokes, measure, profile, seed  # noqa: E402
 from history.measure import History, Timing  # noqa: E402
 from history.report import render  # noqa: E402
 from history.server import Server  # noqa: E402
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {seeded.updates:,} updates in {seed_s:.1f} s", file=sys.stderr)
         seeded_size = keystrokes.footprint(work / "long.db")
         far = _farthest_from_checkpoint(work / "long.db", seeded.note_id)
-        timings = _time_history(work, seeded, far, args.repeat, args.restores)
+        timings, stages = _time_history(work, seeded, far, args.repeat, args.restores)
         disk = _disk_use(work, args.keystrokes)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": {**asdict(seeded), "seconds": seed_s, **asdict(seeded_size)},
         "timings": [{**asdict(t), "p50": t.p50, "p95": t.p95, "worst": t.worst} for t in timings],
         "disk": asdict(disk),
+        "restore_profile": stages,
     }
     report = render(results)
     print(report)
@@ -135,7 +137,8 @@ def _farthest_from_checkpoint(database: Path, note_id: int) -> int:
 
 def _time_history(
     work: Path, seeded: seed.Seeded, far: int, repeat: int, restores: int
-) -> list[Timing]:
+) -> tuple[list[Timing], list[tuple[str, float]]]:
+    """The timings, and where the last restores' server time went (if py-spy is there)."""
     with (
         Server(f"sqlite:///{work / 'long.db'}", work / "long.log") as server,
         httpx.Client(base_url=server.url, timeout=60) as client,
@@ -154,9 +157,15 @@ def _time_history(
             ("the most replay after a checkpoint", farthest),
         ]
         out += measure.measure_opening(history, picks, repeat)
-        old = versions[len(versions) // 4]["id"]  # about three quarters of the way along
-        out.append(measure.measure_restoring(history, old, versions[0]["id"], restores))
-    return out
+        newest = versions[0]
+        restore = partial(measure.measure_restoring, history, repeat=restores)
+        out.append(restore("the last session undone", versions[1], newest))
+        # About three quarters of the way along the log: a week of everyone's edits undone.
+        folded = work / "restore.folded"
+        with profile.sampling(server.pid, folded) as sampled:
+            out.append(restore("a week back", versions[len(versions) // 4], newest))
+    stages = profile.stages(folded, restores + 1) if sampled and folded.exists() else []
+    return out, stages
 
 
 def _disk_use(work: Path, count: int) -> Disk:

@@ -24,6 +24,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from collab import awareness, protocol
 from collab.document import TEXT_NAME
 
+from .seed import words
+
 SYNC, AWARENESS = 0, 1
 SYNC_STEP2 = 1
 
@@ -39,7 +41,7 @@ class Typed:
 
 async def type_into(ws_url: str, token: str, keystrokes: int, author: str = "Ana") -> Typed:
     """Type ``keystrokes`` characters at the end of the note, each committed before the next."""
-    rng = random.Random(7)
+    typing = words(random.Random(7))
     async with connect(f"{ws_url}/{token}", max_size=None, open_timeout=30) as ws:
         doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
         text = doc.get(TEXT_NAME, type=pycrdt.Text)
@@ -49,7 +51,7 @@ async def type_into(ws_url: str, token: str, keystrokes: int, author: str = "Ana
         doc.observe(lambda event: made.append(event.update))
         started = time.perf_counter()
         for marker in range(1, keystrokes + 1):
-            text.insert(len(text), _character(rng))
+            text.insert(len(text), next(typing))
             await ws.send(pycrdt.create_update_message(made.pop()))
             await ws.send(protocol.encode_save_marker(marker))
             await _until(ws, protocol.encode_save_ack(marker))
@@ -80,15 +82,6 @@ def _presence(client_id: int, name: str) -> bytes:
     state = json.dumps({"user": {"name": name}})
     payload = awareness.encode([awareness.Entry(client_id, 1, state)])
     return bytes([AWARENESS]) + pycrdt.write_var_uint(len(payload)) + payload
-
-
-def _character(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.17:
-        return " "
-    if roll < 0.19:
-        return "\n"
-    return rng.choice("etaoinshrdlucmfwypvbgkjqxz")
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,12 @@ def measure_opening(
     return out
 
 
-def measure_restoring(history: History, old: str, recent: str, repeat: int) -> Timing:
+def measure_restoring(
+    history: History, label: str, old: dict[str, Any], recent: dict[str, Any], repeat: int
+) -> Timing:
     """Restore ``old`` and ``recent`` in turn, ``repeat`` times in all (one warm-up first)."""
-    targets = [old, recent] * ((repeat + 1) // 2 + 1)
+    sizes = [len(history.open(v["id"]).json()["content"].encode()) for v in (old, recent)]
+    targets = [old["id"], recent["id"]] * ((repeat + 1) // 2 + 1)
     history.restore(targets.pop()).raise_for_status()  # loads the note into a room
     samples = []
     for target in targets[:repeat]:
@@ -129,4 +132,8 @@ def measure_restoring(history: History, old: str, recent: str, repeat: int) -> T
         answer = history.restore(target)
         samples.append((time.perf_counter() - started) * 1000)
         answer.raise_for_status()
-    return Timing("restore (wall time, see notes)", tuple(samples), "alternating two versions")
+    return Timing(
+        f"restore: {label}",
+        tuple(samples),
+        f"alternately to {sizes[0]:,} and {sizes[1]:,} bytes of text",
+    )

@@ -37,6 +37,7 @@ def render(results: dict[str, Any]) -> str:
             f"{timing['p95']:.1f} | {timing['worst']:.1f} | {len(timing['samples_ms'])} | "
             f"{'' if budget is None else f'< {budget:.0f}'} | {met} |"
         )
+    lines += _notes(results)
     per_10k = 10_000 / disk["keystrokes"]
     lines += [
         "",
@@ -84,3 +85,24 @@ def _load(load: list[float] | tuple[float, ...]) -> str:
 def _days(seed: dict[str, Any]) -> str:
     started, ended = seed["started_at"], seed["ended_at"]
     return f"{(ended - started).total_seconds() / 86400:.0f}"
+
+
+def _notes(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "The server logs no duration for a restore, so its row is the request's wall time: "
+        "an upper bound of the server's time (`/healthz` shows what HTTP on localhost adds).",
+    ]
+    if results["restore_profile"]:
+        lines += [
+            "",
+            "Where the server's time went during the restores a week back (py-spy, 200 "
+            "samples a second, every thread, one warm-up restore included), per restore:",
+            "",
+            "| stage | ms |",
+            "| --- | ---: |",
+        ]
+        lines += [f"| {name} | {ms:.1f} |" for name, ms in results["restore_profile"]]
+    else:
+        lines += ["", "(py-spy is not installed: no profile of the restores.)"]
+    return lines

@@ -37,7 +37,9 @@ AUTHORS = ("Ana", "Ben", "Chloé", "Dev")
 _VOCABULARY = """
 the note keeps every word we typed and a version for each pause so that a deleted
 paragraph comes back with one click while someone else types review plan meeting
-budget draft open question decision owner deadline
+budget draft open question decision owner deadline agenda notes action items next
+week release server client history restore compare named automatic before after
+check test measure figure result customer support design document team lead
 """
 WORDS = tuple(_VOCABULARY.split())
 KEYSTROKE_S = 0.2  # five keystrokes a second
@@ -68,6 +70,7 @@ class Typist:
 
     def __post_init__(self) -> None:
         self.text = self.doc.get(TEXT_NAME, type=pycrdt.Text)
+        self.typing = words(random.Random(self.name))
         self.doc.observe(self._on_change)
 
     def _on_change(self, event: pycrdt.TransactionEvent) -> None:
@@ -97,7 +100,7 @@ class Typist:
         if roll < 0.08 and cursor > 0:  # backspace
             del self.text[cursor - 1 : cursor]
             return self.made.pop(), 0, 1, cursor - 1
-        self.text.insert(cursor, next_character(rng))
+        self.text.insert(cursor, next(self.typing))
         return self.made.pop(), 1, 0, cursor + 1
 
 
@@ -108,13 +111,12 @@ def paragraph(rng: random.Random, length: int) -> str:
     return out[:length]
 
 
-def next_character(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.16:
-        return " "
-    if roll < 0.18:
-        return "\n"
-    return rng.choice("etaoinshrdlucmfwypvbgkjqxz")
+def words(rng: random.Random) -> Iterator[str]:
+    """Characters as a person types them: words, spaces, punctuation, now and then a paragraph."""
+    while True:
+        yield from rng.choice(WORDS)
+        roll = rng.random()
+        yield from ".\n\n" if roll < 0.02 else ". " if roll < 0.08 else ", " if roll < 0.12 else " "
 
 
 @dataclass(frozen=True)
