@@ -120,8 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _farthest_from_checkpoint(database: Path, note_id: int) -> int:
-    """The id of the version whose replay starts farthest from a checkpoint."""
+def _farthest_from_checkpoint(database: Path, note_id: int) -> tuple[int, int]:
+    """The version whose replay starts farthest from a checkpoint: (its id, updates replayed)."""
     connection = sqlite3.connect(database)
     try:
         row = connection.execute(
@@ -132,11 +132,11 @@ def _farthest_from_checkpoint(database: Path, note_id: int) -> int:
         ).fetchone()
     finally:
         connection.close()
-    return int(row[0])
+    return int(row[0]), int(row[1])
 
 
 def _time_history(
-    work: Path, seeded: seed.Seeded, far: int, repeat: int, restores: int
+    work: Path, seeded: seed.Seeded, far: tuple[int, int], repeat: int, restores: int
 ) -> tuple[list[Timing], list[tuple[str, float]]]:
     """The timings, and where the last restores' server time went (if py-spy is there)."""
     with (
@@ -149,12 +149,12 @@ def _time_history(
             measure.time_request("/healthz (HTTP alone)", lambda: client.get("/healthz"), repeat)
         ]
         out += measure.measure_listing(history, versions, repeat)
-        farthest = next(v for v in versions if v["id"] == str(far))
+        farthest = next(v for v in versions if v["id"] == str(far[0]))
         picks = [
             ("the oldest", versions[-1]),
             ("the middle one", versions[len(versions) // 2]),
             ("the newest", versions[0]),
-            ("the most replay after a checkpoint", farthest),
+            (f"the most replay ({far[1]} updates after a checkpoint)", farthest),
         ]
         out += measure.measure_opening(history, picks, repeat)
         newest = versions[0]

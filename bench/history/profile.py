@@ -27,7 +27,7 @@ STAGES = (
     ("commit (writer thread)", ("Writer._run (",)),
     ("rest of the request (event loop)", ("restore_version (",)),
 )
-OTHER = "anything else (HTTP, other threads)"
+OTHER = "anything else (HTTP, queries; and waits py-spy counts as busy)"
 
 
 def py_spy() -> str | None:

@@ -24,6 +24,8 @@ def render(results: dict[str, Any]) -> str:
         f"versions, {seed['checkpoints']:,} checkpoints; the database holding it: "
         f"{seed['used_bytes']:,} bytes",
         "",
+        f"- Budgets: {_verdict(results['timings'])}",
+        "",
         "## Timings (ms, wall time of a request on localhost)",
         "",
         "| request | what | p50 | p95 | max | n | budget | met (p95) |",
@@ -106,3 +108,12 @@ def _notes(results: dict[str, Any]) -> list[str]:
     else:
         lines += ["", "(py-spy is not installed: no profile of the restores.)"]
     return lines
+
+
+def _verdict(timings: list[dict[str, Any]]) -> str:
+    missed = [
+        f"{t['what']} (p95 {t['p95']:.0f} ms, budget {budget:.0f} ms)"
+        for t in timings
+        if (budget := _budget(t["what"])) is not None and t["p95"] >= budget
+    ]
+    return "every one met at p95" if not missed else "**missed**: " + "; ".join(missed)
