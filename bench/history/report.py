@@ -23,8 +23,18 @@ def render(results: dict[str, Any]) -> str:
         f"{_days(seed)} days, {seed['text_bytes']:,} bytes of text, {seed['versions']:,} "
         f"versions, {seed['checkpoints']:,} checkpoints; the database holding it: "
         f"{seed['used_bytes']:,} bytes",
-        "",
         f"- Budgets: {_verdict(results['timings'])}",
+        "",
+        "## Method",
+        "",
+        "The long note is written before the server starts, through the server's own store "
+        "(`SqlDocumentStore.append`), with the store's clock set to when each burst of "
+        "keystrokes was typed: sessions of typing words, backspaces, pastes and cut "
+        "selections by four authors, pauses from seconds to a weekend, so versions and "
+        "checkpoints form by the server's rules (checkpoints every 1,000 updates and after "
+        "30 s of quiet). Then `collab-notes serve --durability full` runs on it and each "
+        "request is sent over HTTP from the same machine, one warm-up first. Restores "
+        "alternate between two versions, so each one changes the note.",
         "",
         "## Timings (ms, wall time of a request on localhost)",
         "",
@@ -98,8 +108,9 @@ def _notes(results: dict[str, Any]) -> list[str]:
     if results["restore_profile"]:
         lines += [
             "",
-            "Where the server's time went during the restores a week back (py-spy, 200 "
-            "samples a second, every thread, one warm-up restore included), per restore:",
+            "Where the server's time went in restores a week back (run again after the "
+            "timed ones, under py-spy: 200 samples a second, every thread, one warm-up "
+            "restore included), per restore:",
             "",
             "| stage | ms |",
             "| --- | ---: |",
