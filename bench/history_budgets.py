@@ -1,7 +1,7 @@
 """Version history against its budgets (issue 12), on a real server and a real SQLite file.
 
     .venv/bin/python bench/history_budgets.py            # the full run, writes bench/HISTORY.md
-    .venv/bin/python bench/history_budgets.py --updates 2000 --keystrokes 500 --out /tmp/h.md
+    .venv/bin/python bench/history_budgets.py --updates 2000 --keystrokes 500 --out tiny.md
 
 The budgets: on a note whose log holds 100,000 updates, listing its versions
 takes < 50 ms, opening any version < 100 ms, and restoring a version of a 100 KB
@@ -214,13 +214,10 @@ def _commit() -> str:
 
 def _machine() -> str:
     model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    found = subprocess.run(["lscpu"], capture_output=True, text=True, check=False)
+    for line in found.stdout.splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
     return (
         f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}"
