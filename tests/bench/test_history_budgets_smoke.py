@@ -68,6 +68,6 @@ def test_the_report_gives_each_figure(run: Any) -> None:
     results, report = run
     for timing in results["timings"]:
         assert f"| {timing['what']} |" in report
-    for label in ("database growth (pages in use)", "the note's text (UTF-8)", "Load average"):
+    for label in ("database (pages in use)", "net text written (UTF-8)", "Load average"):
         assert label in report
     assert results["commit"] in report
