@@ -23,10 +23,13 @@ server writes them (every 1,000 updates and after 30 s of quiet). See
 What is timed. A ``collab-notes serve --durability full`` process on that file,
 asked over HTTP from the same machine: the first page of versions and one from
 the middle; opening the oldest, the middle, the newest version and the one
-farthest from a checkpoint (the most replay); restoring, in turn, the version
-at three quarters of the log and the newest one. The server logs no duration
-for a restore, so its figure is the request's wall time on localhost: an upper
-bound of the server's time (``/healthz`` timed the same way shows the rest).
+farthest from a checkpoint (the most replay); restoring the version before the
+last session and the newest in turn (a small diff), then the version at three
+quarters of the log and the newest in turn (a week of edits undone and redone).
+The server logs no duration for a restore, so its figure is the request's wall
+time on localhost: an upper bound of the server's time (``/healthz`` timed the
+same way shows the rest). With py-spy installed, the second kind of restore is
+run again under it, untimed, and the report says where the server's time went.
 
 Disk use per keystroke is measured on a fresh database: real typing over the
 websocket, one committed update per keystroke (see ``bench/history/keystrokes.py``),
