@@ -131,18 +131,29 @@ class Replica:
         added = sum(end - start for _client, start, end in info.clocks)
         return Change(delta, added, info.deleted)
 
-    def replace_text(self, target: str, *, timeout_s: float = 0.05) -> Change | None:
+    def replace_text(
+        self,
+        target: str,
+        *,
+        timeout_s: float = 0.05,
+        diffed: tuple[str, list[tuple[int, str]]] | None = None,
+    ) -> Change | None:
         """Make the text ``target`` by the smallest edits, in one transaction; what changed.
 
         A diff (:func:`text_diff`) applied back to front, so that text a peer
         types elsewhere at the same moment merges in where it was, and cursors
         outside the changed parts stay put. Replacing the whole text instead
-        would move such an edit to the top and reset every cursor.
+        would move such an edit to the top and reset every cursor. ``diffed`` is
+        a diff to ``target`` computed beforehand, and the text it was computed
+        from: used if the text is still that, else the diff is made again here.
         """
         current = str(self.text)
         if current == target:
             return None
-        diffs = text_diff(current, target, timeout_s)
+        if diffed is not None and diffed[0] == current:
+            diffs = diffed[1]
+        else:
+            diffs = text_diff(current, target, timeout_s)
         self._delta = None
         subscription = self.doc.observe(self._capture_delta)
         try:

@@ -52,7 +52,7 @@ from collab.protocol import (
 )
 from collab.ratelimit import TokenBucket
 from collab.remote import RemoteSide
-from collab.replica import Replica, Trackers
+from collab.replica import Replica, Trackers, text_diff
 from collab.yencoding import StaleUpdate, UpdateInfo
 
 logger = logging.getLogger("collab.room")
@@ -101,15 +101,8 @@ class Room:
             renewal_delay_s=config.awareness_renewal_delay_s,
             publish=partial(fanout.presence, note),
         )
-        self.log = LogSync(
-            note,
-            store,
-            self.replica,
-            self._peers,
-            head,
-            spawner(self._tasks, lambda: self.log.catch_up_or_wait()),
-            events,
-        )
+        catch_up = spawner(self._tasks, lambda: self.log.catch_up_or_wait())
+        self.log = LogSync(note, store, self.replica, self._peers, head, catch_up, events)
         self.remote = RemoteSide(
             note, self._peers, self.log, self.presence, fanout, lambda: self.broken
         )
@@ -357,9 +350,13 @@ class Room:
             raise StorageFailed("this note could not be saved; try again")
         if self.remote.clustered:  # other processes write too: diff from the latest
             await self.log.settle()
+        # Diffed off the event loop (60 ms for a week back in a 100 KB note, which would
+        # stall every room: bench/HISTORY.md); again below only if someone typed meanwhile.
+        base = str(self.replica.text)
+        diffs = await asyncio.to_thread(text_diff, base, text)
         # Queued before the restore's own edits, so the store marks the state before them.
         marking = self.pipeline.mark_version("before-restore")
-        change = self.replica.replace_text(text)
+        change = self.replica.replace_text(text, diffed=(base, diffs))
         if change is not None:
             self.pipeline.write(None, change, author, arrived=time.perf_counter())
             self.pipeline.flush()
