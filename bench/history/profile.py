@@ -20,7 +20,7 @@ from pathlib import Path
 
 RATE_HZ = 200
 STAGES = (
-    ("text diff (diff-match-patch, event loop)", ("text_diff (",)),
+    ("text diff (diff-match-patch, a worker thread)", ("text_diff (",)),
     ("diff applied to the Y.Text (event loop)", ("Text.__delitem__ (", "Text.insert (")),
     ("rest of the restore in the room (event loop)", ("Room.restore (",)),
     ("version replayed from its checkpoint (worker thread)", ("_content_at (",)),
@@ -62,6 +62,8 @@ def stages(folded: Path, restores: int) -> list[tuple[str, float]]:
     counts: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():  # a line of a stack that held a newline (a thread's name)
+            continue
         counts[_stage(stack)] += int(samples)
     ms_per_sample = 1000 / RATE_HZ
     order = [name for name, _ in STAGES] + [OTHER]
