@@ -15,8 +15,12 @@ COPY pyproject.toml README.md ./
 COPY collab ./collab
 COPY storage ./storage
 COPY web ./web
+COPY cluster ./cluster
+# The PostgreSQL and Redis drivers come too, so that one image serves both a single
+# process on SQLite and several behind a load balancer (deploy/compose.yaml).
 RUN python3 -m venv /opt/collab-notes \
-    && /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check . \
+    && /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check \
+        '.[postgres,redis]' \
     && /opt/collab-notes/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${BASE_IMAGE}

@@ -117,10 +117,11 @@ class RedisFanout:
         for work in (self._listen, self._publish_queued, self._heartbeat, self._check_heads):
             self._tasks.append(loop.create_task(work(), name=f"fanout {work.__name__}"))
         logger.info(
-            "fan-out through %s as process %s",
+            "fan-out through %s (prefix %s) as process %s",
             _safe(self._url),
+            self._prefix,
             self.origin[:8],
-            extra={"origin": self.origin},
+            extra={"origin": self.origin, "prefix": self._prefix},
         )
 
     async def stop(self) -> None:

@@ -34,6 +34,10 @@ class RoomEvents(Protocol):
         """Loading a note, appending an update or compacting a log failed."""
         ...
 
+    def log_read(self) -> None:
+        """A room read its note's log for what another process committed (a catch-up)."""
+        ...
+
 
 class NoEvents:
     """A :class:`RoomEvents` that ignores everything."""
@@ -45,6 +49,9 @@ class NoEvents:
         pass
 
     def storage_failed(self) -> None:
+        pass
+
+    def log_read(self) -> None:
         pass
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Coroutine
 from collab import protocol
 from collab.document import merge
 from collab.errors import PeerError
+from collab.events import NO_EVENTS, RoomEvents
 from collab.peer import Peer
 from collab.persistence import DocumentStore
 from collab.replica import Replica
@@ -38,10 +39,12 @@ class LogSync:
         peers: Collection[Peer],
         head: int,
         spawn: Callable[[str], None],
+        events: RoomEvents = NO_EVENTS,
     ) -> None:
         """Sync ``replica`` (holding the log up to ``head``) and tell ``peers`` what it gets.
 
-        ``spawn(name)`` runs :meth:`catch_up` as a task the room owns.
+        ``spawn(name)`` runs :meth:`catch_up` as a task the room owns; ``events``
+        hears of each read.
         """
         self.note = note
         self.known = head  # every position up to here is in the document
@@ -51,6 +54,7 @@ class LogSync:
         self._replica = replica
         self._peers = peers
         self._spawn = spawn
+        self._events = events
         self._reading = False
         self._again = False
         self._stored_limits = replica.stored_limits
@@ -89,12 +93,20 @@ class LogSync:
             while True:
                 self._again = False
                 self.catch_ups += 1
+                self._events.log_read()
                 rows = await self._store.read_log(self.note, self.known)
                 self._apply(rows)
                 if not self._again:
                     return
         finally:
             self._reading = False
+
+    async def catch_up_or_wait(self) -> None:
+        """:meth:`catch_up`; if the database is away, log it: the next head check tries again."""
+        try:
+            await self.catch_up()
+        except Exception:
+            logger.warning("catching up note=%s from the log failed", self.note, exc_info=True)
 
     async def settle(self) -> None:
         """Read and apply the log after what the document holds, now."""

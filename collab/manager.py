@@ -27,13 +27,14 @@ import pycrdt
 
 from collab import document
 from collab.channel import Channel
+from collab.config import RoomConfig
 from collab.errors import CloseCode, PeerError
 from collab.events import NO_EVENTS, RoomEvents
 from collab.fanout import NO_FANOUT, Fanout
 from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
-from collab.room import Room, RoomConfig
+from collab.room import Room
 
 logger = logging.getLogger("collab.manager")
 
@@ -138,19 +139,7 @@ class RoomManager:
         try:
             slot = await self._acquire(note)
         except PeerError as error:
-            logger.warning(
-                "refused %s for note=%s: %s",
-                channel.label,
-                note,
-                error.reason,
-                extra={
-                    "note": note,
-                    "peer": channel.label,
-                    "code": int(error.code),
-                    "reason": error.reason,
-                },
-            )
-            await channel.close(error.code, error.reason)
+            await _refuse(channel, note, error)
             return
         try:
             assert slot.room is not None
@@ -267,7 +256,7 @@ class RoomManager:
             events=self.events,
             fanout=self.fanout,
         )
-        self.fanout.watch(slot.room)
+        self.fanout.watch(slot.room.remote)
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
             "opened note=%s in %d ms (%d logged updates after its snapshot)",
@@ -333,7 +322,7 @@ class RoomManager:
         if self._slots.get(slot.note) is slot:
             del self._slots[slot.note]
         if slot.room is not None:
-            self.fanout.unwatch(slot.room)
+            self.fanout.unwatch(slot.room.remote)
 
     def disconnect(
         self, note: int, code: CloseCode, reason: str, *, admitted_by: str | None = None
@@ -380,3 +369,20 @@ class RoomManager:
         except TimeoutError:
             logger.warning("some peers did not close within %.1f s", timeout_s)
         logger.info("closed %d rooms", len(rooms), extra={"rooms": len(rooms)})
+
+
+async def _refuse(channel: Channel, note: int, error: PeerError) -> None:
+    """Close a connection the note's room could not take, saying why in the log too."""
+    logger.warning(
+        "refused %s for note=%s: %s",
+        channel.label,
+        note,
+        error.reason,
+        extra={
+            "note": note,
+            "peer": channel.label,
+            "code": int(error.code),
+            "reason": error.reason,
+        },
+    )
+    await channel.close(error.code, error.reason)

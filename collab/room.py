@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import partial
 
 import pycrdt
@@ -26,6 +25,7 @@ import pycrdt
 from collab import protocol
 from collab.awareness import Entry
 from collab.channel import Channel
+from collab.config import RoomConfig
 from collab.document import EMPTY_UPDATE
 from collab.errors import (
     ChannelClosed,
@@ -51,28 +51,11 @@ from collab.protocol import (
     SyncUpdate,
 )
 from collab.ratelimit import TokenBucket
-from collab.replica import Replica, Trackers
-from collab.yencoding import DEFAULT_LIMITS, Limits, StaleUpdate, UpdateInfo
+from collab.remote import RemoteSide
+from collab.replica import Replica, Trackers, text_diff
+from collab.yencoding import StaleUpdate, UpdateInfo
 
 logger = logging.getLogger("collab.room")
-
-
-@dataclass(frozen=True, slots=True)
-class RoomConfig:
-    """Tunables of a room; the web settings document each one."""
-
-    max_send_queue_messages: int = 1000
-    max_awareness_state_bytes: int = 16 * 1024
-    max_messages_per_s: float = 1000.0
-    message_burst: int = 5000
-    max_peers: int = 256
-    compact_after_updates: int = 1000
-    compact_after_idle_s: float = 30.0
-    close_timeout_s: float = 5.0
-    awareness_renewal_delay_s: float = 5.0
-    apply_budget_s: float = 2.0  # CPU seconds a peer's edits may cost the room at once...
-    apply_budget_per_s: float = 0.2  # ...and on average: a tenth of the machine at most
-    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
 
 
 class Room:
@@ -105,23 +88,23 @@ class Room:
         and the room must be dropped; ``events`` hears what its writes do;
         ``fanout`` carries its commits and presence to other processes.
         """
+        # Over 40 lines: the wiring of the room's parts, which must be read together.
         self.note = note
         self.config = config = config or RoomConfig()
         self.replica = Replica(doc, config.limits, trackers)
         self._peers: set[Peer] = set()
         self._on_broken = on_broken
-        self._fanout = fanout
         self._tasks: set[asyncio.Task[None]] = set()  # catch-up reads
-        self._remote_peers: dict[str, int] = {}  # other processes' peer counts
-        self._last_reply: tuple[tuple[bytes, int], bytes] = ((b"", -1), b"")  # _sync_reply's
         self.presence = PresenceRelay(
             self._peers,
             max_state_bytes=config.max_awareness_state_bytes,
             renewal_delay_s=config.awareness_renewal_delay_s,
             publish=partial(fanout.presence, note),
         )
-        self.log = LogSync(
-            note, store, self.replica, self._peers, head, spawner(self._tasks, self._catch_up)
+        catch_up = spawner(self._tasks, lambda: self.log.catch_up_or_wait())
+        self.log = LogSync(note, store, self.replica, self._peers, head, catch_up, events)
+        self.remote = RemoteSide(
+            note, self._peers, self.log, self.presence, fanout, lambda: self.broken
         )
         self.pipeline = WritePipeline(
             note,
@@ -133,7 +116,7 @@ class Room:
             unsnapshotted=unsnapshotted,
             head=head,
             events=events,
-            on_committed=self._committed,
+            on_committed=self.remote.committed,
         )
 
     def __repr__(self) -> str:
@@ -155,11 +138,7 @@ class Room:
     @property
     def peer_count(self) -> int:
         """Peers in the note's room, in every process serving it."""
-        return len(self._peers) + sum(self._remote_peers.values())
-
-    def peers_here(self) -> int:
-        """Peers this process serves in the note."""
-        return len(self._peers)
+        return self.remote.peer_count()
 
     def peers(self) -> Iterable[Peer]:
         """The peers now in the room."""
@@ -229,12 +208,12 @@ class Room:
         )
         peer.send(protocol.encode_sync_step1(self.replica.state_vector()))
         self.presence.greet(peer)
-        self._fanout.peers(self.note, len(self._peers))
+        self.remote.peers_changed()
 
     def _leave(self, peer: Peer) -> None:
         self._peers.discard(peer)
         self.presence.leave(peer)
-        self._fanout.peers(self.note, len(self._peers))
+        self.remote.peers_changed()
         code = peer.close_frame[0] if peer.close_frame else CloseCode.NORMAL  # NORMAL: it left
         logger.info(
             "leave note=%s peer=%s peers=%d",
@@ -290,25 +269,9 @@ class Room:
                 raise RuntimeError(f"parse_message returned an unhandled message {other!r}")
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
-        reply = self._sync_reply(state_vector)
+        reply = self.replica.sync_reply(state_vector)
         # The reply may hold updates still on their way to disk: send it after them.
         self.pipeline.after_appends(lambda: peer.send(reply))
-
-    def _sync_reply(self, state_vector: bytes) -> bytes:
-        """The sync step 2 answering ``state_vector``, encoded once per document version.
-
-        When fifty clients open a note at once they all send the same state
-        vector (an empty one, for new clients), and the document does not change
-        between them: encoding the reply once instead of fifty times took the
-        server CPU of the join storm from 240 to 160 ms on a 1 MB note and from
-        300 to 190 ms on a 30k-struct history (bench/, medians of 3,
-        2026-11-27). The same bytes object also lets the transport frame it once.
-        """
-        key = (state_vector, self.replica.version)
-        if self._last_reply[0] != key:
-            update = self.replica.missing_from(state_vector)
-            self._last_reply = (key, protocol.encode_sync_step2(update))
-        return self._last_reply[1]
 
     def _receive_update(self, peer: Peer, update: bytes, info: UpdateInfo, *, reply: bool) -> None:
         """Apply an edit (``reply``: a sync step 2, the answer to a step 1) and write it."""
@@ -371,50 +334,6 @@ class Room:
 
         self.pipeline.after_appends(send)
 
-    # -- other processes serving the note ------------------------------------------------
-
-    def _committed(self, rows: list[tuple[int, bytes]]) -> None:
-        """This process committed (and broadcast here) these rows: tell the others."""
-        self.log.local([position for position, _update in rows])
-        for position, update in rows:
-            self._fanout.committed(self.note, position, update)
-
-    def remote_committed(self, position: int, update: bytes | None) -> None:
-        """Another process committed ``update`` at ``position`` (None: read the log)."""
-        if not self.broken:
-            self.log.remote(position, update)
-
-    def remote_head(self, head: int) -> None:
-        """The note's log ends at ``head`` (the periodic check): catch up if behind."""
-        if not self.broken and self.log.behind(head):
-            self.log.request_catch_up()
-
-    async def _catch_up(self) -> None:
-        try:
-            await self.log.catch_up()
-        except Exception:  # the database is away: the next head check tries again
-            logger.warning("catching up note=%s from the log failed", self.note, exc_info=True)
-
-    def remote_presence(self, origin: str, payload: bytes) -> None:
-        """Another process's peers changed their presence."""
-        self.presence.remote(origin, payload)
-
-    def remote_gone(self, origin: str) -> None:
-        """Another process stopped: its peers and their presence are gone."""
-        self._remote_peers.pop(origin, None)
-        self.presence.gone(origin)
-
-    def remote_peers(self, origin: str, count: int) -> None:
-        """How many peers another process serves in this note now."""
-        if count:
-            self._remote_peers[origin] = count
-        else:
-            self._remote_peers.pop(origin, None)
-
-    def present_local(self) -> bytes | None:
-        """This process's peers' presence, encoded, for a process that just opened the note."""
-        return self.presence.local_payload()
-
     # -- restoring a version -----------------------------------------------------------
 
     async def restore(self, text: str, author: str) -> VersionMark:
@@ -429,11 +348,15 @@ class Room:
         """
         if self.broken:
             raise StorageFailed("this note could not be saved; try again")
-        if self._fanout is not NO_FANOUT:  # other processes write too: diff from the latest
+        if self.remote.clustered:  # other processes write too: diff from the latest
             await self.log.settle()
+        # Diffed off the event loop (60 ms for a week back in a 100 KB note, which would
+        # stall every room: bench/HISTORY.md); again below only if someone typed meanwhile.
+        base = str(self.replica.text)
+        diffs = await asyncio.to_thread(text_diff, base, text)
         # Queued before the restore's own edits, so the store marks the state before them.
         marking = self.pipeline.mark_version("before-restore")
-        change = self.replica.replace_text(text)
+        change = self.replica.replace_text(text, diffed=(base, diffs))
         if change is not None:
             self.pipeline.write(None, change, author, arrived=time.perf_counter())
             self.pipeline.flush()

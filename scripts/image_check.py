@@ -5,7 +5,8 @@ What it proves, each printed as it is checked:
 1. The Dockerfile builds (podman, ``--isolation chroot``) on a base made from
    Debian's packages, passed as ``BASE_IMAGE``.
 2. The image declares a non-root USER, a HEALTHCHECK, the /data volume, port 8000
-   and ``collab-notes serve`` as its command; its size is printed.
+   and ``collab-notes serve`` as its command; its size is printed. The fan-out
+   (``cluster``) and the PostgreSQL and Redis drivers import in it.
 3. Its command, run as its USER with its ENV and WORKDIR in the image's own
    filesystem (read-only, as mounted by ``podman image mount``), in a network
    namespace of its own with a host folder as /data, answers ``/healthz``; the
@@ -50,6 +51,11 @@ LOCAL_CAS = Path("/usr/local/share/ca-certificates")
 SERVE_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DEVICES = ("null", "zero", "full", "random", "urandom")
+CLUSTER_IMPORTS = (
+    "import cluster.fanout, psycopg, redis; "
+    "print(f'psycopg {psycopg.__version__}, redis {redis.__version__}')"
+)
+"""What ``--redis-url`` with PostgreSQL needs in the image (deploy/compose.yaml uses it)."""
 
 
 class Failed(Exception):
@@ -158,6 +164,10 @@ def inspect(root: Path) -> Image:
     if tuple(int(part) for part in version.strip().split(".")[:2]) < (3, 11):
         raise Failed(f"the image's python3 is {version.strip()}; collab-notes needs 3.11 or newer")
     claim(f"the image's python3 is {version.strip()} (requires-python >=3.11)")
+    drivers = run(
+        ["chroot", str(root), "/opt/collab-notes/bin/python", "-c", CLUSTER_IMPORTS]
+    ).strip()
+    claim(f"it can serve several processes: the fan-out and its drivers import ({drivers})")
     user = config.get("User") or "root"
     uid, gid = _user_ids(root, user)
     if uid == 0:

@@ -49,7 +49,14 @@ def make_engine(url: str, durability: Durability = Durability.FULL) -> Engine:
     """Create an engine; for SQLite, in WAL mode with foreign keys and a busy timeout."""
     is_sqlite = url.startswith("sqlite")
     connect_args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
-    pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if _pooled(url) else {}
+    pooled: dict[str, Any] = {}
+    if _pooled(url):
+        pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    if not is_sqlite:
+        # A server may close pooled connections while they wait (a restart, a failover,
+        # idle_session_timeout): test each on checkout (one round trip) rather than fail
+        # the request, or the writer's reconnect, that draws it.
+        pooled["pool_pre_ping"] = True
     # hide_parameters: a failed statement's message (logged with its traceback) must not
     # show its parameters, which can be a token or a note's text.
     engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pooled)
@@ -79,13 +86,14 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer collab-notes than this one."""
 
 
-def create_schema(engine: Engine) -> None:
+def create_schema(engine: Engine) -> tuple[str | None, str]:
     """Bring the database's tables to this release's schema (Alembic migrations).
 
     A new database gets every migration; one written before Alembic is stamped
     with the revision its ``user_version`` names, then upgraded. A database
     already at the latest revision is only read, so a server can start on a
-    full disk. Safe to run by hand: ``collab-notes migrate``.
+    full disk. Safe to run by hand: ``collab-notes migrate``. Returns the
+    revision the database was at (None: empty) and the one it is at now.
     """
     assert models.Note.__tablename__  # the models module registers the tables
     with engine.begin() as connection:
@@ -104,10 +112,11 @@ def create_schema(engine: Engine) -> None:
                 f"the database is at schema revision {current}, newer than this collab-notes "
                 f"knows ({script.get_current_head()}); upgrade collab-notes or use another database"
             )
-        head = script.get_current_head()
+        head = str(script.get_current_head())
         if current != head:
             command.upgrade(config, "head")
             logger.info("database schema at revision %s (was %s)", head, current or "empty")
+    return current, head
 
 
 def schema_revisions() -> tuple[str, set[str]]:

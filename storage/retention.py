@@ -73,35 +73,39 @@ def thin(engine: Engine, note: int, cutoff: datetime, build: BuildState) -> Thin
         if not old:
             return None
         last = old[-1][0]
-        args = {"note": note, "last": last}
         keep = _days_last_positions(old) | {last} | _marked_positions(session, note, last)
-        have = {
-            row[0]
-            for row in session.execute(
-                text("SELECT position FROM checkpoint WHERE note_id = :note AND position <= :last"),
-                args,
-            )
-        }
-        added = 0
-        for position in sorted(keep - have):
-            session.add(Checkpoint(note_id=note, position=position, data=build(note, position)))
-            added += 1
-        session.flush()
-        removed = 0
-        for position in sorted(have - keep):
-            session.execute(
-                text("DELETE FROM checkpoint WHERE note_id = :note AND position = :position"),
-                {"note": note, "position": position},
-            )
-            removed += 1
+        added, removed = _keep_checkpoints(session, note, last, keep, build)
         merged = _merge_old_auto_versions(session, note, last)
         rows = session.execute(
-            text("DELETE FROM update_log WHERE note_id = :note AND position <= :last"), args
+            text("DELETE FROM update_log WHERE note_id = :note AND position <= :last"),
+            {"note": note, "last": last},
         ).rowcount  # type: ignore[attr-defined]
         session.commit()
     result = Thinned(note, rows, added, removed, merged)
     logger.info("thinned the history of note=%s: %s", note, result)
     return result
+
+
+def _keep_checkpoints(
+    session: Session, note: int, last: int, keep: set[int], build: BuildState
+) -> tuple[int, int]:
+    """Checkpoints up to ``last`` at exactly the positions ``keep``; how many added, removed."""
+    have = {
+        row[0]
+        for row in session.execute(
+            text("SELECT position FROM checkpoint WHERE note_id = :note AND position <= :last"),
+            {"note": note, "last": last},
+        )
+    }
+    for position in sorted(keep - have):
+        session.add(Checkpoint(note_id=note, position=position, data=build(note, position)))
+    session.flush()
+    for position in sorted(have - keep):
+        session.execute(
+            text("DELETE FROM checkpoint WHERE note_id = :note AND position = :position"),
+            {"note": note, "position": position},
+        )
+    return len(keep - have), len(have - keep)
 
 
 def _days_last_positions(rows: Sequence[Any]) -> set[int]:
@@ -141,18 +145,7 @@ def _merge_old_auto_versions(session: Session, note: int, upto: int) -> int:
         if not others:
             continue
         for other in others:
-            session.execute(
-                text(
-                    "INSERT INTO version_author (version_id, name) SELECT :keeper, name"
-                    " FROM version_author WHERE version_id = :other AND name NOT IN"
-                    " (SELECT name FROM version_author WHERE version_id = :keeper)"
-                ),
-                {"keeper": keeper[0], "other": other[0]},
-            )
-            session.execute(
-                text("DELETE FROM version_author WHERE version_id = :other"), {"other": other[0]}
-            )
-            session.execute(text("DELETE FROM version WHERE id = :other"), {"other": other[0]})
+            _fold_version(session, keeper[0], other[0])
         session.execute(
             text(
                 "UPDATE version SET first_position = :first, started_at = :started,"
@@ -189,3 +182,17 @@ def _aware(moment: datetime | str) -> datetime:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fold_version(session: Session, keeper: int, other: int) -> None:
+    """Version ``other`` goes; its authors join ``keeper``'s."""
+    session.execute(
+        text(
+            "INSERT INTO version_author (version_id, name) SELECT :keeper, name"
+            " FROM version_author WHERE version_id = :other AND name NOT IN"
+            " (SELECT name FROM version_author WHERE version_id = :keeper)"
+        ),
+        {"keeper": keeper, "other": other},
+    )
+    session.execute(text("DELETE FROM version_author WHERE version_id = :other"), {"other": other})
+    session.execute(text("DELETE FROM version WHERE id = :other"), {"other": other})

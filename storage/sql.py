@@ -57,6 +57,7 @@ class Statements:
     """The store's statements for one dialect, and the driver's error classes."""
 
     def __init__(self, dialect: Dialect) -> None:
+        # Over 40 lines: one declaration per statement, each compiled once, here.
         b: Any = _Binds(dialect)
         self.errors: type[Exception] = dialect.loaded_dbapi.Error
         self.database_errors: type[Exception] = dialect.loaded_dbapi.OperationalError

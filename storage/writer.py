@@ -40,6 +40,13 @@ logger = logging.getLogger("storage.writer")
 MAX_BATCH = 2000
 RECONNECT_TRIES = 3
 RECONNECT_PAUSE_S = 0.5
+CHECK_IDLE_AFTER_S = 1.0
+"""A database server's connection idle this long is checked before it writes again.
+
+A server may have closed it meanwhile (a restart, a failover, ``idle_session_timeout``):
+the check (one round trip, about 0.1 ms here) finds that out and connects again, so the
+batch does not fail for it, which would close its rooms' peers with 1011. Not after a
+shorter pause, so that typing without a break pays nothing."""
 
 
 class WriterStopped(RuntimeError):
@@ -95,6 +102,7 @@ class Writer(Generic[J]):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connection: Any = None
+        self._used_at = 0.0  # time.monotonic() the connection last answered
 
     # -- the loop's side --------------------------------------------------------------
 
@@ -155,7 +163,9 @@ class Writer(Generic[J]):
                 batch, stopping = self._take_batch()
                 self.paused.wait()
                 if batch and (self._connection is not None or self._connect_for(batch)):
+                    self._check_if_idle()
                     self._write_safely(batch)
+                    self._used_at = time.monotonic()
         except Exception as error:  # no connection could be had: the writer cannot go on
             self._stop_for_good(error)
         finally:
@@ -198,6 +208,21 @@ class Writer(Generic[J]):
             self._reconnect()
         finally:
             self.busy_since = None
+
+    def _check_if_idle(self) -> None:
+        """Connect again if the server closed the connection while it was idle."""
+        if not self._survives_outages or time.monotonic() - self._used_at < CHECK_IDLE_AFTER_S:
+            return
+        try:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            self._connection.rollback()  # end the transaction the check began
+        except Exception as error:
+            logger.warning("writer: the idle connection was closed (%r); connecting again", error)
+            self._reconnect()
 
     def _connect_for(self, batch: list[J]) -> bool:
         """Connect again after an outage; if the database still does not answer, fail ``batch``."""

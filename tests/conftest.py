@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from support.live import LiveServer
 from support.server import ServerProcess
 from support.services import Postgres, postgres_server
+
+from storage.db import create_schema, make_engine
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -87,6 +90,19 @@ def database_url(backend: str, db_path: Path, request: pytest.FixtureRequest) ->
         return f"sqlite:///{db_path}"
     postgres: Postgres = request.getfixturevalue("postgres")
     return postgres.create_database()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the test's database, its schema made; disposed afterwards.
+
+    Disposing matters on PostgreSQL: a pooled connection left open is closed by
+    the garbage collector in whichever test runs next, with a warning there.
+    """
+    made = make_engine(database_url)
+    create_schema(made)
+    yield made
+    made.dispose()
 
 
 @pytest.fixture

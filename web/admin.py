@@ -1,4 +1,4 @@
-"""The operator's commands ``collab-notes backup`` and ``collab-notes check``.
+"""The operator's commands ``collab-notes backup``, ``check`` and ``migrate``.
 
 Each takes the database as ``serve`` does (``--database-url``, else
 ``COLLAB_DATABASE_URL``, else the default) and returns an exit status:
@@ -8,6 +8,8 @@ Each takes the database as ``serve`` does (``--database-url``, else
   no database, or the database is not SQLite (the message says how instead).
 * ``check``: 0 nothing is wrong; 1 problems were found, each listed; 2 the
   check could not run: no database there, or not SQLite.
+* ``migrate`` (SQLite or PostgreSQL): 0 the schema is up to date; 1 a migration
+  failed (its transaction is rolled back); 2 refused: a server serves the file.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from collab import document, stored
 from storage.backup import PAGES_PER_STEP, BackupRefused, backup_sqlite
 from storage.check import CheckRefused, Problem, check_sqlite
-from storage.db import sqlite_path
+from storage.db import (
+    DatabaseInUse,
+    SchemaTooNew,
+    create_schema,
+    exclusive_sqlite,
+    make_engine,
+    sqlite_path,
+)
 from web.settings import Settings, env_name
 
 EXIT_OK = 0
@@ -36,7 +45,7 @@ GROUP_NOTES_OVER = 10
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``backup`` and ``check`` to the ``collab-notes`` parser."""
+    """Add ``backup``, ``check`` and ``migrate`` to the ``collab-notes`` parser."""
     backup = commands.add_parser(
         "backup",
         help="copy a live SQLite database consistently",
@@ -59,7 +68,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Run SQLite's integrity check and load every note as the server would. "
         "Exit status: 0 nothing is wrong, 1 problems found (each listed), 2 could not check.",
     )
-    for command in (backup, check):
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database's schema up to date",
+        description="Run the schema migrations a server runs when it starts, and exit: to "
+        "upgrade a database before starting several processes on it, or to see the "
+        "outcome first. SQLite or PostgreSQL. Exit status: 0 done (or nothing to do), "
+        "1 a migration failed (nothing of it is kept), 2 refused (not a database URL, a "
+        "server is serving the SQLite file).",
+    )
+    for command in (backup, check, migrate):
         command.add_argument(
             "--database-url",
             metavar="URL",
@@ -79,18 +97,43 @@ def _positive(raw: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``backup`` or ``check``; return the exit status."""
+    """Run ``backup``, ``check`` or ``migrate``; return the exit status."""
     url = args.database_url or os.environ.get(env_name("database_url"), Settings().database_url)
     try:
         path = sqlite_path(url)
         backend = make_url(url).get_backend_name()
     except ArgumentError as error:
         return _refuse(args.command, f"not a database URL: {error}")
+    if args.command == "migrate":
+        return migrate(url)
     if path is None:
         return _refuse(args.command, _not_sqlite(args.command, url, backend))
     if args.command == "backup":
         return backup(path, args.dest, force=args.force, step_pages=args.step_pages)
     return check(path)
+
+
+def migrate(url: str) -> int:
+    """Migrate the database at ``url`` to this release's schema, saying from what to what."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"collab-notes migrate: {shown}", flush=True)
+    try:
+        with exclusive_sqlite(url):
+            engine = make_engine(url)
+            try:
+                was, now = create_schema(engine)
+            finally:
+                engine.dispose()
+    except DatabaseInUse as error:
+        return _refuse("migrate", str(error))
+    except (SQLAlchemyError, SchemaTooNew, OSError) as error:
+        print(f"collab-notes migrate: failed, the schema is as it was: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if was == now:
+        print(f"collab-notes migrate: the schema is at revision {now} already; nothing to do")
+    else:
+        print(f"collab-notes migrate: schema at revision {now} (was {was or 'empty'})")
+    return EXIT_OK
 
 
 def backup(source: Path, dest: Path, *, force: bool, step_pages: int) -> int:

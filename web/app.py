@@ -12,19 +12,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import cast
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from collab.config import RoomConfig
 from collab.events import NO_EVENTS
 from collab.manager import RoomManager
-from collab.room import RoomConfig
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
 from storage.updates import SqlDocumentStore
 from web.access import GrantCache
 from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
-from web.metrics import Metrics
+from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
 from web.routes import api, history, pages, ws
 from web.routes.metrics import router as metrics_router
@@ -71,6 +72,8 @@ def create_app(settings: Settings) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     """Open the database, the store and the rooms; close them in the reverse order."""
+    # Over 40 lines: one ``async with`` holds every service open in the order they
+    # depend on each other, so that they close in the reverse order.
     _make_parent_dir(settings.database_url)
     with exclusive_sqlite(settings.database_url):
         engine = make_engine(settings.database_url, Durability(settings.durability))
@@ -93,7 +96,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     version_gap_s=settings.version_gap_s,
                     on_commit=metrics.transaction_committed if settings.metrics else _ignore,
                 ) as store,
-                fanout_for(settings.redis_url, store) as fanout,
+                fanout_for(settings.redis_url, store, settings.redis_prefix) as fanout,
                 RoomManager(
                     store,
                     room_config(settings),
@@ -111,6 +114,8 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 if links is not None:
                     fanout.on_access = links.changed  # type: ignore[attr-defined]
                 metrics.watch(rooms)
+                if clustered:
+                    metrics.watch_fanout(cast(FanoutState, fanout))  # a RedisFanout
                 services.append(Services(settings, engine, store, rooms, metrics, grants))
                 app.state.services = services[0]
                 logger.info(

@@ -39,14 +39,20 @@ CLUSTER_GRANT_AGE_S = 1.0
 
 
 @asynccontextmanager
-async def fanout_for(redis_url: str, store: DocumentStore) -> AsyncIterator[Fanout]:
-    """The fan-out for ``redis_url`` ("" for none), running for as long as the context is open."""
+async def fanout_for(
+    redis_url: str, store: DocumentStore, prefix: str = "collab"
+) -> AsyncIterator[Fanout]:
+    """The fan-out for ``redis_url`` ("" for none), running for as long as the context is open.
+
+    ``prefix`` begins every Redis key and channel it uses (pub/sub ignores the
+    database number: deployments sharing a Redis server need different prefixes).
+    """
     if not redis_url:
         yield NO_FANOUT
         return
     from cluster.fanout import RedisFanout  # redis is an optional extra: imported only here
 
-    fanout = RedisFanout(redis_url, store)
+    fanout = RedisFanout(redis_url, store, prefix=prefix)
     await fanout.start()
     try:
         yield fanout

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -29,7 +30,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from collab.errors import CloseCode
@@ -62,6 +63,7 @@ class Metrics:
     """One server's metrics, in a registry of its own; a :class:`collab.events.RoomEvents`."""
 
     def __init__(self) -> None:
+        # Over 40 lines: one declaration per metric, in the order the README lists them.
         self.registry = CollectorRegistry()
         registry = self.registry
         self.updates_committed = Counter(
@@ -98,6 +100,12 @@ class Metrics:
             "Failed loads of notes, appends of updates and compactions of logs.",
             registry=registry,
         )
+        self.catchup_reads = Counter(
+            "collab_catchup_reads",
+            "Reads of a note's log for updates other processes committed (after a gap in "
+            "the fan-out's positions, a head check or a Redis reconnect).",
+            registry=registry,
+        )
         for code in CloseCode:  # every code shows from the start, at 0
             self.connections_closed.labels(str(code.value))
         # The process's CPU, memory and file descriptors, and Python's garbage collector,
@@ -110,6 +118,10 @@ class Metrics:
         """Read the connection and room gauges from ``rooms`` at each scrape."""
         self.registry.register(_RoomGauges(rooms))
 
+    def watch_fanout(self, fanout: FanoutState) -> None:
+        """Read the Redis fan-out's state and message counts at each scrape."""
+        self.registry.register(_FanoutMetrics(fanout))
+
     # -- collab.events.RoomEvents, on the event loop ----------------------------------
 
     def update_committed(self, waited_s: float) -> None:
@@ -120,6 +132,9 @@ class Metrics:
 
     def storage_failed(self) -> None:
         self.storage_errors.inc()
+
+    def log_read(self) -> None:
+        self.catchup_reads.inc()
 
     # -- the other reporters -------------------------------------------------------------
 
@@ -159,3 +174,45 @@ class _RoomGauges(Collector):
         yield GaugeMetricFamily(
             "collab_rooms_loaded", "Notes loaded in memory (rooms open).", value=len(rooms)
         )
+
+
+class FanoutState(Protocol):
+    """What the metrics read of the Redis fan-out (:class:`cluster.fanout.RedisFanout`)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    published: int
+    received: int
+    dropped: int
+    outages: int
+
+
+class _FanoutMetrics(Collector):
+    """The Redis fan-out's metrics, read from it at each scrape (so it pays nothing)."""
+
+    def __init__(self, fanout: FanoutState) -> None:
+        self._fanout = fanout
+
+    def collect(self) -> Iterator[Metric]:
+        fanout = self._fanout
+        yield GaugeMetricFamily(
+            "collab_redis_connected",
+            "1 while this process is subscribed to Redis and hears from it, else 0.",
+            value=int(fanout.connected),
+        )
+        yield CounterMetricFamily(
+            "collab_redis_outages",
+            "Times this process lost Redis (each is logged once, when it begins).",
+            value=fanout.outages,
+        )
+        messages = CounterMetricFamily(
+            "collab_fanout_messages",
+            "Fan-out messages: published to Redis, received from other processes, or "
+            "dropped unsent while Redis was unreachable (the head check repairs those).",
+            labels=["direction"],
+        )
+        messages.add_metric(["published"], fanout.published)
+        messages.add_metric(["received"], fanout.received)
+        messages.add_metric(["dropped"], fanout.dropped)
+        yield messages

@@ -8,6 +8,7 @@ environment at import time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
@@ -35,6 +36,12 @@ class Settings:
         "",
         "Redis, to serve the same notes from several processes or hosts (redis://host:6379/0). "
         "Empty: one process, no Redis. Needs PostgreSQL.",
+    )
+    redis_prefix: str = option(
+        "collab",
+        "What every Redis channel and key of this deployment begins with. Deployments "
+        "sharing one Redis server need different prefixes (pub/sub ignores the database "
+        "number in --redis-url).",
     )
     log_level: str = option(
         "info", "How much the server logs.", choices=("debug", "info", "warning", "error")
@@ -87,16 +94,17 @@ class Settings:
         5000, "Messages one connection may send at once above its average rate."
     )
     max_connections_per_note: int = option(
-        256, "Connections one note accepts; one more is closed with 4429."
+        256, "Connections one note accepts in each process; one more is closed with 4429."
     )
     max_connections_per_address: int = option(
         64,
-        "Connections one client address may hold at once (0: no limit); one more is closed "
-        "with 4429. Behind a reverse proxy every client shares its address: raise it or use 0.",
+        "Connections one client address may hold at once in each process (0: no limit); one "
+        "more is closed with 4429. Behind a reverse proxy not in FORWARDED_ALLOW_IPS every "
+        "client shares its address: raise it or use 0.",
     )
     max_connections: int = option(
         4096,
-        "Open connections (HTTP and websocket) the server holds at once (0: no limit); one "
+        "Open connections (HTTP and websocket) each process holds at once (0: no limit); one "
         "more is answered 503 and closed. Lowered, with a warning, if the process may not "
         "open that many files (ulimit -n) and cannot raise its limit.",
     )
@@ -121,13 +129,13 @@ class Settings:
     )
     max_notes_created_per_minute: int = option(
         60,
-        "Notes one client address may create a minute, in bursts of up to as many (0: no "
-        "limit); past that, 429 with Retry-After.",
+        "Notes one client address may create a minute in each process, in bursts of up to as "
+        "many (0: no limit); past that, 429 with Retry-After.",
     )
     max_loaded_rooms: int = option(
         10_000,
-        "Notes held in memory at once; idle ones are unloaded first, and when none is idle "
-        "a connection to another note is closed with 1013 (try again later).",
+        "Notes held in memory at once by each process; idle ones are unloaded first, and when "
+        "none is idle a connection to another note is closed with 1013 (try again later).",
     )
     allowed_origins: str = option(
         "",
@@ -240,6 +248,10 @@ def check(settings: Settings) -> list[str]:
         ("redis://", "rediss://", "unix://")
     ):
         problems.append("--redis-url must start with redis://, rediss:// or unix://")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", settings.redis_prefix):
+        problems.append(
+            "--redis-prefix must be 1 to 64 letters, digits, dots, dashes or underscores"
+        )
     if settings.deleted_note_retention_days <= 0:
         problems.append("--deleted-note-retention-days must be more than 0")
     for name in ("request_head_timeout_s", "idle_connection_timeout_s", "max_request_head_bytes"):

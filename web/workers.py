@@ -53,12 +53,7 @@ def supervise(
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def start(index: int) -> BaseProcess:
-        process = context.Process(
-            target=child, args=(settings, sock), name=f"collab-notes worker {index}"
-        )
-        process.start()
-        logger.info("started worker %d (pid %s)", index, process.pid)
-        return process
+        return _start(context.Process(target=child, args=(settings, sock)), index)
 
     workers = {index: start(index) for index in range(settings.workers)}
     status = 0
@@ -77,17 +72,29 @@ def supervise(
                 time.sleep(RESTART_DELAY_S)
                 workers[index] = start(index)
     finally:
-        for process in workers.values():
-            if process.exitcode is None:
-                process.terminate()  # SIGTERM: the child shuts down as a server does
-        deadline = time.monotonic() + 2 * settings.shutdown_timeout_s + 5
-        for process in workers.values():
-            process.join(max(0.1, deadline - time.monotonic()))
-            if process.exitcode is None:
-                logger.error("worker pid %s did not stop: killing it", process.pid)
-                process.kill()
-                process.join()
+        _stop_all(list(workers.values()), 2 * settings.shutdown_timeout_s + 5)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
     return status
+
+
+def _start(process: BaseProcess, index: int) -> BaseProcess:
+    process.name = f"collab-notes worker {index}"
+    process.start()
+    logger.info("started worker %d (pid %s)", index, process.pid)
+    return process
+
+
+def _stop_all(workers: list[BaseProcess], timeout_s: float) -> None:
+    """SIGTERM every worker (each shuts down as a server does); SIGKILL the late ones."""
+    for process in workers:
+        if process.exitcode is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in workers:
+        process.join(max(0.1, deadline - time.monotonic()))
+        if process.exitcode is None:
+            logger.error("worker pid %s did not stop: killing it", process.pid)
+            process.kill()
+            process.join()

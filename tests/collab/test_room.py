@@ -11,10 +11,11 @@ from support.memclient import MemoryClient
 
 from collab import awareness, protocol
 from collab.channel import MemoryChannel
+from collab.config import RoomConfig
 from collab.errors import CloseCode
 from collab.peer import Role
 from collab.persistence import MemoryStore
-from collab.room import Room, RoomConfig
+from collab.room import Room
 
 NOTE = 1
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from interop.nodeclient import NodeClient
+from prometheus_client.parser import text_string_to_metric_families
 from support.server import ServerProcess
 
 Nodes = Callable[..., list[ServerProcess]]
@@ -48,3 +49,23 @@ async def converged(
 def each_typed(letters: str, count: int) -> Callable[[str], bool]:
     """Whether a text holds exactly ``count`` of each letter: every keystroke, none twice."""
     return lambda text: all(text.count(letter) == count for letter in letters)
+
+
+async def metrics_when(
+    server: ServerProcess, holds: Callable[[dict[str, float]], bool], timeout: float = 5.0
+) -> dict[str, float]:
+    """``/metrics``, each metric summed over its labels, once ``holds`` accepts it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        response = httpx.get(server.url + "/metrics", timeout=10)
+        response.raise_for_status()
+        sums: dict[str, float] = {}
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+        if holds(sums):
+            return sums
+        if loop.time() > deadline:
+            raise AssertionError(f"/metrics never showed what was expected: {sums}")
+        await asyncio.sleep(0.05)

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from interop.nodeclient import NodeClient
-from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
+from scaleout.helpers import (
+    Nodes,
+    converged,
+    each_typed,
+    metrics_when,
+    names,
+    new_note,
+    stored_text,
+)
 from support.server import ServerProcess
 from support.services import Nginx, Postgres, Redis, postgres_server
 
@@ -47,6 +55,9 @@ async def test_redis_killed_while_people_type_loses_nothing(
         # Redis is still down: the processes' head checks carry the edits across.
         during = await converged([ana, ben], each_typed("uv", keystrokes), timeout=3.0)
         assert time.monotonic() - killed < down_s, "typing outlasted the outage"
+        for server in (a, b):  # the metrics say what is happening
+            samples = await metrics_when(server, lambda s: s["collab_redis_connected"] == 0)
+            assert samples["collab_catchup_reads_total"] > 0
         await asyncio.sleep(max(0.0, down_s - (time.monotonic() - killed)))
         redis.start()
         back = time.monotonic()
@@ -55,7 +66,13 @@ async def test_redis_killed_while_people_type_loses_nothing(
         final = await converged(
             [ana, ben], lambda t: each_typed("uv", keystrokes)(t) and each_typed("UV", 1)(t), 2.0
         )
-        assert time.monotonic() - back < 2.0 + 0.5  # converged within 2 s of the outage's end
+        settled_s = time.monotonic() - back
+        assert settled_s < 2.0 + 0.5  # converged within 2 s of the outage's end
+        print(f"\nRedis down {down_s:.0f} s: converged {settled_s:.2f} s after it returned")
+        for server in (a, b):
+            samples = await metrics_when(server, lambda s: s["collab_redis_connected"] == 1)
+            assert samples["collab_redis_outages_total"] == 1
+            assert samples["collab_fanout_messages_total"] > 0
     assert during.count("u") == during.count("v") == keystrokes
     for server in (a, b):
         assert stored_text(server, token) == final  # and the database holds all of it
@@ -101,6 +118,7 @@ async def test_a_killed_process_behind_a_proxy_loses_nothing(nodes: Nodes, tmp_p
             await typing
             final = await converged([*typists, watcher], each_typed(letters, 150), timeout=10.0)
         assert gone_s < 10.0
+        print(f"\nthe killed process's client left the others' presence after {gone_s:.1f} s")
         assert stored_text(b, token) == final
         # The proxy really did spread the typists over both processes.
         assert "join note=" in a.log()

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 from interop.nodeclient import NodeClient
 from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
+from support.server import ServerProcess
+from support.services import Postgres, Redis
 
 pytestmark = pytest.mark.interop
 
@@ -63,3 +69,72 @@ async def test_presence_crosses_processes_both_ways(nodes: Nodes) -> None:
         await ana.wait_for(
             lambda e: e["event"] == "awareness" and "ben" not in names(e["states"]), timeout=3
         )
+
+
+async def test_two_deployments_on_one_redis_keep_to_themselves(
+    tmp_path: Path, postgres: Postgres, redis: Redis
+) -> None:
+    """Each has a note 1; with their own prefixes, neither hears the other's edits or people."""
+    servers = [
+        ServerProcess(
+            postgres.create_database(), tmp_path, "--redis-url", redis.url, "--redis-prefix", name
+        )
+        for name in ("one", "two")
+    ]
+    try:
+        one, two = (server.start() for server in servers)
+        tokens = [new_note(one), new_note(two)]  # empty: any update would apply to either
+        async with (
+            NodeClient.start(one.ws_url, tokens[0], name="ana") as ana,
+            NodeClient.start(two.ws_url, tokens[1], name="ben") as ben,
+        ):
+            await ana.type_text("!" * 20, interval_ms=5)
+            await converged([ana], lambda text: text.count("!") == 20)
+            with pytest.raises(TimeoutError):  # sharing a prefix, Ben would see Ana here
+                await ben.wait_for(
+                    lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), 1.5
+                )
+            assert await ben.text() == ""
+        assert stored_text(two, tokens[1]) == ""
+        assert stored_text(one, tokens[0]).count("!") == 20
+        assert "(prefix one)" in one.log() and "(prefix two)" in two.log()
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def test_workers_share_one_port_and_a_killed_worker_is_replaced(
+    tmp_path: Path, cluster_db: str, redis: Redis
+) -> None:
+    """``--workers 2``: one port, two processes; a worker that dies is started again,
+    and its clients reconnect to the port and lose nothing."""
+    server = ServerProcess(cluster_db, tmp_path, "--redis-url", redis.url, "--workers", "2")
+    try:
+        server.start()
+        token = new_note(server, "shared: ")
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    NodeClient.start(server.ws_url, token, name=f"p{i}", max_backoff_ms=500)
+                )
+                for i in range(4)
+            ]
+            await converged(clients, lambda text: text == "shared: ")
+            pids = {
+                int(pid) for pid in re.findall(r"started worker \d \(pid (\d+)\)", server.log())
+            }
+            assert len(pids) == 2
+            typing = asyncio.gather(
+                *(
+                    c.type_text(letter * 40, interval_ms=10)
+                    for letter, c in zip("uvwx", clients, strict=True)
+                )
+            )
+            await asyncio.sleep(0.2)
+            os.kill(min(pids), signal.SIGKILL)
+            await typing
+            final = await converged(clients, each_typed("uvwx", 40), timeout=15)
+            assert "starting it again" in server.log()
+        assert stored_text(server, token) == final
+    finally:
+        server.stop()

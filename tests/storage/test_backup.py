@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import pycrdt
 import pytest
+from sqlmodel import Session
 from support.databases import notes_database
 
+from collab import document
+from collab.persistence import Edit
+from storage import history, notes
 from storage.backup import BackupRefused, backup_sqlite
-from storage.db import exclusive_sqlite
+from storage.db import create_schema, exclusive_sqlite, make_engine
+from storage.updates import SqlDocumentStore
 
 
 def note_count(path: Path) -> int:
@@ -122,3 +129,37 @@ def test_commits_during_the_copy_neither_restart_it_nor_get_into_it(
     assert len(seen) > 10 and seen == sorted(seen), "the copy started over"
     assert result.notes == 20 and note_count(tmp_path / "copy.db") == 20
     assert note_count(db_path) == 20 + min(len(seen), 50)
+
+
+async def test_the_copy_keeps_the_history_every_version_reads_back(
+    tmp_path: Path, db_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{db_path}")
+    create_schema(engine)
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    doc: pycrdt.Doc = pycrdt.Doc()
+    texts: dict[int, str] = {}
+    async with SqlDocumentStore(engine, version_gap_s=0.05) as store:
+        for word in ("one ", "two ", "three "):
+            before = doc.get_state()
+            doc.get("content", type=pycrdt.Text).insert(0, word)
+            position = await store.append(note, Edit(doc.get_update(before), "Ana", len(word)))
+            texts[position] = str(doc.get("content", type=pycrdt.Text))
+            await asyncio.sleep(0.1)  # a pause: each word is a version of its own
+        named = await store.mark_version(note, "named", "Before the review")
+    engine.dispose()
+
+    backup_sqlite(db_path, tmp_path / "copy.db")
+    copy = make_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+    with Session(copy) as session:
+        versions = history.list_versions(session=session, note_id=note)
+    assert [v.kind for v in versions] == ["named", "auto", "auto", "auto"]
+    assert versions[0].name == "Before the review" and versions[0].id == named.id
+    restored = SqlDocumentStore(copy)
+    for position, text in texts.items():
+        assert (
+            document.text(document.build(restored.load_sync(note, upto=position).updates)) == text
+        )
+    copy.dispose()

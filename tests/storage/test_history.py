@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -13,13 +12,15 @@ from pathlib import Path
 import pycrdt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session
+from support.sql import query
 
 from collab import document
 from collab.persistence import Edit
 from storage import history, notes
 from storage.db import create_schema, make_engine
-from storage.models import utcnow
+from storage.models import UpdateLog, Version, VersionAuthor, utcnow
 from storage.retention import notes_to_thin, thin
 from storage.updates import SqlDocumentStore
 
@@ -63,9 +64,7 @@ steps = st.lists(
 )
 
 
-def new_store(path: Path) -> tuple[SqlDocumentStore, int]:
-    engine = make_engine(f"sqlite:///{path}")
-    create_schema(engine)
+def new_store(engine: Engine) -> tuple[SqlDocumentStore, int]:
     with Session(engine) as session:
         note = notes.create_note(session=session).id
     assert note is not None
@@ -76,7 +75,9 @@ def new_store(path: Path) -> tuple[SqlDocumentStore, int]:
 @given(steps)
 def test_every_position_replays_to_exactly_the_text_the_note_had_then(steps: list[Step]) -> None:
     async def run(path: Path) -> None:
-        store, note = new_store(path)
+        engine = make_engine(f"sqlite:///{path}")
+        create_schema(engine)
+        store, note = new_store(engine)
         doc: pycrdt.Doc = pycrdt.Doc()
         expected: dict[int, str] = {}
         async with store:
@@ -96,8 +97,8 @@ def test_every_position_replays_to_exactly_the_text_the_note_had_then(steps: lis
         asyncio.run(run(Path(folder) / "notes.db"))
 
 
-async def test_checkpoints_racing_appends_lose_nothing(db_path: Path) -> None:
-    store, note = new_store(db_path)
+async def test_checkpoints_racing_appends_lose_nothing(engine: Engine, database_url: str) -> None:
+    store, note = new_store(engine)
     doc: pycrdt.Doc = pycrdt.Doc()
     text = doc.get("content", type=pycrdt.Text)
     rng = random.Random(3)
@@ -113,17 +114,18 @@ async def test_checkpoints_racing_appends_lose_nothing(db_path: Path) -> None:
         await store.compact(note)
     loaded = store.load_sync(note)
     assert document.text(document.build(loaded.updates)) == str(text)
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT count(*) FROM update_log").fetchone()[0] == 300
-        checkpoints = db.execute("SELECT position FROM checkpoint").fetchall()
+    assert query(database_url, "SELECT count(*) FROM update_log") == [(300,)]
+    checkpoints = query(database_url, "SELECT position FROM checkpoint")
     assert checkpoints and all(0 < position <= 300 for (position,) in checkpoints)
     for (position,) in checkpoints:  # each stands for exactly the log up to it
         at = store.load_sync(note, upto=position)
         assert at.checkpoint == position
 
 
-async def test_thinning_keeps_named_versions_and_one_version_a_day(db_path: Path) -> None:
-    store, note = new_store(db_path)
+async def test_thinning_keeps_named_versions_and_one_version_a_day(
+    engine: Engine, database_url: str
+) -> None:
+    store, note = new_store(engine)
     doc: pycrdt.Doc = pycrdt.Doc()
     texts: dict[int, str] = {}
     async with store:
@@ -135,19 +137,16 @@ async def test_thinning_keeps_named_versions_and_one_version_a_day(db_path: Path
             if i == 4:
                 named = await store.mark_version(note, "named", "Before the review")
     # Three days ago, two days ago, and recent: rewrite when each update was committed.
-    now = utcnow().replace(tzinfo=None)
-    with sqlite3.connect(db_path) as db:
+    now = utcnow()
+    with Session(store.engine) as session:
         for position in range(1, 13):
             age = timedelta(days=3) if position <= 4 else timedelta(days=2, hours=position)
             age = timedelta(0) if position > 10 else age
-            db.execute(
-                "UPDATE update_log SET committed_at = ? WHERE note_id = ? AND position = ?",
-                ((now - age).isoformat(sep=" "), note, position),
-            )
-            db.execute(
-                "UPDATE version SET created_at = ? WHERE note_id = ? AND position = ?",
-                ((now - age).isoformat(sep=" "), note, position),
-            )
+            logged = (UpdateLog.note_id == note) & (UpdateLog.position == position)
+            versioned = (Version.note_id == note) & (Version.position == position)
+            session.exec(update(UpdateLog).where(logged).values(committed_at=now - age))  # type: ignore[call-overload]
+            session.exec(update(Version).where(versioned).values(created_at=now - age))  # type: ignore[call-overload]
+        session.commit()
     cutoff = utcnow() - timedelta(days=1)
     assert notes_to_thin(store.engine, cutoff) == [note]
 
@@ -159,9 +158,8 @@ async def test_thinning_keeps_named_versions_and_one_version_a_day(db_path: Path
     assert notes_to_thin(store.engine, cutoff) == []
     # The note still loads whole; the named version and each day's last still read back.
     assert document.text(document.build(store.load_sync(note).updates)) == texts[12]
-    with sqlite3.connect(db_path) as db:
-        kept = {row[0] for row in db.execute("SELECT position FROM checkpoint")}
-        left = [row[0] for row in db.execute("SELECT position FROM update_log ORDER BY 1")]
+    kept = {row[0] for row in query(database_url, "SELECT position FROM checkpoint")}
+    left = [row[0] for row in query(database_url, "SELECT position FROM update_log ORDER BY 1")]
     assert kept >= {4, named.position, 10}  # each old day's last, and the named version's
     assert left == [11, 12]
     for position in {4, named.position, 10, 11, 12}:
@@ -170,30 +168,38 @@ async def test_thinning_keeps_named_versions_and_one_version_a_day(db_path: Path
     with Session(store.engine) as session:
         listed = history.list_versions(session=session, note_id=note)
     assert named.id in {version.id for version in listed}
-    store.engine.dispose()
 
 
-async def test_thinning_merges_each_old_days_auto_versions_into_one(db_path: Path) -> None:
-    store, note = new_store(db_path)
+async def test_thinning_merges_each_old_days_auto_versions_into_one(
+    engine: Engine, database_url: str
+) -> None:
+    store, note = new_store(engine)
     doc: pycrdt.Doc = pycrdt.Doc()
     async with store:
         for _ in range(6):
             before = doc.get_state()
             doc.get("content", type=pycrdt.Text).insert(0, "x")
             await store.append(note, Edit(doc.get_update(before), "Ana", 1))
-    old = (utcnow() - timedelta(days=5)).replace(tzinfo=None).isoformat(sep=" ")
-    with sqlite3.connect(db_path) as db:
-        db.execute("UPDATE update_log SET committed_at = ?", (old,))
-        db.execute("DELETE FROM version_author")
-        db.execute("DELETE FROM version")
+    old = utcnow() - timedelta(days=5)
+    with Session(store.engine) as session:
+        session.exec(update(UpdateLog).values(committed_at=old))  # type: ignore[call-overload]
+        session.exec(delete(VersionAuthor))  # type: ignore[call-overload]
+        session.exec(delete(Version))  # type: ignore[call-overload]
         for position, author in ((2, "Ana"), (4, "Ben"), (6, "Cat")):
-            (vid,) = db.execute(
-                "INSERT INTO version (note_id, kind, position, first_position, started_at, "
-                "created_at, added, removed, sealed) VALUES (?, 'auto', ?, ?, ?, ?, 2, 1, 0) "
-                "RETURNING id",
-                (note, position, position - 1, old, old),
-            ).fetchone()
-            db.execute("INSERT INTO version_author VALUES (?, ?)", (vid, author))
+            version = Version(
+                note_id=note,
+                kind="auto",
+                position=position,
+                first_position=position - 1,
+                started_at=old,
+                created_at=old,
+                added=2,
+                removed=1,
+            )
+            session.add(version)
+            session.flush()
+            session.add(VersionAuthor(version_id=version.id, name=author))
+        session.commit()
 
     def state_at(n: int, position: int) -> bytes:
         return document.build(store.load_sync(n, upto=position).updates).get_update()
@@ -204,4 +210,3 @@ async def test_thinning_merges_each_old_days_auto_versions_into_one(db_path: Pat
         [day] = history.list_versions(session=session, note_id=note)
     assert (day.position, day.added, day.removed) == (6, 6, 3)
     assert day.authors == ("Ana", "Ben", "Cat")
-    store.engine.dispose()

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from support.sql import query
 
 from storage import notes
 from storage.db import create_schema, make_engine
 from storage.models import Checkpoint, Note, utcnow
 
 
-def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(db_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{db_path}")
-    create_schema(engine)
+def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(engine: Engine) -> None:
     with Session(engine) as session:
         note = notes.create_note(session=session, initial_update=b"\x00")
         notes.delete_note(session=session, note=note)
@@ -33,10 +32,8 @@ def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(db_path: Path) 
 
 
 def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
-    db_path: Path,
+    engine: Engine, database_url: str
 ) -> None:
-    engine = make_engine(f"sqlite:///{db_path}")
-    create_schema(engine)
     with Session(engine) as session:
         old, recent, loaded, alive = (
             notes.create_note(session=session, initial_update=b"\x00") for _ in range(4)
@@ -55,13 +52,10 @@ def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
             session=session, deleted_before=utcnow() - timedelta(days=7), keep={loaded.id}
         )
     assert purged == [ids[0]]
-    with sqlite3.connect(db_path) as db:
-        assert [row[0] for row in db.execute("SELECT id FROM note ORDER BY id")] == ids[1:]
-        assert db.execute("SELECT count(*) FROM checkpoint").fetchone() == (0,)
-        kept = {row[0] for row in db.execute("SELECT note_id FROM version")}
-        assert kept == set(ids[1:])
-        logged = {row[0] for row in db.execute("SELECT note_id FROM update_log")}
-        assert logged == set(ids[1:])
+    assert [row[0] for row in query(database_url, "SELECT id FROM note ORDER BY id")] == ids[1:]
+    assert query(database_url, "SELECT count(*) FROM checkpoint") == [(0,)]
+    assert {row[0] for row in query(database_url, "SELECT note_id FROM version")} == set(ids[1:])
+    assert {row[0] for row in query(database_url, "SELECT note_id FROM update_log")} == set(ids[1:])
 
 
 def test_a_failed_statement_does_not_show_its_parameters(tmp_path: Path) -> None:

@@ -1,20 +1,23 @@
-"""The SQL document store on a real SQLite file: group commit, compaction, isolation."""
+"""The SQL document store (on SQLite and PostgreSQL): group commit, compaction, versions."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import itertools
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pycrdt
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
+from support.sql import query
 
 from collab import document
 from collab.persistence import Edit, EmptySnapshotRefused
-from storage import notes
-from storage.db import DatabaseInUse, Durability, create_schema, exclusive_sqlite, make_engine
+from storage import notes, updates
+from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.updates import SqlDocumentStore
 
 
@@ -30,12 +33,9 @@ def text_of(updates: tuple[bytes, ...]) -> str:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqlDocumentStore]:
-    engine = make_engine(f"sqlite:///{db_path}", Durability.FULL)
-    create_schema(engine)
+async def store(engine: Engine) -> AsyncIterator[SqlDocumentStore]:
     async with SqlDocumentStore(engine) as store:
         yield store
-    engine.dispose()
 
 
 def new_note(store: SqlDocumentStore) -> int:
@@ -85,7 +85,7 @@ async def test_a_failing_write_fails_only_itself(store: SqlDocumentStore) -> Non
 
 
 async def test_a_checkpoint_keeps_the_text_and_the_whole_log(
-    store: SqlDocumentStore, db_path: Path
+    store: SqlDocumentStore, database_url: str
 ) -> None:
     note, doc = new_note(store), pycrdt.Doc()
     for i in range(20):
@@ -95,20 +95,18 @@ async def test_a_checkpoint_keeps_the_text_and_the_whole_log(
     loaded = await store.load(note)
     assert text_of(loaded.updates) == "01234567890123456789!"
     assert (loaded.checkpoint, loaded.log_length, loaded.head) == (20, 1, 21)
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT count(*) FROM update_log").fetchone()[0] == 21  # history
-        assert db.execute("SELECT position FROM checkpoint").fetchall() == [(20,)]
+    assert query(database_url, "SELECT count(*) FROM update_log") == [(21,)]  # history
+    assert query(database_url, "SELECT position FROM checkpoint") == [(20,)]
 
 
 async def test_a_checkpoint_with_nothing_new_is_not_written_again(
-    store: SqlDocumentStore, db_path: Path
+    store: SqlDocumentStore, database_url: str
 ) -> None:
     note, doc = new_note(store), pycrdt.Doc()
     await store.append(note, text_update(doc, "a"))
     await store.compact(note)
     await store.compact(note)
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT count(*) FROM checkpoint").fetchone()[0] == 1
+    assert query(database_url, "SELECT count(*) FROM checkpoint") == [(1,)]
 
 
 async def test_an_empty_checkpoint_is_refused_for_a_note_with_history(
@@ -124,9 +122,7 @@ async def test_an_empty_checkpoint_is_refused_for_a_note_with_history(
     assert text_of((await store.load(note)).updates) == "precious"
 
 
-async def test_closing_the_store_drains_queued_writes(db_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{db_path}")
-    create_schema(engine)
+async def test_closing_the_store_drains_queued_writes(engine: Engine) -> None:
     async with SqlDocumentStore(engine) as store:
         note, doc = new_note(store), pycrdt.Doc()
         for i in range(50):
@@ -135,7 +131,7 @@ async def test_closing_the_store_drains_queued_writes(db_path: Path) -> None:
     assert len(text_of(loaded.updates)) == 50
 
 
-def test_only_one_process_may_serve_a_database(db_path: Path) -> None:
+def test_only_one_process_may_serve_a_sqlite_database(db_path: Path) -> None:
     url = f"sqlite:///{db_path}"
     with (
         exclusive_sqlite(url),
@@ -157,43 +153,39 @@ async def test_a_long_log_loads_in_merged_chunks(store: SqlDocumentStore) -> Non
 
 
 async def test_every_logged_update_records_when_who_and_how_much(
-    store: SqlDocumentStore, db_path: Path
+    store: SqlDocumentStore, database_url: str
 ) -> None:
     note, doc = new_note(store), pycrdt.Doc()
     await store.append(note, text_update(doc, "hello", author="Ana"))
     await store.append(note, text_update(doc, "!", author="Ben"))
-    with sqlite3.connect(db_path) as db:
-        rows = db.execute(
-            "SELECT position, author, added, committed_at IS NOT NULL FROM update_log "
-            "ORDER BY position"
-        ).fetchall()
-        (head, updated) = db.execute("SELECT head, updated_at FROM note").fetchone()
-    assert rows == [(1, "Ana", 5, 1), (2, "Ben", 1, 1)]
+    rows = query(
+        database_url,
+        "SELECT position, author, added, committed_at IS NOT NULL FROM update_log "
+        "ORDER BY position",
+    )
+    [(head, updated)] = query(database_url, "SELECT head, updated_at FROM note")
+    assert rows == [(1, "Ana", 5, True), (2, "Ben", 1, True)]
     assert head == 2 and updated
 
 
 async def test_edits_close_together_grow_one_auto_version_and_a_pause_starts_another(
-    db_path: Path,
+    engine: Engine, database_url: str
 ) -> None:
-    engine = make_engine(f"sqlite:///{db_path}")
-    create_schema(engine)
     async with SqlDocumentStore(engine, version_gap_s=0.3) as store:
         note, doc = new_note(store), pycrdt.Doc()
         await store.append(note, text_update(doc, "one ", author="Ana"))
         await store.append(note, text_update(doc, "two ", author="Ben"))
         await asyncio.sleep(0.35)  # a pause longer than the gap: the next edit is a new version
         await store.append(note, text_update(doc, "three", author="Ana"))
-    with sqlite3.connect(db_path) as db:
-        versions = db.execute(
-            "SELECT id, kind, first_position, position, added FROM version ORDER BY id"
-        ).fetchall()
-        authors = db.execute(
-            "SELECT version_id, name FROM version_author ORDER BY version_id, name"
-        ).fetchall()
+    versions = query(
+        database_url, "SELECT id, kind, first_position, position, added FROM version ORDER BY id"
+    )
+    authors = query(
+        database_url, "SELECT version_id, name FROM version_author ORDER BY version_id, name"
+    )
     assert [v[1:] for v in versions] == [("auto", 1, 2, 8), ("auto", 3, 3, 5)]
     first, second = versions[0][0], versions[1][0]
     assert authors == [(first, "Ana"), (first, "Ben"), (second, "Ana")]
-    engine.dispose()
 
 
 async def test_a_marked_version_stands_after_every_append_queued_before_it(
@@ -204,3 +196,52 @@ async def test_a_marked_version_stands_after_every_append_queued_before_it(
     store.append(note, text_update(doc, "b"))
     mark = await store.mark_version(note, "named", "Before the review")
     assert mark.position == 2
+
+
+async def test_a_rolled_back_batch_leaves_positions_dense(
+    store: SqlDocumentStore, database_url: str
+) -> None:
+    """A job that fails rolls its whole batch back; the rest are written again one by
+    one, and the note's positions run on from where they were, with no hole."""
+    note, doc = new_note(store), pycrdt.Doc()
+    assert await store.append(note, text_update(doc, "a")) == 1
+    store.writer.paused.clear()  # gather one batch: appends around a failing job
+    before = [store.append(note, text_update(doc, c)) for c in "bc"]
+    doomed = store.append(10_000, text_update(pycrdt.Doc(), "x"))  # no such note
+    after = [store.append(note, text_update(doc, c)) for c in "de"]
+    store.writer.paused.set()
+    assert await asyncio.gather(*before, *after) == [2, 3, 4, 5]
+    with pytest.raises(Exception, match="does not exist"):
+        await doomed
+    rows = query(database_url, "SELECT position FROM update_log WHERE note_id = :n", n=note)
+    assert sorted(p for (p,) in rows) == [1, 2, 3, 4, 5]
+    assert query(database_url, "SELECT head FROM note WHERE id = :n", n=note) == [(5,)]
+    assert text_of(store.load_sync(note).updates) == "abcde"
+
+
+async def test_continuous_editing_is_cut_into_versions_of_at_most_max_session_s(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a pause, an auto version still ends after MAX_SESSION_S (30 minutes;
+    0.5 s here), so an afternoon's typing is more than one version."""
+    monkeypatch.setattr(updates, "MAX_SESSION_S", 0.5)
+    async with SqlDocumentStore(engine, version_gap_s=3600) as store:
+        note, doc = new_note(store), pycrdt.Doc()
+        for i in range(13):  # 1.2 s of typing, never pausing for long
+            await store.append(note, text_update(doc, str(i % 10)))
+            await asyncio.sleep(0.1)
+    spans = query(
+        database_url,
+        "SELECT first_position, position, started_at, created_at FROM version"
+        " WHERE kind = 'auto' ORDER BY id",
+    )
+    assert len(spans) >= 3, spans  # 1.2 s of typing at most 0.5 s a version
+    assert spans[0][0] == 1 and spans[-1][1] == 13
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(spans)), spans  # no gap
+    for _first, _last, started, last_edit in spans:
+        assert as_datetime(last_edit) - as_datetime(started) < timedelta(seconds=0.5)
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """A timestamp as the driver returns it (SQLite: text; PostgreSQL: a datetime)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -12,14 +12,15 @@ import pycrdt
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session
-from support.services import postgres_server
+from support.services import Postgres, postgres_server
+from support.sql import query
 
 from collab import document
 from collab.persistence import Edit
 from storage import notes
 from storage.db import Durability, create_schema, make_engine
 from storage.updates import SqlDocumentStore
-from storage.writer import Job, WriterStopped
+from storage.writer import CHECK_IDLE_AFTER_S, Job, WriterStopped
 
 BOOM = b"boom"
 
@@ -188,4 +189,29 @@ async def test_a_writer_on_a_database_server_waits_out_its_outage() -> None:
             database.resume()
             assert await asyncio.wait_for(store.append(note, text_update(doc, "back")), 10) == 2
             assert store.writer.trouble() is None
+    engine.dispose()
+
+
+async def test_a_connection_the_server_closed_while_idle_costs_no_write(
+    postgres: Postgres,
+) -> None:
+    """A restart, a failover or ``idle_session_timeout`` ends the writer's session
+    while nobody types: the next edit is saved all the same (not failed with 1011)."""
+    url = postgres.create_database()
+    engine = make_engine(url)
+    create_schema(engine)
+    doc = pycrdt.Doc()
+    async with SqlDocumentStore(engine) as store:
+        note = new_note(store)
+        assert await store.append(note, text_update(doc, "before ")) == 1
+        [(ended,)] = query(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert ended >= 1  # the writer's own session among them
+        await asyncio.sleep(CHECK_IDLE_AFTER_S + 0.2)  # idle, as between two bursts of typing
+        assert await asyncio.wait_for(store.append(note, text_update(doc, "after")), 10) == 2
+        assert store.writer.trouble() is None
+    assert document.text(document.build(store.load_sync(note).updates)) == "before after"
     engine.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -120,6 +121,17 @@ class Postgres:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def _end(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, and SIGKILL if it is still running 10 s later."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def _owner(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_uid, stat.st_gid
@@ -177,12 +189,7 @@ class Redis:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        _end(self.proc)
 
 
 @contextlib.contextmanager
@@ -215,10 +222,12 @@ def redis_server(folder: Path) -> Iterator[Redis]:
 
 
 class Nginx:
-    """Debian's nginx on a free port, proxying websockets and HTTP to ``upstreams``.
+    """Debian's nginx on a free port, running the shipped ``deploy/nginx.conf``.
 
-    Round robin, no sticky sessions; a refused connection moves on to the next
-    upstream, as a load balancer in front of several collab-notes processes would.
+    Only its ``listen`` line and its upstream's ``server`` lines are replaced (see
+    :func:`shipped_nginx_conf`), so the tests prove the file an operator installs:
+    round robin, no sticky sessions, a refused connection moves on to the next
+    upstream.
     """
 
     def __init__(self, folder: Path, upstreams: list[int]) -> None:
@@ -237,10 +246,9 @@ class Nginx:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def config(self) -> str:
-        servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
-            for port in self.upstreams
-        )
+        """The main configuration: a private prefix, and the shipped file included."""
+        include = self.folder / "collab-notes.conf"
+        include.write_text(shipped_nginx_conf(self.port, self.upstreams))
         temp = self.folder / "temp"
         return f"""
 worker_processes 1;
@@ -254,28 +262,7 @@ http {{
     fastcgi_temp_path {temp}/fastcgi;
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
-    map $http_upgrade $connection_upgrade {{
-        default upgrade;
-        ''      close;
-    }}
-    upstream collab {{
-{servers}
-    }}
-    server {{
-        listen 127.0.0.1:{self.port};
-        location / {{
-            proxy_pass http://collab;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_read_timeout 3600s;
-            proxy_send_timeout 3600s;
-            proxy_next_upstream error timeout;
-            proxy_connect_timeout 2s;
-        }}
-    }}
+    include {include};
 }}
 """
 
@@ -303,9 +290,36 @@ http {{
         raise TimeoutError(f"nginx did not listen on {self.port}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        _end(self.proc)
+
+
+DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+_LISTEN = re.compile(r"^([ \t]*)listen\s+[^;]+;", re.MULTILINE)
+_UPSTREAM = re.compile(r"^upstream collab_notes \{\n(.*?)^\}", re.MULTILINE | re.DOTALL)
+_SERVER = re.compile(r"^([ \t]*)server\s+\S+(.*);$", re.MULTILINE)
+
+
+def shipped_nginx_conf(port: int, upstreams: list[int], source: Path = DEPLOY_NGINX) -> str:
+    """``deploy/nginx.conf`` listening on 127.0.0.1:``port``, proxying to ``upstreams``.
+
+    The upstream's servers keep the options of the file's first one. Raises
+    ``RuntimeError`` if the file no longer has exactly one ``listen`` line and an
+    ``upstream collab_notes`` block with servers: the harness must not quietly test
+    something else than what is shipped.
+    """
+    text = source.read_text()
+    text, listens = _LISTEN.subn(rf"\g<1>listen 127.0.0.1:{port};", text)
+    block = _UPSTREAM.search(text)
+    servers = _SERVER.findall(block.group(1)) if block else []
+    if listens != 1 or block is None or not servers:
+        raise RuntimeError(
+            f"{source} must have one listen line and an upstream collab_notes block with "
+            f"server lines (found {listens} listen lines, upstream: {block is not None})"
+        )
+    indent, options = servers[0]
+    lines = "".join(f"{indent}server 127.0.0.1:{p}{options};\n" for p in upstreams)
+    kept = "".join(
+        line for line in block.group(1).splitlines(keepends=True) if not _SERVER.match(line)
+    )
+    body = kept + lines
+    return text[: block.start(1)] + body + text[block.end(1) :]

@@ -16,6 +16,8 @@ from support.faults import break_appends_holding
 from support.live import LiveServer
 from support.yclient import YClient
 
+from web import cli
+
 BOOM = "BOOM"
 
 
@@ -104,3 +106,45 @@ async def test_healthz_says_saving_is_delayed_while_the_database_is_locked(
             locker.close()
         await typist.wait_saved(10)
     assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
+
+
+# Loaded into the server process by Python's ``sitecustomize`` hook: a bug in the
+# writer on an update holding BOOM, and from then on a database that cannot be
+# opened (as when its disk went away).
+WRITER_DIES = """
+import sqlite3
+import sqlite3.dbapi2  # what SQLAlchemy connects with
+from storage.updates import SqlDocumentStore
+
+append_all = SqlDocumentStore._append_all
+
+def refuse(*args, **kwargs):
+    raise sqlite3.OperationalError("the database disk went away")
+
+def failing(self, cursor, appends, now):
+    if any(b"BOOM" in job.data for jobs in appends.values() for job in jobs):
+        self.engine.dispose()  # no spare connection in the pool: the writer must make one
+        sqlite3.dbapi2.connect = refuse
+        raise RuntimeError("an injected bug in the writer")
+    append_all(self, cursor, appends, now)
+
+SqlDocumentStore._append_all = failing
+"""
+
+
+@pytest.mark.sqlite_only
+async def test_a_served_process_whose_writer_cannot_go_on_exits_with_status_4(
+    tmp_path: Path, make_server: Any
+) -> None:
+    """What a supervisor sees (systemd's ``Restart=``, a container's restart policy)."""
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    (faults / "sitecustomize.py").write_text(WRITER_DIES)
+    server = make_server(env={"PYTHONPATH": str(faults)}).start()
+    token = server.post_note("kept ")["id"]
+    async with YClient.connect(server.ws_url, token) as ana:
+        ana.append(BOOM)
+        assert await ana.wait_closed(10) == 1011
+    assert server.proc is not None
+    assert await asyncio.to_thread(server.proc.wait, 30) == cli.EXIT_FATAL
+    assert "went away" in server.log()

@@ -73,6 +73,14 @@ def test_several_workers_with_postgres_and_redis_are_accepted() -> None:
     assert check(settings) == []
 
 
+def test_a_redis_prefix_that_is_not_a_plain_name_is_refused() -> None:
+    for prefix in ("", "two words", "a:b", "x" * 65):
+        assert check(Settings(redis_prefix=prefix)) == [
+            "--redis-prefix must be 1 to 64 letters, digits, dots, dashes or underscores"
+        ]
+    assert check(Settings(redis_prefix="team-2.notes_b")) == []
+
+
 def test_an_unknown_durability_is_refused() -> None:
     assert check(Settings(durability="sometimes")) == ["--durability must be one of full, normal"]
 

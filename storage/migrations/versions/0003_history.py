@@ -30,6 +30,7 @@ def _note_fk() -> sa.ForeignKey:
 
 
 def upgrade() -> None:
+    # Over 40 lines: a migration reads best as one script, in the order it runs.
     with op.batch_alter_table("note") as note:
         note.add_column(sa.Column("head", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(

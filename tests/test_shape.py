@@ -1,0 +1,51 @@
+"""The shape the style guide asks for, checked: modules under 400 lines, and a
+function over 40 lines (its docstring aside) says why in a comment."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("collab", "storage", "web", "cluster")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 40
+REASON = "over 40 lines"  # the words a longer function's comment uses to say why
+
+
+def modules() -> list[Path]:
+    return sorted(path for package in PACKAGES for path in (ROOT / package).rglob("*.py"))
+
+
+def long_functions(path: Path) -> list[str]:
+    """The functions of ``path`` over the limit, docstring aside, that do not say why."""
+    source = path.read_text()
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        start = node.lineno
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            docstring = range(first.lineno, (first.end_lineno or first.lineno) + 1)
+        else:
+            docstring = range(0)
+        assert node.end_lineno is not None
+        size = sum(1 for n in range(start, node.end_lineno + 1) if n not in docstring)
+        body = "\n".join(lines[start - 1 : node.end_lineno])
+        if size > MAX_FUNCTION_LINES and REASON not in body.lower():
+            found.append(f"{path.relative_to(ROOT)}:{start} {node.name} ({size} lines)")
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_a_module_stays_under_400_lines(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
+
+
+def test_a_function_over_40_lines_says_why() -> None:
+    found = [name for path in modules() for name in long_functions(path)]
+    assert found == [], "say why in a comment with the words 'over 40 lines', or split it"
