@@ -13,6 +13,7 @@ from harness.servers import (
     BASELINE,
     COLLAB,
     HOCUSPOCUS,
+    NO_METRICS,
     POSTGRES,
     PYCRDT,
     TWO_PROCESSES,
@@ -56,11 +57,21 @@ class Config:
 # process and in two (with Redis between them) where edits cross processes.
 SCALE_OUT = (POSTGRES, TWO_PROCESSES)
 SERVERS_BY_SCENARIO = {
-    "fanout": (COLLAB, BASELINE, "collab-notes-normal", *SCALE_OUT, YWSS, HOCUSPOCUS, PYCRDT),
+    "fanout": (
+        COLLAB,
+        BASELINE,
+        "collab-notes-normal",
+        NO_METRICS,
+        *SCALE_OUT,
+        YWSS,
+        HOCUSPOCUS,
+        PYCRDT,
+    ),
     "throughput": (
         COLLAB,
         BASELINE,
         "collab-notes-normal",
+        NO_METRICS,
         *SCALE_OUT,
         YWSS,
         HOCUSPOCUS,

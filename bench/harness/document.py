@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from harness.report import TITLES, Report, row
+from harness.servers import NO_METRICS
 from harness.targets import check_all
 
 HOW_TO_READ = """\
@@ -64,6 +65,14 @@ def render(report: Report, env: dict[str, Any], *, chart: str | None, runs: int)
     )
     if len(deflate) > 2:
         out += ["", "## permessage-deflate off (default) against on, join storm", "", *deflate]
+    metrics = report.variant_table(
+        "fanout", NO_METRICS, ["p50_ms", "p99_ms", "server_cpu_ms_per_1k"]
+    )
+    metrics += report.variant_table(
+        "throughput", NO_METRICS, ["edits_per_s", "server_cpu_ms_per_1k"]
+    )[2:]
+    if len(metrics) > 2:
+        out += ["", "## Metrics cost: metrics on (default) against `--no-metrics`", "", *metrics]
     out += _scale_out(report)
     out += ["", "## Every run", "", *report.appendix(), ""]
     return "\n".join(out)

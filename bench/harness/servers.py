@@ -31,6 +31,8 @@ PYCRDT = "pycrdt-websocket"
 PEERS = (YWSS, HOCUSPOCUS, PYCRDT)
 BASELINE = "collab-notes-baseline"
 """collab-notes at another commit (``bench/run --baseline REF``), beside today's in one run."""
+NO_METRICS = "collab-notes-no-metrics"
+"""collab-notes with ``--no-metrics``: what the metrics cost the keystroke path."""
 POSTGRES = "collab-notes-pg"
 """One collab-notes process on PostgreSQL: what the two-process figures are compared with."""
 TWO_PROCESSES = "collab-notes-pg-redis-2p"
@@ -83,6 +85,12 @@ SERVERS: dict[str, ServerSpec] = {
             ("--durability", "full", "--ws-per-message-deflate"),
         ),
         ServerSpec(BASELINE, COLLAB, "collab-notes (baseline)", ("--durability", "full")),
+        ServerSpec(
+            NO_METRICS,
+            COLLAB,
+            "collab-notes (no metrics)",
+            ("--durability", "full", "--no-metrics"),
+        ),
         ServerSpec(POSTGRES, COLLAB, "collab-notes (PostgreSQL, 1 process)", database="postgres"),
         ServerSpec(
             TWO_PROCESSES,
