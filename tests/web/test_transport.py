@@ -187,4 +187,4 @@ async def test_a_websocket_outlives_the_request_head_timeout(
             await ws.send(protocol.encode_query_awareness())
             assert (await asyncio.wait_for(ws.recv(), 5))[0] in (0, 1)
         assert ws.close_code is None
-    assert "408" not in server.log()
+    assert "with 408" not in server.log()  # the refusal's log line (a port may hold "408")
