@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from support.ci import IN_CI
 from support.live import LiveServer
 from support.server import ServerProcess
 from support.services import Postgres, postgres_server
 
 from storage.db import create_schema, make_engine
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ storage, cookies or a BroadcastChannel.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from browser.notepage import IDENTITY_KEY, Person
 from playwright.sync_api import Browser, sync_playwright
+from support.ci import IN_CI
 from support.server import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 WIDE = {"width": 1280, "height": 800}
 
 # Fixed colours, so screenshots are stable; the app picks one of its own palette.

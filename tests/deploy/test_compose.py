@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 import yaml
+from support.ci import IN_CI
 
 from web.settings import Settings, check, env_name, from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SERVICES = {"postgres", "redis", "notes-a", "notes-b", "nginx"}
 
 

@@ -14,14 +14,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.ci import IN_CI
 from support.server import ServerProcess
 from support.services import DEPLOY_NGINX, Nginx, shipped_nginx_conf
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from collab import protocol
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ command executable), and the rest is read against the code it describes.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -16,13 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.ci import IN_CI
 
 from web import cli, workers
 from web.settings import Settings, env_name
 
 UNIT = Path(__file__).resolve().parents[2] / "deploy" / "collab-notes.service"
 INSTALLED_AT = "/opt/collab-notes/bin/collab-notes"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def unit() -> dict[str, dict[str, list[str]]]:

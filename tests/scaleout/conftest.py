@@ -6,16 +6,14 @@ are Debian's servers, started on free ports in temporary folders.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.ci import IN_CI
 from support.server import ServerProcess
 from support.services import Postgres, Redis
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 Nodes = Callable[..., list[ServerProcess]]
 

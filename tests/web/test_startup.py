@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.ci import IN_CI
 from support.databases import notes_database, scramble_page_of
 from support.live import LiveServer
 from support.server import free_port
@@ -27,7 +28,6 @@ pytestmark = pytest.mark.sqlite_only  # SQLite files and their tools
 
 TESTS = Path(__file__).resolve().parents[1]
 README = (TESTS.parent / "README.md").read_text()
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def serve_until_exit(db: Path) -> subprocess.CompletedProcess[str]:
