@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import time
 from typing import NamedTuple, TypeAlias
 
 import pycrdt
-from diff_match_patch import diff_match_patch
 
 from collab import protocol
 from collab.document import TEXT_NAME
 from collab.errors import MalformedMessage
+from collab.textdiff import DELETE, INSERT, Diff, byte_edits, text_diff, units
 from collab.yencoding import (
     DEFAULT_LIMITS,
     InvalidUpdate,
@@ -154,12 +152,11 @@ class Replica:
         self,
         target: str,
         *,
-        timeout_s: float = 0.05,
-        diffed: tuple[str, list[tuple[int, str]]] | None = None,
+        diffed: tuple[str, Diff] | None = None,
     ) -> Change | None:
         """Make the text ``target`` by the smallest edits, in one transaction; what changed.
 
-        A diff (:func:`text_diff`) applied back to front, so that text a peer
+        A diff (:func:`~collab.textdiff.text_diff`) applied back to front, so that text a peer
         types elsewhere at the same moment merges in where it was, and cursors
         outside the changed parts stay put. Replacing the whole text instead
         would move such an edit to the top and reset every cursor. ``diffed`` is
@@ -172,12 +169,12 @@ class Replica:
         if diffed is not None and diffed[0] == current:
             diffs = diffed[1]
         else:
-            diffs = text_diff(current, target, timeout_s)
+            diffs = text_diff(current, target)
         self._delta = None
         subscription = self.doc.observe(self._capture_delta)
         try:
             with self.doc.transaction():
-                for at, deleted, inserted in reversed(_byte_edits(diffs)):
+                for at, deleted, inserted in reversed(byte_edits(diffs)):
                     if deleted:
                         del self.text[at : at + deleted]
                     if inserted:
@@ -192,7 +189,7 @@ class Replica:
         self.places.check(info)  # counted like anyone's edit (never refused: its own)
         for client, _start, end in info.clocks:
             self._state[client] = max(self._state.get(client, 0), end)
-        return Change(delta, _units(diffs, _INSERT), _units(diffs, _DELETE))
+        return Change(delta, units(diffs, INSERT), units(diffs, DELETE))
 
     def _check_clients(self, info: UpdateInfo) -> None:
         state = self._state
@@ -242,97 +239,6 @@ class Replica:
 
     def _capture_delta(self, event: pycrdt.TransactionEvent) -> None:
         self._delta = event.update
-
-
-_DELETE, _EQUAL, _INSERT = -1, 0, 1  # diff-match-patch's operations
-
-
-def text_diff(old: str, new: str, timeout_s: float = 0.05) -> list[tuple[int, str]]:
-    """A diff from ``old`` to ``new`` at the level of words, in bounded time.
-
-    Lines first, then words within each changed block: line by line where a
-    block changed as many lines as it has (an edit in each paragraph), whole
-    otherwise; the whole is bounded by ``timeout_s`` (past it, what is left is
-    diffed by lines: coarser, never wrong). Words are fine enough for a
-    restore: a collaborator's concurrent typing and cursors sit between them.
-    Character by character, pure-Python diff-match-patch took 1.6 s on a 39 KB
-    note with a word changed in every line (and 1 s then a diff replacing
-    everything, on the whole text at once); stdlib difflib took 112 s on 98 KB.
-    """
-    differ = diff_match_patch()
-    differ.Diff_Timeout = timeout_s
-    deadline = time.monotonic() + timeout_s
-    blocks = _token_diff(differ, old, new, _LINES)
-    diffs: list[tuple[int, str]] = []
-    i = 0
-    while i < len(blocks):
-        op, chunk = blocks[i]
-        if op == _DELETE and i + 1 < len(blocks) and blocks[i + 1][0] == _INSERT:
-            added = blocks[i + 1][1]
-            gone, come = chunk.splitlines(keepends=True), added.splitlines(keepends=True)
-            pairs = list(zip(gone, come, strict=True)) if len(gone) == len(come) else []
-            for before, after in pairs or [(chunk, added)]:
-                if time.monotonic() < deadline:
-                    diffs += _token_diff(differ, before, after, _WORDS)
-                else:  # out of time (almost every word changed): the rest line by line
-                    diffs += [(_DELETE, before), (_INSERT, after)]
-            i += 2
-        else:
-            diffs.append((op, chunk))
-            i += 1
-    differ.diff_cleanupMerge(diffs)
-    return diffs
-
-
-_LINES = re.compile(r"[^\n]*\n|[^\n]+")
-_WORDS = re.compile(r"\w+|\W")
-
-
-def _token_diff(
-    differ: diff_match_patch, old: str, new: str, tokens: re.Pattern[str]
-) -> list[tuple[int, str]]:
-    """diff-match-patch over tokens (lines, words): each token one character, then back."""
-    codes: dict[str, str] = {}
-    names: list[str] = []
-
-    def encode(text: str) -> str:
-        out = []
-        for token in tokens.findall(text):
-            code = codes.get(token)
-            if code is None:
-                code = codes[token] = chr(len(names) + 1)  # 1..: never NUL
-                names.append(token)
-            out.append(code)
-        return "".join(out)
-
-    coded = differ.diff_main(encode(old), encode(new), False)
-    return [(op, "".join(names[ord(code) - 1] for code in chunk)) for op, chunk in coded]
-
-
-def _byte_edits(diffs: list[tuple[int, str]]) -> list[tuple[int, int, str]]:
-    """diff-match-patch's diffs as (offset, bytes to delete, text to insert) on the old text.
-
-    pycrdt 0.14 indexes a Text by UTF-8 bytes, so offsets and lengths are in bytes.
-    """
-    edits: list[tuple[int, int, str]] = []
-    at = 0
-    for op, chunk in diffs:
-        size = len(chunk.encode())
-        if op == _EQUAL:
-            at += size
-        elif op == _DELETE:
-            edits.append((at, size, ""))
-            at += size
-        elif edits and edits[-1][0] + edits[-1][1] == at and not edits[-1][2]:
-            edits[-1] = (edits[-1][0], edits[-1][1], chunk)  # a replacement: delete, insert
-        else:
-            edits.append((at, 0, chunk))
-    return edits
-
-
-def _units(diffs: list[tuple[int, str]], op: int) -> int:
-    """Characters as Yjs counts them (UTF-16 units) that the diffs insert or delete."""
-    return sum(len(chunk.encode("utf-16-le")) // 2 for kind, chunk in diffs if kind == op)
 
 
 Trackers: TypeAlias = tuple[TypeDepthTracker, PlaceCounter]

@@ -52,7 +52,8 @@ from collab.protocol import (
 )
 from collab.ratelimit import TokenBucket
 from collab.remote import RemoteSide
-from collab.replica import Replica, Trackers, text_diff
+from collab.replica import Replica, Trackers
+from collab.textdiff import text_diff
 from collab.yencoding import StaleUpdate, UpdateInfo
 
 logger = logging.getLogger("collab.room")
@@ -350,8 +351,8 @@ class Room:
             raise StorageFailed("this note could not be saved; try again")
         if self.remote.clustered:  # other processes write too: diff from the latest
             await self.log.settle()
-        # Diffed off the event loop (60 ms for a week back in a 100 KB note, which would
-        # stall every room: bench/HISTORY.md); again below only if someone typed meanwhile.
+        # Diffed off the event loop (up to 20 ms, which would stall every room: see
+        # collab/textdiff.py); again below only if someone typed meanwhile.
         base = str(self.replica.text)
         diffs = await asyncio.to_thread(text_diff, base, text)
         # Queued before the restore's own edits, so the store marks the state before them.
