@@ -82,15 +82,20 @@ ATTACKS: dict[str, tuple[bytes | str, set[int]]] = {
 
 
 async def send_and_get_close(url: str, frame: bytes | str, wait_s: float = 10) -> int | None:
-    """Send one frame; the close code the server answers with, or None if it kept the
-    connection open for ``wait_s`` (a frame that happens to be valid)."""
+    """Send one frame; the close code the server answers with, or None if it answers a
+    query sent after the frame instead (the frame happened to be valid: a room handles a
+    peer's frames in order, so the answer means the frame was taken)."""
     async with connect(url, max_size=None, open_timeout=10) as ws:
         with contextlib.suppress(ConnectionClosed):
             await ws.send(frame)
+            await ws.send(protocol.encode_query_awareness())
+            async with asyncio.timeout(wait_s):  # neither answered nor closed: a failure
+                while (await ws.recv())[0] != protocol.MessageType.AWARENESS:
+                    pass
+            return None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ws.wait_closed(), wait_s)
-            return ws.close_code
-    return None
+        return ws.close_code
 
 
 def assert_alive(server: ServerProcess | LiveServer, token: str, content: str) -> None:
