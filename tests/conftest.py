@@ -36,7 +36,7 @@ def make_server(tmp_path: Path, database_url: str) -> Iterator[type[ServerProces
 
     yield factory  # type: ignore[misc]
     for server in started:
-        server.stop()
+        server.discard()
 
 
 @pytest.fixture

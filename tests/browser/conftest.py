@@ -103,4 +103,4 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     directory = tmp_path_factory.mktemp("shared-server")
     running = ServerProcess(directory / "notes.db", directory).start()
     yield running
-    running.stop()
+    running.discard()

@@ -120,10 +120,18 @@ async def test_a_client_that_reconnects_sees_the_others_again_at_once(
         NodeClient.start(server.ws_url, token, name="ana") as ana,
         NodeClient.start(server.ws_url, token, name="ben") as ben,
     ):
-        await ben.wait_for(lambda e: e["event"] == "awareness" and "ana" in names(e["states"]))
+        # The bounds before the reconnect are generous (a loaded CI machine once took over
+        # 5 s); the one after it is what the test is about.
+        await ben.wait_for(
+            lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), timeout=20
+        )
         await ben.request({"cmd": "disconnect"})
-        await ben.wait_for(lambda e: e["event"] == "awareness" and "ana" not in names(e["states"]))
-        await ana.wait_for(lambda e: e["event"] == "awareness" and ben.client_id in e["removed"])
+        await ben.wait_for(
+            lambda e: e["event"] == "awareness" and "ana" not in names(e["states"]), timeout=20
+        )
+        await ana.wait_for(
+            lambda e: e["event"] == "awareness" and ben.client_id in e["removed"], timeout=20
+        )
         await ben.request({"cmd": "connect"})
         await ben.wait_for(
             lambda e: e["event"] == "awareness" and "ana" in names(e["states"]), timeout=1.0

@@ -48,4 +48,4 @@ def nodes(tmp_path: Path, cluster_db: str, redis: Redis) -> Iterator[Nodes]:
 
     yield start
     for server in started:
-        server.stop()
+        server.discard()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ from sqlmodel import Session
 
 from collab import document
 from storage import notes
-from storage.db import SchemaTooNew, create_schema, make_engine, schema_revisions
+from storage.db import (
+    SCHEMA_REVISION,
+    SchemaTooNew,
+    create_schema,
+    make_engine,
+    schema_revisions,
+)
 from storage.updates import SqlDocumentStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -135,3 +143,22 @@ def test_a_database_from_a_newer_release_is_refused(db_path: Path) -> None:
         db.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SchemaTooNew, match="newer than this collab-notes"):
         create_schema(make_engine(f"sqlite:///{db_path}"))
+
+
+def test_the_revision_a_start_looks_for_is_the_newest_migration() -> None:
+    assert schema_revisions()[0] == SCHEMA_REVISION, "bump storage.db.SCHEMA_REVISION"
+
+
+def test_a_database_at_the_newest_revision_starts_without_importing_alembic(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    create_schema(make_engine(url))
+    program = (
+        "import sys; from storage.db import create_schema, make_engine; "
+        f"print(create_schema(make_engine({url!r})), 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert out.stdout.split() == [f"('{SCHEMA_REVISION}',", f"'{SCHEMA_REVISION}')", "False"], (
+        out.stderr
+    )

@@ -76,7 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("costly")
     process = ServerProcess(folder / "notes.db", folder)
     yield process.start()
-    process.stop()
+    process.discard()
 
 
 async def send_until_closed(url: str, updates: list[bytes]) -> tuple[int | None, str, int]:

@@ -112,7 +112,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
     folder = tmp_path_factory.mktemp("hostile")
     server = ServerProcess(folder / "notes.db", folder, "--max-message-bytes=8388608")
     yield server.start()
-    server.stop()
+    server.discard()
 
 
 @pytest.fixture
