@@ -101,6 +101,9 @@ class Replica:
             MalformedMessage: It cannot be applied (it would be left pending, nests
                 types too deep, or yrs refused it).
         """
+        change = self._apply_continuation(update, info)
+        if change is not None:
+            return change
         self._check_applicable(info)
         delta = self._apply(update, info)
         if delta is None:
@@ -109,6 +112,35 @@ class Replica:
             info = check_update(delta, self._stored_limits)
         added = sum(end - start for _client, start, end in info.clocks)
         return Change(delta, added, info.deleted)
+
+    def _apply_continuation(self, update: bytes, info: UpdateInfo) -> Change | None:
+        """Apply a keystroke, or anything shaped like one; None (nothing done) otherwise.
+
+        One block of a client the document knows, starting at the document's
+        clock for it, with no skips, shared types or deletions, and referring
+        only to clocks the document or the block holds: nothing can be left
+        pending or re-sent, no client is new, no type nested, so of the checks
+        of the general path only the places' count is left. Spelled out here
+        because nearly every update is one: the general path cost a keystroke
+        10 us more (30 against 20 us through a room, bench/README.md). Anything
+        else goes the general way, which names its fault.
+        """
+        clocks = info.clocks
+        if len(clocks) != 1 or info.holes or info.type_items or info.delete_range_count:
+            return None
+        ((client, start, end),) = clocks
+        state = self._state
+        if state.get(client, -1) != start:  # a new client, a gap or a re-send
+            return None
+        for other, clock in info.references:
+            if clock > (end if other == client else state.get(other, 0)):
+                return None
+        try:
+            self.places.check(info)
+        except InvalidUpdate as error:
+            raise MalformedMessage(f"update refused: {error}") from error
+        self._integrate(update, info)
+        return Change(update, end - start, info.deleted)
 
     def _check_applicable(self, info: UpdateInfo) -> None:
         """Refuse what yrs would hold back as pending, or what would cost it too much.

@@ -52,6 +52,26 @@ class Statement:
             return values
         return tuple(values[name] for name in self.order)
 
+    def bind_many(self, rows: list[dict[str, Any]], **shared: Any) -> list[Any]:
+        """:meth:`bind` for many rows; what they all share is processed once.
+
+        Processing the batch's time for every row was a quarter of the writer
+        thread's time under load (bench/run --profile, throughput).
+        """
+        processors = self.processors
+        common = {
+            name: processors[name](value) if name in processors else value
+            for name, value in shared.items()
+        }
+        per_row = [(name, each) for name, each in processors.items() if name not in shared]
+        bound = []
+        for row in rows:
+            values = {**common, **row}
+            for name, processor in per_row:
+                values[name] = processor(values[name])
+            bound.append(values if self.order is None else tuple(values[n] for n in self.order))
+        return bound
+
 
 class Statements:
     """The store's statements for one dialect, and the driver's error classes."""
