@@ -8,6 +8,7 @@ loop needs; and reading a 100,000-update log took a third longer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -51,26 +52,6 @@ class Statement:
         if self.order is None:
             return values
         return tuple(values[name] for name in self.order)
-
-    def bind_many(self, rows: list[dict[str, Any]], **shared: Any) -> list[Any]:
-        """:meth:`bind` for many rows; what they all share is processed once.
-
-        Processing the batch's time for every row was a quarter of the writer
-        thread's time under load (bench/run --profile, throughput).
-        """
-        processors = self.processors
-        common = {
-            name: processors[name](value) if name in processors else value
-            for name, value in shared.items()
-        }
-        per_row = [(name, each) for name, each in processors.items() if name not in shared]
-        bound = []
-        for row in rows:
-            values = {**common, **row}
-            for name, processor in per_row:
-                values[name] = processor(values[name])
-            bound.append(values if self.order is None else tuple(values[n] for n in self.order))
-        return bound
 
 
 class Statements:
@@ -165,11 +146,40 @@ class Statements:
         self.add_author = compiled(
             _insert_or_ignore(dialect, VERSION_AUTHOR).values(version_id=b.version, name=b.name)
         )
+        _process_moments_once(vars(self).values())
 
     @staticmethod
     def run(cursor: Any, statement: Statement, **values: Any) -> Any:
         cursor.execute(statement.text, statement.bind(**values))
         return cursor
+
+
+def _process_moments_once(statements: Iterable[Any]) -> None:
+    """Give every statement binding ``now`` one processor that remembers its last answer.
+
+    A batch binds the same moment in every row and statement; turning it into
+    the driver's value each time (SQLAlchemy's datetime processors) was a
+    quarter of the writer thread's time in the throughput benchmark.
+    """
+    shared: _LastMoment | None = None
+    for statement in statements:
+        if isinstance(statement, Statement) and "now" in statement.processors:
+            shared = shared or _LastMoment(statement.processors["now"])
+            statement.processors["now"] = shared
+
+
+class _LastMoment:
+    """A bind processor with a memory of one: the last moment and its processed value."""
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self._process = process
+        self._last: tuple[Any, Any] = (None, None)  # one tuple: replaced whole, thread-safe
+
+    def __call__(self, moment: Any) -> Any:
+        last = self._last
+        if last[0] is not moment or moment is None:
+            last = self._last = (moment, self._process(moment))
+        return last[1]
 
 
 class _Binds:

@@ -259,15 +259,17 @@ class SqlDocumentStore:
                 edit: Edit = job.extra
                 job.result = position
                 rows.append(
-                    {
-                        "position": position,
-                        "data": job.data,
-                        "author": edit.author,
-                        "added": edit.added,
-                        "removed": edit.removed,
-                    }
+                    sql.append.bind(
+                        note=note,
+                        position=position,
+                        data=job.data,
+                        now=now,
+                        author=edit.author,
+                        added=edit.added,
+                        removed=edit.removed,
+                    )
                 )
-            cursor.executemany(sql.append.text, sql.append.bind_many(rows, note=note, now=now))
+            cursor.executemany(sql.append.text, rows)
             self._grow_session(cursor, note, first, row[0], [job.extra for job in jobs], now)
 
     def _grow_session(

@@ -34,6 +34,15 @@ class PlaceCounter:
             InvalidUpdate: A place would go past the limit. Nothing is counted then.
         """
         counts, limit = self._counts, self._limit
+        if len(info.places) == 1:  # a keystroke: as below, without building lists (0.6 -> 0.2 us)
+            ((place, count),) = info.places
+            slot = hash(place) % COUNTERS
+            if counts[slot] + count > limit:
+                raise InvalidUpdate(
+                    f"over {limit} items inserted at one place in the note ({_describe(place)})"
+                )
+            counts[slot] = min(_SATURATED, counts[slot] + count)
+            return
         slots = [(hash(place) % COUNTERS, count, place) for place, count in info.places]
         for slot, count, place in slots:
             if counts[slot] + count > limit:
