@@ -47,6 +47,10 @@ class PeerState(Enum):
     CLOSED = "closed"
     """The close frame went out, or the channel is gone."""
 
+    # Members are singletons: hash them by identity, in C. Enum's own __hash__ is Python
+    # code, and whether a peer is live is asked per frame received and per frame sent.
+    __hash__ = object.__hash__
+
 
 _MOVES: dict[PeerState, frozenset[PeerState]] = {
     PeerState.OPEN: frozenset({PeerState.RESYNCING, PeerState.CLOSING, PeerState.CLOSED}),

@@ -115,7 +115,11 @@ class WritePipeline:
             self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
-        batch.changes.setdefault(author, []).append(change)
+        changes = batch.changes.get(author)
+        if changes is None:
+            batch.changes[author] = [change]
+        else:
+            changes.append(change)
 
     def flush(self) -> None:
         """Hand what this loop turn applied to the store now."""
