@@ -18,6 +18,7 @@ class TokenBucket:
         self.burst = burst
         self._tokens = burst
         self._last = time.monotonic()
+        self._owed = 0.0  # charged but not yet taken (see charge)
 
     def take(self, amount: float = 1.0) -> bool:
         """Spend ``amount`` tokens; False when the bucket does not hold that many."""
@@ -30,3 +31,16 @@ class TokenBucket:
             return False
         self._tokens -= amount
         return True
+
+    def charge(self, amount: float, *, settle_above: float = 0.001) -> bool:
+        """:meth:`take`, settled with the bucket only once the charges add up to ``settle_above``.
+
+        For many tiny amounts (a keystroke costs the room microseconds): each
+        take reads the clock, and was a percent of the keystroke path. False
+        when a settlement finds the bucket short.
+        """
+        self._owed += amount
+        if self._owed < settle_above:
+            return True
+        owed, self._owed = self._owed, 0.0
+        return self.take(owed)

@@ -301,7 +301,7 @@ class Room:
             return
         finally:
             cost = time.perf_counter() - started
-        if not peer.apply_budget.take(cost):
+        if not peer.apply_budget.charge(cost):
             # Bounds what edits no limit foresaw may cost everyone else: honest ones
             # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
             raise TooManyMessages("your edits take the server too long to apply")

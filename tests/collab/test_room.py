@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ from support.memclient import MemoryClient
 from collab import awareness, protocol
 from collab.channel import MemoryChannel
 from collab.config import RoomConfig
-from collab.errors import CloseCode
+from collab.errors import ChannelClosed, CloseCode
 from collab.peer import Role
 from collab.persistence import MemoryStore
 from collab.room import Room
@@ -472,6 +473,25 @@ async def test_a_flood_of_messages_is_closed_with_4429() -> None:
             await eve.channel.send(protocol.encode_query_awareness())
         await eve.closed.wait()
         assert eve.channel.close_code == CloseCode.TOO_MANY_REQUESTS
+        await ana.edit(0, "unaffected")
+        await asyncio.wait_for(_peer_count(room, 1), 2)
+
+
+async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -> None:
+    # 20 us of applying a burst, refilled at 1 us a second: a few keystrokes, then no more.
+    room = make_room(MemoryStore(), apply_budget_s=20e-6, apply_budget_per_s=1e-6)
+    async with (
+        MemoryClient.join(serving(room), "ana") as ana,
+        MemoryClient.join(serving(room), "eve") as eve,
+    ):
+        with contextlib.suppress(ChannelClosed):  # until the room closes it
+            for i in range(2000):  # each costs microseconds: the charges add up
+                await eve.edit(i, "x")
+                if i % 50 == 0:
+                    await asyncio.sleep(0)
+        await asyncio.wait_for(eve.closed.wait(), 5)
+        assert eve.channel.close_code == CloseCode.TOO_MANY_REQUESTS
+        assert "too long to apply" in (eve.channel.close_reason or "")
         await ana.edit(0, "unaffected")
         await asyncio.wait_for(_peer_count(room, 1), 2)
 
