@@ -45,7 +45,7 @@ async def type_until_killed(server: ServerProcess, token: str, start: int) -> st
                 await asyncio.sleep(0.002)
 
         typist = asyncio.create_task(typing())
-        await asyncio.sleep(random.uniform(0.3, 0.8))
+        await asyncio.sleep(random.uniform(0.15, 0.45))  # 50-200 edits: a stream, killed mid-way
         seen = str(watcher.text)
         server.kill()  # no shutdown code runs
         typist.cancel()
