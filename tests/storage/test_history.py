@@ -137,15 +137,22 @@ async def test_thinning_keeps_named_versions_and_one_version_a_day(
             if i == 4:
                 named = await store.mark_version(note, "named", "Before the review")
     # Three days ago, two days ago, and recent: rewrite when each update was committed.
+    # On calendar days, whatever the time of day the test runs (relative ages put both
+    # old groups on one day in the small hours, and the test failed there).
     now = utcnow()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with Session(store.engine) as session:
         for position in range(1, 13):
-            age = timedelta(days=3) if position <= 4 else timedelta(days=2, hours=position)
-            age = timedelta(0) if position > 10 else age
+            if position <= 4:
+                when = midnight - timedelta(days=3) + timedelta(hours=12)
+            elif position <= 10:
+                when = midnight - timedelta(days=2) + timedelta(hours=position)
+            else:
+                when = now
             logged = (UpdateLog.note_id == note) & (UpdateLog.position == position)
             versioned = (Version.note_id == note) & (Version.position == position)
-            session.exec(update(UpdateLog).where(logged).values(committed_at=now - age))  # type: ignore[call-overload]
-            session.exec(update(Version).where(versioned).values(created_at=now - age))  # type: ignore[call-overload]
+            session.exec(update(UpdateLog).where(logged).values(committed_at=when))  # type: ignore[call-overload]
+            session.exec(update(Version).where(versioned).values(created_at=when))  # type: ignore[call-overload]
         session.commit()
     cutoff = utcnow() - timedelta(days=1)
     assert notes_to_thin(store.engine, cutoff) == [note]
