@@ -106,7 +106,14 @@ def test_dark_mode_follows_the_system_editor_and_carets_included(
     ben.type(" typed")
 
     def style(selector: str, prop: str) -> str:
-        return ana.page.locator(selector).first.evaluate(f"(el) => getComputedStyle(el).{prop}")
+        # Found and read in one task: the preview re-renders as Ben types, and an element
+        # found first and read after it was replaced has no computed style ("").
+        return str(
+            ana.page.evaluate(
+                "([selector, prop]) => getComputedStyle(document.querySelector(selector))[prop]",
+                [selector, prop],
+            )
+        )
 
     assert luminance_of(style("body", "backgroundColor")) < 0.05
     assert luminance_of(style("#editor .cm-editor", "backgroundColor")) < 0.05
