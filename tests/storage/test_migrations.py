@@ -3,8 +3,8 @@ identical; a newer one is refused; a current one is only read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -66,10 +66,12 @@ def revision_of(path: Path) -> str:
 def test_a_database_of_the_first_release_upgrades_and_every_note_reads_back_identical(
     tmp_path: Path,
 ) -> None:
-    """tests/fixtures/release-0.1.db was written by the first release's server: notes
-    made with content, edited (logged), compacted (a snapshot) and edited after it."""
+    """tests/fixtures/release-0.1.sql is the database the first release's server wrote
+    (notes made with content, edited (logged), compacted (a snapshot) and edited after
+    it), dumped as SQL; it is made a database file again here."""
     path = tmp_path / "notes.db"
-    shutil.copyfile(FIXTURES / "release-0.1.db", path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript((FIXTURES / "release-0.1.sql").read_text())
     expected = json.loads((FIXTURES / "release-0.1.json").read_text())
     engine = make_engine(f"sqlite:///{path}")
     create_schema(engine)
