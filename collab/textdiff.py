@@ -95,9 +95,12 @@ def _line_diff(differ: diff_match_patch, old: list[str], new: list[str], deadlin
     i = j = 0
     for anchor_i, anchor_j in [*_anchors(old, new), (len(old), len(new))]:
         gone, come = old[i:anchor_i], new[j:anchor_j]
-        if gone and come:
-            differ.Diff_Timeout = max(deadline - time.monotonic(), 0.001)
+        left = deadline - time.monotonic()
+        if gone and come and left > 0:
+            differ.Diff_Timeout = left  # 0 would mean no bound at all
             diffs += _token_diff(differ, gone, come)
+        elif gone and come:  # out of time: the gap is replaced whole
+            diffs += [(DELETE, "".join(gone)), (INSERT, "".join(come))]
         elif gone or come:
             diffs.append((DELETE, "".join(gone)) if gone else (INSERT, "".join(come)))
         if anchor_i < len(old):

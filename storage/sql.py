@@ -177,7 +177,7 @@ class _LastMoment:
 
     def __call__(self, moment: Any) -> Any:
         last = self._last
-        if last[0] is not moment or moment is None:
+        if last[0] is not moment:
             last = self._last = (moment, self._process(moment))
         return last[1]
 

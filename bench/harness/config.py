@@ -12,12 +12,10 @@ from typing import Any
 from harness.servers import (
     BASELINE,
     COLLAB,
-    HOCUSPOCUS,
     NO_METRICS,
+    PEERS,
     POSTGRES,
-    PYCRDT,
     TWO_PROCESSES,
-    YWSS,
 )
 
 SCENARIOS = ("fanout", "throughput", "join", "idle", "restore")
@@ -56,29 +54,13 @@ class Config:
 # written, permessage-deflate where large syncs are sent, PostgreSQL in one
 # process and in two (with Redis between them) where edits cross processes.
 SCALE_OUT = (POSTGRES, TWO_PROCESSES)
+# Where edits are typed (fan-out, throughput): every configuration.
+EDITING = (COLLAB, BASELINE, "collab-notes-normal", NO_METRICS, *SCALE_OUT, *PEERS)
 SERVERS_BY_SCENARIO = {
-    "fanout": (
-        COLLAB,
-        BASELINE,
-        "collab-notes-normal",
-        NO_METRICS,
-        *SCALE_OUT,
-        YWSS,
-        HOCUSPOCUS,
-        PYCRDT,
-    ),
-    "throughput": (
-        COLLAB,
-        BASELINE,
-        "collab-notes-normal",
-        NO_METRICS,
-        *SCALE_OUT,
-        YWSS,
-        HOCUSPOCUS,
-        PYCRDT,
-    ),
-    "join": (COLLAB, BASELINE, "collab-notes-deflate", YWSS, HOCUSPOCUS, PYCRDT),
-    "idle": (COLLAB, BASELINE, YWSS, HOCUSPOCUS, PYCRDT),
+    "fanout": EDITING,
+    "throughput": EDITING,
+    "join": (COLLAB, BASELINE, "collab-notes-deflate", *PEERS),
+    "idle": (COLLAB, BASELINE, *PEERS),
     "restore": (COLLAB, BASELINE),
 }
 

@@ -38,17 +38,13 @@ class PlaceCounter:
             ((place, count),) = info.places
             slot = hash(place) % COUNTERS
             if counts[slot] + count > limit:
-                raise InvalidUpdate(
-                    f"over {limit} items inserted at one place in the note ({_describe(place)})"
-                )
+                raise _too_many(limit, place)
             counts[slot] = min(_SATURATED, counts[slot] + count)
             return
         slots = [(hash(place) % COUNTERS, count, place) for place, count in info.places]
         for slot, count, place in slots:
             if counts[slot] + count > limit:
-                raise InvalidUpdate(
-                    f"over {limit} items inserted at one place in the note ({_describe(place)})"
-                )
+                raise _too_many(limit, place)
         for slot, count, _place in slots:
             counts[slot] = min(_SATURATED, counts[slot] + count)
 
@@ -57,7 +53,6 @@ class PlaceCounter:
         return max(self._counts)
 
 
-def _describe(place: Place) -> str:
-    if isinstance(place, tuple):
-        return f"after {place[0]}:{place[1]}"
-    return "with no origin"
+def _too_many(limit: int, place: Place) -> InvalidUpdate:
+    where = f"after {place[0]}:{place[1]}" if isinstance(place, tuple) else "with no origin"
+    return InvalidUpdate(f"over {limit} items inserted at one place in the note ({where})")
