@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from support.ci import IN_CI
-from support.live import LiveServer
+from support.live import LiveServer, reap_discarded
 from support.server import ServerProcess
 from support.services import Postgres, postgres_server
 
@@ -114,8 +114,15 @@ def make_live(tmp_path: Path, database_url: str) -> Iterator[Callable[..., LiveS
         return server
 
     yield factory
-    for server in started:
-        server.stop()
+    for server in reversed(started):  # the logging level each one found comes back last
+        server.discard()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_discarded_server_stops() -> Iterator[None]:
+    yield
+    stuck = reap_discarded()
+    assert not stuck, "\n\n".join(stuck)
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from browser.notepage import NoteTab, PersonFactory, wait_until
 from playwright.sync_api import Locator, expect
 from support.databases import database_write_lock
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -227,7 +227,7 @@ def test_naming_the_current_version_takes_1_to_100_characters(
 def test_older_versions_load_a_page_at_a_time(server: ServerProcess, person: PersonFactory) -> None:
     note = server.post_note("# Many\n")
     for i in range(55):
-        response = httpx.post(
+        response = http.post(
             f"{server.url}/api/notes/{note['id']}/versions", json={"name": f"n{i}"}, timeout=10
         )
         assert response.status_code == 201

@@ -7,10 +7,10 @@ offline, so both that and a stopped server are tested here.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from browser.notepage import PersonFactory, wait_until
 from playwright.sync_api import expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -138,11 +138,11 @@ def test_a_note_reloads_and_reopens_offline_from_its_local_copy(
 def test_the_service_worker_is_served_for_the_whole_site_under_a_strict_policy(
     shared_server: ServerProcess,
 ) -> None:
-    response = httpx.get(shared_server.url + "/sw.js")
+    response = http.get(shared_server.url + "/sw.js")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["content-security-policy"] == "default-src 'none'; connect-src 'self'"
-    page = httpx.get(shared_server.url + "/")
+    page = http.get(shared_server.url + "/")
     policy = dict(
         part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";")
     )

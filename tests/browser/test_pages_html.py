@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
+from support.http import http
 from support.server import ServerProcess
 
 
@@ -41,7 +42,7 @@ def page_urls(server: ServerProcess) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pages(shared_server: ServerProcess) -> dict[str, httpx.Response]:
     return {
-        name: httpx.get(shared_server.url + path) for name, path in page_urls(shared_server).items()
+        name: http.get(shared_server.url + path) for name, path in page_urls(shared_server).items()
     }
 
 
@@ -68,7 +69,7 @@ def test_every_page_forbids_inline_script_and_contains_none(
 def test_each_page_gets_its_own_style_nonce(shared_server: ServerProcess) -> None:
     nonces = set()
     for _ in range(2):
-        policy = httpx.get(shared_server.url + "/").headers["content-security-policy"]
+        policy = http.get(shared_server.url + "/").headers["content-security-policy"]
         nonces.add(policy.split("'nonce-")[1].split("'")[0])
     assert len(nonces) == 2
 
@@ -80,6 +81,6 @@ def test_the_bundle_is_served_with_a_content_hash_in_its_url(
     finder.feed(pages["home"].text)
     [script] = finder.scripts
     assert "?v=" in script
-    response = httpx.get(shared_server.url + script)
+    response = http.get(shared_server.url + script)
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]

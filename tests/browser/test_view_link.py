@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from browser.notepage import PersonFactory
 from playwright.sync_api import expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -71,7 +71,7 @@ def test_a_view_page_never_contains_the_edit_link(
 ) -> None:
     note = shared_server.post_note(TEXT)
     edit_token = note["id"]
-    html = httpx.get(shared_server.url + note["view_url"]).text
+    html = http.get(shared_server.url + note["view_url"]).text
     assert note["view_id"] in html
     assert edit_token not in html
 

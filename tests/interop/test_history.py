@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from interop.nodeclient import NodeClient
+from support.http import http
 from support.live import LiveServer
 
 pytestmark = pytest.mark.interop
@@ -23,7 +24,7 @@ def server(make_live: Callable[..., LiveServer]) -> LiveServer:
 
 
 def versions(server: LiveServer, token: str, **params: Any) -> list[dict[str, Any]]:
-    response = httpx.get(f"{server.url}/api/notes/{token}/versions", params=params, timeout=10)
+    response = http.get(f"{server.url}/api/notes/{token}/versions", params=params, timeout=10)
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["versions"]
     return found
@@ -43,7 +44,7 @@ async def test_the_history_shows_who_changed_what_and_a_version_reads_back_as_it
     assert "Ben" in newest["authors"]
     assert newest["removed"] == len("First paragraph, keep me.\n\n")
     assert first["added"] == len(PARAGRAPHS) and first["kind"] == "auto"
-    response = httpx.get(f"{server.url}/api/notes/{note['id']}/versions/{first['id']}")
+    response = http.get(f"{server.url}/api/notes/{note['id']}/versions/{first['id']}")
     assert response.status_code == 200
     assert response.json()["content"] == PARAGRAPHS
     assert response.json()["authors"] == first["authors"]
@@ -62,8 +63,8 @@ async def test_a_restore_reaches_every_client_at_once_and_undo_brings_back_what_
         await ben.delete(PARAGRAPHS.index("First"), len("First paragraph, keep me.\n\n"))
         after_delete = PARAGRAPHS.replace("First paragraph, keep me.\n\n", "")
         await ana.wait_text(after_delete)
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-            restored = await http.post(
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            restored = await client.post(
                 f"/api/notes/{note['id']}/versions/{original['id']}/restore",
                 json={"author": "Ana"},
             )
@@ -73,7 +74,7 @@ async def test_a_restore_reaches_every_client_at_once_and_undo_brings_back_what_
             assert undo["kind"] == "before-restore"
             await ana.wait_text(PARAGRAPHS)
             await ben.wait_text(PARAGRAPHS)
-            undone = await http.post(f"/api/notes/{note['id']}/versions/{undo['id']}/restore")
+            undone = await client.post(f"/api/notes/{note['id']}/versions/{undo['id']}/restore")
             assert undone.status_code == 200
             await ben.wait_text(after_delete)
     kinds = [version["kind"] for version in versions(server, note["id"])]
@@ -97,9 +98,9 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
         await cat.delete(0, len("alpha\n\n"))  # the change to undo
         await cat.wait_text("beta\n\ngamma\n")
         server.services.store.writer.paused.clear()  # commits wait: nothing is broadcast
-        async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
             restoring = asyncio.create_task(
-                http.post(f"/api/notes/{note['id']}/versions/{version['id']}/restore")
+                client.post(f"/api/notes/{note['id']}/versions/{version['id']}/restore")
             )
             while str(server.services.rooms.rooms[1].text) != text:  # applied, not yet sent
                 await asyncio.sleep(0.01)
@@ -113,7 +114,7 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
 
 def test_naming_a_version_keeps_it_in_the_list_with_its_name(server: LiveServer) -> None:
     note = server.post_note("draft")
-    response = httpx.post(
+    response = http.post(
         f"{server.url}/api/notes/{note['id']}/versions", json={"name": "Before the review"}
     )
     assert response.status_code == 201
@@ -125,7 +126,7 @@ def test_naming_a_version_keeps_it_in_the_list_with_its_name(server: LiveServer)
 @pytest.mark.parametrize("name", ["", "x" * 101])
 def test_a_version_name_of_1_to_100_characters_is_required(server: LiveServer, name: str) -> None:
     note = server.post_note("draft")
-    response = httpx.post(f"{server.url}/api/notes/{note['id']}/versions", json={"name": name})
+    response = http.post(f"{server.url}/api/notes/{note['id']}/versions", json={"name": name})
     assert response.status_code == 422
 
 
@@ -133,26 +134,26 @@ def test_a_view_link_gets_403_for_all_of_the_history(server: LiveServer) -> None
     note = server.post_note("private past")
     version = versions(server, note["id"])[0]
     base = f"{server.url}/api/notes/{note['view_id']}/versions"
-    assert httpx.get(base).status_code == 403
-    assert httpx.post(base, json={"name": "x"}).status_code == 403
-    assert httpx.get(f"{base}/{version['id']}").status_code == 403
-    assert httpx.post(f"{base}/{version['id']}/restore").status_code == 403
+    assert http.get(base).status_code == 403
+    assert http.post(base, json={"name": "x"}).status_code == 403
+    assert http.get(f"{base}/{version['id']}").status_code == 403
+    assert http.post(f"{base}/{version['id']}/restore").status_code == 403
 
 
 def test_an_unknown_version_is_404_even_another_notes(server: LiveServer) -> None:
     mine, other = server.post_note("mine"), server.post_note("other")
     theirs = versions(server, other["id"])[0]["id"]
     base = f"{server.url}/api/notes/{mine['id']}/versions"
-    assert httpx.get(f"{base}/{theirs}").status_code == 404
-    assert httpx.get(f"{base}/999999").status_code == 404
-    assert httpx.get(f"{base}/not-a-version").status_code == 404
-    assert httpx.post(f"{base}/{theirs}/restore").status_code == 404
+    assert http.get(f"{base}/{theirs}").status_code == 404
+    assert http.get(f"{base}/999999").status_code == 404
+    assert http.get(f"{base}/not-a-version").status_code == 404
+    assert http.post(f"{base}/{theirs}/restore").status_code == 404
 
 
 def test_the_list_pages_with_before(server: LiveServer) -> None:
     note = server.post_note("v")
     for i in range(5):
-        httpx.post(f"{server.url}/api/notes/{note['id']}/versions", json={"name": f"n{i}"})
+        http.post(f"{server.url}/api/notes/{note['id']}/versions", json={"name": f"n{i}"})
     first = versions(server, note["id"], limit=3)
     rest = versions(server, note["id"], limit=3, before=first[-1]["id"])
     names = [v["name"] for v in first + rest]

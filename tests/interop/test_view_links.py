@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from interop.nodeclient import NodeClient
+from support.http import http
 from support.live import LiveServer
 
 pytestmark = pytest.mark.interop
@@ -48,7 +48,7 @@ async def test_rotating_the_view_link_closes_viewers_with_4403_and_they_stay_awa
         NodeClient.start(server.ws_url, note["id"], name="ed") as editor,
         NodeClient.start(server.ws_url, note["view_id"], name="vi") as viewer,
     ):
-        response = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
+        response = http.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
         assert response.status_code == 200
         closed = await viewer.wait_for("close", timeout=1.0)
         assert closed["code"] == 4403

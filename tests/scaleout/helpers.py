@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from interop.nodeclient import NodeClient
 from prometheus_client.parser import text_string_to_metric_families
+from support.http import http
 from support.server import ServerProcess
 
 Nodes = Callable[..., list[ServerProcess]]
@@ -20,13 +20,13 @@ def names(states: dict[Any, Any]) -> set[str]:
 
 
 def new_note(server: ServerProcess, content: str = "") -> str:
-    response = httpx.post(server.url + "/api/notes", json={"content": content}, timeout=10)
+    response = http.post(server.url + "/api/notes", json={"content": content}, timeout=10)
     response.raise_for_status()
     return str(response.json()["id"])
 
 
 def stored_text(server: ServerProcess, token: str) -> str:
-    response = httpx.get(f"{server.url}/api/notes/{token}", timeout=10)
+    response = http.get(f"{server.url}/api/notes/{token}", timeout=10)
     response.raise_for_status()
     return str(response.json()["content"])
 
@@ -58,7 +58,7 @@ async def metrics_when(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        response = httpx.get(server.url + "/metrics", timeout=10)
+        response = http.get(server.url + "/metrics", timeout=10)
         response.raise_for_status()
         sums: dict[str, float] = {}
         for family in text_string_to_metric_families(response.text):

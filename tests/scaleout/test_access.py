@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 from scaleout.helpers import Nodes, new_note
+from support.http import http
 from support.server import ServerProcess
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -38,16 +39,16 @@ async def test_a_change_of_access_on_one_process_closes_connections_on_the_other
 ) -> None:
     a, b, c = nodes(3)
     token = new_note(a, "shared")
-    view = httpx.get(f"{a.url}/api/notes/{token}", timeout=10).json()["view_id"]
+    view = http.get(f"{a.url}/api/notes/{token}", timeout=10).json()["view_id"]
     sockets = [await held(server, link) for server in (b, c) for link in (token, view)]
     closing = [asyncio.create_task(closed_at(ws)) for ws in sockets]
     changed = time.monotonic()
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=a.url, timeout=10) as client:
         if change == "rotate":
-            response = await http.post(f"/api/notes/{token}/rotate", json={"which": "edit"})
+            response = await client.post(f"/api/notes/{token}/rotate", json={"which": "edit"})
             expected = [(4403, REPLACED_REASON), None] * 2  # the view link still works
         else:
-            response = await http.delete(f"/api/notes/{token}")
+            response = await client.delete(f"/api/notes/{token}")
             expected = [(4404, DELETED_REASON)] * 4
     assert response.status_code in (200, 204), response.text
     for ws, wanted, at in zip(sockets, expected, await asyncio.gather(*closing), strict=True):

@@ -14,8 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
+from support.http import http
 from support.server import ServerProcess
 
 TMPFS_SIZE = "64m"  # /healthz wants 16 MB free before the disk is filled
@@ -52,7 +51,7 @@ def main(work: Path) -> dict[str, object]:
     try:
         response = second.get_note(token)
         content = response.json().get("content") if response.status_code == 200 else None
-        health = httpx.get(second.url + "/healthz", timeout=10).json()
+        health = http.get(second.url + "/healthz", timeout=10).json()
         return {"started": True, "content": content, "health": health, "log": second.log()}
     finally:
         second.stop()

@@ -16,21 +16,52 @@ from typing import Any
 
 import httpx
 
+from support.http import http
 from support.server import free_port
 from web.app import create_app
 from web.cli import Server, _uvicorn_config
 from web.settings import Settings
 from web.state import Services
 
+SERVER_THREAD = "live server"
+
 
 class _Lines(logging.Handler):
+    """A server's log lines: not those another in-process server's thread logs as it stops."""
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
+        self.thread = ""
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        name = record.threadName or ""
+        if name.startswith(SERVER_THREAD) and name != self.thread:
+            return
         self.lines.append(self.format(record))
+
+
+_discarded: list[tuple[LiveServer, float]] = []
+
+
+def reap_discarded(timeout_s: float = 20.0, *, wait: bool = True) -> list[str]:
+    """Forget discarded servers that have stopped; the logs of those stopping too long.
+
+    With ``wait``, wait up to ``timeout_s`` from each one's discarding for it to stop.
+    """
+    stuck = []
+    for server, since in list(_discarded):
+        thread = server._thread
+        assert thread is not None
+        if wait:
+            thread.join(max(0.0, since + timeout_s - time.monotonic()))
+        if not thread.is_alive():
+            _discarded.remove((server, since))
+            logging.getLogger().removeHandler(server._logs)
+        elif time.monotonic() > since + timeout_s:
+            stuck.append(f"server {thread.name} did not stop within {timeout_s} s:\n{server.log()}")
+    return stuck
 
 
 class LiveServer:
@@ -69,14 +100,17 @@ class LiveServer:
         root.setLevel(logging.INFO)
         app = create_app(self.settings)
         self._server = Server(_uvicorn_config(app, self.settings), app)
-        self._thread = threading.Thread(target=self._server.run, name="live server", daemon=True)
+        self._logs.thread = f"{SERVER_THREAD} :{self.settings.port}"
+        self._thread = threading.Thread(
+            target=self._server.run, name=self._logs.thread, daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self._thread.is_alive():
                 raise RuntimeError(f"server stopped while starting:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if http.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -113,16 +147,36 @@ class LiveServer:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 raise TimeoutError(f"server did not stop within {timeout_s} s:\n{self.log()}")
+        self._detach_log()
+
+    def discard(self) -> None:
+        """The test is over: stop as ``stop`` does, without waiting for it.
+
+        uvicorn's stop takes 0.15-0.25 s of ticks and fixed sleeps, paid by every
+        test; the next test runs meanwhile on servers of its own. Tests about stopping
+        call ``stop`` and check what it did; a discarded server that never finishes
+        stopping fails the run (see ``reap_discarded``).
+        """
+        if self._server is None or self._thread is None or not self._thread.is_alive():
+            self._detach_log()
+            return
+        self._server.should_exit = True
+        logging.getLogger().setLevel(self._level)
+        _discarded.append((self, time.monotonic()))
+        stuck = reap_discarded(wait=False)
+        assert not stuck, stuck[0]
+
+    def _detach_log(self) -> None:
         root = logging.getLogger()
         root.removeHandler(self._logs)
         root.setLevel(self._level)
 
     def post_note(self, content: str | None = None) -> dict[str, Any]:
         body = {} if content is None else {"content": content}
-        response = httpx.post(self.url + "/api/notes", json=body, timeout=10)
+        response = http.post(self.url + "/api/notes", json=body, timeout=10)
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
 
     def get_note(self, token: str) -> httpx.Response:
-        return httpx.get(f"{self.url}/api/notes/{token}", timeout=10)
+        return http.get(f"{self.url}/api/notes/{token}", timeout=10)

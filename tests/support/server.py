@@ -8,10 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from support import forked
+from support.http import http
 
 
 def free_port() -> int:
@@ -20,6 +24,35 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class _Forked:
+    """The part of ``Popen`` the tests use, over a process of ``support.forked``."""
+
+    def __init__(self, process: BaseProcess) -> None:
+        self.process = process
+        assert process.pid is not None
+        self.pid: int = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired("collab-notes serve", timeout or 0)
+        return self.process.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        if self.process.exitcode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 class ServerProcess:
@@ -34,7 +67,7 @@ class ServerProcess:
         self.args = list(args)
         self.env = env or {}
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | _Forked | None = None
         self.starts = 0
 
     @property
@@ -64,20 +97,36 @@ class ServerProcess:
             *self.args,
         ]
 
+    @property
+    def forkable(self) -> bool:
+        """Whether a fork of an interpreter that imported the server runs it as a new one would.
+
+        Not with ``PYTHON*`` variables (they act as an interpreter starts), nor with
+        ``--workers`` (its supervisor's children may not be a fork server's).
+        """
+        return not any(name.startswith("PYTHON") for name in self.env) and not any(
+            arg.startswith("--workers") for arg in self.args
+        )
+
     def start(self, timeout_s: float = 20.0, *, healthy: bool = True) -> ServerProcess:
         """Start and wait until /healthz answers 200 (any answer, if not ``healthy``)."""
         self.starts += 1
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        with open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb") as log:
-            self.proc = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
-            )
+        log_path = self.log_dir / f"server-{self.port}-{self.starts}.log"
+        if self.forkable:
+            log_path.touch()
+            self.proc = _Forked(forked.start(self.command()[3:], env, str(log_path)))
+        else:
+            with open(log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+                )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200 or not healthy:
+                if http.get(self.url + "/healthz", timeout=1).status_code == 200 or not healthy:
                     return self
             except httpx.TransportError:
                 pass
@@ -122,10 +171,10 @@ class ServerProcess:
 
     def post_note(self, content: str | None = None) -> dict[str, Any]:
         body = {} if content is None else {"content": content}
-        response = httpx.post(self.url + "/api/notes", json=body, timeout=10)
+        response = http.post(self.url + "/api/notes", json=body, timeout=10)
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
 
     def get_note(self, token: str) -> httpx.Response:
-        return httpx.get(f"{self.url}/api/notes/{token}", timeout=10)
+        return http.get(f"{self.url}/api/notes/{token}", timeout=10)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from support.http import http
 from support.live import LiveServer
 from websockets.asyncio.client import connect
 
@@ -15,13 +15,13 @@ def server(live: LiveServer) -> LiveServer:
 
 
 def test_healthz_answers_ok_once_the_database_answers(server: LiveServer) -> None:
-    response = httpx.get(server.url + "/healthz")
+    response = http.get(server.url + "/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
 def test_creating_a_note_returns_its_capability_link(server: LiveServer) -> None:
-    response = httpx.post(server.url + "/api/notes", json={})
+    response = http.post(server.url + "/api/notes", json={})
     assert response.status_code == 201
     note = response.json()
     assert note["url"] == f"/n/{note['id']}"
@@ -40,7 +40,7 @@ def test_a_note_can_start_with_content_and_is_read_back(server: LiveServer) -> N
 
 
 def test_a_body_is_optional_when_creating_a_note(server: LiveServer) -> None:
-    response = httpx.post(server.url + "/api/notes")
+    response = http.post(server.url + "/api/notes")
     assert response.status_code == 201
     assert server.get_note(response.json()["id"]).json()["content"] == ""
 
@@ -52,7 +52,7 @@ def test_an_unknown_note_is_a_json_404(server: LiveServer) -> None:
 
 
 def test_bad_json_gets_a_422_that_says_so(server: LiveServer) -> None:
-    response = httpx.post(
+    response = http.post(
         server.url + "/api/notes",
         content=b"{not json",
         headers={"content-type": "application/json"},
@@ -62,7 +62,7 @@ def test_bad_json_gets_a_422_that_says_so(server: LiveServer) -> None:
 
 
 def test_content_of_the_wrong_type_gets_a_422_naming_the_field(server: LiveServer) -> None:
-    response = httpx.post(server.url + "/api/notes", json={"content": 42})
+    response = http.post(server.url + "/api/notes", json={"content": 42})
     assert response.status_code == 422
     assert response.json()["problems"][0].startswith("content:")
 
@@ -81,7 +81,7 @@ def test_a_note_exports_as_a_markdown_download_named_after_its_title(
     server: LiveServer,
 ) -> None:
     note = server.post_note("# Trip: Lisbon/Porto\nday 1")
-    response = httpx.get(f"{server.url}/api/notes/{note['id']}/export.md")
+    response = http.get(f"{server.url}/api/notes/{note['id']}/export.md")
     assert response.status_code == 200
     assert response.text == "# Trip: Lisbon/Porto\nday 1"
     assert response.headers["content-type"].startswith("text/markdown")
@@ -98,7 +98,7 @@ async def test_rotating_the_edit_link_closes_its_connections_with_4403(
         YClient.connect(server.ws_url, note["id"]) as editor,
         YClient.connect(server.ws_url, note["view_id"]) as viewer,
     ):
-        response = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "edit"})
+        response = http.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "edit"})
         assert response.status_code == 200
         new_id = response.json()["id"]
         assert new_id != note["id"] and response.json()["view_id"] == note["view_id"]
@@ -113,7 +113,7 @@ async def test_rotating_the_edit_link_closes_its_connections_with_4403(
 
 def test_rotating_the_view_link_keeps_the_edit_link(server: LiveServer) -> None:
     note = server.post_note()
-    rotated = httpx.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
+    rotated = http.post(f"{server.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
     assert rotated.json()["id"] == note["id"]
     assert server.get_note(note["view_id"]).status_code == 404
     assert server.get_note(rotated.json()["view_id"]).json()["role"] == "viewer"
@@ -121,9 +121,7 @@ def test_rotating_the_view_link_keeps_the_edit_link(server: LiveServer) -> None:
 
 def test_a_viewer_cannot_rotate_links(server: LiveServer) -> None:
     note = server.post_note()
-    response = httpx.post(
-        f"{server.url}/api/notes/{note['view_id']}/rotate", json={"which": "view"}
-    )
+    response = http.post(f"{server.url}/api/notes/{note['view_id']}/rotate", json={"which": "view"})
     assert response.status_code == 403
     assert server.get_note(note["view_id"]).status_code == 200
 
@@ -137,7 +135,7 @@ def test_a_title_with_control_characters_exports_under_a_clean_file_name(
     server: LiveServer, title: str
 ) -> None:
     note = server.post_note(f"# {title}\nbody")
-    response = httpx.get(f"{server.url}/api/notes/{note['id']}/export.md")
+    response = http.get(f"{server.url}/api/notes/{note['id']}/export.md")
     assert response.status_code == 200
     assert response.text == f"# {title}\nbody"
     disposition = response.headers["content-disposition"]
@@ -159,7 +157,7 @@ def test_a_title_with_control_characters_exports_under_a_clean_file_name(
 def test_a_body_that_cannot_be_parsed_gets_the_documented_422(
     server: LiveServer, body: bytes, problem: str
 ) -> None:
-    response = httpx.post(
+    response = http.post(
         server.url + "/api/notes", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+from support.http import http
 from support.live import LiveServer
 from support.rawhttp import connect, read_until_closed, status_of
 
@@ -47,14 +48,14 @@ def test_a_body_within_the_limit_still_creates_its_note(
     make_live: Callable[..., LiveServer],
 ) -> None:
     server = make_live(max_request_body_bytes=1000).start()
-    response = httpx.post(server.url + "/api/notes", json={"content": "x" * 900})
+    response = http.post(server.url + "/api/notes", json={"content": "x" * 900})
     assert response.status_code == 201
 
 
 def test_the_default_body_limit_takes_a_note_of_2_000_000_four_byte_characters(
     live: LiveServer,
 ) -> None:
-    response = httpx.post(
+    response = http.post(
         live.url + "/api/notes", json={"content": "\U0001f600" * 2_000_000}, timeout=60
     )
     assert response.status_code == 201, response.text[:200]
@@ -64,9 +65,9 @@ def test_creating_notes_past_the_rate_gets_429_with_retry_after_for_that_address
     make_live: Callable[..., LiveServer],
 ) -> None:
     server = make_live(max_notes_created_per_minute=3).start()
-    statuses = [httpx.post(server.url + "/api/notes").status_code for _ in range(3)]
+    statuses = [http.post(server.url + "/api/notes").status_code for _ in range(3)]
     assert statuses == [201, 201, 201]
-    refused = httpx.post(server.url + "/api/notes")
+    refused = http.post(server.url + "/api/notes")
     assert refused.status_code == 429
     assert refused.json() == {"detail": "too many new notes from your address; try again later"}
     assert 1 <= int(refused.headers["retry-after"]) <= 20  # a token comes back every 20 s

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+from support.http import http
 from support.live import LiveServer
 from support.sql import query
 from support.yclient import YClient
@@ -14,11 +15,11 @@ from websockets.asyncio.client import connect
 
 
 def delete(server: LiveServer, token: str) -> httpx.Response:
-    return httpx.delete(f"{server.url}/api/notes/{token}", timeout=10)
+    return http.delete(f"{server.url}/api/notes/{token}", timeout=10)
 
 
 def undelete(server: LiveServer, token: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/api/notes/{token}/undelete", timeout=10)
+    return http.post(f"{server.url}/api/notes/{token}/undelete", timeout=10)
 
 
 async def close_of(server: LiveServer, token: str) -> tuple[int | None, str | None]:
@@ -39,12 +40,12 @@ async def test_a_deleted_note_answers_404_and_4404_until_it_is_restored(
 
     for token in (note["id"], note["view_id"]):
         assert live.get_note(token).status_code == 404
-        assert httpx.get(f"{live.url}/api/notes/{token}/export.md").status_code == 404
+        assert http.get(f"{live.url}/api/notes/{token}/export.md").status_code == 404
         assert await close_of(live, token) == (4404, "unknown note")
-    page = httpx.get(live.url + note["url"])
+    page = http.get(live.url + note["url"])
     assert page.status_code == 404 and "This note was deleted" in page.text
     assert "Restore the note" in page.text
-    view_page = httpx.get(live.url + note["view_url"])
+    view_page = http.get(live.url + note["view_url"])
     assert view_page.status_code == 404 and "Restore the note" not in view_page.text
     assert note["id"] not in view_page.text
 

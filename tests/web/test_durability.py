@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from support.http import http
 from support.server import ServerProcess
 from support.sql import query
 from support.yclient import YClient
@@ -205,7 +206,7 @@ def test_a_restore_killed_midway_leaves_the_note_restored_or_untouched(
     original = "".join(f"paragraph {i}: " + "words " * 30 + "\n\n" for i in range(200))
     note = server.post_note(original)
     base = f"{server.url}/api/notes/{note['id']}/versions"
-    [version] = httpx.get(base).json()["versions"]
+    [version] = http.get(base).json()["versions"]
     rewritten = original.replace("words", "other").replace("paragraph 1", "chapter")
 
     async def rewrite() -> None:
@@ -221,7 +222,7 @@ def test_a_restore_killed_midway_leaves_the_note_restored_or_untouched(
 
         def restore() -> None:
             with contextlib.suppress(httpx.TransportError):
-                httpx.post(f"{base}/{version['id']}/restore", timeout=10)
+                http.post(f"{base}/{version['id']}/restore", timeout=10)
 
         request = threading.Thread(target=restore)
         request.start()

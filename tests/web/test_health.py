@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import event
 from support.faults import break_appends_holding
+from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
 
@@ -41,7 +41,7 @@ async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_g
         await ben.wait_saved()
     assert server.get_note(other).json()["content"] == "other still saved"
     assert server.get_note(token).json()["content"] == "safe "  # the failed edit is not kept
-    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert http.get(server.url + "/healthz").status_code == 200
     assert "an injected bug in the writer" in server.log()
 
 
@@ -74,7 +74,7 @@ def _first_unhealthy(server: LiveServer, saying: str = "", timeout_s: float = 10
     """The first 503 answer of /healthz whose detail holds ``saying``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        response = httpx.get(server.url + "/healthz", timeout=2)
+        response = http.get(server.url + "/healthz", timeout=2)
         if response.status_code == 503 and saying in response.json()["detail"]:
             body: dict[str, Any] = response.json()
             return body
@@ -105,7 +105,7 @@ async def test_healthz_says_saving_is_delayed_while_the_database_is_locked(
             locker.execute("ROLLBACK")
             locker.close()
         await typist.wait_saved(10)
-    assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
+    assert http.get(live.url + "/healthz").json() == {"status": "ok"}
 
 
 # Loaded into the server process by Python's ``sitecustomize`` hook: a bug in the

@@ -15,8 +15,8 @@ import statistics
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from support.http import http
 from support.live import LiveServer
 from support.othernote import other_note_typing
 from support.server import ServerProcess
@@ -101,7 +101,7 @@ async def send_and_get_close(url: str, frame: bytes | str, wait_s: float = 10) -
 def assert_alive(server: ServerProcess | LiveServer, token: str, content: str) -> None:
     if isinstance(server, ServerProcess):
         assert server.proc is not None and server.proc.poll() is None, server.log()[-2000:]
-    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    assert http.get(server.url + "/healthz").json() == {"status": "ok"}
     assert server.get_note(token).json()["content"] == content
 
 
@@ -251,7 +251,7 @@ async def test_garbage_from_many_connections_leaves_other_notes_unharmed(
     assert typed_during_attack > 5, "the other note's peers should have kept editing"
     assert set(codes) <= {1003, 1007, 4429, None}, codes
     assert server.proc is not None and server.proc.poll() is None
-    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    assert http.get(server.url + "/healthz").json() == {"status": "ok"}
     # A mutated update that still parses is valid Yjs from another client and may add
     # text; what was there must stay, and what is stored must load after a restart.
     before = server.get_note(token).json()["content"]

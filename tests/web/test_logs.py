@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from support.faults import break_appends_holding
+from support.http import http
 from support.live import LiveServer
 from support.server import ServerProcess
 from support.yclient import YClient
@@ -50,7 +50,7 @@ async def edit_rotate_and_export(server: ServerProcess) -> Session:
     """Create, open, edit, be refused, rotate, export and read a note; then stop the server."""
     note = server.post_note(f"# {NOTE_TEXT}\n")
     edit, view = note["id"], note["view_id"]
-    assert httpx.get(f"{server.url}/n/{edit}").status_code == 200
+    assert http.get(f"{server.url}/n/{edit}").status_code == 200
     async with (
         YClient.connect(server.ws_url, edit) as ana,
         YClient.connect(server.ws_url, view) as viewer,
@@ -59,10 +59,10 @@ async def edit_rotate_and_export(server: ServerProcess) -> Session:
         await ana.wait_saved()
         viewer.append(VIEWER_TEXT)  # refused: a view link
         await viewer.wait_until(lambda c: any(m[0] == 2 for m in c.received))
-        rotated = httpx.post(f"{server.url}/api/notes/{edit}/rotate", json={"which": "edit"})
+        rotated = http.post(f"{server.url}/api/notes/{edit}/rotate", json={"which": "edit"})
         assert await ana.wait_closed() == 4403
     new_edit = rotated.json()["id"]
-    export = httpx.get(f"{server.url}/api/notes/{new_edit}/export.md")
+    export = http.get(f"{server.url}/api/notes/{new_edit}/export.md")
     assert TYPED_TEXT in export.text
     assert TYPED_TEXT in server.get_note(view).json()["content"]
     async with connect(f"{server.ws_url}/{edit}") as old_link:  # the old link: refused

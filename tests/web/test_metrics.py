@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from support.faults import break_appends_holding
+from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
 from websockets.asyncio.client import connect
@@ -21,7 +21,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 def scrape(server: LiveServer, headers: dict[str, str] | None = None) -> Samples:
     """Every sample of ``/metrics``, parsed by prometheus_client's own parser."""
-    response = httpx.get(server.url + "/metrics", headers=headers, timeout=10)
+    response = http.get(server.url + "/metrics", headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}
@@ -127,7 +127,7 @@ def test_with_a_metrics_token_only_its_bearer_may_scrape(
         {"Authorization": "Basic scrape-secret-1"},
         {"Authorization": "scrape-secret-1"},
     ):
-        refused = httpx.get(server.url + "/metrics", headers=headers)
+        refused = http.get(server.url + "/metrics", headers=headers)
         assert refused.status_code == 401, headers
         assert refused.headers["www-authenticate"].startswith("Bearer")
         assert "collab_" not in refused.text
@@ -139,9 +139,9 @@ def test_metrics_are_open_without_a_token_and_gone_when_turned_off(
     make_live: Callable[..., LiveServer], tmp_path: Any
 ) -> None:
     server = make_live().start()
-    assert "collab_connections_closed_total" in httpx.get(server.url + "/metrics").text
+    assert "collab_connections_closed_total" in http.get(server.url + "/metrics").text
     off = make_live(db=tmp_path / "off.db", metrics=False).start()
-    assert httpx.get(off.url + "/metrics").status_code == 404
+    assert http.get(off.url + "/metrics").status_code == 404
     assert off.services.rooms.events is NO_EVENTS  # the keystroke path reports to nobody
 
 

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from support.ci import IN_CI
 from support.databases import notes_database, scramble_page_of
+from support.http import http
 from support.live import LiveServer
 from support.server import free_port
 from support.yclient import YClient
@@ -144,4 +144,4 @@ async def test_a_note_whose_pages_are_damaged_closes_with_1011_and_a_reason(
                 await ws.recv()
     assert (ws.close_code, ws.close_reason) == (1011, LOAD_FAILED_REASON)
     server.wait_for_log("note=1 could not be opened")
-    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert http.get(server.url + "/healthz").status_code == 200

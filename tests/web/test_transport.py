@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 import websockets
+from support.http import http
 from support.live import LiveServer
 from support.rawhttp import (
     close_frame,
@@ -103,7 +103,7 @@ def test_connections_past_the_cap_get_503_and_the_server_serves_again_once_stall
         server.wait_for_log("the server has its maximum of 20 connections")
         assert all(status_of(read_until_closed(sock)) == 408 for sock in stalled)
     deadline = time.monotonic() + 15
-    while httpx.get(server.url + "/healthz", timeout=5).status_code != 200:
+    while http.get(server.url + "/healthz", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "the server still refused after the stalled ones left"
 
 
@@ -144,7 +144,7 @@ def test_a_request_head_over_the_limit_gets_431_and_a_long_request_line_414(
         sock.sendall(b"GET /" + b"p" * 60_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert status_of(read_until_closed(sock)) == 414
     server.wait_for_log("with 431: its request head is over 4096 bytes")
-    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert http.get(server.url + "/healthz").status_code == 200
 
 
 def test_sixteen_megabytes_of_headers_are_refused_at_the_default_limit(live: LiveServer) -> None:

@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
+from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
 from websockets.asyncio.client import connect
@@ -60,7 +60,7 @@ async def test_a_text_frame_is_refused_with_1003_and_the_room_goes_on(
             assert bad.close_code == 1003
         good.append("still here")
         await asyncio.sleep(0)
-    assert httpx.get(f"{server.url}/api/notes/{note['id']}").json()["content"] == "still here"
+    assert http.get(f"{server.url}/api/notes/{note['id']}").json()["content"] == "still here"
     assert "text frames are not part of the y-websocket protocol" in server.log()
 
 
