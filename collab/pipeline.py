@@ -72,7 +72,7 @@ class WritePipeline:
         unsnapshotted: int = 0,
         head: int = 0,
         events: RoomEvents = NO_EVENTS,
-        on_committed: Callable[[list[tuple[int, bytes]]], None] = lambda rows: None,
+        on_committed: Callable[[list[tuple[int, bytes]]], None] | None = None,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
@@ -99,19 +99,19 @@ class WritePipeline:
 
     # -- appending -----------------------------------------------------------------------
 
-    def write(self, sender: Peer | None, change: Change, author: str, *, arrived: float) -> None:
+    def write(self, sender: Peer | None, change: Change, author: str) -> None:
         """Queue a change: what one loop turn applies is appended as one update per author.
 
         Under load a turn handles many frames; one append (one log row, one
         future, one callback) for all of them is much of what lets a room keep up.
         ``sender`` None is the server itself (a restore): it goes to every peer.
-        ``arrived`` is the ``time.perf_counter()`` at which the room began to
-        apply it; the batch keeps its first one's.
+        The batch's clock (for the commit and broadcast latencies) starts with its
+        first change.
         """
         batch = self._batch
         if batch is None:
             loop = asyncio.get_running_loop()
-            batch = self._batch = _Batch(loop.create_future(), arrived)
+            batch = self._batch = _Batch(loop.create_future(), time.perf_counter())
             self._last_append = self._last_write = batch.committed
             loop.call_soon(self._flush)
         batch.senders.add(sender)
@@ -173,9 +173,10 @@ class WritePipeline:
             if not self._outbox:
                 asyncio.get_running_loop().call_soon(self._send_outbox)
             self._outbox.append((batch.senders, update, batch.arrived))
-            self._on_committed(
-                [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
-            )
+            if self._on_committed is not None:
+                self._on_committed(
+                    [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
+                )
             self._compaction.logged(len(writes))
         batch.committed.set_result(None)  # sync answers and save acks may go now
 

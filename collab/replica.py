@@ -101,9 +101,11 @@ class Replica:
             MalformedMessage: It cannot be applied (it would be left pending, nests
                 types too deep, or yrs refused it).
         """
-        change = self._apply_continuation(update, info)
-        if change is not None:
-            return change
+        change = self.apply_keystroke(update, info)
+        return change if change is not None else self.apply_other(update, info)
+
+    def apply_other(self, update: bytes, info: UpdateInfo) -> Change | None:
+        """:meth:`apply` for an update :meth:`apply_keystroke` did not take."""
         self._check_applicable(info)
         delta = self._apply(update, info)
         if delta is None:
@@ -113,7 +115,7 @@ class Replica:
         added = sum(end - start for _client, start, end in info.clocks)
         return Change(delta, added, info.deleted)
 
-    def _apply_continuation(self, update: bytes, info: UpdateInfo) -> Change | None:
+    def apply_keystroke(self, update: bytes, info: UpdateInfo) -> Change | None:
         """Apply a keystroke, or anything shaped like one; None (nothing done) otherwise.
 
         One block of a client the document knows, starting at the document's
@@ -135,10 +137,16 @@ class Replica:
         for other, clock in info.references:
             if clock > (end if other == client else state.get(other, 0)):
                 return None
-        try:
-            self.places.check(info)
-        except InvalidUpdate as error:
-            raise MalformedMessage(f"update refused: {error}") from error
+        # Typing on: one item right after its author's previous one. Only one item can
+        # ever be that at a place (ids are unique), so leaving it out of the count
+        # lets at most one item more into a place (see PlaceCounter): 4k instructions
+        # a keystroke saved, a tenth of the wave's cost on this path.
+        places = info.places
+        if places and (info.struct_count != 1 or places[0][0] != (client, start - 1)):
+            try:
+                self.places.check(info)
+            except InvalidUpdate as error:
+                raise MalformedMessage(f"update refused: {error}") from error
         self._integrate(update, info)
         return Change(update, end - start, info.deleted)
 

@@ -6,7 +6,10 @@ many steps (see :attr:`Limits.max_inserts_at_one_place`). An exact count would
 need an entry per item of the note; a fixed table of counters indexed by a hash
 of the place (a count-min sketch with one row) never undercounts, takes 8 KB
 per note, and overcounts only by the items that share a counter: for a note of
-a million items, about 250 per counter, far below the limit.
+a million items, about 250 per counter, far below the limit. The room leaves
+out an item typed right after its author's previous one (see
+:meth:`collab.replica.Replica.apply_keystroke`): ids are unique, so a place
+holds at most one such item, and a place may hold one item more than counted.
 """
 
 from __future__ import annotations

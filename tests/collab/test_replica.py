@@ -54,6 +54,22 @@ def test_keystrokes_piling_up_at_one_place_are_refused_past_the_limit() -> None:
     assert str(replica.text) == "x" + "b" * 10
 
 
+def test_typing_on_after_ones_own_character_is_not_counted_at_its_place() -> None:
+    """Only one item can follow its author's previous one at a place: it is left out."""
+    limits = Limits(max_inserts_at_one_place=10)
+    replica, ana = Replica(pycrdt.Doc(), limits), Typist(1)
+    apply(replica, ana.insert(0, "x"), limits)  # at the start of the text: counted
+    for i in range(1, 100):
+        apply(replica, ana.insert(i, "y"), limits)  # each after her own previous one
+    assert replica.places.most() == 1
+    assert str(replica.text) == "x" + "y" * 99
+    apply(replica, ana.insert(0, "z"), limits)  # at the start again: counted
+    assert replica.places.most() == 2
+    apply(replica, ana.insert(1, "w"), limits)  # right after "z", her previous: left out
+    assert replica.places.most() == 2
+    assert str(replica.text) == "zwx" + "y" * 99
+
+
 def test_a_keystroke_of_a_client_past_the_notes_limit_is_refused() -> None:
     limits = Limits(max_note_clients=2)
     replica = Replica(pycrdt.Doc(), limits)

@@ -477,8 +477,17 @@ async def test_a_flood_of_messages_is_closed_with_4429() -> None:
         await asyncio.wait_for(_peer_count(room, 1), 2)
 
 
+async def _retype(client: MemoryClient, index: int) -> None:
+    """Type over the character at ``index``: a deletion rides along, so no keystroke."""
+    before = client.doc.get_state()
+    with client.doc.transaction():
+        client.text.insert(index, "xy")
+        del client.text[index + 1 : index + 2]
+    await client.channel.send(protocol.encode_sync_update(client.doc.get_update(before)))
+
+
 async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -> None:
-    # 20 us of applying a burst, refilled at 1 us a second: a few keystrokes, then no more.
+    # 20 us of applying a burst, refilled at 1 us a second: a few edits, then no more.
     room = make_room(MemoryStore(), apply_budget_s=20e-6, apply_budget_per_s=1e-6)
     async with (
         MemoryClient.join(serving(room), "ana") as ana,
@@ -486,7 +495,7 @@ async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -
     ):
         with contextlib.suppress(ChannelClosed):  # until the room closes it
             for i in range(2000):  # each costs microseconds: the charges add up
-                await eve.edit(i, "x")
+                await _retype(eve, i)
                 if i % 50 == 0:
                     await asyncio.sleep(0)
         await asyncio.wait_for(eve.closed.wait(), 5)
@@ -494,6 +503,19 @@ async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -
         assert "too long to apply" in (eve.channel.close_reason or "")
         await ana.edit(0, "unaffected")
         await asyncio.wait_for(_peer_count(room, 1), 2)
+
+
+async def test_keystrokes_are_not_charged_to_the_apply_budget() -> None:
+    """Their cost is bounded by their shape and the message rate: only other edits are timed."""
+    room = make_room(MemoryStore(), apply_budget_s=20e-6, apply_budget_per_s=1e-6)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        for i in range(2000):
+            await ana.edit(i, "k")
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        await ana.roundtrip()
+        assert str(room.text) == "k" * 2000
+        assert not ana.closed.is_set()
 
 
 async def _peer_count(room: Room, count: int) -> None:
