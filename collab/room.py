@@ -293,7 +293,7 @@ class Room:
             )
             return
         # A keystroke's cost is bounded by its shape: only other updates meet the budget.
-        change = self.replica.apply_keystroke(update, info)
+        change, within_budget = self.replica.apply_keystroke(update, info), True
         if change is None:
             started = time.perf_counter()
             try:
@@ -301,18 +301,17 @@ class Room:
             except StaleUpdate as error:
                 if reply or peer.state is not PeerState.RESYNCING:
                     self._ask_again(peer, str(error))
-                # else: the fresh reply on its way holds this edit too
-                return
+                return  # (while resyncing: the fresh reply on its way holds this edit too)
             finally:
-                cost = time.perf_counter() - started
-            if not peer.apply_budget.charge(cost):
-                # Bounds what edits no limit foresaw may cost everyone else: honest ones
-                # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
-                raise TooManyMessages("your edits take the server too long to apply")
-        if reply:  # only a complete reply settles a resync, not a keystroke meanwhile
-            self._acknowledge(peer, peer.resynced())
-        if change is not None:  # None: nothing new, a resend
+                within_budget = peer.apply_budget.charge(time.perf_counter() - started)
+        if change is not None:  # None: nothing new, a resend. Applied, so logged: always.
             self.pipeline.write(peer, change, peer.author)
+        if not within_budget:
+            # Bounds what edits no limit foresaw may cost everyone else: honest ones
+            # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
+            raise TooManyMessages("your edits take the server too long to apply")
+        if reply:  # after the write: its acks wait for the reply's edits to be committed
+            self._acknowledge(peer, peer.resynced())
 
     def _ask_again(self, peer: Peer, why: str) -> None:
         """Answer an edit the document cannot take now with a fresh step 1, not a close.

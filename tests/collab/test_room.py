@@ -488,7 +488,8 @@ async def _retype(client: MemoryClient, index: int) -> None:
 
 async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -> None:
     # 20 us of applying a burst, refilled at 1 us a second: a few edits, then no more.
-    room = make_room(MemoryStore(), apply_budget_s=20e-6, apply_budget_per_s=1e-6)
+    store = MemoryStore()
+    room = make_room(store, apply_budget_s=20e-6, apply_budget_per_s=1e-6)
     async with (
         MemoryClient.join(serving(room), "ana") as ana,
         MemoryClient.join(serving(room), "eve") as eve,
@@ -503,6 +504,9 @@ async def test_edits_that_cost_the_room_more_than_the_budget_close_with_4429() -
         assert "too long to apply" in (eve.channel.close_reason or "")
         await ana.edit(0, "unaffected")
         await asyncio.wait_for(_peer_count(room, 1), 2)
+        await ana.roundtrip()
+        # What the room applied is logged, the edit that went past the budget too.
+        assert stored_text(store) == str(room.text)
 
 
 async def test_keystrokes_are_not_charged_to_the_apply_budget() -> None:
