@@ -452,6 +452,26 @@ async def test_a_save_marker_is_acknowledged_only_after_the_edits_before_it_comm
         await ana.wait_until(lambda c: protocol.encode_save_ack(7) in c.frames)
 
 
+async def test_a_marker_held_during_a_resync_is_acknowledged_after_the_reply_commits() -> None:
+    store = MemoryStore()
+    room = make_room(store)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        before = ana.doc.get_state()
+        ana.text.insert(0, "offline ")  # typed while away: not sent yet
+        keystroke_from = ana.doc.get_state()
+        ana.text.insert(len(ana.text), "k")
+        await ana.channel.send(protocol.encode_sync_update(ana.doc.get_update(keystroke_from)))
+        await ana.channel.send(protocol.encode_save_marker(3))  # held: the room asked again
+        await ana.roundtrip()
+        store.hold()
+        await ana.channel.send(protocol.encode_sync_step2(ana.doc.get_update(before)))
+        await ana.roundtrip()  # an ack sent before the reply's edits commit would be in
+        assert protocol.encode_save_ack(3) not in ana.frames
+        store.release()
+        await ana.wait_until(lambda c: protocol.encode_save_ack(3) in c.frames)
+        assert stored_text(store) == "offline k"
+
+
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
     room = make_room(MemoryStore())
     async with (
