@@ -84,9 +84,14 @@ class DocumentStore(Protocol):
         to its position."""
         ...
 
-    def compact(self, note: int) -> asyncio.Future[None]:
-        """Write a checkpoint of the note at the end of its log, built from the log itself.
+    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
+        """Write a checkpoint of the note at the end of its log.
 
+        ``snapshot`` is the document and the position its maker knows it stands
+        for (a room that is the note's only writer: its document is the log up to
+        its last append). It is the checkpoint if, when the checkpoint is written
+        (after every append queued before), the log ends at that position;
+        otherwise, and without one, the checkpoint is built from the log itself.
         The logged updates stay (they are the note's history). The store refuses
         to store an empty document as a checkpoint of a log that holds updates.
         """
@@ -132,6 +137,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.notes: dict[int, _MemoryNote] = {}
         self.loads = 0
+        self.snapshots_taken = 0  # checkpoints that were a room's document (for tests)
         self.fail_appends: Exception | None = None
         self._held: list[tuple[asyncio.Future[Any], object]] | None = None
 
@@ -180,15 +186,19 @@ class MemoryStore:
             self._commit_later(future, len(log))
         return future
 
-    def compact(self, note: int) -> asyncio.Future[None]:
+    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         kept = self.notes.setdefault(note, _MemoryNote())
         head = len(kept.log)
-        at = max((p for p in kept.checkpoints if p <= head), default=None)
-        updates = ([kept.checkpoints[at]] if at is not None else []) + [
-            edit.update for edit in kept.log[at or 0 :]
-        ]
-        state = document.build(updates).get_update()
+        self.snapshots_taken += snapshot is not None and snapshot[1] == head
+        if snapshot is not None and snapshot[1] == head:
+            state = snapshot[0]
+        else:
+            at = max((p for p in kept.checkpoints if p <= head), default=None)
+            updates = ([kept.checkpoints[at]] if at is not None else []) + [
+                edit.update for edit in kept.log[at or 0 :]
+            ]
+            state = document.build(updates).get_update()
         if state == EMPTY_UPDATE and head:
             future.set_exception(EmptySnapshotRefused(f"note {note}: empty checkpoint refused"))
             return future

@@ -62,6 +62,7 @@ class Replica:
         self._state: dict[int, int] = decode_state_vector(doc.get_state())
         self._delta: bytes | None = None  # what the transaction being applied changed
         self.version = 0  # advanced by every change of the document, to key what is derived
+        self.unlogged = False  # see logged_state
         self._last_reply: tuple[tuple[bytes, int], bytes] = ((b"", -1), b"")  # sync_reply's
 
     def state_vector(self) -> bytes:
@@ -91,6 +92,14 @@ class Replica:
     def snapshot(self) -> bytes:
         """The whole document as one update."""
         return self.doc.get_update()
+
+    def logged_state(self) -> bytes | None:
+        """:meth:`snapshot`, or None once yrs failed part-way through an update.
+
+        What it applied of that update is in the document and in no log: such a
+        document no longer stands for its note's log.
+        """
+        return None if self.unlogged else self.doc.get_update()
 
     def apply(self, update: bytes, info: UpdateInfo) -> Change | None:
         """Apply a checked update; return what it changed, or None for nothing new.
@@ -270,6 +279,7 @@ class Replica:
             raise
         except BaseException as error:  # yrs panics surface as pyo3's PanicException
             self._state = decode_state_vector(self.doc.get_state())  # whatever did apply
+            self.unlogged = True
             raise MalformedMessage(f"update rejected by the CRDT: {error!r}"[:120]) from error
         # The update applied whole (check_applicable saw to it), so each client's
         # clock is now where the update ends, or where it was.

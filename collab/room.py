@@ -119,6 +119,7 @@ class Room:
             events=events,
             # One process: nobody to tell, and the log's positions are the pipeline's own.
             on_committed=self.remote.committed if self.remote.clustered else None,
+            snapshot=None if self.remote.clustered else self.replica.logged_state,
         )
 
     def __repr__(self) -> str:

@@ -128,10 +128,16 @@ class SqlDocumentStore:
         job = Job(note, edit.update, self.writer.new_future(), extra=edit)
         return self.writer.submit(job)
 
-    def compact(self, note: int) -> asyncio.Future[None]:
-        """Write a checkpoint at the end of the note's log, built from the log."""
+    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
+        """Write a checkpoint at the end of the note's log: ``snapshot`` if the log ends at
+        its position then, else one built from the log (see the protocol)."""
         future: asyncio.Future[None] = self.writer.new_future()
-        task = asyncio.ensure_future(self._checkpoint(note))
+        if snapshot is None:
+            task = asyncio.ensure_future(self._checkpoint(note))
+        else:  # queued now, right after the appends it holds
+            state, position = snapshot
+            job = Job(note, state, self.writer.new_future(), kind="snapshot", extra=position)
+            task = asyncio.ensure_future(self._checkpoint_unless(note, self.writer.submit(job)))
         task.add_done_callback(partial(_chain, future))
         return future
 
@@ -213,6 +219,10 @@ class SqlDocumentStore:
         base = (bytes(checkpoint[1]),) if checkpoint else ()
         return Loaded(base + tuple(chunks), len(rows), upto, checkpoint[0] if checkpoint else None)
 
+    async def _checkpoint_unless(self, note: int, written: asyncio.Future[bool]) -> None:
+        if not await written:  # the log holds more than the room's own edits
+            await self._checkpoint(note)
+
     async def _checkpoint(self, note: int) -> None:
         position, state = await asyncio.to_thread(self._build_checkpoint, note)
         if position is None:
@@ -242,6 +252,8 @@ class SqlDocumentStore:
             appends = {}
             if job.kind == "checkpoint":
                 self._add_checkpoint(cursor, job, now)
+            elif job.kind == "snapshot":
+                self._add_snapshot(cursor, job, now)
             else:
                 self._mark_version(cursor, job, now)
         self._append_all(cursor, appends, now)
@@ -348,6 +360,13 @@ class SqlDocumentStore:
         sql.run(
             cursor, sql.add_checkpoint, note=job.note, position=job.extra, data=job.data, now=now
         )
+
+    def _add_snapshot(self, cursor: Any, job: Job, now: datetime) -> None:
+        """A room's document as a checkpoint, if the log ends where the room's edits do."""
+        row = self._sql.run(cursor, self._sql.head_of, note=job.note).fetchone()
+        job.result = row is not None and row[0] == job.extra
+        if job.result:
+            self._add_checkpoint(cursor, job, now)
 
     def _mark_version(self, cursor: Any, job: Job, now: datetime) -> None:
         sql = self._sql

@@ -10,7 +10,7 @@ from typing import Any
 import pycrdt
 from support.memclient import MemoryClient
 
-from collab import awareness, protocol
+from collab import awareness, document, protocol
 from collab.channel import MemoryChannel
 from collab.config import RoomConfig
 from collab.errors import ChannelClosed, CloseCode
@@ -470,6 +470,19 @@ async def test_a_marker_held_during_a_resync_is_acknowledged_after_the_reply_com
         store.release()
         await ana.wait_until(lambda c: protocol.encode_save_ack(3) in c.frames)
         assert stored_text(store) == "offline k"
+
+
+async def test_a_room_alone_on_its_note_checkpoints_its_document_without_a_replay() -> None:
+    store = MemoryStore()
+    store.seed(NOTE, pycrdt_update("seeded "))
+    room = Room(NOTE, document.build(store.logs[NOTE]), store, RoomConfig(), head=1)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.edit(len(ana.text), "typed")
+        await ana.roundtrip()
+        await room.close()  # compacts: the room's document, standing for position 2
+    assert store.snapshots_taken == 1
+    assert document.text(document.build([store.checkpoints_of(NOTE)[2]])) == "seeded typed"
+    assert stored_text(store) == "seeded typed"
 
 
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:

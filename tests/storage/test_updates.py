@@ -99,6 +99,31 @@ async def test_a_checkpoint_keeps_the_text_and_the_whole_log(
     assert query(database_url, "SELECT position FROM checkpoint") == [(20,)]
 
 
+async def test_a_rooms_document_is_the_checkpoint_when_the_log_ends_where_its_edits_do(
+    store: SqlDocumentStore, database_url: str
+) -> None:
+    note, doc = new_note(store), pycrdt.Doc()
+    appends = [store.append(note, text_update(doc, c)) for c in "abc"]
+    # Queued right after the appends it holds, as a room does: they commit first.
+    await store.compact(note, (doc.get_update(), 3))
+    assert [await a for a in appends] == [1, 2, 3]
+    [(position, data)] = query(database_url, "SELECT position, data FROM checkpoint")
+    assert (position, bytes(data)) == (3, doc.get_update())
+
+
+async def test_a_snapshot_that_misses_what_another_writer_logged_is_not_the_checkpoint(
+    store: SqlDocumentStore, database_url: str
+) -> None:
+    note, ours, theirs = new_note(store), pycrdt.Doc(), pycrdt.Doc()
+    await store.append(note, text_update(ours, "ours "))
+    await store.append(note, text_update(theirs, "theirs"))  # another process's edit
+    await store.compact(note, (ours.get_update(), 1))  # what a room thinking it alone has
+    [(position, data)] = query(database_url, "SELECT position, data FROM checkpoint")
+    assert position == 2  # built from the log instead: both edits are in it
+    text = text_of((bytes(data),))
+    assert "ours" in text and "theirs" in text
+
+
 async def test_a_checkpoint_with_nothing_new_is_not_written_again(
     store: SqlDocumentStore, database_url: str
 ) -> None:
