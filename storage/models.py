@@ -23,6 +23,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | str) -> datetime:
+    """A stored time as a UTC datetime (SQLite's raw driver hands back text, with no zone)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class NoteBase(SQLModel):
     """What every view of a note shares."""
 

@@ -27,7 +27,7 @@ from sqlalchemy import DateTime, Engine, bindparam, text
 from sqlmodel import Session
 
 from storage.locks import try_note_lock
-from storage.models import Checkpoint, utcnow
+from storage.models import Checkpoint, as_utc, utcnow
 
 logger = logging.getLogger("storage.retention")
 
@@ -111,7 +111,7 @@ def _keep_checkpoints(
 def _days_last_positions(rows: Sequence[Any]) -> set[int]:
     last: dict[date, int] = {}
     for position, committed in rows:
-        last[_aware(committed).date()] = position
+        last[as_utc(committed).date()] = position
     return set(last.values())
 
 
@@ -138,7 +138,7 @@ def _merge_old_auto_versions(session: Session, note: int, upto: int) -> int:
     ).all()
     by_day: dict[date, list[Any]] = {}
     for version in versions:
-        by_day.setdefault(_aware(version[3]).date(), []).append(version)
+        by_day.setdefault(as_utc(version[3]).date(), []).append(version)
     gone = 0
     for day in by_day.values():
         keeper, others = day[-1], day[:-1]
@@ -153,7 +153,7 @@ def _merge_old_auto_versions(session: Session, note: int, upto: int) -> int:
             ).bindparams(bindparam("started", type_=DateTime())),
             {
                 "first": min(v[1] for v in day),
-                "started": min(_naive(_aware(v[2])) for v in day),
+                "started": min(_naive(as_utc(v[2])) for v in day),
                 "added": sum(v[4] for v in day),
                 "removed": sum(v[5] for v in day),
                 "keeper": keeper[0],
@@ -175,13 +175,6 @@ def cutoff_for(days: float, now: datetime | None = None) -> datetime | None:
 def _naive(moment: datetime) -> datetime:
     """As stored: the columns hold UTC without a zone."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def _aware(moment: datetime | str) -> datetime:
-    """A stored time as a UTC datetime (SQLite's raw values are text)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fold_version(session: Session, keeper: int, other: int) -> None:

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
 from storage.locks import try_note_lock
-from storage.models import utcnow
+from storage.models import as_utc, utcnow
 from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer
 
@@ -344,7 +344,7 @@ class SqlDocumentStore:
             return None
         version, started_at, last_at, sealed = found
         authors = {name for (name,) in sql.run(cursor, sql.authors_of, version=version)}
-        return _Session(version, _aware(started_at), _aware(last_at), -1, authors, bool(sealed))
+        return _Session(version, as_utc(started_at), as_utc(last_at), -1, authors, bool(sealed))
 
     def _committed(self, batch: list[Job]) -> None:
         if len(self._sessions) > 10_000:  # notes no longer edited; reloaded when needed
@@ -387,13 +387,6 @@ class SqlDocumentStore:
             removed=0,
         )
         job.result = VersionMark(found.fetchone()[0], row[0])
-
-
-def _aware(moment: datetime | str) -> datetime:
-    """A stored time as a UTC datetime: SQLite's raw driver hands back text, with no zone."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _chain(future: asyncio.Future[None], task: asyncio.Future[None]) -> None:
