@@ -190,8 +190,8 @@ class MemoryStore:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         kept = self.notes.setdefault(note, _MemoryNote())
         head = len(kept.log)
-        self.snapshots_taken += snapshot is not None and snapshot[1] == head
         if snapshot is not None and snapshot[1] == head:
+            self.snapshots_taken += 1
             state = snapshot[0]
         else:
             at = max((p for p in kept.checkpoints if p <= head), default=None)

@@ -89,12 +89,8 @@ class Replica:
             self._last_reply = (key, reply)
         return self._last_reply[1]
 
-    def snapshot(self) -> bytes:
-        """The whole document as one update."""
-        return self.doc.get_update()
-
     def logged_state(self) -> bytes | None:
-        """:meth:`snapshot`, or None once yrs failed part-way through an update.
+        """The whole document as one update, or None once yrs failed part-way through one.
 
         What it applied of that update is in the document and in no log: such a
         document no longer stands for its note's log.

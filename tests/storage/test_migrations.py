@@ -27,35 +27,17 @@ from storage.updates import SqlDocumentStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
-# The tables exactly as the first release made them (user_version 1, before Alembic).
-FIRST_RELEASE = """
-CREATE TABLE note (
-	created_at DATETIME NOT NULL,
-	updated_at DATETIME NOT NULL,
-	id INTEGER NOT NULL,
-	edit_token VARCHAR(64) NOT NULL,
-	view_token VARCHAR(64) NOT NULL,
-	PRIMARY KEY (id)
-);
-CREATE UNIQUE INDEX ix_note_edit_token ON note (edit_token);
-CREATE UNIQUE INDEX ix_note_view_token ON note (view_token);
-CREATE TABLE update_log (
-	seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-	note_id INTEGER NOT NULL,
-	data BLOB NOT NULL,
-	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
-);
-CREATE INDEX ix_update_log_note_id ON update_log (note_id);
-CREATE TABLE snapshot (
-	note_id INTEGER NOT NULL,
-	upto_seq INTEGER NOT NULL,
-	data BLOB NOT NULL,
-	created_at DATETIME NOT NULL,
-	PRIMARY KEY (note_id),
-	FOREIGN KEY(note_id) REFERENCES note (id) ON DELETE CASCADE
-);
-PRAGMA user_version = 1;
-"""
+
+def _first_release_schema() -> str:
+    """The tables exactly as the first release made them (user_version 1, before Alembic):
+    the statements of its dump (tests/fixtures/release-0.1.sql) that make them, no rows."""
+    lines = (FIXTURES / "release-0.1.sql").read_text().splitlines(keepends=True)
+    dump = "".join(line for line in lines if not line.startswith("--"))
+    kept = ("CREATE ", "PRAGMA user_version")
+    return "".join(f"{s.strip()};\n" for s in dump.split(";\n") if s.strip().startswith(kept))
+
+
+FIRST_RELEASE = _first_release_schema()
 
 
 def revision_of(path: Path) -> str:

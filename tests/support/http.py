@@ -1,6 +1,6 @@
 """One HTTP client for the whole test run.
 
-``http.get()`` and friends build a client per call, and with it a TLS context
+``httpx.get()`` and friends build a client per call, and with it a TLS context
 that loads the system's certificates: 22 ms of CPU each time, on localhost, for
 nothing. Polling a starting server every 20 ms spent more time there than the
 server took to start, and an in-process server shares the test's interpreter.

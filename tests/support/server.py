@@ -84,22 +84,16 @@ class ServerProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
+    def cli_args(self) -> list[str]:
+        """What follows ``collab-notes`` on its command line."""
+        return ["serve", "--port", str(self.port), "--database-url", self.database_url, *self.args]
+
     def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--database-url",
-            self.database_url,
-            *self.args,
-        ]
+        return [sys.executable, "-m", "web.cli", *self.cli_args()]
 
     @property
     def forkable(self) -> bool:
-        """Whether a fork of an interpreter that imported the server runs it as a new one would.
+        """Whether a fork of an interpreter that imported the server runs it as a new one does.
 
         Not with ``PYTHON*`` variables (they act as an interpreter starts), nor with
         ``--workers`` (its supervisor's children may not be a fork server's).
@@ -115,7 +109,7 @@ class ServerProcess:
         log_path = self.log_dir / f"server-{self.port}-{self.starts}.log"
         if self.forkable:
             log_path.touch()
-            self.proc = _Forked(forked.start(self.command()[3:], env, str(log_path)))
+            self.proc = _Forked(forked.start(self.cli_args(), env, str(log_path)))
         else:
             with open(log_path, "wb") as log:
                 self.proc = subprocess.Popen(
