@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from collab.errors import ChannelClosed
@@ -46,6 +47,21 @@ class SupportsSendNow(Protocol):
 
     def send_now(self, message: bytes) -> bool:
         """Write ``message`` now and return True, or return False and write nothing."""
+        ...
+
+
+@runtime_checkable
+class SupportsDirectReceive(Protocol):
+    """A channel that can hand over each binary message as it arrives, without ``recv``.
+
+    While a receiver is set, a binary message with nothing queued ahead of it goes
+    to the receiver, synchronously, instead of to :meth:`Channel.recv`; anything
+    else (text, the end of the connection, messages that were already queued) still
+    comes from ``recv``, so the order of messages is kept. The receiver must not raise.
+    """
+
+    def receive_directly(self, receiver: Callable[[bytes], None] | None) -> bool:
+        """Set the receiver (None: none); False if this channel cannot (nothing changes)."""
         ...
 
 

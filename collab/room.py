@@ -28,7 +28,6 @@ from collab.channel import Channel
 from collab.config import RoomConfig
 from collab.document import EMPTY_UPDATE
 from collab.errors import (
-    ChannelClosed,
     CloseCode,
     PeerError,
     StorageFailed,
@@ -36,6 +35,7 @@ from collab.errors import (
 )
 from collab.events import NO_EVENTS, RoomEvents
 from collab.fanout import NO_FANOUT, Fanout
+from collab.inbox import Inbox
 from collab.logsync import LogSync, spawner
 from collab.peer import Peer, PeerState, Role
 from collab.persistence import DocumentStore, VersionMark
@@ -232,19 +232,8 @@ class Room:
         )
 
     async def _receive(self, peer: Peer) -> None:
-        bucket = TokenBucket(self.config.max_messages_per_s, self.config.message_burst)
-        try:
-            while not peer.closing:
-                frame = await peer.channel.recv()
-                if not bucket.take():
-                    raise TooManyMessages(
-                        f"more than {self.config.max_messages_per_s:g} messages a second"
-                    )
-                self.handle(peer, frame)
-        except ChannelClosed:
-            return
-        except PeerError as error:
-            peer.fail(error)
+        limit, burst = self.config.max_messages_per_s, self.config.message_burst
+        await Inbox(peer, self.handle, limit, burst).run()
 
     # -- dispatch --------------------------------------------------------------------
 

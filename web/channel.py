@@ -8,7 +8,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from collab.errors import ChannelClosed, CloseCode, UnsupportedData
-from web.transport import DIRECT_SEND
+from web.transport import DIRECT_RECEIVE, DIRECT_SEND
 
 
 class WebSocketChannel:
@@ -23,8 +23,11 @@ class WebSocketChannel:
         client = websocket.client
         self._label = f"{client.host}:{client.port}" if client else "unknown"
         self._ended_with: int | None = None
-        direct = websocket.scope.get("extensions", {}).get(DIRECT_SEND)
+        extensions = websocket.scope.get("extensions", {})
+        direct = extensions.get(DIRECT_SEND)
         self._send_now: Callable[[bytes], bool] | None = direct["send"] if direct else None
+        receive = extensions.get(DIRECT_RECEIVE)
+        self._set_receiver: Callable[..., None] | None = receive["set"] if receive else None
 
     @property
     def close_code(self) -> int:
@@ -52,6 +55,13 @@ class WebSocketChannel:
         if data is None:
             raise UnsupportedData("text frames are not part of the y-websocket protocol")
         return bytes(data)
+
+    def receive_directly(self, receiver: Callable[[bytes], None] | None) -> bool:
+        """Have the transport hand binary messages to ``receiver`` (see SupportsDirectReceive)."""
+        if self._set_receiver is None:
+            return False
+        self._set_receiver(receiver)
+        return True
 
     async def send(self, message: bytes) -> None:
         try:

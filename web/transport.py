@@ -10,13 +10,15 @@ instead of when the peer's own keepalive gives up (20 s for the Python client,
 never for some).
 
 It also lets the room write a binary message straight to the socket
-(:data:`DIRECT_SEND`), skipping the ASGI layers, when nothing is waiting.
+(:data:`DIRECT_SEND`), and take one straight from the parser
+(:data:`DIRECT_RECEIVE`), skipping the ASGI layers, when nothing waits ahead.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -29,6 +31,9 @@ CLOSE_GRACE_S = 2.0
 
 DIRECT_SEND = "collab.direct_send"
 """The ASGI scope extension whose ``"send"`` writes a binary message now, or answers False."""
+
+DIRECT_RECEIVE = "collab.direct_receive"
+"""The ASGI scope extension whose ``"set"`` takes a receiver of binary messages (or None)."""
 
 
 def binary_frame(message: bytes) -> bytes:
@@ -68,11 +73,36 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lost = False
+        self._receiver: Callable[[bytes], None] | None = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         if self.handshake_initiated and not self.close_sent:  # the app's task has not run yet
             self.scope["extensions"][DIRECT_SEND] = {"send": self.send_now}
+            self.scope["extensions"][DIRECT_RECEIVE] = {"set": self.set_receiver}
+
+    def set_receiver(self, receiver: Callable[[bytes], None] | None) -> None:
+        """Hand binary messages to ``receiver`` as they are parsed (None: queue them again).
+
+        The ASGI path queues each message, pauses reading and wakes the app's task,
+        which takes it through Starlette's ``receive``. A receiver gets a message
+        only when the queue is empty, so whatever was queued (a text message, the
+        messages that came before the receiver was set) is read first, in order.
+        """
+        self._receiver = receiver
+
+    def send_receive_event_to_app(self) -> None:
+        receiver = self._receiver
+        if (
+            receiver is None
+            or self.curr_msg_data_type != "bytes"
+            or self.close_sent  # the ASGI path drops it: the app is past its close
+            or not self.queue.empty()
+        ):
+            super().send_receive_event_to_app()
+            return
+        frames, self.frames = self.frames, []
+        receiver(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def send_now(self, message: bytes) -> bool:
         """Write ``message`` as a binary frame at once, if that is safe now; else False.
