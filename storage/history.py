@@ -4,17 +4,21 @@ Data functions for the REST side; each takes the session by keyword. Listing
 reads one page of versions (an index on the note and position) and their
 authors; it never walks the log. A version's content is replayed from the
 nearest checkpoint at or before it by the store (``load_sync(note, upto=...)``).
+
+The open auto version (the current session of editing) grows in its note's row
+(:mod:`storage.sessions`): its position is the note's head, and its last edit
+and counts are the note's ``session_*``, read here in place of its own row's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from storage.models import Version, VersionAuthor
+from storage.models import Note, Version, VersionAuthor
 
 KINDS = ("auto", "named", "before-restore")
 
@@ -37,20 +41,30 @@ def list_versions(
     *, session: Session, note_id: int, limit: int = 50, before: int | None = None
 ) -> list[VersionSummary]:
     """The note's versions, newest first: ``limit`` of them, after version ``before``."""
+    live = _open_version(session, note_id)
     query = select(Version).where(Version.note_id == note_id)
+    anchor: tuple[int, int] | None = None  # (position, id): list what sorts below it
     if before is not None:
-        anchor = session.get(Version, before)
-        if anchor is None or anchor.note_id != note_id:
-            return []
+        if live is not None and before == live.id:
+            anchor = (live.position, before)
+        else:
+            found = session.get(Version, before)
+            if found is None or found.note_id != note_id:
+                return []
+            anchor = (found.position, before)
         query = query.where(
             or_(
-                col(Version.position) < anchor.position,
-                and_(col(Version.position) == anchor.position, col(Version.id) < before),
+                col(Version.position) < anchor[0],
+                and_(col(Version.position) == anchor[0], col(Version.id) < before),
             )
         )
+    if live is not None:
+        query = query.where(Version.id != live.id)
     query = query.order_by(col(Version.position).desc(), col(Version.id).desc()).limit(limit)
-    versions = list(session.exec(query))
-    return _summaries(session, versions)
+    versions = _summaries(session, list(session.exec(query)))
+    if live is not None and (anchor is None or (live.position, live.id) < anchor):
+        versions = sorted([*versions, live], key=lambda v: (v.position, v.id), reverse=True)
+    return versions[:limit]
 
 
 def get_version(*, session: Session, note_id: int, version_id: int) -> VersionSummary | None:
@@ -58,7 +72,28 @@ def get_version(*, session: Session, note_id: int, version_id: int) -> VersionSu
     version = session.get(Version, version_id)
     if version is None or version.note_id != note_id:
         return None
+    live = _open_version(session, note_id)
+    if live is not None and live.id == version_id:
+        return live
     return _summaries(session, [version])[0]
+
+
+def _open_version(session: Session, note_id: int) -> VersionSummary | None:
+    """The note's open auto version, with its figures as they stand now."""
+    note = session.get(Note, note_id)
+    if note is None or note.session_version is None:
+        return None
+    version = session.get(Version, note.session_version)
+    if version is None:
+        return None
+    [stored] = _summaries(session, [version])
+    return replace(
+        stored,
+        position=note.head,
+        created_at=note.session_last_at or stored.created_at,
+        added=note.session_added,
+        removed=note.session_removed,
+    )
 
 
 def _summaries(session: Session, versions: list[Version]) -> list[VersionSummary]:

@@ -46,6 +46,13 @@ class Note(NoteBase, table=True):
     # Set while the note is deleted but can still be brought back; purged later.
     deleted_at: datetime | None = Field(default=None, nullable=True)
     head: int = Field(default=0)  # the position of the last update in the log
+    # The open auto version (the current session of editing) and its figures so far.
+    # A commit grows them here, in the row it rewrites for the head anyway; the
+    # version's own row gets them when the session ends (readers: storage.history).
+    session_version: int | None = Field(default=None, nullable=True)
+    session_added: int = Field(default=0)
+    session_removed: int = Field(default=0)
+    session_last_at: datetime | None = Field(default=None, nullable=True)
 
 
 class UpdateLog(SQLModel, table=True):
@@ -81,7 +88,7 @@ class Version(SQLModel, table=True):
     note_id: int = Field(foreign_key="note.id", ondelete="CASCADE")
     kind: str = Field(max_length=16)  # auto, named, before-restore
     name: str | None = Field(default=None, max_length=100)
-    position: int  # the state this version stands for
+    position: int  # the state this version stands for (the open auto version: note.head)
     first_position: int  # an auto version's first update (its session began there)
     started_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)  # an auto version: its last edit

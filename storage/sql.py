@@ -65,11 +65,20 @@ class Statements:
         compiled = partial(Statement.compile, dialect=dialect)
         # Appending: the note's head advances in the committing transaction, so positions
         # are dense and in commit order; the UPDATE also holds the note's row until commit.
+        # It grows the open session's figures too, and says which version that is.
         self.advance_head = compiled(
             update(NOTE)
             .where(NOTE.c.id == b.note)
-            .values(head=NOTE.c.head + b.count, updated_at=b.now)
-            .returning(NOTE.c.head)
+            .values(
+                head=NOTE.c.head + b.count,
+                updated_at=b.now,
+                session_added=NOTE.c.session_added + b.added,
+                session_removed=NOTE.c.session_removed + b.removed,
+                session_last_at=b.now,
+            )
+            .returning(
+                NOTE.c.head, NOTE.c.session_version, NOTE.c.session_added, NOTE.c.session_removed
+            )
         )
         self.append = compiled(
             insert(LOG).values(
@@ -106,13 +115,12 @@ class Statements:
                 note_id=b.note, position=b.position, data=b.data, created_at=b.now
             )
         )
-        # Versions: an auto version grows with its session of editing.
-        self.latest_auto = compiled(
-            select(VERSION.c.id, VERSION.c.started_at, VERSION.c.created_at, VERSION.c.sealed)
-            .where(VERSION.c.note_id == b.note, VERSION.c.kind == literal_column("'auto'"))
-            .order_by(VERSION.c.position.desc(), VERSION.c.id.desc())
-            .limit(literal_column("1"))
-            .offset(literal_column("0"))
+        # Versions: a session of editing is an auto version, open in its note's row.
+        self.version_start = compiled(
+            select(VERSION.c.started_at, VERSION.c.sealed).where(VERSION.c.id == b.version)
+        )
+        self.committed_at = compiled(
+            select(LOG.c.committed_at).where(LOG.c.note_id == b.note, LOG.c.position == b.position)
         )
         self.authors_of = compiled(
             select(VERSION_AUTHOR.c.name).where(VERSION_AUTHOR.c.version_id == b.version)
@@ -133,15 +141,15 @@ class Statements:
             )
             .returning(VERSION.c.id)
         )
-        self.grow_version = compiled(
+        self.end_version = compiled(
             update(VERSION)
             .where(VERSION.c.id == b.version)
-            .values(
-                position=b.position,
-                created_at=b.now,
-                added=VERSION.c.added + b.added,
-                removed=VERSION.c.removed + b.removed,
-            )
+            .values(position=b.position, created_at=b.last_at, added=b.added, removed=b.removed)
+        )
+        self.open_session = compiled(
+            update(NOTE)
+            .where(NOTE.c.id == b.note)
+            .values(session_version=b.version, session_added=b.added, session_removed=b.removed)
         )
         self.add_author = compiled(
             _insert_or_ignore(dialect, VERSION_AUTHOR).values(version_id=b.version, name=b.name)
@@ -186,10 +194,15 @@ class _Binds:
     """Named bind parameters, typed where the driver needs to know (datetimes)."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._now = bindparam("now", type_=LOG.c.committed_at.type)
+        moment = LOG.c.committed_at.type
+        self._moments = {
+            "now": bindparam("now", type_=moment),
+            "last_at": bindparam("last_at", type_=moment),
+        }
 
     def __getattr__(self, name: str) -> Any:
-        return self._now if name == "now" else bindparam(name)
+        moment = self._moments.get(name)
+        return bindparam(name) if moment is None else moment
 
 
 def _insert_or_ignore(dialect: Dialect, table: Any) -> Any:

@@ -6,10 +6,9 @@ batches. This module says what a batch does in SQL:
 
 * appends take the next positions of their note's log (``note.head`` advances
   in the same transaction, so positions are dense and in commit order) and
-  grow the note's current ``auto`` version, or start a new one when editing
-  paused for ``version_gap_s``, when someone new takes over after a pause of a
-  tenth of that, or when the session ran for ``MAX_SESSION_S`` (a note's
-  first content is a version of its own);
+  grow the note's current ``auto`` version, or start a new one
+  (:mod:`storage.sessions` says when; a note's first content is a version of
+  its own);
 * checkpoints hold the whole document at a position, built from the log;
 * ``named`` and ``before-restore`` versions mark the end of the log.
 """
@@ -19,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -29,7 +28,8 @@ from sqlalchemy import Engine, select
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
 from storage.locks import try_note_lock
-from storage.models import as_utc, utcnow
+from storage.models import utcnow
+from storage.sessions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer
 
@@ -38,9 +38,6 @@ logger = logging.getLogger("storage.updates")
 MERGE_CHUNK = 100
 """Logged updates merged per chunk on load: fewer, smaller applies than either
 one apply per update or a single merged update (see ``collab.document.build``)."""
-MAX_SESSION_S = 30 * 60
-"""An auto version covers at most this much continuous editing."""
-DEFAULT_VERSION_GAP_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +48,6 @@ class Loaded:
     log_length: int
     head: int = 0
     checkpoint: int | None = None  # the position of the checkpoint it starts from
-
-
-@dataclass(slots=True)
-class _Session:
-    """The note's current auto version, as the writer last saw it."""
-
-    version: int
-    started_at: datetime
-    last_at: datetime
-    head: int  # the log's head after its last append, to notice another writer's
-    authors: set[str] = field(default_factory=set)
-    sealed: bool = False
 
 
 class SqlDocumentStore:
@@ -90,9 +75,8 @@ class SqlDocumentStore:
         """
         self.engine = engine
         self._stop_timeout_s = stop_timeout_s
-        self._gap = timedelta(seconds=version_gap_s)
         self._sql = Statements(engine.dialect)
-        self._sessions: dict[int, _Session] = {}  # on the writer thread only
+        self._sessions = Sessions(self._sql, version_gap_s)  # on the writer thread only
         self._on_commit = on_commit
         self.writer: Writer[Job] = Writer(
             engine,
@@ -261,14 +245,24 @@ class SqlDocumentStore:
     def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: datetime) -> None:
         sql = self._sql
         for note, jobs in appends.items():
-            head = sql.run(cursor, sql.advance_head, note=note, count=len(jobs), now=now)
+            edits: list[Edit] = [job.extra for job in jobs]
+            head = sql.run(
+                cursor,
+                sql.advance_head,
+                note=note,
+                count=len(jobs),
+                now=now,
+                added=sum(edit.added for edit in edits),
+                removed=sum(edit.removed for edit in edits),
+            )
             row = head.fetchone()
             if row is None:
                 raise self._sql.errors(f"note {note} does not exist")
-            first = row[0] - len(jobs) + 1
+            last, version, added, removed = row
+            first = last - len(jobs) + 1
             rows = []
             for position, job in enumerate(jobs, start=first):
-                edit: Edit = job.extra
+                edit = job.extra
                 job.result = position
                 rows.append(
                     sql.append.bind(
@@ -282,73 +276,11 @@ class SqlDocumentStore:
                     )
                 )
             cursor.executemany(sql.append.text, rows)
-            self._grow_session(cursor, note, first, row[0], [job.extra for job in jobs], now)
-
-    def _grow_session(
-        self, cursor: Any, note: int, first: int, last: int, edits: list[Edit], now: datetime
-    ) -> None:
-        """Grow the note's current auto version, or start a new one."""
-        sql = self._sql
-        session = self._sessions.get(note)
-        if session is None or session.head != first - 1:  # first time, or another writer
-            session = self._load_session(cursor, note)
-        added = sum(edit.added for edit in edits)
-        removed = sum(edit.removed for edit in edits)
-        fresh = session is None or self._starts_anew(session, edits, now)
-        if fresh:
-            found = sql.run(
-                cursor,
-                sql.add_version,
-                note=note,
-                kind="auto",
-                name=None,
-                position=last,
-                first=first,
-                now=now,
-                added=added,
-                removed=removed,
-            )
-            session = _Session(found.fetchone()[0], now, now, last)
-        else:
-            assert session is not None
-            sql.run(
-                cursor,
-                sql.grow_version,
-                version=session.version,
-                position=last,
-                now=now,
-                added=added,
-                removed=removed,
-            )
-            session.last_at, session.head = now, last
-        for author in {edit.author for edit in edits} - session.authors:
-            sql.run(cursor, sql.add_author, version=session.version, name=author)
-            session.authors.add(author)
-        self._sessions[note] = session
-
-    def _starts_anew(self, session: _Session, edits: list[Edit], now: datetime) -> bool:
-        """Whether these edits begin a new auto version rather than grow the current one."""
-        paused = now - session.last_at
-        return (
-            session.sealed
-            or paused >= self._gap
-            or (now - session.started_at).total_seconds() >= MAX_SESSION_S
-            # Someone new, once the others paused: Ben's edit after Ana's is its own version.
-            or (paused >= self._gap / 10 and not {e.author for e in edits} <= session.authors)
-        )
-
-    def _load_session(self, cursor: Any, note: int) -> _Session | None:
-        sql = self._sql
-        found = sql.run(cursor, sql.latest_auto, note=note).fetchone()
-        if found is None:
-            return None
-        version, started_at, last_at, sealed = found
-        authors = {name for (name,) in sql.run(cursor, sql.authors_of, version=version)}
-        return _Session(version, as_utc(started_at), as_utc(last_at), -1, authors, bool(sealed))
+            grown = Grown(first, last, version, added, removed)
+            self._sessions.grow(cursor, note, grown, edits, now)
 
     def _committed(self, batch: list[Job]) -> None:
-        if len(self._sessions) > 10_000:  # notes no longer edited; reloaded when needed
-            self._sessions.clear()
+        self._sessions.trim()
         appended = sum(job.kind == "append" for job in batch)
         if appended:
             self._on_commit(appended)

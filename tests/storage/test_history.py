@@ -20,7 +20,7 @@ from collab import document
 from collab.persistence import Edit
 from storage import history, notes
 from storage.db import create_schema, make_engine
-from storage.models import UpdateLog, Version, VersionAuthor, utcnow
+from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
 from storage.retention import notes_to_thin, thin
 from storage.updates import SqlDocumentStore
 
@@ -192,6 +192,7 @@ async def test_thinning_merges_each_old_days_auto_versions_into_one(
         session.exec(update(UpdateLog).values(committed_at=old))  # type: ignore[call-overload]
         session.exec(delete(VersionAuthor))  # type: ignore[call-overload]
         session.exec(delete(Version))  # type: ignore[call-overload]
+        session.exec(update(Note).values(session_version=None))  # type: ignore[call-overload]
         for position, author in ((2, "Ana"), (4, "Ben"), (6, "Cat")):
             version = Version(
                 note_id=note,
@@ -217,3 +218,38 @@ async def test_thinning_merges_each_old_days_auto_versions_into_one(
         [day] = history.list_versions(session=session, note_id=note)
     assert (day.position, day.added, day.removed) == (6, 6, 3)
     assert day.authors == ("Ana", "Ben", "Cat")
+
+
+async def test_the_open_version_lists_with_its_figures_as_they_stand_and_pages_in_order(
+    engine: Engine,
+) -> None:
+    """The open auto version grows in its note's row (storage.sessions): listed, read or
+    paged past, it stands at the note's head with the session's counts so far."""
+    store, note = new_store(engine)
+    doc: pycrdt.Doc = pycrdt.Doc()
+
+    async def type_(chars: str, author: str) -> None:
+        for char in chars:
+            before = doc.get_state()
+            doc.get("content", type=pycrdt.Text).insert(0, char)
+            await store.append(note, Edit(doc.get_update(before), author, 1))
+
+    def listed(before: int | None = None) -> list[history.VersionSummary]:
+        with Session(store.engine) as session:
+            return history.list_versions(session=session, note_id=note, before=before)
+
+    async with store:
+        await type_("abc", "Ana")
+        named = await store.mark_version(note, "named", "Three letters")
+        [first, second] = listed()  # at one position, the later version lists first
+        assert (first.id, second.kind) == (named.id, "auto")
+        assert (second.position, second.added, second.authors) == (3, 3, ("Ana",))
+        await type_("de", "Ben")
+        [auto, named_again] = listed()
+        assert (auto.id, auto.position, auto.added) == (second.id, 5, 5)
+        assert auto.authors == ("Ana", "Ben") and named_again.id == named.id
+        assert [v.id for v in listed(before=auto.id)] == [named.id]
+        assert listed(before=named.id) == []
+        with Session(store.engine) as session:
+            read = history.get_version(session=session, note_id=note, version_id=auto.id)
+        assert read == auto

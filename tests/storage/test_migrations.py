@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,67 @@ def test_a_database_at_the_newest_revision_starts_without_importing_alembic(
     assert out.stdout.split() == [f"('{SCHEMA_REVISION}',", f"'{SCHEMA_REVISION}')", "False"], (
         out.stderr
     )
+
+
+def test_an_open_session_of_revision_0003_goes_on_in_its_notes_row(database_url: str) -> None:
+    """0004 moves the open auto version's figures into ``note.session_*``: each note's
+    latest auto version, unless it is sealed (a note's first content), is its open one."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.db import _alembic_config
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0003")
+        when = datetime(2026, 11, 20, 9, 30)
+        with engine.begin() as connection:
+            for note in (1, 2, 3):
+                connection.execute(
+                    text(
+                        "INSERT INTO note (id, edit_token, view_token, created_at, updated_at,"
+                        " head) VALUES (:id, :e, :v, :t, :t, 3)"
+                    ),
+                    {"id": note, "e": f"e{note}", "v": f"v{note}", "t": when},
+                )
+            versions = [  # note, kind, position, added, removed, sealed
+                (1, "auto", 1, 10, 0, True),
+                (1, "auto", 2, 4, 0, False),
+                (1, "named", 3, 0, 0, False),
+                (1, "auto", 3, 5, 1, False),
+                (2, "auto", 1, 7, 0, True),
+            ]
+            for note, kind, position, added, removed, sealed in versions:
+                connection.execute(
+                    text(
+                        "INSERT INTO version (note_id, kind, position, first_position,"
+                        " started_at, created_at, added, removed, sealed) VALUES (:note, :kind,"
+                        " :position, :position, :t, :t, :added, :removed, :sealed)"
+                    ),
+                    {
+                        "note": note,
+                        "kind": kind,
+                        "position": position,
+                        "t": when,
+                        "added": added,
+                        "removed": removed,
+                        "sealed": sealed,
+                    },
+                )
+            [(latest,)] = connection.execute(
+                text("SELECT id FROM version WHERE note_id = 1 AND position = 3 AND kind = 'auto'")
+            ).all()
+        create_schema(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT id, session_version, session_added, session_removed, session_last_at"
+                    " FROM note ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row[:4]) for row in rows] == [(1, latest, 5, 1), (2, None, 0, 0), (3, None, 0, 0)]
+    assert str(rows[0][4]).startswith("2026-11-20 09:30")
+    assert rows[1][4] is None and rows[2][4] is None
