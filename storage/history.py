@@ -72,10 +72,9 @@ def get_version(*, session: Session, note_id: int, version_id: int) -> VersionSu
     version = session.get(Version, version_id)
     if version is None or version.note_id != note_id:
         return None
-    live = _open_version(session, note_id)
-    if live is not None and live.id == version_id:
-        return live
-    return _summaries(session, [version])[0]
+    [summary] = _summaries(session, [version])
+    note = session.get(Note, note_id)
+    return _as_it_stands(summary, note) if note and note.session_version == version_id else summary
 
 
 def _open_version(session: Session, note_id: int) -> VersionSummary | None:
@@ -87,6 +86,11 @@ def _open_version(session: Session, note_id: int) -> VersionSummary | None:
     if version is None:
         return None
     [stored] = _summaries(session, [version])
+    return _as_it_stands(stored, note)
+
+
+def _as_it_stands(stored: VersionSummary, note: Note) -> VersionSummary:
+    """The note's open version: where its note's row says it has grown to."""
     return replace(
         stored,
         position=note.head,

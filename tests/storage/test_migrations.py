@@ -12,7 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from alembic import command
+from sqlalchemy import event, text
 from sqlmodel import Session
 
 from collab import document
@@ -20,6 +21,7 @@ from storage import notes
 from storage.db import (
     SCHEMA_REVISION,
     SchemaTooNew,
+    _alembic_config,
     create_schema,
     make_engine,
     schema_revisions,
@@ -152,11 +154,6 @@ def test_a_database_at_the_newest_revision_starts_without_importing_alembic(
 def test_an_open_session_of_revision_0003_goes_on_in_its_notes_row(database_url: str) -> None:
     """0004 moves the open auto version's figures into ``note.session_*``: each note's
     latest auto version, unless it is sealed (a note's first content), is its open one."""
-    from alembic import command
-    from sqlalchemy import text
-
-    from storage.db import _alembic_config
-
     engine = make_engine(database_url)
     try:
         with engine.begin() as connection:

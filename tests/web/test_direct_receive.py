@@ -11,14 +11,15 @@ undone.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from support.wsconn import connection
 from websockets.frames import Frame, Opcode
 
 
-async def _until(condition: object, timeout_s: float = 5.0) -> None:
+async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
     async with asyncio.timeout(timeout_s):
-        while not condition():  # type: ignore[operator]
+        while not condition():
             await asyncio.sleep(0.005)
 
 
