@@ -231,7 +231,7 @@ class RedisFanout:
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     async def _follow_rooms(self, pubsub: Any) -> None:
         """Subscribe to the open notes' channels and leave the closed ones'."""
