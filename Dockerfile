@@ -11,16 +11,22 @@ ARG BASE_IMAGE=python:3.11-slim
 # stay behind, only the installed environment is copied on.
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
+# The locked versions first (requirements/server.txt: every package with its hashes,
+# the PostgreSQL and Redis drivers included, so that one image serves both a single
+# process on SQLite and several behind a load balancer, deploy/compose.yaml), in a
+# layer of their own that a change of our code does not rebuild; then collab-notes
+# itself, with no dependency of its own, built by the locked setuptools.
+COPY requirements/server.txt ./requirements/server.txt
+RUN python3 -m venv /opt/collab-notes \
+    && /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check \
+        --require-hashes -r requirements/server.txt
 COPY pyproject.toml README.md ./
 COPY collab ./collab
 COPY storage ./storage
 COPY web ./web
 COPY cluster ./cluster
-# The PostgreSQL and Redis drivers come too, so that one image serves both a single
-# process on SQLite and several behind a load balancer (deploy/compose.yaml).
-RUN python3 -m venv /opt/collab-notes \
-    && /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check \
-        '.[postgres,redis]' \
+RUN /opt/collab-notes/bin/pip install --no-cache-dir --disable-pip-version-check \
+        --no-deps --no-build-isolation . \
     && /opt/collab-notes/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${BASE_IMAGE}

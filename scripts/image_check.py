@@ -6,7 +6,9 @@ What it proves, each printed as it is checked:
    Debian's packages, passed as ``BASE_IMAGE``.
 2. The image declares a non-root USER, a HEALTHCHECK, the /data volume, port 8000
    and ``collab-notes serve`` as its command; its size is printed. The fan-out
-   (``cluster``) and the PostgreSQL and Redis drivers import in it.
+   (``cluster``) and the PostgreSQL and Redis drivers import in it. Its Python
+   packages are exactly those of the lock, ``requirements/server.txt``, for the
+   image's Python and platform: same names, same versions, nothing more.
 3. Its command, run as its USER with its ENV and WORKDIR in the image's own
    filesystem (read-only, as mounted by ``podman image mount``), in a network
    namespace of its own with a host folder as /data, answers ``/healthz``; the
@@ -56,6 +58,19 @@ CLUSTER_IMPORTS = (
     "print(f'psycopg {psycopg.__version__}, redis {redis.__version__}')"
 )
 """What ``--redis-url`` with PostgreSQL needs in the image (deploy/compose.yaml uses it)."""
+INSTALLED = (
+    "import json, os, platform, sys; from importlib import metadata; "
+    "print(json.dumps({'env': {'python_version': '.'.join(platform.python_version_tuple()[:2]), "
+    "'python_full_version': platform.python_version(), 'sys_platform': sys.platform, "
+    "'os_name': os.name, 'platform_machine': platform.machine(), "
+    "'platform_system': platform.system(), "
+    "'platform_python_implementation': platform.python_implementation(), "
+    "'implementation_name': sys.implementation.name}, "
+    "'dists': {d.metadata['Name']: d.version for d in metadata.distributions()}}))"
+)
+"""The image's marker environment and installed distributions, as JSON."""
+LOCK = ROOT / "requirements" / "server.txt"
+NOT_KEPT = {"pip", "setuptools"}  # in the lock to build collab-notes; the Dockerfile removes them
 
 
 class Failed(Exception):
@@ -168,6 +183,7 @@ def inspect(root: Path) -> Image:
         ["chroot", str(root), "/opt/collab-notes/bin/python", "-c", CLUSTER_IMPORTS]
     ).strip()
     claim(f"it can serve several processes: the fan-out and its drivers import ({drivers})")
+    installed_as_locked(root)
     user = config.get("User") or "root"
     uid, gid = _user_ids(root, user)
     if uid == 0:
@@ -196,6 +212,30 @@ def inspect(root: Path) -> Image:
         cmd=list(config["Cmd"]),
         healthcheck=health[1:] if health[0] == "CMD" else ["/bin/sh", "-c", health[1]],
     )
+
+
+def installed_as_locked(root: Path) -> None:
+    """The image holds exactly the lock's packages for its Python and platform."""
+    from packaging.markers import Marker
+    from packaging.utils import canonicalize_name
+
+    found = json.loads(run(["chroot", str(root), "/opt/collab-notes/bin/python", "-c", INSTALLED]))
+    expected: dict[str, str] = {}
+    for line in LOCK.read_text().splitlines():
+        if not line or line[0] in " #-":
+            continue
+        pin, _, marker = line.rstrip(" \\").partition(";")
+        name, version = pin.strip().split("==")
+        if not marker.strip() or Marker(marker.strip()).evaluate(found["env"]):
+            expected[canonicalize_name(name)] = version
+    for name in NOT_KEPT:
+        expected.pop(name, None)
+    installed = {canonicalize_name(n): v for n, v in found["dists"].items()}
+    installed.pop("collab-notes", None)
+    if installed != expected:
+        moved = sorted(set(installed.items()) ^ set(expected.items()))
+        raise Failed(f"the image's packages are not the lock's ({LOCK.name}): {moved}")
+    claim(f"its {len(installed)} Python packages are exactly {LOCK.name}'s, same versions")
 
 
 def _user_ids(root: Path, user: str) -> tuple[int, int]:

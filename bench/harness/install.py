@@ -1,6 +1,7 @@
 """First-use installation: the load generator's npm clients in ``bench/node_modules``,
 the Node peers and the pycrdt-websocket venv in the scratch folder, and the harness's
-own Python needs (matplotlib, py-spy) in the running venv.
+own Python needs (matplotlib, py-spy) in the running venv, each from its lock file
+(requirements/dev.txt, bench/servers/requirements-pycrdt.txt; scripts/upgrade-deps makes them).
 
 Each step is skipped when its inputs did not change since it last ran: a copy of
 the manifest that was installed is kept next to what it installed.
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 from harness.paths import BENCH, Paths
+
+LOCK = BENCH.parent / "requirements" / "dev.txt"
 
 SERVERS = BENCH / "servers"
 
@@ -74,26 +77,18 @@ def pycrdt_venv(paths: Paths) -> None:
     if _unchanged(requirements, marker):
         return
     _run([sys.executable, "-m", "venv", "--clear", str(paths.pycrdt_venv)])
-    _run([str(paths.pycrdt_python), "-m", "pip", "install", "--quiet", "-r", str(requirements)])
+    pip = [str(paths.pycrdt_python), "-m", "pip", "install", "--quiet", "--require-hashes"]
+    _run([*pip, "-r", str(requirements)])
     shutil.copyfile(requirements, marker)
 
 
 def harness_needs(*, chart: bool, profile: bool) -> None:
-    """pip-install bench/requirements.txt into this venv if matplotlib or py-spy is missing."""
+    """Install the lock (requirements/dev.txt has matplotlib and py-spy) if either is missing."""
     missing_chart = chart and importlib.util.find_spec("matplotlib") is None
     missing_spy = profile and not (Path(sys.executable).parent / "py-spy").exists()
     if missing_chart or missing_spy:
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "-r",
-                str(BENCH / "requirements.txt"),
-            ]
-        )
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes"]
+        _run([*pip, "-r", str(LOCK)])
 
 
 def install(paths: Paths, *, peers: set[str], chart: bool, profile: bool) -> None:
