@@ -12,6 +12,7 @@ ours that uses it, instead of as a hang in a websocket test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.uri import parse_uri
 
 from storage.models import Note
 from web.cli import Server
@@ -56,6 +59,9 @@ WS_ATTRIBUTES = (
     "client",
 )
 """What it reads of a connected instance (web/transport.py)."""
+
+WS_PER_MESSAGE = ("frames", "curr_msg_data_type")
+"""...of which these exist once a message came (uvicorn 0.35 sets them per message)."""
 
 HTTP_METHODS = (
     "connection_made",
@@ -177,6 +183,8 @@ def test_sqlalchemy_compiled_statements(dialect: Any) -> None:
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "websocket":
         await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
         await send({"type": "websocket.close", "code": 1000})
 
 
@@ -191,31 +199,54 @@ async def connected(protocol: Callable[..., Any]) -> tuple[Any, socket.socket]:
     return instance, theirs
 
 
+async def until(condition: Callable[[], bool], what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while not condition():
+        assert loop.time() < deadline, what
+        await asyncio.sleep(0.005)
+
+
 async def test_uvicorn_websocket_protocol_instance() -> None:
     protocol, theirs = await connected(WebSocketProtocol)
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/ws"))
+    received: list[bytes] = []
+
+    def frames_seen() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            received.append(theirs.recv(65536))
+        return bool(received)
+
     try:
+        connected_only = [name for name in WS_ATTRIBUTES if name not in WS_PER_MESSAGE]
         require(
             "uvicorn's WebSocketsSansIOProtocol instance",
             protocol,
-            WS_ATTRIBUTES,
+            connected_only,
             "web/transport.py (WebSocketProtocol)",
             "uvicorn",
         )
         # A real handshake: handle_connect must leave a scope whose extensions we extend.
-        theirs.sendall(
-            b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n"
-        )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5
-        while not getattr(protocol, "handshake_initiated", False) and loop.time() < deadline:
-            await asyncio.sleep(0.005)
-        assert protocol.handshake_initiated, "uvicorn never called handle_connect"
+        client.send_request(client.connect())
+        theirs.sendall(b"".join(client.data_to_send()))
+        await until(lambda: protocol.handshake_initiated, "uvicorn never called handle_connect")
         extensions = getattr(protocol, "scope", {}).get("extensions", {})
         assert DIRECT_SEND in extensions and DIRECT_RECEIVE in extensions, (
             "uvicorn's handle_connect no longer leaves a scope with extensions that "
             "web/transport.py's WebSocketProtocol.handle_connect can add to"
+        )
+        await until(frames_seen, "the app's accept never reached the client")
+        client.receive_data(b"".join(received))
+        # A binary message: what uvicorn keeps of it is what the direct receive takes.
+        client.send_binary(b"\x00\x01")
+        theirs.sendall(b"".join(client.data_to_send()))
+        await until(lambda: protocol.close_sent, "the app never saw the message")
+        require(
+            "uvicorn's WebSocketsSansIOProtocol, after a message,",
+            protocol,
+            WS_PER_MESSAGE,
+            "web/transport.py (WebSocketProtocol.send_receive_event_to_app)",
+            "uvicorn",
         )
     finally:
         protocol.transport.abort()
