@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
-from storage.models import Checkpoint, Note, UpdateLog, Version, VersionAuthor, utcnow
+from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
 
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
@@ -74,54 +74,97 @@ def get_note(*, session: Session, note_id: int) -> Note | None:
 
 def replace_token(
     *, session: Session, note_id: int, which: Literal["edit", "view"], edit_token: str, old: str
-) -> str | None:
-    """Replace the note's edit or view token ``old`` by a new one; return it.
+) -> Note | None:
+    """Replace the note's edit or view token ``old`` by a new one; the row as committed.
 
     A compare-and-swap: it happens only if the note still has ``edit_token`` (the
-    requester's authority) and ``old``. When a concurrent replacement won, it
-    returns None, so no caller is ever handed a link that is already dead.
+    requester's authority) and ``old``, and is not deleted. When a concurrent
+    change won (a replacement, a deletion), it returns None, so no caller is
+    ever handed a link that is already dead, and no deleted note gets a link
+    nobody was given.
     """
-    new = new_token()
     column = col(Note.edit_token) if which == "edit" else col(Note.view_token)
-    statement = (
+    return _change(
+        session,
         update(Note)
         .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token, column == old)
-        .values({column: new})
+        .where(col(Note.deleted_at).is_(None))
+        .values({column: new_token()}),
     )
-    result = session.execute(statement)
+
+
+def delete_note(*, session: Session, note_id: int, edit_token: str) -> Note | None:
+    """Mark the note deleted, now, if ``edit_token`` still opens it; the row as committed.
+
+    Deleting it again keeps the first time (and its window), and returns the
+    row as it is. None: the link no longer opens the note (it was replaced).
+    """
+    deleted = _change(
+        session,
+        update(Note)
+        .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token)
+        .where(col(Note.deleted_at).is_(None))
+        .values(deleted_at=utcnow()),
+    )
+    if deleted is not None:
+        return deleted
+    found = find_by_token(session=session, token=edit_token, include_deleted=True)
+    return found if found is not None and found.deleted_at is not None else None
+
+
+def restore_note(
+    *, session: Session, note_id: int, edit_token: str, deleted_after: datetime
+) -> Note | None:
+    """Bring back the note ``edit_token`` opens if it was deleted after ``deleted_after``.
+
+    Returns the row as committed; None if nothing changed (not deleted, deleted
+    too long ago, or the link no longer opens it: the caller reads which).
+    """
+    return _change(
+        session,
+        update(Note)
+        .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token)
+        .where(col(Note.deleted_at).is_not(None), col(Note.deleted_at) > deleted_after)
+        .values(deleted_at=None),
+    )
+
+
+def _change(session: Session, statement: Any) -> Note | None:
+    """Run a conditional UPDATE of one note's row and commit; the row it wrote, or None.
+
+    Every change of a note's row is one such statement, touching only the
+    columns it owns, never a write-back of a row read earlier: the writer
+    advances ``head`` and the session figures in the same row all the time,
+    and a stale copy written over them moved a note's head back (acknowledged
+    edits lost, every later append refused). Its WHERE is the change's
+    precondition, checked by the database as it writes: PostgreSQL re-checks it
+    on the row as committed by a concurrent writer it waited for, and SQLite
+    has one writer at a time, so two changes of one note serialise and each
+    answer is true. RETURNING hands back the row as committed, so no second
+    read can see a later change.
+    """
+    returning = statement.returning(Note).execution_options(populate_existing=True)
+    row = session.execute(returning).scalar_one_or_none()
+    if row is not None:
+        session.expunge(row)  # as committed: a commit would expire what it holds
     session.commit()
-    return new if result.rowcount == 1 else None  # type: ignore[attr-defined]
-
-
-def delete_note(*, session: Session, note: Note) -> None:
-    """Mark the note deleted, now; deleting it again keeps the first time (and its window)."""
-    if note.deleted_at is None:
-        note.deleted_at = utcnow()
-        session.add(note)
-        session.commit()
-        session.refresh(note)
-
-
-def restore_note(*, session: Session, note: Note) -> None:
-    """Bring a deleted note back."""
-    note.deleted_at = None
-    session.add(note)
-    session.commit()
-    session.refresh(note)
+    return row if isinstance(row, Note) else None
 
 
 def purge_deleted(*, session: Session, deleted_before: datetime, keep: set[int]) -> list[int]:
     """Remove notes deleted before ``deleted_before`` with their whole history, in one
     transaction; the ids in ``keep`` (notes still loaded somewhere) are left for later.
-    Returns the ids removed."""
-    statement = select(Note.id).where(col(Note.deleted_at) < deleted_before)
-    ids = [note_id for note_id in session.exec(statement) if note_id is not None]
-    ids = [note_id for note_id in ids if note_id not in keep]
-    if ids:
-        versions = select(Version.id).where(col(Version.note_id).in_(ids))
-        session.exec(delete(VersionAuthor).where(col(VersionAuthor.version_id).in_(versions)))
-        for table in (Version, Checkpoint, UpdateLog):
-            session.exec(delete(table).where(col(table.note_id).in_(ids)))
-        session.exec(delete(Note).where(col(Note.id).in_(ids)))
-        session.commit()
+    Returns the ids removed.
+
+    One DELETE of the notes' rows, with the condition in it, and the database's
+    ON DELETE CASCADE takes their history: a note restored a moment before is
+    not deleted any more when the statement meets its row, so it stays whole
+    (selecting the ids first, then deleting by id, purged a note just restored).
+    """
+    statement = delete(Note).where(col(Note.deleted_at) < deleted_before)
+    if keep:
+        statement = statement.where(col(Note.id).not_in(keep))
+    found = session.execute(statement.returning(col(Note.id)))
+    ids = sorted(int(note_id) for note_id in found.scalars())
+    session.commit()
     return ids

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from support.sql import query
@@ -19,16 +20,72 @@ from storage.models import Checkpoint, Note, utcnow
 def test_a_deleted_note_opens_only_when_asked_for_and_comes_back(engine: Engine) -> None:
     with Session(engine) as session:
         note = notes.create_note(session=session, initial_update=b"\x00")
-        notes.delete_note(session=session, note=note)
-        first = note.deleted_at
-        notes.delete_note(session=session, note=note)  # again: the window is not restarted
-        assert note.deleted_at == first
+        assert note.id is not None
+        deleted = notes.delete_note(session=session, note_id=note.id, edit_token=note.edit_token)
+        assert deleted is not None and deleted.deleted_at is not None
+        again = notes.delete_note(session=session, note_id=note.id, edit_token=note.edit_token)
+        assert again is not None and again.deleted_at == deleted.deleted_at  # the same window
         for token in (note.edit_token, note.view_token):
             assert notes.find_by_token(session=session, token=token) is None
             found = notes.find_by_token(session=session, token=token, include_deleted=True)
             assert found is not None and found.id == note.id
-        notes.restore_note(session=session, note=note)
+        too_late = utcnow()
+        assert notes.restore_note(**by_token(session, note), deleted_after=too_late) is None
+        week_ago = utcnow() - timedelta(days=7)
+        restored = notes.restore_note(**by_token(session, note), deleted_after=week_ago)
+        assert restored is not None and restored.deleted_at is None
         assert notes.find_by_token(session=session, token=note.edit_token) is not None
+        assert notes.restore_note(**by_token(session, note), deleted_after=week_ago) is None
+
+
+def by_token(session: Session, note: Note) -> dict[str, Any]:
+    return {"session": session, "note_id": note.id, "edit_token": note.edit_token}
+
+
+def test_a_change_of_the_row_writes_only_its_columns_over_a_concurrent_writer(
+    engine: Engine, database_url: str
+) -> None:
+    """Each change is made while the writer has advanced the head since the row was read."""
+    with Session(engine) as session:
+        note = notes.create_note(session=session, initial_update=b"\x00")
+    assert note.id is not None
+    advance = "UPDATE note SET head = head + 5, session_added = session_added + 5 WHERE id = :id"
+    with Session(engine) as session:
+        session.execute(text(advance), {"id": note.id})
+        session.commit()
+        notes.delete_note(session=session, note_id=note.id, edit_token=note.edit_token)
+        session.execute(text(advance), {"id": note.id})
+        session.commit()
+        notes.restore_note(**by_token(session, note), deleted_after=utcnow() - timedelta(days=1))
+        session.execute(text(advance), {"id": note.id})
+        session.commit()
+        changed = notes.replace_token(
+            session=session,
+            note_id=note.id,
+            which="view",
+            edit_token=note.edit_token,
+            old=note.view_token,
+        )
+    assert changed is not None and changed.head == 16 and changed.session_added == 15
+    assert query(database_url, "SELECT head, session_added FROM note") == [(16, 15)]
+
+
+def test_a_deleted_note_gets_no_new_link_and_a_replaced_link_deletes_nothing(
+    engine: Engine,
+) -> None:
+    with Session(engine) as session:
+        note = notes.create_note(session=session, initial_update=b"\x00")
+        assert note.id is not None
+        note_id, old = note.id, note.edit_token
+        rotated = notes.replace_token(
+            session=session, note_id=note_id, which="edit", edit_token=old, old=old
+        )
+        assert rotated is not None and rotated.edit_token != old
+        assert notes.delete_note(session=session, note_id=note_id, edit_token=old) is None
+        assert notes.delete_note(**by_token(session, rotated)) is not None
+        edit, view = rotated.edit_token, rotated.view_token
+        assert notes.replace_token(**by_token(session, rotated), which="edit", old=edit) is None
+        assert notes.replace_token(**by_token(session, rotated), which="view", old=view) is None
 
 
 def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
@@ -41,7 +98,7 @@ def test_purging_removes_only_notes_deleted_before_the_window_and_not_loaded(
         session.add(Checkpoint(note_id=old.id, position=1, data=b"\x00"))
         session.commit()
         for note in (old, recent, loaded):
-            notes.delete_note(session=session, note=note)
+            notes.delete_note(**by_token(session, note))
         ids = [n.id for n in (old, recent, loaded, alive)]
         week_ago = utcnow() - timedelta(days=7, seconds=1)
         for note in (old, loaded):

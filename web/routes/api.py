@@ -23,10 +23,10 @@ from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
 from storage.db import sqlite_path
-from storage.models import Note
+from storage.models import Note, utcnow
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
-from web.purge import restorable
+from web.purge import retention
 from web.ratelimit import retry_after
 from web.state import Services
 
@@ -158,28 +158,29 @@ class Rotate(BaseModel):
 async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> NotePublic:
     """Replace the edit or view link; connections opened with the old one are closed (4403).
 
-    Concurrent replacements of one link serialise in the database: the one that
-    lost gets 409 instead of a link that is already dead.
+    Concurrent changes of one note's links and deletion serialise in the
+    database: a replacement that lost to another gets 409 instead of a link that
+    is already dead, and one that lost to a deletion gets 404.
     """
     require_editor(access, "rotate links")
     old = access.note.edit_token if body.which == "edit" else access.note.view_token
-    new = await run_in_threadpool(_replace, services, access, body.which, old)
-    if new is None:
+    note = await run_in_threadpool(_replace, services, access, body.which, old)
+    if note is None:
+        now = await run_in_threadpool(find, services.engine, access.token, include_deleted=True)
+        if now is not None and now.note.deleted_at is not None:
+            raise HTTPException(404, detail="no note has this link")
         raise HTTPException(409, detail="this link was just replaced by someone else; reload")
     services.grants.forget(old)
     services.rooms.disconnect(access.note_id, CloseCode.FORBIDDEN, REPLACED_REASON, admitted_by=old)
     services.rooms.fanout.access_changed(access.note_id)
-    current = await run_in_threadpool(
-        find, services.engine, new if body.which == "edit" else access.token
-    )
-    if current is None:
-        raise HTTPException(409, detail="this link was just replaced by someone else; reload")
-    return public_note(current, await services.rooms.read_text(access.note_id))
+    token = note.edit_token if body.which == "edit" else access.token
+    content = await services.rooms.read_text(access.note_id)
+    return public_note(NoteAccess(note, Role.EDITOR, token), content)
 
 
 def _replace(
     services: Services, access: NoteAccess, which: Literal["edit", "view"], old: str
-) -> str | None:
+) -> Note | None:
     with Session(services.engine) as session:
         return notes.replace_token(
             session=session, note_id=access.note_id, which=which, edit_token=access.token, old=old
@@ -202,8 +203,10 @@ async def delete_note(token: str, services: ServicesDep) -> Response:
     It can be restored for ``--deleted-note-retention-days``, then it is purged.
     """
     access = await _any_note(services, token, "delete a note")
-    await run_in_threadpool(_set_deleted, services, access, True)
-    services.grants.forget(access.note.edit_token, access.note.view_token)
+    note = await run_in_threadpool(_delete, services, access)
+    if note is None:  # its edit link was replaced meanwhile
+        raise HTTPException(status_code=404, detail="no note has this link")
+    services.grants.forget(note.edit_token, note.view_token)  # its links as deleted
     services.rooms.disconnect(access.note_id, CloseCode.UNKNOWN_NOTE, DELETED_REASON)
     services.rooms.fanout.access_changed(access.note_id)
     return Response(status_code=204)
@@ -213,21 +216,32 @@ async def delete_note(token: str, services: ServicesDep) -> Response:
 async def undelete_note(token: str, services: ServicesDep) -> NotePublic:
     """Bring a deleted note back, within its window; a note that is not deleted is left as is."""
     access = await _any_note(services, token, "restore a note")
-    deleted_at = access.note.deleted_at
-    if deleted_at is not None:
-        if not restorable(deleted_at, services.settings.deleted_note_retention_days):
+    note = await run_in_threadpool(_restore, services, access)
+    if note is None:  # nothing changed: say how the note stands now
+        current = await run_in_threadpool(find, services.engine, token, include_deleted=True)
+        if current is None:
+            raise HTTPException(status_code=404, detail="no note has this link")
+        if current.note.deleted_at is not None:
             raise HTTPException(status_code=404, detail="this note was deleted for good")
-        await run_in_threadpool(_set_deleted, services, access, False)
-    return public_note(access, await services.rooms.read_text(access.note_id))
+        note = current.note
+    content = await services.rooms.read_text(access.note_id)
+    return public_note(NoteAccess(note, Role.EDITOR, token), content)
 
 
-def _set_deleted(services: Services, access: NoteAccess, deleted: bool) -> None:
-    with Session(services.engine, expire_on_commit=False) as session:
-        note = session.merge(access.note)
-        if deleted:
-            notes.delete_note(session=session, note=note)
-        else:
-            notes.restore_note(session=session, note=note)
+def _delete(services: Services, access: NoteAccess) -> Note | None:
+    with Session(services.engine) as session:
+        return notes.delete_note(session=session, note_id=access.note_id, edit_token=access.token)
+
+
+def _restore(services: Services, access: NoteAccess) -> Note | None:
+    days = services.settings.deleted_note_retention_days
+    with Session(services.engine) as session:
+        return notes.restore_note(
+            session=session,
+            note_id=access.note_id,
+            edit_token=access.token,
+            deleted_after=utcnow() - retention(days),
+        )
 
 
 def public_note(access: NoteAccess, content: str) -> NotePublic:
