@@ -124,8 +124,13 @@ async def restore_version(
     )
 
 
+MAX_VERSION_ID = 2**31 - 1
+"""Version ids are SQL INTEGERs: PostgreSQL's hold at most this, and refused a larger one
+with an error (500), as ``int()`` did digits that are not ASCII ('²')."""
+
+
 def _version_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_VERSION_ID:
         raise HTTPException(404, detail="this note has no such version")
     return int(raw)
 
