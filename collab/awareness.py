@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from collab.errors import MalformedMessage
+from collab.names import BadName, clean_name
 from collab.protocol import Reader, write_varuint
 
 
@@ -70,26 +71,29 @@ def _read_entry(reader: Reader, max_state_bytes: int) -> Entry:
     return Entry(client_id, clock, None if text in ("", "null") else text)
 
 
-MAX_NAME_CHARS = 100
-
-
 def user_name(state: str) -> str | None:
-    """The ``user.name`` of a validated state (what our app and y-codemirror.next set)."""
+    """The ``user.name`` of a validated state (what our app and y-codemirror.next set),
+    cleaned as every name that reaches the history is (:func:`collab.names.clean_name`);
+    None when it has none, or nothing of it is left."""
     try:
         user = json.loads(state).get("user")
     except (ValueError, AttributeError):
         return None
     name = user.get("name") if isinstance(user, dict) else None
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
         return None
-    return " ".join(name.split())[:MAX_NAME_CHARS]
+    try:
+        return clean_name(name) or None
+    except BadName:  # canonical_state refuses such a state before it is kept
+        return None
 
 
 def canonical_state(text: str | None) -> str | None:
     """A state's JSON text in one canonical form; None stays None (removal).
 
     Raises:
-        MalformedMessage: The text is not JSON, or not an object or ``null``.
+        MalformedMessage: The text is not JSON, or not an object or ``null``, or it
+            holds a lone surrogate (not Unicode text: it cannot be sent on as UTF-8).
     """
     if text is None:
         return None
@@ -101,7 +105,13 @@ def canonical_state(text: str | None) -> str | None:
         return None
     if not isinstance(state, dict):
         raise MalformedMessage("awareness state is not a JSON object")
-    return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    if not canonical.isascii():
+        try:
+            canonical.encode()
+        except UnicodeEncodeError as error:  # a "\ud800" escape: relaying it raised later
+            raise MalformedMessage("awareness state holds a lone surrogate") from error
+    return canonical
 
 
 def _with_fields(state: str, fields: dict[str, str]) -> str:

@@ -13,11 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session
 
 from collab.document import build, text
 from collab.errors import PeerError
+from collab.names import clean_name
 from collab.persistence import ANONYMOUS
 from storage import history
 from storage.history import VersionSummary
@@ -56,11 +57,24 @@ class NameVersion(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="What to call it")
 
+    @field_validator("name")
+    @classmethod
+    def _cleaned(cls, name: str) -> str:
+        cleaned = clean_name(name)  # BadName is a ValueError: 422 with its reason
+        if not cleaned:
+            raise ValueError("a name needs a visible character")
+        return cleaned
+
 
 class RestoreBody(BaseModel):
     """The optional body of a restore: who restores, for the history."""
 
     author: str | None = Field(default=None, max_length=100)
+
+    @field_validator("author")
+    @classmethod
+    def _cleaned(cls, author: str | None) -> str | None:
+        return None if author is None else clean_name(author) or None  # None: Anonymous
 
 
 class Restored(BaseModel):
@@ -86,7 +100,7 @@ async def list_versions(
 async def name_version(access: NoteDep, body: NameVersion, services: ServicesDep) -> VersionPublic:
     """Name the note's current state; named versions are kept for ever."""
     require_editor(access, "name versions")
-    mark = await services.rooms.mark_version(access.note_id, "named", body.name.strip())
+    mark = await services.rooms.mark_version(access.note_id, "named", body.name)
     return _public(await _summary(services, access.note_id, mark.id))
 
 
