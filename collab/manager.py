@@ -38,6 +38,10 @@ from collab.room import Room
 
 logger = logging.getLogger("collab.manager")
 
+READ_COMMITTED_WAIT_S = 2.0
+"""How long a read of an open note waits for the room's pending edits to be committed
+(milliseconds, but for a locked disk) before it reads the store's committed text."""
+
 
 @dataclass(eq=False)
 class _Slot:
@@ -176,14 +180,17 @@ class RoomManager:
         return await self.store.mark_version(note, kind, name)
 
     async def read_text(self, note: int) -> str:
-        """The note's text: from its open room, else from the store (no room is opened).
+        """The note's committed text: from its open room once every edit it holds is
+        committed, else from the store (no room is opened), which holds only that.
 
         Concurrent reads of a note that is not open share one load: forty people
         opening a shared link after a meeting read it once, not forty times.
         """
         slot = self._slots.get(note)
         if slot is not None and slot.room is not None:
-            return str(slot.room.text)
+            text = str(slot.room.text)  # served once all it holds is on disk, else the store's
+            if await slot.room.pipeline.committed(within_s=READ_COMMITTED_WAIT_S):
+                return text
         reading = self._reads.get(note)
         if reading is None:
             reading = self._reads[note] = asyncio.ensure_future(self._read_stored(note))

@@ -147,6 +147,19 @@ class WritePipeline:
         if self.failed:
             raise StorageFailed("the server could not save an edit")
 
+    async def committed(self, within_s: float) -> bool:
+        """Whether every append made so far is committed, waiting up to ``within_s``.
+
+        False if one failed, or is still waiting (a locked disk): what the room
+        holds now may then never be on disk, and a reader is to read the store.
+        """
+        pending = self._last_append
+        if pending is not None and not pending.done():
+            await asyncio.wait((pending,), timeout=within_s)
+            if not pending.done():
+                return False
+        return not self.failed
+
     def after_appends(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once every append made so far is committed (or failed)."""
         if self._last_append is None or self._last_append.done():
