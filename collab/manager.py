@@ -96,6 +96,7 @@ class RoomManager:
         self._nobody.set()
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = False
+        self.unsaved: list[int] = []  # notes whose writes shutdown gave up waiting for
 
     async def __aenter__(self) -> RoomManager:
         self._tasks = asyncio.TaskGroup()
@@ -362,7 +363,7 @@ class RoomManager:
         if closing:
             _done, pending = await asyncio.wait(closing, timeout=timeout_s)
             if pending:
-                notes = sorted(closing[task].note for task in pending)
+                notes = self.unsaved = sorted(closing[task].note for task in pending)
                 logger.error(
                     "stopping with unsaved edits in notes %s after %.0f s (the disk did not "
                     "answer); their clients were never told they were saved and still hold them",

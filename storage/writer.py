@@ -89,6 +89,7 @@ class Writer(Generic[J]):
         self.commits = 0
         self.failure: str | None = None  # why the writer stopped for good
         self.last_error: str | None = None  # the last failed commit's error, until one succeeds
+        self.unfinished = False  # stop() gave up: queued writes were never committed
         self.busy_since: float | None = None  # time.monotonic() the current batch began
         self.paused = threading.Event()
         self.paused.set()  # cleared = the writer holds off (tests prove "saved" waits for disk)
@@ -121,6 +122,7 @@ class Writer(Generic[J]):
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, timeout_s)
             if self._thread.is_alive():
+                self.unfinished = True
                 logger.error(
                     "the writer did not finish within %.0f s (the disk did not answer); "
                     "stopping without it",

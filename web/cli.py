@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 EXIT_STARTUP_FAILED = 3
 EXIT_FATAL = 4  # the server could not go on (its writer stopped); a supervisor should restart it
 EXIT_DATABASE_UNUSABLE = 5  # the database cannot be served as it is; restarting will not help
+EXIT_UNSAVED = workers.UNSAVED_EXIT_CODE  # stopped by a signal with writes unfinished
 FATAL_EXIT_DELAY_S = 1.0
 GIL_SWITCH_INTERVAL_S = 0.0005
 
@@ -109,6 +110,14 @@ class Server(uvicorn.Server):
         services = getattr(self._app.state, "services", None)
         return services.fatal if isinstance(services, Services) else None
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether it stopped with writes it could not finish (never acknowledged to anyone)."""
+        services = getattr(self._app.state, "services", None)
+        if not isinstance(services, Services):
+            return False
+        return bool(services.rooms.unsaved) or services.store.writer.unfinished
+
     async def on_tick(self, counter: int) -> bool:
         # Stop a moment after the writer stopped, not at once: health checks see the
         # 503 and a load balancer drains the process before its port closes.
@@ -177,6 +186,13 @@ def _serve_one(settings: Settings, sock: socket.socket | None = None) -> int:
     server.run(sockets=[sock] if sock is not None else None)
     if server.fatal is not None:
         return EXIT_FATAL
+    if server.unsaved:
+        logging.getLogger("web.cli").critical(
+            "stopped with edits that could not be saved (the disk did not answer in "
+            "--shutdown-timeout-s): exit status %d",
+            EXIT_UNSAVED,
+        )
+        return EXIT_UNSAVED
     return 0 if server.started else EXIT_STARTUP_FAILED
 
 

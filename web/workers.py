@@ -5,7 +5,8 @@ The parent migrates the database once, binds the port, then starts N children
 through Redis) and supervises them: a child that dies is started again after a
 second, a child that cannot start at all (a usage error, an unusable database)
 stops everything with its exit status, and SIGTERM or SIGINT is passed on to
-every child, which then shuts down as a single server does.
+every child, which then shuts down as a single server does; if a child could
+not finish its writes, the parent exits with that child's status (6) too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ logger = logging.getLogger("web.workers")
 
 RESTART_DELAY_S = 1.0
 FINAL_EXIT_CODES = {2, 5}  # usage, unusable database: restarting will not help
+UNSAVED_EXIT_CODE = 6  # web.cli.EXIT_UNSAVED: a child stopped with writes unfinished
 
 
 def bind(settings: Settings) -> socket.socket:
@@ -72,7 +74,9 @@ def supervise(
                 time.sleep(RESTART_DELAY_S)
                 workers[index] = start(index)
     finally:
-        _stop_all(list(workers.values()), 2 * settings.shutdown_timeout_s + 5)
+        codes = _stop_all(list(workers.values()), 2 * settings.shutdown_timeout_s + 5)
+        if status == 0 and UNSAVED_EXIT_CODE in codes:
+            status = UNSAVED_EXIT_CODE
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
@@ -86,8 +90,11 @@ def _start(process: BaseProcess, index: int) -> BaseProcess:
     return process
 
 
-def _stop_all(workers: list[BaseProcess], timeout_s: float) -> None:
-    """SIGTERM every worker (each shuts down as a server does); SIGKILL the late ones."""
+def _stop_all(workers: list[BaseProcess], timeout_s: float) -> list[int | None]:
+    """SIGTERM every worker (each shuts down as a server does); SIGKILL the late ones.
+
+    Returns their exit statuses.
+    """
     for process in workers:
         if process.exitcode is None:
             process.terminate()
@@ -98,3 +105,4 @@ def _stop_all(workers: list[BaseProcess], timeout_s: float) -> None:
             logger.error("worker pid %s did not stop: killing it", process.pid)
             process.kill()
             process.join()
+    return [process.exitcode for process in workers]

@@ -20,6 +20,10 @@ from support.sql import query
 from support.yclient import YClient
 from websockets.exceptions import ConnectionClosed
 
+from web import cli
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
 
 def log_rows(url: str) -> tuple[int, int]:
     """How many updates the log holds, and how many of them the latest checkpoint covers."""
@@ -164,14 +168,15 @@ async def test_edits_keep_flowing_in_other_notes_when_one_client_misbehaves(
 
 
 @pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
-def test_sigterm_with_the_database_locked_stops_in_bounded_time_and_refuses_newcomers(
+def test_sigterm_with_the_database_locked_stops_in_bounded_time_refuses_newcomers_and_exits_6(
     make_server,  # type: ignore[no-untyped-def]
     db_path: Path,
 ) -> None:
+    # 8da4d82 exited 0, the status the README keeps for "every pending write finished".
     server = make_server("--shutdown-timeout-s=2").start()
     token = server.post_note("locked ")["id"]
 
-    async def scenario() -> tuple[float, int | None]:
+    async def scenario() -> tuple[float, int | None, int]:
         async with YClient.connect(server.ws_url, token) as typist:
             locker = sqlite3.connect(db_path, isolation_level=None, timeout=5)
             locker.execute("BEGIN IMMEDIATE")  # the writer now waits up to its busy timeout
@@ -187,16 +192,21 @@ def test_sigterm_with_the_database_locked_stops_in_bounded_time_and_refuses_newc
                         await asyncio.wait_for(late.recv(), 10)
                     code = late.close_code
                 status = await asyncio.to_thread(server.proc.wait, 30)
-                return time.monotonic() - started, code if status == 0 else -status
+                return time.monotonic() - started, code, status
             finally:
                 locker.execute("ROLLBACK")
                 locker.close()
 
-    took, late_code = asyncio.run(scenario())
+    took, late_code, status = asyncio.run(scenario())
     print(f"\nSIGTERM, database locked: stopped in {took:.1f} s; a late client got {late_code}")
     assert took < 15, "shutdown must be bounded"
     assert late_code == 1001  # a clear refusal, not a crash (1006)
+    assert status == cli.EXIT_UNSAVED, server.log()[-3000:]
     assert "stopping with unsaved edits" in server.log()
+    assert "could not be saved (the disk did not answer in --shutdown-timeout-s)" in server.log()
+    assert f"exit status {status}" in server.log()
+    row = next(line for line in README.splitlines() if line.startswith(f"| `{status}` |"))
+    assert "unsaved" in row or "could not" in row
 
 
 def test_a_restore_killed_midway_leaves_the_note_restored_or_untouched(
