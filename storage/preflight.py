@@ -12,10 +12,15 @@ So before serving, the file must not be empty, must start with SQLite's header a
 have readable tables, and its WAL must have no frame that fails its checksum while a later, intact
 frame commits a transaction. Each refusal is one sentence that says what to
 do. Reading is all this does: a refused database is left exactly as it was.
+
+Before any of that, and before the lock file beside it is opened, the path itself
+must be one a server can write at: not a directory, under directories (not a file),
+on a file system mounted read-write (:func:`check_location`).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import struct
 from collections.abc import Iterator
@@ -30,6 +35,34 @@ FRAME_HEADER_BYTES = 24
 
 class DatabaseUnusable(RuntimeError):
     """The database cannot be served as it is; the message says why and what to do."""
+
+
+def check_location(path: Path) -> None:
+    """Refuse a database path at which no server could ever write.
+
+    A missing file or missing directories pass (they are created on first start).
+
+    Raises:
+        DatabaseUnusable: ``path`` is a directory, one of its parents is a file, or
+            the directory that holds it is on a read-only file system.
+    """
+    if path.is_dir():
+        raise DatabaseUnusable(
+            f"{path} is a directory, not a database file; point --database-url at a file "
+            "(a new one is created where there is none)"
+        )
+    existing = next(parent for parent in path.parents if parent.exists())
+    if not existing.is_dir():
+        raise DatabaseUnusable(
+            f"{existing} is a file, not a directory, so {path} cannot be in it; "
+            "point --database-url at a file in a directory"
+        )
+    if os.statvfs(existing).f_flag & os.ST_RDONLY:
+        raise DatabaseUnusable(
+            f"{existing} is on a read-only file system, and a server writes beside its "
+            "database (the WAL, the lock file); mount it read-write, or copy the database "
+            "to a writable disk"
+        )
 
 
 def check_before_serving(path: Path) -> None:

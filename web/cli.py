@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 
 from storage.db import DatabaseInUse, create_schema, exclusive_sqlite, make_engine, sqlite_path
-from storage.preflight import DatabaseUnusable, check_before_serving
+from storage.preflight import DatabaseUnusable, check_before_serving, check_location
 from web import admin, logs, workers
 from web.app import create_app
 from web.http_transport import http_protocol, limits_from
@@ -143,11 +143,13 @@ def serve(settings: Settings) -> int:
         for problem in problems:
             print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    path = sqlite_path(settings.database_url)
     try:
+        if path is not None:
+            check_location(path)  # before the lock file beside it is opened
         with exclusive_sqlite(settings.database_url):
             # Fail early, with one clear line, if another server holds the database or
             # it would be served wrongly (empty, not SQLite, damaged, a damaged WAL).
-            path = sqlite_path(settings.database_url)
             if path is not None:
                 check_before_serving(path)
     except DatabaseInUse as error:

@@ -63,18 +63,27 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], *words:
     return lines[0]
 
 
-def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -> None:
-    # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
+def namespace() -> list[str]:
+    """The command that runs the rest in user and mount namespaces of its own (as root there)."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        reason = "unshare (util-linux) is missing: it makes the small full file system"
+        reason = "unshare (util-linux) is missing: it makes the small file systems"
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
+    return [unshare, "--user", "--map-root-user", "--mount"]
+
+
+def skip_without_namespaces(done: subprocess.CompletedProcess[str]) -> None:
+    if done.returncode != 0 and "unshare failed" in done.stderr and not IN_CI:
+        pytest.skip(f"no user and mount namespaces here: {done.stderr.strip()}")
+
+
+def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -> None:
+    # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
-    namespace = [unshare, "--user", "--map-root-user", "--mount"]
     done = subprocess.run(
-        [*namespace, sys.executable, "-m", "support.fulldisk", str(tmp_path)],
+        [*namespace(), sys.executable, "-m", "support.fulldisk", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -82,8 +91,7 @@ def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -
         cwd=TESTS,
         check=False,
     )
-    if done.returncode != 0 and "unshare failed" in done.stderr and not IN_CI:
-        pytest.skip(f"no user and mount namespaces here: {done.stderr.strip()}")
+    skip_without_namespaces(done)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["started"], result["log"][-3000:]
@@ -109,6 +117,44 @@ def test_a_database_whose_schema_page_is_damaged_is_refused_in_one_line(db_path:
         file.seek(100)
         file.write(b"\xa5" * 3000)
     assert_refused_in_one_line(serve_until_exit(db_path), "is damaged", "collab-notes check")
+
+
+# 8da4d82 exited 1 with a traceback in each of these three cases.
+def test_a_database_path_that_is_a_directory_is_refused_in_one_line(db_path: Path) -> None:
+    db_path.mkdir()
+    assert_refused_in_one_line(serve_until_exit(db_path), "is a directory, not a database file")
+
+
+def test_a_database_path_under_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    line = assert_refused_in_one_line(
+        serve_until_exit(tmp_path / "a-file" / "notes.db"), "is a file, not a directory"
+    )
+    assert str(tmp_path / "a-file") in line
+
+
+READ_ONLY_SERVE = """mount -t tmpfs -o size=8m tmpfs "$1" && cp "$2" "$1/notes.db" &&
+mount -o remount,ro "$1" && shift 2 && exec "$@" """
+
+
+def test_a_database_on_a_read_only_mount_is_refused_in_one_line(
+    tmp_path: Path, db_path: Path
+) -> None:
+    notes_database(db_path, ["a note"])
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    serve = [sys.executable, "-m", "web.cli", "serve", "--port", str(free_port())]
+    serve += ["--database-url", f"sqlite:///{mnt / 'notes.db'}"]
+    done = subprocess.run(
+        [*namespace(), "sh", "-c", READ_ONLY_SERVE, "sh", str(mnt), str(db_path), *serve],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    skip_without_namespaces(done)
+    line = assert_refused_in_one_line(done, "is on a read-only file system")
+    assert "mount it read-write" in line
 
 
 async def test_a_damaged_wal_is_refused_and_left_as_it_was(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
