@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,7 @@ from sqlalchemy import Engine, event, inspect, make_url, text
 from sqlmodel import create_engine
 
 from storage import models
+from storage.preflight import full_disk
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -49,13 +52,28 @@ loads: 6 threads on 2 cores) and the writer fit in 50, so no thread waits for th
 pool, let alone deadlocks on it."""
 
 
-def make_engine(url: str, durability: Durability = Durability.FULL) -> Engine:
-    """Create an engine; for SQLite, in WAL mode with foreign keys and a busy timeout."""
+ALONE_VFS = "unix-excl"
+"""SQLite's VFS that keeps a WAL database's index in this process's memory, not in a
+``-shm`` file, and so locks every other process out of the database."""
+
+
+def make_engine(
+    url: str, durability: Durability = Durability.FULL, *, alone: bool = False
+) -> Engine:
+    """Create an engine; for SQLite, in WAL mode with foreign keys and a busy timeout.
+
+    ``alone``: open a SQLite file through :data:`ALONE_VFS` (see :func:`serving_engine`).
+    """
     is_sqlite = url.startswith("sqlite")
     connect_args = {"check_same_thread": False, "timeout": 30} if is_sqlite else {}
     pooled: dict[str, Any] = {}
     if _pooled(url):
         pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    path = sqlite_path(url)
+    if alone and path is not None:
+        pooled["creator"] = partial(
+            sqlite3.connect, f"file:{path}?vfs={ALONE_VFS}", uri=True, **connect_args
+        )
     if not is_sqlite:
         # A server may close pooled connections while they wait (a restart, a failover,
         # idle_session_timeout): test each on checkout (one round trip) rather than fail
@@ -84,6 +102,34 @@ def _sqlite_pragmas(durability: Durability) -> Any:
         cursor.close()
 
     return on_connect
+
+
+def serving_engine(url: str, durability: Durability) -> tuple[Engine, str | None]:
+    """The engine a server serves ``url`` with, and why it holds the database alone (or None).
+
+    A clean stop deletes a SQLite database's ``-shm`` index, and SQLite must write
+    it (32 KB) before it reads anything: on a full disk every connection fails
+    with "disk I/O error". The database is then opened through :data:`ALONE_VFS`,
+    which keeps the index in memory: it serves what is saved, every write fails
+    with "database or disk is full" until space is freed, and then succeeds.
+    """
+    path = sqlite_path(url)
+    reason = None if path is None else _full_disk_on_open(path)
+    return make_engine(url, durability, alone=reason is not None), reason
+
+
+def _full_disk_on_open(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    # Read-only: closing it must not checkpoint the WAL (a write) as a last connection would.
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        return None
+    except sqlite3.OperationalError as error:
+        return full_disk(error, path)
+    finally:
+        connection.close()
 
 
 class SchemaTooNew(RuntimeError):

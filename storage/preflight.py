@@ -21,6 +21,7 @@ on a file system mounted read-write (:func:`check_location`).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import struct
 from collections.abc import Iterator
@@ -31,6 +32,14 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 WAL_MAGIC = {0x377F0682: "<", 0x377F0683: ">"}  # the byte order of the WAL's checksums
 WAL_HEADER_BYTES = 32
 FRAME_HEADER_BYTES = 24
+
+
+FULL_BELOW_BYTES = 16 * 1024 * 1024
+"""A disk with less free space than this, where SQLite says it could not write, is full."""
+FULL_DISK_ERRORS = {"SQLITE_FULL", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_WRITE"}
+"""What SQLite answers when it cannot grow a file. Opening a WAL database whose
+``-shm`` index is gone (a clean stop deletes it) must write that 32 KB index first:
+on a full disk that fails as ``SQLITE_IOERR_SHMSIZE``, "disk I/O error"."""
 
 
 class DatabaseUnusable(RuntimeError):
@@ -110,10 +119,37 @@ def _check_tables(path: Path) -> None:
         connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         connection.execute("PRAGMA user_version").fetchone()
     except sqlite3.DatabaseError as error:
+        if full_disk(error, path) is not None and _tables_readable_in_place(path):
+            return  # intact; the server serves it on the full disk (storage.db.serving_engine)
         raise DatabaseUnusable(
             f"{path} is damaged ({error}); run `collab-notes check` to see what is wrong, "
             "and restore a backup"
         ) from None
+    finally:
+        connection.close()
+
+
+def full_disk(error: sqlite3.Error, path: Path) -> str | None:
+    """Why ``error`` is a full disk rather than damage ("the disk holding ... is full"), or None."""
+    if getattr(error, "sqlite_errorname", None) not in FULL_DISK_ERRORS:
+        return None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free >= FULL_BELOW_BYTES:
+        return None
+    return f"the disk holding {path} is full ({free // 1024} KB free)"
+
+
+def _tables_readable_in_place(path: Path) -> bool:
+    """Whether SQLite reads the schema without writing anything (not even its -shm index)."""
+    connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        return True
+    except sqlite3.DatabaseError:
+        return False
     finally:
         connection.close()
 

@@ -21,7 +21,7 @@ from collab.config import RoomConfig
 from collab.events import NO_EVENTS
 from collab.manager import RoomManager
 from collab.yencoding import DEFAULT_LIMITS
-from storage.db import Durability, create_schema, exclusive_sqlite, make_engine, sqlite_path
+from storage.db import Durability, create_schema, exclusive_sqlite, serving_engine, sqlite_path
 from storage.updates import SqlDocumentStore
 from web.access import GrantCache
 from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
@@ -76,7 +76,15 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
     # depend on each other, so that they close in the reverse order.
     _make_parent_dir(settings.database_url)
     with exclusive_sqlite(settings.database_url):
-        engine = make_engine(settings.database_url, Durability(settings.durability))
+        engine, full = serving_engine(settings.database_url, Durability(settings.durability))
+        if full is not None:
+            logger.warning(
+                "%s: serving what is saved; saving fails until space is freed. Until this "
+                "server restarts, it holds the database alone (SQLite could not write its "
+                "-shm index): `collab-notes backup` and `check` cannot open it meanwhile",
+                full,
+                extra={"disk_full": True},
+            )
         create_schema(engine)
         services: list[Services] = []
         metrics = Metrics()  # one registry per app: tests run several servers in a process

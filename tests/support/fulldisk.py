@@ -1,9 +1,12 @@
-"""A server restarted on a full disk: run as ``unshare -Urm python -m support.fulldisk DIR``.
+"""A server restarted on a full disk: run as ``unshare -Urm python -m support.fulldisk DIR STOP``.
 
 Inside its own mount namespace it mounts a small tmpfs on ``DIR/mnt`` (nothing
-outside the namespace sees it), runs a server there, writes a note, kills the
-server, fills the file system, and starts a server again. It prints one JSON
-object: whether the second server started, what it serves, and its log.
+outside the namespace sees it), runs a server there, writes a note, stops the
+server (STOP: ``kill``, as a crash, or ``term``, a clean stop, which deletes
+SQLite's ``-shm`` index), fills the file system, and starts a server again; it
+reads the note, tries to create one, frees the space and creates one again. It
+prints one JSON object: whether the second server started, what it answered,
+and its log.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import errno
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from support.http import http
@@ -33,7 +37,7 @@ def fill(directory: Path) -> None:
                 raise
 
 
-def main(work: Path) -> dict[str, object]:
+def main(work: Path, stop: str) -> dict[str, object]:
     mnt = work / "mnt"
     mnt.mkdir()
     subprocess.run(
@@ -41,7 +45,10 @@ def main(work: Path) -> dict[str, object]:
     )
     first = ServerProcess(mnt / "notes.db", work).start()
     token = first.post_note(NOTE)["id"]
-    first.kill()  # as a crash would: the WAL and its index stay, their space already taken
+    if stop == "kill":
+        first.kill()  # as a crash would: the WAL and its index stay, their space already taken
+    else:
+        assert first.terminate() == 0  # the last connection deletes the WAL and its index
     fill(mnt)
     second = ServerProcess(mnt / "notes.db", work)
     try:
@@ -49,13 +56,28 @@ def main(work: Path) -> dict[str, object]:
     except RuntimeError:
         return {"started": False, "log": second.log()}
     try:
-        response = second.get_note(token)
-        content = response.json().get("content") if response.status_code == 200 else None
-        health = http.get(second.url + "/healthz", timeout=10).json()
-        return {"started": True, "content": content, "health": health, "log": second.log()}
+        return {"started": True, **answers(second, token, mnt), "log": second.log()}
     finally:
         second.stop()
 
 
+def answers(server: ServerProcess, token: str, mnt: Path) -> dict[str, object]:
+    """What the server answers on the full disk, and once space is freed."""
+    response = server.get_note(token)
+    content = response.json().get("content") if response.status_code == 200 else None
+    health = http.get(server.url + "/healthz", timeout=10).json()
+    started = time.monotonic()
+    refused = http.post(server.url + "/api/notes", json={"content": "x"}, timeout=60)
+    took = time.monotonic() - started
+    (mnt / "filler").unlink()
+    created = http.post(server.url + "/api/notes", json={"content": "after"}, timeout=60)
+    return {
+        "content": content,
+        "health": health,
+        "post_while_full": [refused.status_code, refused.text, dict(refused.headers), took],
+        "post_after_freeing": created.status_code,
+    }
+
+
 if __name__ == "__main__":
-    print(json.dumps(main(Path(sys.argv[1]))))
+    print(json.dumps(main(Path(sys.argv[1]), sys.argv[2])))

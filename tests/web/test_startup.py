@@ -79,11 +79,13 @@ def skip_without_namespaces(done: subprocess.CompletedProcess[str]) -> None:
         pytest.skip(f"no user and mount namespaces here: {done.stderr.strip()}")
 
 
-def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["kill", "term"])
+def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path, stop: str) -> None:
     # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
+    # 8da4d82, after a clean stop (no -shm left): "is damaged (disk I/O error)", exit 5.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
     done = subprocess.run(
-        [*namespace(), sys.executable, "-m", "support.fulldisk", str(tmp_path)],
+        [*namespace(), sys.executable, "-m", "support.fulldisk", str(tmp_path), stop],
         capture_output=True,
         text=True,
         timeout=120,
@@ -96,7 +98,13 @@ def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path) -
     result = json.loads(done.stdout)
     assert result["started"], result["log"][-3000:]
     assert result["content"] == "# Kept\nwritten before the disk filled up"
-    assert result["health"]["status"] == "unavailable"  # and /healthz says why
+    assert result["health"] == {
+        "status": "unavailable",
+        "detail": "the disk holding the database is full (0 KB free)",
+    }
+    if stop == "term":
+        assert "is full (0 KB free): serving what is saved" in result["log"]
+    assert result["post_after_freeing"] == 201  # saving works again once there is space
 
 
 def test_an_empty_database_file_is_refused_in_one_line(db_path: Path) -> None:
