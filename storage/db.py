@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -84,6 +85,7 @@ def make_engine(
     engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pooled)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas(durability))
+        event.listen(engine, "checkout", _busy_timeout_on_checkout)
     return engine
 
 
@@ -92,16 +94,40 @@ def _pooled(url: str) -> bool:
     return not url.startswith("sqlite") or sqlite_path(url) is not None
 
 
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another's write lock (the writer's, a backup's)."""
+_busy_timeout_ms: ContextVar[int] = ContextVar("busy_timeout_ms", default=BUSY_TIMEOUT_MS)
+
+
+@contextmanager
+def statement_busy_timeout(seconds: float) -> Iterator[None]:
+    """SQLite connections checked out in this context (and threads it starts) wait this long."""
+    token = _busy_timeout_ms.set(int(seconds * 1000))
+    try:
+        yield
+    finally:
+        _busy_timeout_ms.reset(token)
+
+
 def _sqlite_pragmas(durability: Durability) -> Any:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={durability.value.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+        record.info["busy_timeout_ms"] = BUSY_TIMEOUT_MS
 
     return on_connect
+
+
+def _busy_timeout_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Give the connection the busy timeout of the context that checks it out."""
+    wanted = _busy_timeout_ms.get()
+    if record.info.get("busy_timeout_ms") != wanted:  # a statement only when it changes
+        dbapi_connection.execute(f"PRAGMA busy_timeout={wanted}")
+        record.info["busy_timeout_ms"] = wanted
 
 
 def serving_engine(url: str, durability: Durability) -> tuple[Engine, str | None]:

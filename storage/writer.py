@@ -130,11 +130,15 @@ class Writer(Generic[J]):
                     extra={"timeout_s": timeout_s},
                 )
 
-    def trouble(self, *, delayed_after_s: float = 2.0) -> str | None:
-        """Why saving does not work right now, or None while it does."""
+    def trouble(self, *, delayed_after_s: float = 2.0, failed: bool = True) -> str | None:
+        """Why saving does not work right now, or None while it does.
+
+        ``failed=False`` leaves out that the last commit failed: that stays true until
+        one succeeds, which may be long after the database has recovered.
+        """
         if self.failure is not None:
             return self.failure
-        if self.last_error is not None:
+        if failed and self.last_error is not None:
             return f"saving fails: {self.last_error}"
         busy_since = self.busy_since
         if busy_since is not None and time.monotonic() - busy_since > delayed_after_s:

@@ -23,6 +23,7 @@ from collab.manager import RoomManager
 from collab.yencoding import DEFAULT_LIMITS
 from storage.db import Durability, create_schema, exclusive_sqlite, serving_engine, sqlite_path
 from storage.updates import SqlDocumentStore
+from web import saving
 from web.access import GrantCache
 from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.metrics import FanoutState, Metrics
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     api.install_error_handlers(app)
+    saving.install(app)
     app.include_router(api.router)
     app.include_router(history.router)
     app.include_router(ws.router)

@@ -104,6 +104,10 @@ def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path, s
     }
     if stop == "term":
         assert "is full (0 KB free): serving what is saved" in result["log"]
+    status, body, headers, took = result["post_while_full"]
+    assert status == 503, body  # 8da4d82: a bare 500
+    assert "the disk holding the database is full" in json.loads(body)["detail"]
+    assert int(headers["retry-after"]) > 0 and took < 10
     assert result["post_after_freeing"] == 201  # saving works again once there is space
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import unicodedata
 from datetime import datetime
 from typing import Any, Literal
@@ -22,8 +21,8 @@ from collab.document import initial_update, title_of
 from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
-from storage.db import sqlite_path
 from storage.models import Note, utcnow
+from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
 from web.purge import retention
@@ -62,7 +61,7 @@ class NotePublic(BaseModel):
 @router.get("/healthz")
 async def healthz(services: ServicesDep) -> JSONResponse:
     """200 while the server can read and save notes; 503 with the reason otherwise."""
-    problem = services.fatal or services.store.writer.trouble() or _disk_full(services)
+    problem = saving.trouble(services)
     if problem is None:
         try:
             await run_in_threadpool(_ping, services)
@@ -71,23 +70,6 @@ async def healthz(services: ServicesDep) -> JSONResponse:
     if problem is not None:
         return JSONResponse({"status": "unavailable", "detail": problem}, 503)
     return JSONResponse({"status": "ok"})
-
-
-MIN_FREE_DISK_BYTES = 16 * 1024 * 1024
-"""Below this much free space beside a SQLite database, saving is about to fail."""
-
-
-def _disk_full(services: Services) -> str | None:
-    path = sqlite_path(services.settings.database_url)
-    if path is None:
-        return None
-    try:
-        free = shutil.disk_usage(path.parent).free
-    except OSError as error:
-        return f"cannot read the disk holding the database: {error}"
-    if free < MIN_FREE_DISK_BYTES:
-        return f"the disk holding the database is full ({free // 1024} KB free)"
-    return None
 
 
 def _ping(services: Services) -> None:
