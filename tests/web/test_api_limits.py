@@ -65,13 +65,13 @@ def test_creating_notes_past_the_rate_gets_429_with_retry_after_for_that_address
     make_live: Callable[..., LiveServer],
 ) -> None:
     server = make_live(max_notes_created_per_minute=3).start()
-    statuses = [http.post(server.url + "/api/notes").status_code for _ in range(3)]
+    statuses = [http.post(server.url + "/api/notes", json={}).status_code for _ in range(3)]
     assert statuses == [201, 201, 201]
-    refused = http.post(server.url + "/api/notes")
+    refused = http.post(server.url + "/api/notes", json={})
     assert refused.status_code == 429
     assert refused.json() == {"detail": "too many new notes from your address; try again later"}
     assert 1 <= int(refused.headers["retry-after"]) <= 20  # a token comes back every 20 s
     server.wait_for_log("refused 127.0.0.1 a new note with 429")
     other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
     with other:
-        assert other.post(server.url + "/api/notes").status_code == 201
+        assert other.post(server.url + "/api/notes", json={}).status_code == 201

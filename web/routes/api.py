@@ -9,13 +9,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlmodel import Session
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collab.document import initial_update, title_of
 from collab.errors import CloseCode
@@ -25,6 +23,7 @@ from storage.models import Note, utcnow
 from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.deps import NoteDep, RoomsDep, ServicesDep, require_editor
+from web.jsonbody import read_json, request_body
 from web.purge import retention
 from web.ratelimit import retry_after
 from web.state import Services
@@ -36,6 +35,8 @@ MAX_INITIAL_CONTENT_CHARS = 2_000_000
 
 class NoteCreate(BaseModel):
     """The optional body of ``POST /api/notes``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     content: str = Field(
         default="",
@@ -77,13 +78,18 @@ def _ping(services: Services) -> None:
         connection.execute(text("SELECT 1"))
 
 
-@router.post("/api/notes", status_code=201, response_model=NotePublic)
-async def create_note(
-    request: Request, services: ServicesDep, body: NoteCreate | None = None
-) -> NotePublic:
+@router.post(
+    "/api/notes",
+    status_code=201,
+    response_model=NotePublic,
+    openapi_extra=request_body(NoteCreate, required=False),
+)
+async def create_note(request: Request, services: ServicesDep) -> NotePublic:
     """Create a note; its ``id`` is the edit link's secret.
 
     Each client address may create ``--max-notes-created-per-minute``; past that, 429.
+    Every request counts, before its body is read: a refused body costs a creation.
+    The body is JSON (``Content-Type: application/json``), and may be empty.
     """
     address = request.client.host if request.client else "unknown"
     wait_s = services.note_creations.take(address)
@@ -98,7 +104,8 @@ async def create_note(
             detail="too many new notes from your address; try again later",
             headers={"Retry-After": retry_after(wait_s)},
         )
-    content = body.content if body else ""
+    limit = services.settings.max_request_body_bytes or MAX_INITIAL_CONTENT_CHARS * 6
+    content = (await read_json(request, NoteCreate, limit)).content
     added = len(content.encode("utf-16-le")) // 2  # characters, as Yjs counts them
     note = await run_in_threadpool(_create, services, initial_update(content), added)
     assert note.id is not None
@@ -133,11 +140,17 @@ async def export_note(access: NoteDep, rooms: RoomsDep) -> Response:
 class Rotate(BaseModel):
     """The body of ``POST /api/notes/{token}/rotate``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     which: Literal["edit", "view"] = Field(description="Which link to replace.")
 
 
-@router.post("/api/notes/{token}/rotate", response_model=NotePublic)
-async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> NotePublic:
+@router.post(
+    "/api/notes/{token}/rotate",
+    response_model=NotePublic,
+    openapi_extra=request_body(Rotate, required=True),
+)
+async def rotate_link(access: NoteDep, request: Request, services: ServicesDep) -> NotePublic:
     """Replace the edit or view link; connections opened with the old one are closed (4403).
 
     Concurrent changes of one note's links and deletion serialise in the
@@ -145,6 +158,7 @@ async def rotate_link(access: NoteDep, body: Rotate, services: ServicesDep) -> N
     is already dead, and one that lost to a deletion gets 404.
     """
     require_editor(access, "rotate links")
+    body = await read_json(request, Rotate)
     old = access.note.edit_token if body.which == "edit" else access.note.view_token
     note = await run_in_threadpool(_replace, services, access, body.which, old)
     if note is None:
@@ -269,34 +283,7 @@ def install_error_handlers(app: Any) -> None:
         problems = [_describe(problem) for problem in error.errors()]
         return JSONResponse({"detail": "invalid request", "problems": problems}, 422)
 
-    async def http_error(request: Request, error: Exception) -> Response:
-        assert isinstance(error, StarletteHTTPException)
-        reason = _unparsable_body(error)
-        if reason is not None:
-            return JSONResponse({"detail": "invalid request", "problems": [reason]}, 422)
-        return await http_exception_handler(request, error)
-
     app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-
-
-def _unparsable_body(error: StarletteHTTPException) -> str | None:
-    """What was wrong with a JSON body FastAPI could not parse, or None for other errors.
-
-    FastAPI turns a JSON syntax error into a 422 but anything else that stops the
-    parse (bytes that are not UTF-8, nesting past Python's recursion limit) into a
-    bare 400; both are the client's malformed body, answered as documented.
-    """
-    cause = error.__cause__
-    if error.status_code != 400:
-        return None
-    if isinstance(cause, UnicodeDecodeError):
-        return "the request body is not valid JSON: it is not UTF-8"
-    if isinstance(cause, RecursionError):
-        return "the request body is not valid JSON: it nests too deeply"
-    if isinstance(cause, ValueError):
-        return "the request body is not valid JSON"
-    return None
 
 
 def _describe(problem: Any) -> str:

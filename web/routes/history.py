@@ -11,9 +11,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
 from collab.document import build, text
@@ -24,6 +24,7 @@ from storage import history
 from storage.history import VersionSummary
 from web.access import find
 from web.deps import NoteDep, ServicesDep, require_editor
+from web.jsonbody import read_json, read_optional_json, request_body
 from web.routes.api import NotePublic, public_note
 from web.state import Services
 
@@ -55,6 +56,8 @@ class VersionList(BaseModel):
 class NameVersion(BaseModel):
     """The body of naming the current version."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=100, description="What to call it")
 
     @field_validator("name")
@@ -68,6 +71,8 @@ class NameVersion(BaseModel):
 
 class RestoreBody(BaseModel):
     """The optional body of a restore: who restores, for the history."""
+
+    model_config = ConfigDict(extra="forbid")
 
     author: str | None = Field(default=None, max_length=100)
 
@@ -96,10 +101,16 @@ async def list_versions(
     return VersionList(versions=[_public(version) for version in found])
 
 
-@router.post("", status_code=201, response_model=VersionPublic)
-async def name_version(access: NoteDep, body: NameVersion, services: ServicesDep) -> VersionPublic:
+@router.post(
+    "",
+    status_code=201,
+    response_model=VersionPublic,
+    openapi_extra=request_body(NameVersion, required=True),
+)
+async def name_version(access: NoteDep, request: Request, services: ServicesDep) -> VersionPublic:
     """Name the note's current state; named versions are kept for ever."""
     require_editor(access, "name versions")
+    body = await read_json(request, NameVersion)
     mark = await services.rooms.mark_version(access.note_id, "named", body.name)
     return _public(await _summary(services, access.note_id, mark.id))
 
@@ -113,15 +124,17 @@ async def read_version(access: NoteDep, version_id: str, services: ServicesDep) 
     return VersionContent(**_public(version).model_dump(), content=content)
 
 
-@router.post("/{version_id}/restore", response_model=Restored)
+@router.post(
+    "/{version_id}/restore",
+    response_model=Restored,
+    openapi_extra=request_body(RestoreBody, required=False),
+)
 async def restore_version(
-    access: NoteDep,
-    version_id: str,
-    services: ServicesDep,
-    body: Annotated[RestoreBody | None, Body()] = None,
+    access: NoteDep, version_id: str, request: Request, services: ServicesDep
 ) -> Restored:
     """Make the note's text that version's, as one edit everyone sees at once."""
     require_editor(access, "restore versions")
+    body = await read_optional_json(request, RestoreBody)
     version = await _summary(services, access.note_id, _version_id(version_id))
     content = await asyncio.to_thread(_content_at, services, access.note_id, version.position)
     author = (body.author if body and body.author else None) or ANONYMOUS
