@@ -26,6 +26,7 @@ from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
 from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
+from web.headers import ApiHeaders
 from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
 from web.routes import api, history, pages, ws
@@ -55,10 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="collab-notes",
         lifespan=partial(_lifespan, settings),
-        docs_url="/api/docs",
+        # The schema, but no docs page: FastAPI's loads Swagger UI from a CDN at a
+        # floating version, with no integrity hash, on the notes' origin.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(ApiHeaders)
     api.install_error_handlers(app)
     saving.install(app)
     app.include_router(api.router)
