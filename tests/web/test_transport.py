@@ -147,6 +147,36 @@ def test_a_request_head_over_the_limit_gets_431_and_a_long_request_line_414(
     assert http.get(server.url + "/healthz").status_code == 200
 
 
+def test_a_pipelined_head_over_the_limit_in_the_same_read_as_the_one_before_gets_431(
+    live: LiveServer,
+) -> None:
+    first = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    filler = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"f" * 1000) for i in range(120))
+    second = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + filler + b"\r\n"  # 120 KB
+    with connect(live.settings.port) as sock:
+        sock.sendall(first + second)
+        response = read_until_closed(sock)
+    assert response.startswith(b"HTTP/1.1 200")
+    assert response.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 431" in response, response[-300:]
+    live.wait_for_log(f"with 431: its request head is over {16 * 1024} bytes")
+
+
+def test_a_request_with_both_content_length_and_transfer_encoding_gets_400_and_is_closed(
+    make_live: Callable[..., LiveServer],
+) -> None:
+    # Timeouts far beyond the wait, so that only the refusal can close the connection.
+    server = make_live(idle_connection_timeout_s=120, request_head_timeout_s=120).start()
+    with connect(server.settings.port) as sock:
+        sock.sendall(
+            b"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        )
+        response = read_until_closed(sock, timeout_s=30)
+    assert status_of(response) == 400
+    assert b"both Content-Length and Transfer-Encoding" in response
+    server.wait_for_log("with 400 and closed: its request has both Content-Length")
+
+
 def test_sixteen_megabytes_of_headers_are_refused_at_the_default_limit(live: LiveServer) -> None:
     with connect(live.settings.port) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
