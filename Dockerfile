@@ -1,6 +1,9 @@
 # collab-notes: the server with its notes on a volume.
 #   docker build -t collab-notes .
 #   docker run -p 8000:8000 -v collab-notes-data:/data collab-notes
+# It listens on every interface (COLLAB_HOST=0.0.0.0): /metrics answers only from
+# inside the container unless COLLAB_METRICS_TOKEN is set (-e COLLAB_METRICS_TOKEN=...),
+# and then only to Authorization: Bearer <that token>.
 #
 # BASE_IMAGE is any image with Python 3.11 or newer as python3, its venv module
 # and useradd; scripts/test-image builds one from Debian's packages and passes

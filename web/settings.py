@@ -56,7 +56,8 @@ class Settings:
     metrics_token: str = option(
         "",
         "If set, /metrics answers only requests with the header Authorization: Bearer "
-        "<this token> (others get 401); empty leaves /metrics open.",
+        "<this token> (others get 401); empty: /metrics answers only clients on this "
+        "machine (loopback, not through a proxy), others get 403.",
     )
     durability: str = option(
         "full",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.ci import IN_CI
 from support.faults import break_appends_holding
 from support.http import http
 from support.live import LiveServer
@@ -135,14 +138,54 @@ def test_with_a_metrics_token_only_its_bearer_may_scrape(
     assert value(samples, "collab_rooms_loaded") == 0
 
 
-def test_metrics_are_open_without_a_token_and_gone_when_turned_off(
+def test_without_a_token_metrics_answer_this_machine_only_and_are_gone_when_turned_off(
     make_live: Callable[..., LiveServer], tmp_path: Any
 ) -> None:
-    server = make_live().start()
+    server = make_live(host="0.0.0.0").start()  # as the image listens
     assert "collab_connections_closed_total" in http.get(server.url + "/metrics").text
+    for forwarded in (
+        {"X-Forwarded-For": "203.0.113.7"},  # uvicorn makes it the client: 127.0.0.1 is trusted
+        {"X-Forwarded-For": "127.0.0.1"},  # a proxy passed it on, whatever it names
+        {"Forwarded": "for=198.51.100.2"},
+        {"X-Real-IP": "198.51.100.3"},
+    ):
+        refused = http.get(server.url + "/metrics", headers=forwarded)
+        assert refused.status_code == 403, forwarded
+        assert "COLLAB_METRICS_TOKEN" in refused.text
+        assert "collab_" not in refused.text.replace("COLLAB_METRICS_TOKEN", "")
     off = make_live(db=tmp_path / "off.db", metrics=False).start()
     assert http.get(off.url + "/metrics").status_code == 404
     assert off.services.rooms.events is NO_EVENTS  # the keystroke path reports to nobody
+
+
+def non_loopback_address() -> str | None:
+    """An address of this machine on a non-loopback interface, if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+def test_without_a_token_a_client_on_another_interface_gets_403_and_with_one_it_scrapes(
+    make_live: Callable[..., LiveServer], tmp_path: Any
+) -> None:
+    address = non_loopback_address()
+    if address is None:
+        if IN_CI:
+            raise AssertionError("CI must have a non-loopback interface for this test")
+        pytest.skip("this machine has no non-loopback IPv4 interface to connect from")
+    server = make_live(host="0.0.0.0").start()
+    refused = http.get(f"http://{address}:{server.settings.port}/metrics")
+    assert refused.status_code == 403
+    tokened = make_live(db=tmp_path / "t.db", host="0.0.0.0", metrics_token="scrape-3").start()
+    scraped = http.get(
+        f"http://{address}:{tokened.settings.port}/metrics",
+        headers={"Authorization": "Bearer scrape-3"},
+    )
+    assert scraped.status_code == 200 and "collab_rooms_loaded" in scraped.text
 
 
 async def test_two_servers_in_one_process_count_only_their_own(
