@@ -37,6 +37,18 @@ class NoteBase(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Space(SQLModel, table=True):
+    """A named set of notes with its own two capability tokens (``storage.spaces``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    edit_token: str = Field(unique=True, index=True, max_length=64)
+    view_token: str = Field(unique=True, index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Set while the space (and the notes deleted with it, at this same moment) can come back.
+    deleted_at: datetime | None = Field(default=None, nullable=True)
+
+
 class Note(NoteBase, table=True):
     """A note, reachable through either of its two capability tokens."""
 
@@ -53,6 +65,24 @@ class Note(NoteBase, table=True):
     session_added: int = Field(default=0)
     session_removed: int = Field(default=0)
     session_last_at: datetime | None = Field(default=None, nullable=True)
+    # The space the note is in (None: in none), and whether it is one of its templates.
+    space_id: int | None = Field(default=None, nullable=True, foreign_key="space.id", index=True)
+    is_template: bool = Field(default=False)
+    # What a space's list shows of the note, as its log stood at ``summary_head``: kept
+    # off the keystroke path by web.summaries (storage.summaries makes them).
+    title: str = Field(default="", max_length=200)
+    excerpt: str = Field(default="", max_length=200)
+    summary_head: int = Field(default=0)
+
+
+class NoteTag(SQLModel, table=True):
+    """A tag of a note: a ``#word`` in its text or in its front matter's ``tags:``."""
+
+    __tablename__ = "note_tag"
+    __table_args__ = (Index("ix_note_tag_tag", "tag"),)
+
+    note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
+    tag: str = Field(primary_key=True, max_length=100)
 
 
 class UpdateLog(SQLModel, table=True):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
+from storage import summaries
 from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
 
 TOKEN_BYTES = 18
@@ -26,12 +27,16 @@ def create_note(
     initial_update: bytes | None = None,
     added: int = 0,
     author: str = "Anonymous",
+    space_id: int | None = None,
+    text: str = "",
 ) -> Note:
     """Create a note, with its first Yjs update (``added`` characters) if it has content.
 
-    That update is position 1 of its history, and its first version.
+    That update is position 1 of its history, and its first version. A note made
+    in a space (``space_id``) is summarised for its list from ``text`` (its content)
+    in the same transaction, so it appears there titled.
     """
-    note = Note(edit_token=new_token(), view_token=new_token())
+    note = Note(edit_token=new_token(), view_token=new_token(), space_id=space_id)
     session.add(note)
     session.flush()
     if initial_update is not None:
@@ -47,6 +52,10 @@ def create_note(
         session.flush()
         assert version.id is not None
         session.add(VersionAuthor(version_id=version.id, name=author))
+    if text:
+        session.flush()
+        assert note.id is not None
+        summaries.save(session.connection(), note.id, note.head, summaries.summarise(text))
     session.commit()
     session.refresh(note)
     return note

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlmodel import Session
 
 from collab import document
-from storage import notes
+from storage import notes, spaces
 from storage.db import (
     SCHEMA_REVISION,
     SchemaTooNew,
@@ -208,3 +208,41 @@ def test_an_open_session_of_revision_0003_goes_on_in_its_notes_row(database_url:
     assert [tuple(row[:4]) for row in rows] == [(1, latest, 5, 1), (2, None, 0, 0), (3, None, 0, 0)]
     assert str(rows[0][4]).startswith("2026-11-20 09:30")
     assert rows[1][4] is None and rows[2][4] is None
+
+
+def test_notes_of_revision_0004_keep_their_history_and_are_in_no_space(database_url: str) -> None:
+    """0005 adds spaces with plain ADD COLUMNs: a copied note table, dropped, would have
+    cascaded to every note's history."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0004")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO note (id, edit_token, view_token, created_at, updated_at, head,"
+                    " session_added, session_removed) VALUES (1, 'e', 'v', :t, :t, 1, 0, 0)"
+                ),
+                {"t": datetime(2026, 12, 1)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO update_log (note_id, position, data, committed_at, added,"
+                    " removed) VALUES (1, 1, :data, :t, 5, 0)"
+                ),
+                {"data": document.initial_update("hello"), "t": datetime(2026, 12, 1)},
+            )
+        create_schema(engine)
+        with Session(engine) as session:
+            space = spaces.create_space(session=session, name="Team")
+            assert space.id is not None
+            spaces.put_note(session=session, note_id=1, space_id=space.id)
+            space_id = space.id
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT space_id, is_template, title, summary_head FROM note")
+            ).one()
+            logged = connection.execute(text("SELECT count(*) FROM update_log")).scalar()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (space_id, False, "", 0) and logged == 1

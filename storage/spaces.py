@@ -1,0 +1,250 @@
+"""Data functions for spaces, called by the REST side. Each takes the session by keyword.
+
+A space is a named set of notes with its own edit and view tokens. Deleting a
+space deletes its notes at the same moment (``deleted_at`` equal to the
+space's), so undeleting it brings back those, and not the notes deleted on
+their own before it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlmodel import Session, SQLModel, col
+from sqlmodel import select as orm_select
+
+from storage import summaries
+from storage.models import Space, UpdateLog, as_utc, utcnow
+from storage.notes import new_token
+
+Sort = Literal["edited", "title"]
+
+SPACE = SQLModel.metadata.tables[str(Space.__tablename__)]
+NOTE = summaries.NOTE
+NOTE_TAG = summaries.NOTE_TAG
+LOG = SQLModel.metadata.tables[UpdateLog.__tablename__]
+
+
+class BadCursor(ValueError):
+    """An ``after`` cursor this module did not make (or made for another sort)."""
+
+
+def create_space(*, session: Session, name: str) -> Space:
+    """A new space with fresh tokens."""
+    space = Space(name=name, edit_token=new_token(), view_token=new_token())
+    session.add(space)
+    session.commit()
+    session.expire_all()  # the notes changed under any loaded in this session
+    session.refresh(space)
+    return space
+
+
+def find_space(*, session: Session, token: str, include_deleted: bool = False) -> Space | None:
+    """The space whose edit or view token is ``token``, or None (a deleted one only if asked)."""
+    statement = orm_select(Space).where(
+        (col(Space.edit_token) == token) | (col(Space.view_token) == token)
+    )
+    space = session.exec(statement).first()
+    if space is not None and space.deleted_at is not None and not include_deleted:
+        return None
+    return space
+
+
+def replace_space_token(
+    *, session: Session, space_id: int, which: Literal["edit", "view"], edit_token: str, old: str
+) -> str | None:
+    """Replace the space's edit or view token ``old``; None if a concurrent replacement won
+    (a compare-and-swap on the requester's edit token and ``old``, as for notes)."""
+    new = new_token()
+    column = SPACE.c.edit_token if which == "edit" else SPACE.c.view_token
+    result = session.execute(
+        update(SPACE)
+        .where(SPACE.c.id == space_id, SPACE.c.edit_token == edit_token, column == old)
+        .values({column: new})
+    )
+    session.commit()
+    return new if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def delete_space(*, session: Session, space: Space) -> list[int]:
+    """Delete the space and its notes now; returns the ids of the notes deleted with it."""
+    if space.deleted_at is not None:
+        return []
+    now = utcnow()
+    ids = list(
+        session.execute(
+            select(NOTE.c.id).where(NOTE.c.space_id == space.id, NOTE.c.deleted_at.is_(None))
+        ).scalars()
+    )
+    session.execute(update(NOTE).where(NOTE.c.id.in_(ids)).values(deleted_at=now))
+    space.deleted_at = now
+    session.add(space)
+    session.commit()
+    session.expire_all()  # the notes changed under any loaded in this session
+    session.refresh(space)
+    return ids
+
+
+def restore_space(*, session: Session, space: Space) -> None:
+    """Bring a deleted space back, with the notes deleted with it."""
+    if space.deleted_at is None:
+        return
+    session.execute(
+        update(NOTE)
+        .where(NOTE.c.space_id == space.id, NOTE.c.deleted_at == space.deleted_at)
+        .values(deleted_at=None)
+    )
+    space.deleted_at = None
+    session.add(space)
+    session.commit()
+    session.expire_all()  # the notes changed under any loaded in this session
+    session.refresh(space)
+
+
+def purge_deleted_spaces(*, session: Session, deleted_before: datetime) -> list[int]:
+    """Remove spaces deleted before ``deleted_before``. Their notes were deleted with them
+    and are purged by :func:`storage.notes.purge_deleted`; one brought back on its own by
+    its own link stays, in no space."""
+    ids = list(
+        session.execute(select(SPACE.c.id).where(SPACE.c.deleted_at < deleted_before)).scalars()
+    )
+    if ids:
+        session.execute(update(NOTE).where(NOTE.c.space_id.in_(ids)).values(space_id=None))
+        session.execute(SPACE.delete().where(SPACE.c.id.in_(ids)))
+        session.commit()
+    return ids
+
+
+def put_note(*, session: Session, note_id: int, space_id: int | None) -> None:
+    """Move a note into a space (None: into none); it stops being a template there."""
+    session.execute(
+        update(NOTE).where(NOTE.c.id == note_id).values(space_id=space_id, is_template=False)
+    )
+    session.commit()
+
+
+def set_template(*, session: Session, note_id: int, template: bool) -> None:
+    """Mark a note as one of its space's templates, or not."""
+    session.execute(update(NOTE).where(NOTE.c.id == note_id).values(is_template=template))
+    session.commit()
+
+
+def save_summary(*, session: Session, note_id: int, head: int, text: str) -> bool:
+    """Summarise ``text`` (the note at log position ``head``) for the lists, and store it."""
+    saved = summaries.save(session.connection(), note_id, head, summaries.summarise(text))
+    session.commit()
+    return saved
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A note as a space's list shows it; ``token`` is of the role the list was asked with."""
+
+    token: str
+    title: str
+    excerpt: str
+    tags: list[str]
+    updated_at: datetime
+    updated_by: str | None
+    template: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a space's list, and the cursor of the next (None: it was the last)."""
+
+    notes: list[Listed]
+    next: str | None
+
+
+def list_notes(
+    *,
+    session: Session,
+    space_id: int,
+    editor: bool,
+    sort: Sort = "edited",
+    limit: int = 50,
+    after: str | None = None,
+    tag: str | None = None,
+) -> Page:
+    """A page of the space's notes: last edited first, or by title.
+
+    Keyset paging: ``after`` is the ``next`` of the page before. A viewer's page
+    holds the notes' view tokens; the edit tokens are not even read.
+    """
+    token = NOTE.c.edit_token if editor else NOTE.c.view_token
+    author = (
+        select(LOG.c.author)
+        .where(LOG.c.note_id == NOTE.c.id, LOG.c.position == NOTE.c.head)
+        .scalar_subquery()
+    )
+    key = func.lower(NOTE.c.title) if sort == "title" else NOTE.c.updated_at
+    query = select(
+        NOTE.c.id, token, NOTE.c.title, NOTE.c.excerpt, NOTE.c.updated_at, author, key
+    ).where(NOTE.c.space_id == space_id, NOTE.c.deleted_at.is_(None))
+    if tag:
+        tagged = select(NOTE_TAG.c.note_id).where(NOTE_TAG.c.tag == tag.casefold())
+        query = query.where(NOTE.c.id.in_(tagged))
+    query = query.add_columns(NOTE.c.is_template)
+    if after:
+        query = query.where(_after(sort, key, after))
+    if sort == "title":
+        query = query.order_by(key, NOTE.c.id)
+    else:
+        query = query.order_by(key.desc(), NOTE.c.id.desc())
+    rows = session.execute(query.limit(limit + 1)).all()
+    tags = _tags_of(session, [row[0] for row in rows[:limit]])
+    notes = [
+        Listed(row[1], row[2], row[3], tags.get(row[0], []), as_utc(row[4]), row[5], bool(row[7]))
+        for row in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return Page(notes, _cursor(sort, rows[limit - 1]) if more else None)
+
+
+def _tags_of(session: Session, notes: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if notes:
+        query = select(NOTE_TAG.c.note_id, NOTE_TAG.c.tag).where(NOTE_TAG.c.note_id.in_(notes))
+        for note, tag in session.execute(query.order_by(NOTE_TAG.c.tag)):
+            found.setdefault(note, []).append(tag)
+    return found
+
+
+def _cursor(sort: Sort, row: Any) -> str:
+    key = row[6] if sort == "title" else as_utc(row[6]).isoformat()
+    raw = json.dumps([sort, key, row[0]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(sort: Sort, key: Any, cursor: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, value, note = json.loads(raw)
+        if made_for != sort or not isinstance(note, int) or not isinstance(value, str):
+            raise ValueError("another sort's cursor")
+        if sort == "edited":
+            value = as_utc(datetime.fromisoformat(value))
+    except ValueError as error:
+        raise BadCursor(f"after: not a cursor of this list ({error})") from None
+    if sort == "title":
+        return or_(key > value, and_(key == value, NOTE.c.id > note))
+    return or_(key < value, and_(key == value, NOTE.c.id < note))
+
+
+def tag_counts(*, session: Session, space_id: int) -> list[tuple[str, int]]:
+    """Each tag of the space's notes and how many notes have it, most used first."""
+    count = func.count()
+    query = (
+        select(NOTE_TAG.c.tag, count)
+        .join(NOTE, NOTE.c.id == NOTE_TAG.c.note_id)
+        .where(NOTE.c.space_id == space_id, NOTE.c.deleted_at.is_(None))
+        .group_by(NOTE_TAG.c.tag)
+        .order_by(count.desc(), NOTE_TAG.c.tag)
+    )
+    return [(tag, int(n)) for tag, n in session.execute(query)]

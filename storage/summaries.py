@@ -1,0 +1,182 @@
+"""What a space's list shows of a note: its title, first words and tags, made from its text.
+
+A title is the front matter's ``title:``, else the first non-empty line without
+its heading marks (what :func:`collab.document.title_of` says of a note with no
+front matter). Tags follow HedgeDoc's convention: the front matter's ``tags:``
+(a YAML list, a block list, or words separated by commas) and every ``#word`` in
+the text outside code; they are kept in lower case, so ``#Plan`` and ``#plan``
+are one tag. The front matter is read by hand, for these two keys only: no YAML
+parser runs on a note's text.
+
+:func:`save` writes a summary only if it stands for a later position of the
+note's log than the one stored, so two processes summarising one note, or a
+slow summary racing a quick one, never put an older one back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, update
+from sqlmodel import SQLModel
+
+from collab.document import title_of
+from storage.models import Note, NoteTag
+
+MAX_TITLE_CHARS = 200
+MAX_EXCERPT_CHARS = 160
+MAX_TAG_CHARS = 100
+MAX_TAGS = 50
+FRONT_MATTER_MAX_LINES = 100
+
+_TAG = re.compile(r"(?<![^\s(\[{,;])#(\w[\w/-]*)")
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
+_EMPHASIS = re.compile(r"[*_~`]+")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+NOTE = SQLModel.metadata.tables[str(Note.__tablename__)]
+NOTE_TAG = SQLModel.metadata.tables[NoteTag.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A note as a list shows it."""
+
+    title: str
+    excerpt: str
+    tags: tuple[str, ...]
+
+
+def summarise(text: str) -> Summary:
+    """The title, first words and tags of a note's Markdown."""
+    front, body = split_front_matter(text)
+    title = _clean(front.get("title", "")) or title_of(body)
+    tags = dict.fromkeys(_front_tags(front.get("tags", "")) + _text_tags(body))
+    return Summary(title[:MAX_TITLE_CHARS], _excerpt(body, title), tuple(tags)[:MAX_TAGS])
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """The front matter's ``title`` and ``tags`` (raw values), and the text after it.
+
+    A block list (``tags:`` then ``- a`` lines) comes back as ``[a, b]``.
+    """
+    lines = text.split("\n", FRONT_MATTER_MAX_LINES + 1)
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    for end in range(1, min(len(lines), FRONT_MATTER_MAX_LINES + 1)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        return {}, text
+    return _keys(lines[1:end]), "\n".join(lines[end + 1 :])
+
+
+def _keys(lines: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    block: list[str] = []  # the items of a block list under "tags:"
+    current = None
+    for line in lines:
+        item = line.strip()
+        if current == "tags" and item.startswith("- "):
+            block.append(item[2:])
+            continue
+        key, colon, value = line.partition(":")
+        current = key.strip().lower() if colon and not line[:1].isspace() else None
+        if current in ("title", "tags"):
+            found[current] = value.strip()
+    if block and not found.get("tags"):
+        found["tags"] = ",".join(block)
+    return found
+
+
+def _clean(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return " ".join(value.split())
+
+
+def _front_tags(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    return [tag for tag in (_tag(_clean(part)) for part in value.split(",")) if tag]
+
+
+def _text_tags(body: str) -> list[str]:
+    tags: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or "#" not in line:
+            continue
+        for match in _TAG.finditer(_INLINE_CODE.sub(" ", line)):
+            tag = _tag(match.group(1))
+            if tag and not tag.isdigit():  # "#12" is an issue or a heading number, not a tag
+                tags.append(tag)
+    return tags
+
+
+def _tag(word: str) -> str:
+    word = word.lstrip("#").strip().rstrip("/-")
+    return word.casefold()[:MAX_TAG_CHARS] if word else ""
+
+
+def _excerpt(body: str, title: str) -> str:
+    words: list[str] = []
+    length = 0
+    skipped_title = False
+    fenced = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        plain = _plain(line)
+        if not plain:
+            continue
+        if not skipped_title and plain.lstrip("#").strip() == title:
+            skipped_title = True
+            continue
+        skipped_title = True
+        for word in plain.split():
+            words.append(word)
+            length += len(word) + 1
+            if length > MAX_EXCERPT_CHARS:
+                return _fit(" ".join(words))
+    return " ".join(words)
+
+
+def _plain(line: str) -> str:
+    line = _MARKS.sub("", line)
+    line = _LINK.sub(r"\1", line)
+    return _EMPHASIS.sub("", line).strip()
+
+
+def _fit(text: str) -> str:
+    if len(text) <= MAX_EXCERPT_CHARS:
+        return text
+    cut = text[: MAX_EXCERPT_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def save(connection: Connection, note: int, head: int, summary: Summary) -> bool:
+    """Store ``summary`` as the note's at log position ``head``, unless a later one is there.
+
+    Returns whether it was stored. Runs in the caller's transaction.
+    """
+    stored = connection.execute(
+        update(NOTE)
+        .where(NOTE.c.id == note, NOTE.c.summary_head <= head)
+        .values(title=summary.title, excerpt=summary.excerpt, summary_head=head)
+    )
+    if stored.rowcount != 1:
+        return False
+    connection.execute(delete(NOTE_TAG).where(NOTE_TAG.c.note_id == note))
+    if summary.tags:
+        connection.execute(insert(NOTE_TAG), [{"note_id": note, "tag": t} for t in summary.tags])
+    return True

@@ -1,0 +1,137 @@
+"""Spaces in storage: their notes listed by role, paged, filtered by tag; deleted and back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from support.sql import query
+
+from collab.document import initial_update
+from storage import notes, spaces
+from storage.models import Note, Space, utcnow
+
+
+def _note(session: Session, space: Space, text: str) -> Note:
+    return notes.create_note(
+        session=session,
+        initial_update=initial_update(text),
+        added=len(text),
+        space_id=space.id,
+        text=text,
+    )
+
+
+def test_a_space_lists_its_notes_with_the_callers_tokens_titles_and_tags(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.create_space(session=session, name="Team")
+        other = spaces.create_space(session=session, name="Other")
+        plan = _note(session, space, "# Plan\nShip it #Q3 and #plan\n")
+        _note(session, other, "# Elsewhere #plan")
+        notes.create_note(session=session)  # in no space
+        assert space.id is not None
+        edit = spaces.list_notes(session=session, space_id=space.id, editor=True)
+        view = spaces.list_notes(session=session, space_id=space.id, editor=False)
+    [listed] = edit.notes
+    assert (listed.token, listed.title, listed.excerpt) == (
+        plan.edit_token,
+        "Plan",
+        "Ship it #Q3 and #plan",
+    )
+    assert listed.tags == ["plan", "q3"] and listed.updated_by == "Anonymous"
+    assert [n.token for n in view.notes] == [plan.view_token]
+    assert edit.next is None
+
+
+def test_a_space_pages_by_last_edit_and_by_title_with_a_cursor(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.create_space(session=session, name="Team")
+        assert space.id is not None
+        made = [_note(session, space, f"# {title}") for title in ("b", "C", "a", "d", "e")]
+        seen: list[str] = []
+        after = None
+        while True:
+            page = spaces.list_notes(
+                session=session, space_id=space.id, editor=True, limit=2, after=after
+            )
+            seen += [n.title for n in page.notes]
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == ["e", "d", "a", "C", "b"]  # the last made was edited last
+        first = spaces.list_notes(
+            session=session, space_id=space.id, editor=True, sort="title", limit=3
+        )
+        rest = spaces.list_notes(
+            session=session, space_id=space.id, editor=True, sort="title", after=first.next
+        )
+        assert [n.title for n in first.notes + rest.notes] == ["a", "b", "C", "d", "e"]
+        with pytest.raises(spaces.BadCursor):
+            spaces.list_notes(session=session, space_id=space.id, editor=True, after=first.next)
+    assert len(made) == 5
+
+
+def test_a_tag_filters_the_list_and_the_tags_are_counted(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.create_space(session=session, name="Team")
+        assert space.id is not None
+        _note(session, space, "---\ntitle: One\ntags: [Plan, ops]\n---\ntext")
+        _note(session, space, "# Two\n#plan")
+        _note(session, space, "# Three")
+        page = spaces.list_notes(session=session, space_id=space.id, editor=True, tag="PLAN")
+        assert sorted(n.title for n in page.notes) == ["One", "Two"]
+        counts = spaces.tag_counts(session=session, space_id=space.id)
+    assert counts == [("plan", 2), ("ops", 1)]
+
+
+def test_a_later_summary_is_never_replaced_by_an_earlier_one(
+    engine: Engine, database_url: str
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        note = notes.create_note(session=session)
+        assert note.id is not None
+        assert spaces.save_summary(session=session, note_id=note.id, head=5, text="# New #b")
+        assert not spaces.save_summary(session=session, note_id=note.id, head=4, text="# Old #a")
+        session.refresh(note)
+        assert (note.title, note.summary_head) == ("New #b", 5)
+    assert query(database_url, "SELECT tag FROM note_tag") == [("b",)]
+
+
+def test_a_deleted_space_takes_its_notes_and_brings_back_only_those(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.create_space(session=session, name="Team")
+        assert space.id is not None
+        alone, kept = _note(session, space, "# Alone"), _note(session, space, "# Kept")
+        notes.delete_note(session=session, note=alone)  # before the space, on its own
+        deleted = spaces.delete_space(session=session, space=space)
+        assert deleted == [kept.id]
+        assert spaces.find_space(session=session, token=space.edit_token) is None
+        assert notes.find_by_token(session=session, token=kept.view_token) is None
+        found = spaces.find_space(session=session, token=space.view_token, include_deleted=True)
+        assert found is not None
+        spaces.restore_space(session=session, space=found)
+        assert spaces.find_space(session=session, token=space.view_token) is not None
+        assert notes.find_by_token(session=session, token=kept.edit_token) is not None
+        assert notes.find_by_token(session=session, token=alone.edit_token) is None
+
+
+def test_purging_removes_spaces_deleted_before_the_window(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        old, recent = (spaces.create_space(session=session, name=n) for n in ("old", "recent"))
+        note = _note(session, old, "# In old")
+        spaces.delete_space(session=session, space=old)
+        spaces.delete_space(session=session, space=recent)
+        session.refresh(old)
+        old.deleted_at = utcnow() - timedelta(days=8)
+        session.add(old)
+        session.commit()
+        notes.restore_note(session=session, note=note)  # back on its own: it stays, spaceless
+        purged = spaces.purge_deleted_spaces(
+            session=session, deleted_before=utcnow() - timedelta(days=7)
+        )
+        assert purged == [old.id]
+        session.refresh(note)
+        assert note.space_id is None
+        assert spaces.find_space(session=session, token=recent.edit_token, include_deleted=True)
