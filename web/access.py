@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from collab.peer import Role
-from storage import notes
-from storage.models import Note
+from storage import notes, spaces
+from storage.models import Note, Space
 
 MAX_TOKEN_CHARS = 64
 
@@ -72,6 +72,38 @@ def find(engine: Engine, token: str, *, include_deleted: bool = False) -> NoteAc
             return None
         session.expunge(note)
     return NoteAccess(note, role_of(note, token), token)
+
+
+@dataclass(frozen=True)
+class SpaceAccess:
+    """A space, and the role the token used to reach it grants on it and on its notes.
+
+    The space's edit token makes its bearer an editor of every note in it, its
+    view token a viewer: its list hands each note's token of that role (never an
+    edit token to a viewer), with which the note's own pages and socket open.
+    """
+
+    space: Space
+    role: Role
+    token: str
+
+    @property
+    def space_id(self) -> int:
+        assert self.space.id is not None
+        return self.space.id
+
+
+def find_space(engine: Engine, token: str, *, include_deleted: bool = False) -> SpaceAccess | None:
+    """The space a token opens and the role it grants, or None. Blocking: call in a thread."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.find_space(session=session, token=token, include_deleted=include_deleted)
+        if space is None:
+            return None
+        session.expunge(space)
+    editor = secrets.compare_digest(space.edit_token, token)
+    return SpaceAccess(space, Role.EDITOR if editor else Role.VIEWER, token)
 
 
 class GrantCache:

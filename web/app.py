@@ -29,10 +29,11 @@ from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.headers import ApiHeaders
 from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
-from web.routes import api, history, pages, ws
+from web.routes import api, history, pages, space_notes, spaces, ws
 from web.routes.metrics import router as metrics_router
 from web.settings import Settings
 from web.state import Services
+from web.summaries import SummaryKeeper, keeping
 
 logger = logging.getLogger("web.app")
 
@@ -67,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     saving.install(app)
     app.include_router(api.router)
     app.include_router(history.router)
+    app.include_router(spaces.router)
+    app.include_router(space_notes.router)
     app.include_router(ws.router)
     if settings.metrics:
         app.include_router(metrics_router)
@@ -121,6 +124,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 ) as rooms,
                 purging(engine, rooms, settings.deleted_note_retention_days),
                 thinning(store, settings.history_days),
+                keeping(SummaryKeeper(engine, rooms, store)) as keeper,
             ):
                 clustered = bool(settings.redis_url)
                 grants = GrantCache(max_age_s=CLUSTER_GRANT_AGE_S if clustered else None)
@@ -130,7 +134,9 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 metrics.watch(rooms)
                 if clustered:
                     metrics.watch_fanout(cast(FanoutState, fanout))  # a RedisFanout
-                services.append(Services(settings, engine, store, rooms, metrics, grants))
+                services.append(
+                    Services(settings, engine, store, rooms, metrics, grants, summaries=keeper)
+                )
                 app.state.services = services[0]
                 logger.info(
                     "serving notes from %s (durability %s)",

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from collab.document import build
 from collab.manager import RoomManager
-from storage import notes
+from storage import notes, spaces
 from storage.models import utcnow
 from storage.retention import cutoff_for as retention_cutoff
 from storage.retention import notes_to_thin, thin
@@ -43,15 +43,16 @@ def restorable(deleted_at: datetime, days: float, now: datetime | None = None) -
 
 
 def purge_once(engine: Engine, rooms: RoomManager, days: float) -> list[int]:
-    """Remove every note deleted longer ago than the window; returns their ids.
+    """Remove every note (and space) deleted longer ago than the window; returns the notes' ids.
 
     Notes whose room is still loaded are left for the next round, so a room
     never writes to a note that is gone.
     """
     with Session(engine) as session:
-        return notes.purge_deleted(
-            session=session, deleted_before=utcnow() - retention(days), keep=set(rooms.rooms)
-        )
+        before = utcnow() - retention(days)
+        purged = notes.purge_deleted(session=session, deleted_before=before, keep=set(rooms.rooms))
+        spaces.purge_deleted_spaces(session=session, deleted_before=before)
+        return purged
 
 
 @asynccontextmanager

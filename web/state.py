@@ -15,6 +15,7 @@ from web.metrics import Metrics
 from web.notices import ThrottledLog
 from web.ratelimit import AddressRateLimit
 from web.settings import Settings
+from web.summaries import SummaryKeeper
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     fatal: str | None = None  # set when the server cannot go on (the writer stopped)
     note_creations: AddressRateLimit = field(init=False)
     notices: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("web")))
+    summaries: SummaryKeeper | None = None  # keeps what the space lists show of each note
 
     def __post_init__(self) -> None:
         self.note_creations = AddressRateLimit(self.settings.max_notes_created_per_minute)

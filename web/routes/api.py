@@ -91,6 +91,18 @@ async def create_note(request: Request, services: ServicesDep) -> NotePublic:
     Every request counts, before its body is read: a refused body costs a creation.
     The body is JSON (``Content-Type: application/json``), and may be empty.
     """
+    limit_creations(request, services)
+    limit = services.settings.max_request_body_bytes or MAX_INITIAL_CONTENT_CHARS * 6
+    content = (await read_json(request, NoteCreate, limit)).content
+    added = len(content.encode("utf-16-le")) // 2  # characters, as Yjs counts them
+    note = await run_in_threadpool(_create, services, initial_update(content), added)
+    assert note.id is not None
+    return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
+
+
+def limit_creations(request: Request, services: Services) -> None:
+    """Count a new note (or space) against its address's
+    ``--max-notes-created-per-minute``; 429 past it."""
     address = request.client.host if request.client else "unknown"
     wait_s = services.note_creations.take(address)
     if wait_s:
@@ -104,12 +116,6 @@ async def create_note(request: Request, services: ServicesDep) -> NotePublic:
             detail="too many new notes from your address; try again later",
             headers={"Retry-After": retry_after(wait_s)},
         )
-    limit = services.settings.max_request_body_bytes or MAX_INITIAL_CONTENT_CHARS * 6
-    content = (await read_json(request, NoteCreate, limit)).content
-    added = len(content.encode("utf-16-le")) // 2  # characters, as Yjs counts them
-    note = await run_in_threadpool(_create, services, initial_update(content), added)
-    assert note.id is not None
-    return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
 
 
 def _create(services: Services, update: bytes | None, added: int) -> Note:
