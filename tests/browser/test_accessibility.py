@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from browser.notepage import HistoryView, NoteTab, PersonFactory
 from playwright.sync_api import Page, expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -158,3 +159,21 @@ def test_the_connection_and_saves_are_announced_to_screen_readers(
     ana.page.context.set_offline(False)
     expect(announcer).to_have_text("All changes saved.")
     NoteTab(ana.page).wait_ready()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_on_a_space_page(
+    shared_server: ServerProcess, axe_person: PersonFactory, scheme: str
+) -> None:
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Checked"}).json()
+    http.post(
+        f"{shared_server.url}/api/spaces/{space['id']}/notes",
+        json={"content": "# Listed #tagged\nfirst words"},
+    )
+    for url in (space["url"], space["view_url"]):
+        page = axe_person("Ana").open(shared_server.url + url).page
+        page.emulate_media(color_scheme=scheme)
+        expect(page.locator("#space-notes .space-note-title")).to_have_text(["Listed #tagged"])
+        if url == space["url"]:
+            page.locator(".space-share summary").click()
+        assert violations(page) == [], url

@@ -1,4 +1,4 @@
-"""The HTML pages: the home page and a note's page.
+"""The HTML pages: the home page, a note's page and a space's page.
 
 Every page is sent with a Content-Security-Policy that allows no inline script:
 the pages load one script from ``/static`` and hand it data in ``data-*``
@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from collab.document import title_of
 from collab.peer import Role
-from web.access import NoteAccess, find
+from web.access import NoteAccess, find, find_space
 from web.deps import ServicesDep
 from web.purge import restorable, retention
 from web.settings import Settings
@@ -145,6 +145,22 @@ async def note_page(request: Request, token: str, services: ServicesDep) -> HTML
     context = note_context(access, title)
     context["retention_days"] = services.settings.deleted_note_retention_days
     return render(request, "note.html", context, cache="no-store")
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+async def space_page(request: Request, token: str, services: ServicesDep) -> HTMLResponse:
+    """A space's list of notes, live; its edit link adds "New note" and the share links."""
+    access = await run_in_threadpool(find_space, services.engine, token)
+    if access is None:
+        return render(request, "not_found.html", {"what": "space"}, status_code=404)
+    # Only these strings reach the template: a view page holds the view token alone.
+    context = {
+        "role": access.role.value,
+        "token": access.token,
+        "view_token": access.space.view_token,
+        "name": access.space.name,
+    }
+    return render(request, "space.html", context, cache="no-store")
 
 
 def _deleted_page(request: Request, access: NoteAccess, settings: Settings) -> HTMLResponse:

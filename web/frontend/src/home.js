@@ -4,6 +4,7 @@
 import {
   exportNotes, forgetNote, importNotes, listNotes, markRestored, restoreEntry
 } from './history.js'
+import { startHomeSpaces } from './homespaces.js'
 import { forgetOffline, keepOffline } from './offline.js'
 import { localCopyName } from './store.js'
 
@@ -64,6 +65,7 @@ class HomePage {
     $('#new-note').addEventListener('click', () => this.create('', $('#new-note')))
     this.setupImport()
     this.setupListFile()
+    startHomeSpaces()
     this.render()
     // Another tab may open notes meanwhile; coming back to this one shows them.
     window.addEventListener('pageshow', (event) => { if (event.persisted) this.render() })

@@ -3,7 +3,8 @@
 import './style.css'
 import { startDeleted, startHome } from './home.js'
 import { startNote } from './note.js'
+import { startSpace } from './space.js'
 
-const pages = { home: startHome, note: startNote, deleted: startDeleted }
+const pages = { home: startHome, note: startNote, deleted: startDeleted, space: startSpace }
 const start = pages[document.body.dataset.page]
 if (start) start(document.body)

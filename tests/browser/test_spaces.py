@@ -1,0 +1,100 @@
+"""Spaces in the browser: made from the home page, a live list two people share, a
+read-only view link that never shows an edit token, tags that filter, templates."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser.notepage import NoteTab, PersonFactory
+from playwright.sync_api import expect
+from support.http import http
+from support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+SPACE_URL = re.compile(r".*/s/[A-Za-z0-9_-]+$")
+NOTE_URL = re.compile(r".*/n/[A-Za-z0-9_-]+$")
+LIVE_MS = 2000
+"""A note made or renamed by anyone is in everyone's list this soon."""
+
+
+def test_two_people_in_one_space_see_each_others_new_notes_appear(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    ana = person("Ana").open(shared_server.url + "/").page
+    ana.locator("#new-space-name").fill("Design team")
+    ana.get_by_role("button", name="New space").click()
+    expect(ana).to_have_url(SPACE_URL)
+    expect(ana.locator("#space-name")).to_have_text("Design team")
+    space_url = ana.url
+
+    ben = person("Ben").open(shared_server.url + "/").page
+    ben.locator("#open-space-link").fill(space_url)
+    ben.get_by_role("button", name="Open", exact=True).click()
+    expect(ben).to_have_url(space_url)
+    expect(ben.locator("#space-empty")).to_be_visible()
+
+    ana.get_by_role("button", name="New note").click()
+    expect(ana).to_have_url(NOTE_URL)
+    tab = NoteTab(ana).wait_ready()
+    tab.type("# Minutes #weekly\n")
+    tab.wait_saved()
+    saved = time.monotonic()
+    titles = ben.locator("#space-notes .space-note-title")
+    expect(titles).to_have_text(["Minutes #weekly"], timeout=LIVE_MS + 1000)
+    assert time.monotonic() - saved < LIVE_MS + 0.5
+    expect(ben.locator("#space-notes .meta")).to_contain_text("by Ana")
+
+    ben.get_by_role("button", name="New note").click()
+    NoteTab(ben).wait_ready().type("# Ben's plan\n")
+    NoteTab(ben).wait_saved()
+    ana.go_back()
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(
+        ["Ben's plan", "Minutes #weekly"], timeout=LIVE_MS + 1000
+    )
+    ana.get_by_role("button", name="#weekly (1)").click()
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Minutes #weekly"])
+
+    ana.goto(shared_server.url + "/")
+    expect(ana.locator("#spaces a")).to_have_text(["Design team"])
+
+
+def test_a_view_link_shows_a_read_only_list_without_any_edit_token(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Board"}).json()
+    made = [
+        http.post(
+            f"{shared_server.url}/api/spaces/{space['id']}/notes", json={"content": f"# {t}"}
+        ).json()
+        for t in ("Budget", "Roadmap")
+    ]
+    vic = person("Vic").open(shared_server.url + space["view_url"]).page
+    expect(vic.locator("#space-notes .space-note-title")).to_have_text(["Roadmap", "Budget"])
+    expect(vic.get_by_role("button", name="New note")).to_have_count(0)
+    html = vic.content()
+    for secret in [space["id"], *(note["id"] for note in made)]:
+        assert secret not in html
+    hrefs = vic.locator("#space-notes a").evaluate_all("links => links.map(a => a.href)")
+    assert sorted(h.rsplit("/", 1)[1] for h in hrefs) == sorted(n["view_id"] for n in made)
+    vic.locator("#space-notes a", has_text="Budget").click()
+    NoteTab(vic).wait_ready().wait_text("# Budget")
+    expect(vic.locator("#history-open")).to_have_count(0)  # a viewer has no history
+
+
+def test_a_template_starts_a_new_note_with_its_text(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Ops"}).json()
+    template = http.post(
+        f"{shared_server.url}/api/spaces/{space['id']}/notes",
+        json={"content": "# Incident\n## Timeline\n"},
+    ).json()
+    http.post(f"{shared_server.url}/api/notes/{template['id']}/template", json={"template": True})
+    ana = person("Ana").open(shared_server.url + space["url"]).page
+    ana.get_by_role("button", name="New from this template").click()
+    expect(ana).to_have_url(NOTE_URL)
+    assert ana.url.rsplit("/", 1)[1] != template["id"]
+    NoteTab(ana).wait_ready().wait_text("# Incident\n## Timeline\n")

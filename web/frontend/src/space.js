@@ -1,0 +1,134 @@
+// A space's page: its notes, live. The list is the REST listing, polled every
+// POLL_MS with If-None-Match (a 304 costs the server one query and no rendering),
+// which works across every process of a deployment with nothing new to run.
+
+import { rememberSpace } from './spaces.js'
+
+const POLL_MS = 1000
+const PAGE = 50
+
+const $ = (selector) => document.querySelector(selector)
+
+function noteItem (note, page) {
+  const item = document.createElement('li')
+  item.className = 'space-note'
+  item.dataset.id = note.id
+  const link = document.createElement('a')
+  link.href = note.url
+  link.className = 'space-note-title'
+  link.textContent = note.title || 'Untitled note'
+  const excerpt = document.createElement('p')
+  excerpt.className = 'excerpt'
+  excerpt.textContent = note.excerpt
+  const meta = document.createElement('span')
+  meta.className = 'meta'
+  const when = new Date(note.updated_at).toLocaleString()
+  meta.textContent = [note.template ? 'template' : '', `edited ${when}`, note.updated_by ? `by ${note.updated_by}` : '']
+    .filter(Boolean).join(' · ')
+  item.append(link, excerpt, meta)
+  if (note.tags.length) {
+    const tags = document.createElement('span')
+    tags.className = 'note-tags'
+    for (const tag of note.tags) tags.append(tagButton(tag, page))
+    item.append(tags)
+  }
+  if (note.template && page.editor) {
+    item.append(button('New from this template', () => page.create({ template: note.id })))
+  }
+  return item
+}
+
+function tagButton (tag, page, count = null) {
+  const element = button(count === null ? `#${tag}` : `#${tag} (${count})`, () => page.filter(tag))
+  element.className = 'tag'
+  element.setAttribute('aria-pressed', String(page.tag === tag))
+  return element
+}
+
+function button (text, onClick, className = 'quiet') {
+  const element = document.createElement('button')
+  element.type = 'button'
+  element.className = className
+  element.textContent = text
+  element.addEventListener('click', onClick)
+  return element
+}
+
+class SpacePage {
+  constructor (body) {
+    this.token = body.dataset.token
+    this.editor = body.dataset.role === 'editor'
+    this.tag = null
+    this.limit = PAGE
+    this.etag = null
+    this.timer = null
+    rememberSpace({ token: this.token, role: body.dataset.role, name: body.dataset.name })
+    $('#new-space-note')?.addEventListener('click', () => this.create({}))
+    $('#space-sort').addEventListener('change', () => this.refresh(true))
+    $('#space-more').addEventListener('click', () => { this.limit = Math.min(200, this.limit + PAGE); this.refresh(true) })
+    for (const input of document.querySelectorAll('.space-share input')) {
+      input.value = new URL(input.value, location.origin).href
+      input.addEventListener('focus', () => input.select())
+    }
+    this.refresh(true)
+  }
+
+  filter (tag) {
+    this.tag = this.tag === tag ? null : tag
+    this.refresh(true)
+  }
+
+  async refresh (changed = false) {
+    clearTimeout(this.timer)
+    if (changed) this.etag = null
+    const params = new URLSearchParams({ sort: $('#space-sort').value, limit: String(this.limit) })
+    if (this.tag) params.set('tag', this.tag)
+    try {
+      const headers = this.etag ? { 'If-None-Match': this.etag } : {}
+      const response = await fetch(`/api/spaces/${this.token}?${params}`, { headers, cache: 'no-store' })
+      if (response.status === 404) return this.fail('This space was deleted, or its link was replaced.')
+      if (response.ok) {
+        this.etag = response.headers.get('ETag')
+        this.render(await response.json())
+      }
+      if (response.ok || response.status === 304) $('#space-error').hidden = true
+    } catch {
+      // offline for a moment: the next poll tries again
+    }
+    this.timer = setTimeout(() => this.refresh(), POLL_MS)
+  }
+
+  render (listing) {
+    $('#space-name').textContent = listing.name
+    $('#space-notes').replaceChildren(...listing.notes.map((note) => noteItem(note, this)))
+    $('#space-empty').hidden = listing.notes.length > 0
+    $('#space-more').hidden = listing.next === null || this.limit >= 200
+    const tags = listing.tags.map(({ tag, count }) => tagButton(tag, this, count))
+    if (this.tag) tags.unshift(button('All notes', () => this.filter(this.tag)))
+    $('#space-tags').replaceChildren(...tags)
+  }
+
+  fail (message) {
+    const error = $('#space-error')
+    error.textContent = message
+    error.hidden = false
+  }
+
+  async create (body) {
+    const response = await fetch(`/api/spaces/${this.token}/notes`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    })
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}))
+      this.fail(`Could not make the note: ${problem.detail ?? response.status}.`)
+      return
+    }
+    window.location.assign((await response.json()).url)
+  }
+}
+
+export function startSpace (body) {
+  return new SpacePage(body)
+}
