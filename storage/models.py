@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy import Column, Index, LargeBinary, func, text
 from sqlmodel import Field, SQLModel
 
 
@@ -52,6 +52,12 @@ class Space(SQLModel, table=True):
 class Note(NoteBase, table=True):
     """A note, reachable through either of its two capability tokens."""
 
+    # A space's list pages through these, never sorting the space's notes.
+    __table_args__ = (
+        Index("ix_note_space_edited", "space_id", "edited_at"),
+        Index("ix_note_space_title", "space_id", func.lower(text("title"))),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     edit_token: str = Field(unique=True, index=True, max_length=64)
     view_token: str = Field(unique=True, index=True, max_length=64)
@@ -66,23 +72,29 @@ class Note(NoteBase, table=True):
     session_removed: int = Field(default=0)
     session_last_at: datetime | None = Field(default=None, nullable=True)
     # The space the note is in (None: in none), and whether it is one of its templates.
-    space_id: int | None = Field(default=None, nullable=True, foreign_key="space.id", index=True)
+    space_id: int | None = Field(default=None, nullable=True, foreign_key="space.id")
     is_template: bool = Field(default=False)
     # What a space's list shows of the note, as its log stood at ``summary_head``: kept
     # off the keystroke path by web.summaries (storage.summaries makes them).
     title: str = Field(default="", max_length=200)
     excerpt: str = Field(default="", max_length=200)
     summary_head: int = Field(default=0)
+    # note.updated_at as of that summary: what a list sorts by and shows, so that the
+    # commits that advance updated_at never write an index.
+    edited_at: datetime = Field(default_factory=utcnow)
 
 
 class NoteTag(SQLModel, table=True):
     """A tag of a note: a ``#word`` in its text or in its front matter's ``tags:``."""
 
     __tablename__ = "note_tag"
-    __table_args__ = (Index("ix_note_tag_tag", "tag"),)
+    __table_args__ = (Index("ix_note_tag_space_tag", "space_id", "tag"),)
 
     note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
     tag: str = Field(primary_key=True, max_length=100)
+    # The note's space while it is in one and not deleted (else None), so that a space's
+    # tags are counted from this table alone (storage.summaries.listed_in).
+    space_id: int | None = Field(default=None, nullable=True)
 
 
 class UpdateLog(SQLModel, table=True):

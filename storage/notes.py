@@ -114,6 +114,7 @@ def delete_note(*, session: Session, note_id: int, edit_token: str) -> Note | No
         .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token)
         .where(col(Note.deleted_at).is_(None))
         .values(deleted_at=utcnow()),
+        listed=True,
     )
     if deleted is not None:
         return deleted
@@ -135,10 +136,13 @@ def restore_note(
         .where(col(Note.id) == note_id, col(Note.edit_token) == edit_token)
         .where(col(Note.deleted_at).is_not(None), col(Note.deleted_at) > deleted_after)
         .values(deleted_at=None),
+        listed=True,
     )
 
 
-def _change(session: Session, statement: Any) -> Note | None:
+def _change(
+    session: Session, statement: Any, *, listed: bool = False
+) -> Note | None:
     """Run a conditional UPDATE of one note's row and commit; the row it wrote, or None.
 
     Every change of a note's row is one such statement, touching only the
@@ -155,6 +159,8 @@ def _change(session: Session, statement: Any) -> Note | None:
     returning = statement.returning(Note).execution_options(populate_existing=True)
     row = session.execute(returning).scalar_one_or_none()
     if row is not None:
+        if listed and row.id is not None:  # a deletion or restore: the space's tag lists follow
+            summaries.listed_in(session.connection(), [row.id])
         session.expunge(row)  # as committed: a commit would expire what it holds
     session.commit()
     return row if isinstance(row, Note) else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, case, delete, insert, null, select, update
 from sqlmodel import SQLModel
 
 from collab.document import title_of
@@ -167,16 +167,41 @@ def _fit(text: str) -> str:
 def save(connection: Connection, note: int, head: int, summary: Summary) -> bool:
     """Store ``summary`` as the note's at log position ``head``, unless a later one is there.
 
-    Returns whether it was stored. Runs in the caller's transaction.
+    The note's ``edited_at`` (what lists sort by) catches up with its ``updated_at``
+    in the same statement. Returns whether it was stored. Runs in the caller's
+    transaction.
     """
     stored = connection.execute(
         update(NOTE)
         .where(NOTE.c.id == note, NOTE.c.summary_head <= head)
-        .values(title=summary.title, excerpt=summary.excerpt, summary_head=head)
-    )
-    if stored.rowcount != 1:
+        .values(
+            title=summary.title,
+            excerpt=summary.excerpt,
+            summary_head=head,
+            edited_at=NOTE.c.updated_at,
+        )
+        .returning(NOTE.c.space_id, NOTE.c.deleted_at)
+    ).first()
+    if stored is None:
         return False
+    space = stored[0] if stored[1] is None else None
     connection.execute(delete(NOTE_TAG).where(NOTE_TAG.c.note_id == note))
     if summary.tags:
-        connection.execute(insert(NOTE_TAG), [{"note_id": note, "tag": t} for t in summary.tags])
+        rows = [{"note_id": note, "tag": tag, "space_id": space} for tag in summary.tags]
+        connection.execute(insert(NOTE_TAG), rows)
     return True
+
+
+def listed_in(connection: Connection, notes: list[int]) -> None:
+    """Bring the notes' tags in step with the space each is listed in, after a move, a
+    deletion or a restore (``note_tag.space_id``: the space, unless the note is deleted)."""
+    if not notes:
+        return
+    listed = (
+        select(case((NOTE.c.deleted_at.is_(None), NOTE.c.space_id), else_=null()))
+        .where(NOTE.c.id == NOTE_TAG.c.note_id)
+        .scalar_subquery()
+    )
+    connection.execute(
+        update(NOTE_TAG).where(NOTE_TAG.c.note_id.in_(notes)).values(space_id=listed)
+    )

@@ -135,3 +135,24 @@ def test_purging_removes_spaces_deleted_before_the_window(engine: Engine) -> Non
         session.refresh(note)
         assert note.space_id is None
         assert spaces.find_space(session=session, token=recent.edit_token, include_deleted=True)
+
+
+def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        here, there = (spaces.create_space(session=session, name=n) for n in ("here", "there"))
+        assert here.id is not None and there.id is not None
+        first, second = _note(session, here, "# A #x #y"), _note(session, here, "# B #x")
+        assert second.id is not None
+        assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 2), ("y", 1)]
+        notes.delete_note(session=session, note=first)
+        assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1)]
+        notes.restore_note(session=session, note=first)
+        spaces.put_note(session=session, note_id=second.id, space_id=there.id)
+        assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
+        assert spaces.tag_counts(session=session, space_id=there.id) == [("x", 1)]
+        page = spaces.list_notes(session=session, space_id=here.id, editor=True, tag="x")
+        assert [n.title for n in page.notes] == ["A #x #y"]
+        spaces.delete_space(session=session, space=here)
+        assert spaces.tag_counts(session=session, space_id=here.id) == []
+        spaces.restore_space(session=session, space=here)
+        assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]

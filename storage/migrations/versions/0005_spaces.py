@@ -23,6 +23,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _spaces()
+    _notes_in_spaces()
+    _tags()
+
+
+def _spaces() -> None:
     op.create_table(
         "space",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -34,6 +40,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_space_edit_token", "space", ["edit_token"], unique=True)
     op.create_index("ix_space_view_token", "space", ["view_token"], unique=True)
+
+
+def _notes_in_spaces() -> None:
     # Plain ADD COLUMNs: a batch would copy the note table, and dropping the old one
     # would cascade to every note's history. SQLite takes a REFERENCES clause there,
     # which Alembic does not write for it.
@@ -50,7 +59,13 @@ def upgrade() -> None:
     op.add_column(
         "note", sa.Column("summary_head", sa.Integer(), nullable=False, server_default="0")
     )
-    op.create_index("ix_note_space_id", "note", ["space_id"])
+    op.add_column("note", sa.Column("edited_at", sa.DateTime(), nullable=True))
+    op.execute("UPDATE note SET edited_at = updated_at")
+    op.create_index("ix_note_space_edited", "note", ["space_id", "edited_at"])
+    op.create_index("ix_note_space_title", "note", ["space_id", sa.text("lower(title)")])
+
+
+def _tags() -> None:
     op.create_table(
         "note_tag",
         sa.Column(
@@ -60,8 +75,9 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("tag", sa.String(100), primary_key=True),
+        sa.Column("space_id", sa.Integer(), nullable=True),
     )
-    op.create_index("ix_note_tag_tag", "note_tag", ["tag"])
+    op.create_index("ix_note_tag_space_tag", "note_tag", ["space_id", "tag"])
 
 
 def downgrade() -> None:
