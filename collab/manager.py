@@ -97,6 +97,7 @@ class RoomManager:
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = False
         self.unsaved: list[int] = []  # notes whose writes shutdown gave up waiting for
+        self.on_closed: Callable[[int], None] | None = None  # told each note whose room closed
 
     async def __aenter__(self) -> RoomManager:
         self._tasks = asyncio.TaskGroup()
@@ -317,6 +318,8 @@ class RoomManager:
             if slot.users == 0:
                 self._drop(slot)
                 logger.info("closed note=%s", slot.note, extra={"note": slot.note})
+                if self.on_closed is not None:
+                    self.on_closed(slot.note)
             # else: someone arrived while it closed; the room stays, still consistent
 
     def _forget(self, room: Room) -> None:

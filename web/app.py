@@ -131,6 +131,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 links = LinkWatch(engine, rooms, grants) if clustered else None
                 if links is not None:
                     fanout.on_access = links.changed  # type: ignore[attr-defined]
+                rooms.on_closed = keeper.closed
                 metrics.watch(rooms)
                 if clustered:
                     metrics.watch_fanout(cast(FanoutState, fanout))  # a RedisFanout

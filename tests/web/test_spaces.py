@@ -242,3 +242,29 @@ def test_every_space_route_is_in_the_openapi_schema(live: LiveServer) -> None:
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
+
+
+async def test_an_edit_whose_room_closed_at_once_still_reaches_the_list(make_live: Any) -> None:
+    """With no grace period the room closes as soon as its writer leaves, most likely
+    before the summaries' next round saw its last edit: it is summarised from the store."""
+    live = make_live(room_grace_s=0.0).start()
+    space = make_space(live)["id"]
+    note = add_note(live, space, content="# Draft\n").json()
+    async with YClient.connect(live.ws_url, note["id"]) as client:
+        client.insert(len("# Draft"), " two")
+        await client.wait_saved()
+
+    def renamed() -> bool:
+        return [n["title"] for n in listing(live, space)["notes"]] == ["Draft two"]
+
+    assert await asyncio.to_thread(wait_for, renamed, 5.0)
+
+
+def test_a_deleted_note_leaves_its_spaces_list_and_tags_at_once(live: LiveServer) -> None:
+    space = make_space(live)["id"]
+    note = add_note(live, space, content="# Gone #soon").json()
+    assert http.delete(f"{live.url}/api/notes/{note['id']}").status_code == 204
+    answer = listing(live, space)
+    assert answer["notes"] == [] and answer["tags"] == []
+    assert http.post(f"{live.url}/api/notes/{note['id']}/undelete").status_code == 200
+    assert listing(live, space)["tags"] == [{"tag": "soon", "count": 1}]
