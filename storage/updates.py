@@ -29,6 +29,7 @@ from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
 from storage.locks import try_note_lock
 from storage.models import utcnow
+from storage.search import IndexEntry, IndexStatements, write_entry
 from storage.sessions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer
@@ -77,6 +78,7 @@ class SqlDocumentStore:
         self._stop_timeout_s = stop_timeout_s
         self._sql = Statements(engine.dialect)
         self._sessions = Sessions(self._sql, version_gap_s)  # on the writer thread only
+        self._index_sql = IndexStatements(engine.dialect)
         self._on_commit = on_commit
         self.writer: Writer[Job] = Writer(
             engine,
@@ -128,6 +130,11 @@ class SqlDocumentStore:
     def mark_version(self, note: int, kind: str, name: str | None) -> asyncio.Future[VersionMark]:
         """Record a version at the end of the note's log, after every append queued before."""
         job = Job(note, b"", self.writer.new_future(), kind="version", extra=(kind, name))
+        return self.writer.submit(job)
+
+    def write_index(self, entries: list[IndexEntry]) -> asyncio.Future[None]:
+        """Queue search index entries (:mod:`storage.search`) for the writer's next batch."""
+        job = Job(entries[0].note, b"", self.writer.new_future(), kind="index", extra=entries)
         return self.writer.submit(job)
 
     async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
@@ -238,6 +245,9 @@ class SqlDocumentStore:
                 self._add_checkpoint(cursor, job, now)
             elif job.kind == "snapshot":
                 self._add_snapshot(cursor, job, now)
+            elif job.kind == "index":
+                for entry in job.extra:
+                    write_entry(cursor, self._index_sql, entry, now)
             else:
                 self._mark_version(cursor, job, now)
         self._append_all(cursor, appends, now)

@@ -1,0 +1,127 @@
+"""The search index in SQL, on SQLite (FTS5) and PostgreSQL (tsvector): what matches,
+in what order, what a deleted note and removed text do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from collab.document import initial_update
+from storage import notes
+from storage.models import Version, utcnow
+from storage.search import IndexEntry, IndexStatements, Removal, search, write_entry
+
+
+def make_note(engine: Engine, title: str, body: str) -> tuple[int, int]:
+    """A note with one version, indexed; returns (note id, version id)."""
+    content = f"{title}\n{body}"
+    with Session(engine) as session:
+        note = notes.create_note(session=session, initial_update=initial_update(content))
+        assert note.id is not None
+        version = session.exec(select(Version).where(Version.note_id == note.id)).one()
+        assert version.id is not None
+        ids = note.id, version.id
+    index(engine, IndexEntry(ids[0], 1, title, body, 1))
+    return ids
+
+
+def index(engine: Engine, entry: IndexEntry) -> bool:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        written = write_entry(cursor, IndexStatements(engine.dialect), entry, utcnow())
+        cursor.close()
+        raw.commit()
+    finally:
+        raw.close()
+    return written
+
+
+def found(engine: Engine, ids: list[int], query: str, *, deleted: bool = False) -> list[int]:
+    with Session(engine) as session:
+        return [hit.note_id for hit in search(session, note_ids=ids, query=query, deleted=deleted)]
+
+
+def test_words_match_regardless_of_case_and_accents_by_prefix_and_as_quoted_phrases(
+    engine: Engine,
+) -> None:
+    cafe, _ = make_note(engine, "Menu", "Un CAFÉ noir et une crème brûlée, s'il vous plaît.")
+    other, _ = make_note(engine, "Brûlée crème", "Nothing in order here: noir.")
+    ids = [cafe, other]
+    assert found(engine, ids, "cafe") == [cafe]
+    assert found(engine, ids, "Café") == [cafe]
+    assert found(engine, ids, "caf") == [cafe]  # the last word, as typed, is a prefix
+    assert found(engine, ids, "caf ") == []  # ...not once it is finished
+    assert set(found(engine, ids, "creme brulee")) == {cafe, other}
+    assert found(engine, ids, '"crème brûlée"') == [cafe]  # a phrase keeps its order
+    assert found(engine, ids, "noir creme caf") and found(engine, ids, "noir zzz") == []
+    assert found(engine, [other], "cafe") == []  # only the notes asked about
+
+
+def test_a_title_match_ranks_first_and_the_snippet_marks_the_words(engine: Engine) -> None:
+    body, _ = make_note(engine, "Shopping", "We should plan the garden this spring. " * 5)
+    title, _ = make_note(engine, "Garden plans", "Tomatoes and beans.")
+    with Session(engine) as session:
+        hits = search(session, note_ids=[body, title], query="garden")
+    assert [hit.note_id for hit in hits] == [title, body]
+    snippet = hits[1].snippet
+    assert [snippet.text[a:b] for a, b in snippet.highlights][:1] == ["garden"]
+    assert hits[0].title_highlights == ((0, 6),)
+
+
+def test_highlights_count_utf16_units_and_the_snippet_is_plain_text(engine: Engine) -> None:
+    note, _ = make_note(engine, "Emoji", "😀 <b>résumé</b> here")
+    with Session(engine) as session:
+        [hit] = search(session, note_ids=[note], query="resume")
+    assert hit.snippet.text == "😀 <b>résumé</b> here"  # stored text, to be shown as text
+    [(start, end)] = hit.snippet.highlights
+    assert hit.snippet.text.encode("utf-16-le")[start * 2 : end * 2].decode("utf-16-le") == "résumé"
+
+
+def test_a_deleted_note_vanishes_from_results_and_comes_back_with_undelete(engine: Engine) -> None:
+    note, _ = make_note(engine, "Plans", "secret quarterly figures")
+    with Session(engine) as session:
+        row = notes.get_note(session=session, note_id=note)
+        assert row is not None
+        notes.delete_note(session=session, note=row)
+    assert found(engine, [note], "quarterly") == []
+    with Session(engine) as session:
+        row = notes.find_by_token(session=session, token=row.edit_token, include_deleted=True)
+        assert row is not None
+        notes.restore_note(session=session, note=row)
+    assert found(engine, [note], "quarterly") == [note]
+
+
+def test_removed_text_is_found_with_its_version_author_and_time_unless_it_is_back(
+    engine: Engine,
+) -> None:
+    note, first = make_note(engine, "Minutes", "We agreed on the budget.")
+    with Session(engine) as session:
+        second = Version(note_id=note, kind="auto", position=2, first_position=2)
+        session.add(second)
+        session.commit()
+        assert second.id is not None
+        second_id = second.id
+    when = utcnow() - timedelta(minutes=5)
+    removal = Removal(first, second_id, "agreed on the budget", "Ada", when)
+    assert index(engine, IndexEntry(note, 2, "Minutes", "We postponed it.", 2, (removal,)))
+    assert found(engine, [note], "budget") == []
+    with Session(engine) as session:
+        [hit] = search(session, note_ids=[note], query="budg", deleted=True)
+    assert (hit.note_id, hit.deleted, hit.version, hit.removed_by) == (note, True, first, "Ada")
+    assert hit.removed_at is not None and abs(hit.removed_at - when) < timedelta(seconds=1)
+    assert [hit.snippet.text[a:b] for a, b in hit.snippet.highlights] == ["budget"]
+    # The word is typed again: it is in the current text, so it is not reported as deleted.
+    assert index(engine, IndexEntry(note, 3, "Minutes", "The budget is back.", 2, ()))
+    with Session(engine) as session:
+        hits = search(session, note_ids=[note], query="budget", deleted=True)
+    assert [(hit.note_id, hit.deleted) for hit in hits] == [(note, False)]
+
+
+def test_an_entry_older_than_the_one_indexed_is_not_written(engine: Engine) -> None:
+    note, _ = make_note(engine, "Race", "first words")
+    assert index(engine, IndexEntry(note, 5, "Race", "newest words", 1))
+    assert not index(engine, IndexEntry(note, 3, "Race", "older words", 1))
+    assert found(engine, [note], "newest") == [note] and found(engine, [note], "older") == []
