@@ -16,18 +16,26 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
+from pycrdt import Doc
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
+from collab.document import text
 from storage.db import schema_revisions
+from storage.indexing import split_title
+from storage.models import as_utc, utcnow
 from storage.updates import SqlDocumentStore
 
 MAX_INTEGRITY_ERRORS = 100
 """SQLite's integrity check stops after this many errors."""
 
 BUSY_TIMEOUT_MS = 30_000
+INDEX_BEHIND_BOUND = timedelta(seconds=10)
+"""A note's search entry may lag its last commit this long (a server indexes within 2 s)."""
 
 VetUpdates = Callable[[Sequence[tuple[str, bytes]]], str | None]
 """Given a note's stored updates as (label, bytes), in load order: what is wrong, or None."""
@@ -58,6 +66,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     notes_checked: int = 0
     notes_broken: int = 0
+    index_problems: int = 0  # notes whose search index entry is behind or wrong
     integrity: str = "not checked"
 
     @property
@@ -179,12 +188,20 @@ def _check_notes(
     except sqlite3.DatabaseError as error:
         report.problems.append(Problem("database", f"cannot list the notes: {error}"))
         return
+    now = utcnow()
     for note in notes:
-        problem = _check_note(connection, store, note, vet, build)
+        problem, built = _check_note(connection, store, note, vet, build)
         report.notes_checked += 1
         if problem is not None:
             report.notes_broken += 1
             report.problems.append(Problem(f"note {note}", problem))
+        else:
+            problem = _check_index(
+                connection, note, text(cast("Doc[Any]", built)), now
+            )  # build's Doc
+            if problem is not None:
+                report.index_problems += 1
+                report.problems.append(Problem(f"note {note}", problem))
 
 
 def _check_note(
@@ -193,20 +210,39 @@ def _check_note(
     note: int,
     vet: VetUpdates,
     build: BuildDocument,
-) -> str | None:
+) -> tuple[str | None, object]:
+    """What is wrong with the note (None: nothing), and its document."""
     try:
         problem = vet(_stored_updates(connection, note))
         if problem is not None:
-            return problem
+            return problem, None
         loaded = store.load_sync(note)
     except sqlite3.DatabaseError as error:
-        return f"cannot be read: {error}"
+        return f"cannot be read: {error}", None
     try:
-        build(loaded.updates)
+        return None, build(loaded.updates)
     except BaseException as error:  # yrs panics surface as pyo3's PanicException
         if isinstance(error, KeyboardInterrupt | SystemExit):
             raise
-        return f"does not load: {error!r}"
+        return f"does not load: {error!r}", None
+
+
+def _check_index(
+    connection: sqlite3.Connection, note: int, current: str, now: datetime
+) -> str | None:
+    """What is wrong with the note's search index entry: behind past the bound, or wrong."""
+    head, updated_at, position, title, body = connection.execute(
+        "SELECT note.head, note.updated_at, s.position, s.title, s.body FROM note"
+        " LEFT JOIN search_note AS s ON s.note_id = note.id WHERE note.id = ?",
+        (note,),
+    ).fetchone()
+    if position is None or position < head:
+        if head == 0 or now - as_utc(updated_at) < INDEX_BEHIND_BOUND:
+            return None  # nothing to index yet, or a server is about to
+        indexed = "not indexed" if position is None else f"indexed up to update {position}"
+        return f"search index behind: {indexed} of {head}; run collab-notes reindex"
+    if position > head or (title, body) != split_title(current):
+        return f"search index wrong at update {position}; run collab-notes reindex"
     return None
 
 

@@ -1,12 +1,9 @@
-"""The search index in SQL: writing a note's entry, and searching a set of notes.
+"""Searching a set of notes in the database's own index: ranked hits with snippets.
 
 The index is the database's own (migration 0006): FTS5 tables on SQLite, a
 ``tsvector`` with a GIN index on PostgreSQL. ``search_note`` holds each note's
 title and body as of a log position; ``search_removed`` what each version
-removed from the one before it. Entries are built off the event loop by the
-web side (which knows documents and diffs) and written by the store's writer
-thread (:meth:`storage.updates.SqlDocumentStore.write_index`), or directly by
-``collab-notes reindex``.
+removed from the one before it. :mod:`storage.indexing` writes them.
 
 Reading never trusts the index for what it cannot know: a deleted note is
 filtered by ``note.deleted_at`` at query time (it vanishes at once and comes
@@ -21,38 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Dialect, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlmodel import Session
 
 from storage.models import as_utc
-from storage.searchtext import Query, Snippet, folded_words, highlights, parse, snippet
-from storage.sql import Statement
+from storage.searchtext import Query, Snippet, highlights, parse, snippet
 
 TITLE_WEIGHT = 4.0  # bm25: a word in the title counts as much as four in the body
-
-
-@dataclass(frozen=True, slots=True)
-class Removal:
-    """Text that version ``removed_in`` removed from version ``version`` (which has it)."""
-
-    version: int
-    removed_in: int
-    text: str  # empty: nothing (left) to index for ``removed_in``
-    by: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """A note's index entry as of log position ``position``."""
-
-    note: int
-    position: int
-    title: str
-    body: str
-    versions_upto: int  # the last closed version whose removals are in ``removals`` or before
-    removals: tuple[Removal, ...] = ()
-    replace: bool = False  # rebuild: drop what the index holds for the note first
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,165 +40,6 @@ class Hit:
     version: int | None = None  # deleted text: a version that still has it
     removed_by: str | None = None
     removed_at: datetime | None = None
-
-
-# -- writing (a raw DBAPI cursor: the writer thread's, or reindex's) ------------------------
-
-
-class IndexStatements:
-    """The statements that write index entries, compiled once for one dialect."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.postgres = dialect.name == "postgresql"
-        vector = ", tsv" if self.postgres else ""
-        note_vector = (
-            ", setweight(to_tsvector('simple', :ftitle), 'A')"
-            " || setweight(to_tsvector('simple', :fbody), 'B')"
-            if self.postgres
-            else ""
-        )
-        removed_vector = ", to_tsvector('simple', :ftext)" if self.postgres else ""
-        keep = ", tsv = excluded.tsv" if self.postgres else ""
-        moment = bindparam("now", type_=DateTime())
-        self.upsert_note = _compiled(
-            dialect,
-            "INSERT INTO search_note (note_id, position, versions_upto, title, body, indexed_at"
-            f"{vector}) VALUES (:note, :position, :upto, :title, :body, :now{note_vector})"
-            " ON CONFLICT (note_id) DO UPDATE SET position = excluded.position,"
-            " versions_upto = excluded.versions_upto, title = excluded.title,"
-            f" body = excluded.body, indexed_at = excluded.indexed_at{keep}"
-            " WHERE excluded.position > search_note.position"
-            " OR (excluded.position = search_note.position"
-            " AND excluded.versions_upto > search_note.versions_upto)",
-            moment,
-        )
-        self.upsert_removal = _compiled(
-            dialect,
-            "INSERT INTO search_removed (note_id, version_id, removed_in, removed_text,"
-            f" removed_by, removed_at{vector}) VALUES (:note, :version, :removed_in, :text,"
-            f" :by, :at{removed_vector}) ON CONFLICT (removed_in) DO UPDATE SET"
-            " version_id = excluded.version_id, removed_text = excluded.removed_text,"
-            f" removed_by = excluded.removed_by, removed_at = excluded.removed_at{keep}",
-            bindparam("at", type_=DateTime()),
-        )
-        self.drop_removal = _compiled(dialect, "DELETE FROM search_removed WHERE removed_in = :v")
-        self.drop_note = _compiled(dialect, "DELETE FROM search_note WHERE note_id = :note")
-        self.drop_removals = _compiled(dialect, "DELETE FROM search_removed WHERE note_id = :note")
-        self.position_of = _compiled(
-            dialect, "SELECT position FROM search_note WHERE note_id = :note"
-        )
-
-
-def _compiled(dialect: Dialect, sql: str, *binds: Any) -> Statement:
-    return Statement.compile(text(sql).bindparams(*binds), dialect)
-
-
-def write_entry(cursor: Any, sql: IndexStatements, entry: IndexEntry, now: datetime) -> bool:
-    """Write ``entry`` unless the index already holds a later one; True if written."""
-    run = _runner(cursor)
-    if entry.replace:
-        run(sql.drop_removals, note=entry.note)
-        run(sql.drop_note, note=entry.note)
-    else:
-        found = run(sql.position_of, note=entry.note).fetchone()
-        if found is not None and found[0] > entry.position:
-            return False  # a later entry is there already (another process's)
-    fields: dict[str, Any] = {}
-    if sql.postgres:
-        fields = {"ftitle": folded_words(entry.title), "fbody": folded_words(entry.body)}
-    run(
-        sql.upsert_note,
-        note=entry.note,
-        position=entry.position,
-        upto=entry.versions_upto,
-        title=entry.title,
-        body=entry.body,
-        now=now,
-        **fields,
-    )
-    for removal in entry.removals:
-        if not removal.text:
-            run(sql.drop_removal, v=removal.removed_in)
-            continue
-        extra = {"ftext": folded_words(removal.text)} if sql.postgres else {}
-        run(
-            sql.upsert_removal,
-            note=entry.note,
-            version=removal.version,
-            removed_in=removal.removed_in,
-            text=removal.text,
-            by=removal.by,
-            at=removal.at,
-            **extra,
-        )
-    return True
-
-
-def _runner(cursor: Any) -> Any:
-    def run(statement: Statement, **values: Any) -> Any:
-        cursor.execute(statement.text, statement.bind(**values))
-        return cursor
-
-    return run
-
-
-# -- what needs indexing --------------------------------------------------------------------
-
-
-def behind(connection: Connection, *, limit: int) -> list[tuple[int, int]]:
-    """Notes whose index is behind their head, as (note, head), oldest note first."""
-    rows = connection.execute(
-        text(
-            "SELECT note.id, note.head FROM note LEFT JOIN search_note s ON s.note_id = note.id"
-            " WHERE note.head > coalesce(s.position, 0) ORDER BY note.id LIMIT :limit"
-        ),
-        {"limit": limit},
-    )
-    return [(int(note), int(head)) for note, head in rows]
-
-
-def indexed(connection: Connection, note: int) -> tuple[int, int] | None:
-    """The note's indexed position and ``versions_upto``, or None if it has no entry."""
-    row = connection.execute(
-        text("SELECT position, versions_upto FROM search_note WHERE note_id = :note"),
-        {"note": note},
-    ).fetchone()
-    return None if row is None else (int(row[0]), int(row[1]))
-
-
-def versions(connection: Connection, note: int) -> tuple[list[tuple[int, int]], int | None]:
-    """The note's versions as (id, position) in order, and the open one's id.
-
-    The open auto version stands at the note's head (its row's position is where
-    it began); so it is listed there.
-    """
-    row = connection.execute(
-        text("SELECT head, session_version FROM note WHERE id = :note"), {"note": note}
-    ).fetchone()
-    if row is None:
-        return [], None
-    head, open_version = int(row[0]), row[1]
-    found = connection.execute(
-        text("SELECT id, position FROM version WHERE note_id = :note"), {"note": note}
-    )
-    listed = [(int(v), head if v == open_version else int(p)) for v, p in found]
-    listed.sort(key=lambda version: (version[1], version[0]))
-    return listed, None if open_version is None else int(open_version)
-
-
-def last_removal(
-    connection: Connection, note: int, after: int, upto: int
-) -> tuple[str | None, datetime] | None:
-    """Who made the last deletion in the log positions ``(after, upto]``, and when."""
-    row = connection.execute(
-        text(
-            "SELECT author, committed_at FROM update_log WHERE note_id = :note"
-            " AND position > :after AND position <= :upto AND removed > 0"
-            " ORDER BY position DESC LIMIT 1"
-        ),
-        {"note": note, "after": after, "upto": upto},
-    ).fetchone()
-    return None if row is None else (row[0], as_utc(row[1]))
 
 
 # -- searching --------------------------------------------------------------------------------

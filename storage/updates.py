@@ -27,9 +27,9 @@ from sqlalchemy import Engine, select
 
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
+from storage.indexing import IndexEntry, IndexStatements, write_entry
 from storage.locks import try_note_lock
 from storage.models import utcnow
-from storage.search import IndexEntry, IndexStatements, write_entry
 from storage.sessions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer

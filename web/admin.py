@@ -1,4 +1,4 @@
-"""The operator's commands ``collab-notes backup``, ``check`` and ``migrate``.
+"""The operator's commands ``collab-notes backup``, ``check``, ``migrate`` and ``reindex``.
 
 Each takes the database as ``serve`` does (``--database-url``, else
 ``COLLAB_DATABASE_URL``, else the default) and returns an exit status:
@@ -10,6 +10,9 @@ Each takes the database as ``serve`` does (``--database-url``, else
   check could not run: no database there, or not SQLite.
 * ``migrate`` (SQLite or PostgreSQL): 0 the schema is up to date; 1 a migration
   failed (its transaction is rolled back); 2 refused: a server serves the file.
+* ``reindex`` (SQLite or PostgreSQL): 0 every note's search entry was rebuilt
+  from its log; 1 some notes could not be indexed (each is logged); 2 refused: a
+  server serves the SQLite file (its own indexer keeps the index).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from storage.db import (
     make_engine,
     sqlite_path,
 )
+from storage.updates import SqlDocumentStore
 from web.settings import Settings, env_name
 
 EXIT_OK = 0
@@ -45,7 +50,8 @@ GROUP_NOTES_OVER = 10
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``backup``, ``check`` and ``migrate`` to the ``collab-notes`` parser."""
+    """Add ``backup``, ``check``, ``migrate`` and ``reindex`` to the ``collab-notes`` parser."""
+    # Over 40 lines: one declaration per command, each with its help and exit statuses.
     backup = commands.add_parser(
         "backup",
         help="copy a live SQLite database consistently",
@@ -77,7 +83,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "1 a migration failed (nothing of it is kept), 2 refused (not a database URL, a "
         "server is serving the SQLite file).",
     )
-    for command in (backup, check, migrate):
+    reindex = commands.add_parser(
+        "reindex",
+        help="rebuild the search index from the notes' logs",
+        description="Rebuild every note's search entry (its current text and the text its "
+        "versions removed) from the update log, printing progress. SQLite (with no server "
+        "serving the file) or PostgreSQL (servers may run). Exit status: 0 done, 1 some "
+        "notes could not be indexed, 2 refused.",
+    )
+    for command in (backup, check, migrate, reindex):
         command.add_argument(
             "--database-url",
             metavar="URL",
@@ -106,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         return _refuse(args.command, f"not a database URL: {error}")
     if args.command == "migrate":
         return migrate(url)
+    if args.command == "reindex":
+        return reindex(url)
     if path is None:
         return _refuse(args.command, _not_sqlite(args.command, url, backend))
     if args.command == "backup":
@@ -134,6 +150,45 @@ def migrate(url: str) -> int:
     else:
         print(f"collab-notes migrate: schema at revision {now} (was {was or 'empty'})")
     return EXIT_OK
+
+
+def reindex(url: str) -> int:
+    """Rebuild the search index of the database at ``url``, printing progress."""
+    from web.searchindex import reindex as rebuild
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"collab-notes reindex: {shown}", flush=True)
+    started = time.monotonic()
+    try:
+        with exclusive_sqlite(url):
+            engine = make_engine(url)
+            try:
+                create_schema(engine)
+                done, failed = rebuild(engine, SqlDocumentStore(engine), _note_progress())
+            finally:
+                engine.dispose()
+    except DatabaseInUse as error:
+        return _refuse("reindex", str(error))
+    except (SQLAlchemyError, SchemaTooNew, OSError) as error:
+        print(f"collab-notes reindex: failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    took = time.monotonic() - started
+    print(f"collab-notes reindex: {_count(done, 'note')} indexed in {took:.1f} s", end="")
+    print(f", {failed} could not be (see above)" if failed else "")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _note_progress() -> Callable[[int, int], None]:
+    """Prints a line at every tenth of the notes (when there are more than 100)."""
+    shown = [0]
+
+    def show(done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if total > 100 and tenth > shown[0]:
+            shown[0] = tenth
+            print(f"  indexed {done:,} of {total:,} notes ({done * 100 // total}%)", flush=True)
+
+    return show
 
 
 def backup(source: Path, dest: Path, *, force: bool, step_pages: int) -> int:
@@ -180,6 +235,7 @@ def check(path: Path) -> int:
     print(f"database integrity (PRAGMA integrity_check): {report.integrity}")
     loaded = report.notes_checked - report.notes_broken
     print(f"notes: {report.notes_checked} checked, {loaded} load, {report.notes_broken} do not")
+    print(f"search index: {report.index_problems} notes behind or wrong")
     if report.ok:
         print("nothing is wrong")
         return EXIT_OK

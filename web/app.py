@@ -29,8 +29,9 @@ from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.headers import ApiHeaders
 from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
-from web.routes import api, history, pages, space_notes, spaces, ws
+from web.routes import api, history, pages, search, space_notes, spaces, ws
 from web.routes.metrics import router as metrics_router
+from web.searchindex import indexing
 from web.settings import Settings
 from web.state import Services
 from web.summaries import SummaryKeeper, keeping
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(history.router)
     app.include_router(spaces.router)
     app.include_router(space_notes.router)
+    app.include_router(search.router)
     app.include_router(ws.router)
     if settings.metrics:
         app.include_router(metrics_router)
@@ -125,6 +127,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 purging(engine, rooms, settings.deleted_note_retention_days),
                 thinning(store, settings.history_days),
                 keeping(SummaryKeeper(engine, rooms, store)) as keeper,
+                indexing(engine, store),
             ):
                 clustered = bool(settings.redis_url)
                 grants = GrantCache(max_age_s=CLUSTER_GRANT_AGE_S if clustered else None)

@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from collab.document import initial_update
 from storage import notes
+from storage.indexing import IndexEntry, IndexStatements, Removal, write_entry
 from storage.models import Version, utcnow
-from storage.search import IndexEntry, IndexStatements, Removal, search, write_entry
+from storage.search import search
 
 
 def make_note(engine: Engine, title: str, body: str) -> tuple[int, int]:

@@ -1,0 +1,94 @@
+"""POST /api/search on a real server: typed words are found within 2 s, deleted notes
+vanish and return, removed text is found with its version, author and time, and a view
+token's results never carry an edit token or a version."""
+
+from __future__ import annotations
+
+import time
+
+from support.http import http
+from support.live import LiveServer
+from support.search import search, wait_found
+from support.yclient import YClient
+
+from web.routes.search import MAX_TOKENS
+
+FRESH_S = 2.0  # the promise: a committed word is findable this soon
+
+
+async def test_a_word_typed_over_the_websocket_is_findable_within_2_s(live: LiveServer) -> None:
+    note = live.post_note("# Field notes\n")
+    async with YClient.connect(live.ws_url, note["id"]) as ana:
+        ana.append("saw a kingfisher by the river")
+        await ana.wait_saved()
+        committed = time.monotonic()
+        [result] = await wait_found(live, "kingfisher", [note["id"]], timeout_s=FRESH_S)
+    assert time.monotonic() - committed < FRESH_S
+    assert result["id"] == note["id"] and result["title"] == "Field notes"
+    assert result["deleted"] is False
+    [start, end] = result["highlights"][0]
+    assert result["snippet"][start:end] == "kingfisher"
+
+
+async def test_case_accents_prefix_and_phrases_match_and_a_view_token_names_the_note(
+    live: LiveServer,
+) -> None:
+    note = live.post_note("Menu du jour\nUn café noir, une crème brûlée.")
+    other = live.post_note("Other\nbrûlée crème")
+    tokens = [note["view_id"], other["id"]]
+    [result] = await wait_found(live, "CAFE", tokens)
+    assert result["id"] == note["view_id"] and result["role"] == "viewer"
+    assert note["id"] not in str(result)
+    assert [r["id"] for r in search(live, "caf", tokens)] == [note["view_id"]]
+    assert await wait_found(live, "creme", [other["id"]])
+    assert [r["id"] for r in search(live, '"crème brûlée"', tokens)] == [note["view_id"]]
+    assert {r["id"] for r in search(live, "creme brulee", tokens)} == set(tokens)
+    assert search(live, "cafe", [other["id"]]) == []  # only the notes whose tokens are sent
+
+
+async def test_a_deleted_note_vanishes_from_results_at_once_and_returns_with_undelete(
+    live: LiveServer,
+) -> None:
+    note = live.post_note("Plans\nthe quarterly figures")
+    assert await wait_found(live, "quarterly", [note["id"]])
+    assert http.delete(f"{live.url}/api/notes/{note['id']}").status_code == 204
+    assert search(live, "quarterly", [note["id"]]) == []
+    assert http.post(f"{live.url}/api/notes/{note['id']}/undelete").status_code == 200
+    assert [r["id"] for r in search(live, "quarterly", [note["id"]])] == [note["id"]]
+
+
+async def test_removed_words_are_found_with_the_version_that_has_them_who_and_when(
+    live: LiveServer,
+) -> None:
+    paragraph = "We agreed to repaint the lighthouse.\n"
+    note = live.post_note("Minutes\n" + paragraph + "Next meeting Monday.\n")
+    async with YClient.connect(live.ws_url, note["id"]) as ada:
+        await ada.set_presence({"user": {"name": "Ada"}})
+        start = str(ada.text).index(paragraph)
+        ada.text.__delitem__(slice(start, start + len(paragraph)))
+        await ada.wait_saved()
+        [hit] = await wait_found(live, "lighthouse", [note["id"]], deleted=True)
+    assert search(live, "lighthouse", [note["id"]]) == []  # not in the current text
+    assert hit["deleted"] is True and hit["removed_by"] == "Ada" and hit["removed_at"]
+    version = http.get(f"{live.url}/api/notes/{note['id']}/versions/{hit['version']}")
+    assert version.status_code == 200 and paragraph in version.json()["content"]
+    [start, end] = hit["highlights"][0]
+    assert hit["snippet"][start:end] == "lighthouse"
+    # Through the view token: no deleted text (it is the history's, for editors).
+    assert search(live, "lighthouse", [note["view_id"]], deleted=True) == []
+    # Typed again, the word is current text, not deleted text.
+    async with YClient.connect(live.ws_url, note["id"]) as ada:
+        ada.append("The lighthouse after all.")
+        await ada.wait_saved()
+        await wait_found(live, "lighthouse", [note["id"]])
+    assert [r["deleted"] for r in search(live, "lighthouse", [note["id"]], deleted=True)] == [False]
+
+
+def test_too_many_tokens_or_an_empty_query_is_refused_with_a_reason(live: LiveServer) -> None:
+    tokens = [f"t{i}" for i in range(MAX_TOKENS + 1)]
+    response = http.post(f"{live.url}/api/search", json={"q": "x", "tokens": tokens})
+    assert response.status_code == 422 and "tokens" in response.text
+    response = http.post(f"{live.url}/api/search", json={"q": "", "tokens": []})
+    assert response.status_code == 422
+    assert search(live, "anything", ["not-a-token"]) == []
+    assert "/api/search" in http.get(f"{live.url}/api/openapi.json").json()["paths"]

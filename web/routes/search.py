@@ -1,0 +1,122 @@
+"""Searching the notes a browser holds: ``POST /api/search``.
+
+The browser sends the tokens it holds in the body (never in a URL, where logs
+and proxies keep them), at most ``MAX_TOKENS``. Each result names its note by
+the token the caller sent for it, so a view token's results never carry an
+edit token. Text a version removed ("deleted": true) is searched only in the
+notes the caller holds an edit token of: like the history it comes from, it is
+for editors (a view link gets 403 on the history routes), and its ``version``
+opens with ``GET /api/notes/{edit token}/versions/{version}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from storage import search
+from storage.models import Note
+from storage.search import Hit
+from web.deps import ServicesDep
+from web.state import Services
+
+router = APIRouter(tags=["search"])
+
+MAX_TOKENS = 500
+MAX_QUERY_CHARS = 200
+
+
+class SearchBody(BaseModel):
+    """What to search for, and in which notes."""
+
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="Words and quoted phrases")
+    tokens: list[str] = Field(
+        max_length=MAX_TOKENS,
+        description=f"Tokens (edit or view) of the notes to search, at most {MAX_TOKENS}",
+    )
+    deleted: bool = Field(
+        default=False, description="Also search text removed from notes held with an edit token"
+    )
+    limit: int = Field(default=20, ge=1, le=50, description="Results of each kind")
+
+
+class SearchResult(BaseModel):
+    """A note that matches, or text removed from one."""
+
+    id: str = Field(description="The token the caller sent for this note")
+    role: str = Field(description="editor or viewer: what that token grants")
+    title: str
+    title_highlights: list[tuple[int, int]]
+    snippet: str = Field(description="Plain text around the first match (never HTML)")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) of each match in snippet, in UTF-16 code units"
+    )
+    deleted: bool = Field(description="true: words the note no longer has")
+    version: str | None = Field(
+        default=None, description="deleted: a version that still has the words"
+    )
+    removed_by: str | None = None
+    removed_at: datetime | None = None
+
+
+class SearchResults(BaseModel):
+    results: list[SearchResult]
+
+
+@router.post("/api/search", response_model=SearchResults)
+async def search_notes(body: SearchBody, services: ServicesDep) -> SearchResults:
+    """Search the notes whose tokens are sent: current text first, then deleted text."""
+    return await run_in_threadpool(_search, services, body)
+
+
+def _search(services: Services, body: SearchBody) -> SearchResults:
+    with Session(services.engine) as session:
+        held = _held(session, body.tokens)
+        notes = list(held)
+        hits = search.search_current(session, note_ids=notes, query=body.q, limit=body.limit)
+        if body.deleted:
+            editable = [note for note, (_, editor) in held.items() if editor]
+            hits += search.search_removed(
+                session, note_ids=editable, query=body.q, limit=body.limit
+            )
+    return SearchResults(results=[_result(hit, held[hit.note_id]) for hit in hits])
+
+
+def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:
+    """Each note the tokens reach: the token to name it by (an edit one if sent), editor?"""
+    if not tokens:
+        return {}
+    unique = sorted(set(tokens))
+    found = session.exec(
+        select(Note).where(or_(col(Note.edit_token).in_(unique), col(Note.view_token).in_(unique)))
+    )
+    held: dict[int, tuple[str, bool]] = {}
+    sent = set(unique)
+    for note in found:
+        assert note.id is not None
+        if note.edit_token in sent:
+            held[note.id] = (note.edit_token, True)
+        else:
+            held[note.id] = (note.view_token, False)
+    return held
+
+
+def _result(hit: Hit, held: tuple[str, bool]) -> SearchResult:
+    token, editor = held
+    return SearchResult(
+        id=token,
+        role="editor" if editor else "viewer",
+        title=hit.title,
+        title_highlights=list(hit.title_highlights),
+        snippet=hit.snippet.text,
+        highlights=list(hit.snippet.highlights),
+        deleted=hit.deleted,
+        version=str(hit.version) if hit.deleted and editor else None,
+        removed_by=hit.removed_by,
+        removed_at=hit.removed_at,
+    )

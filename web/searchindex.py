@@ -1,0 +1,188 @@
+"""Keeping the search index level with the log, off the keystroke path.
+
+Nothing on the way of a keystroke touches the index. Instead a task of the
+server looks, every ``SWEEP_S``, for notes whose index is behind their head
+(one query: ``note.head`` against ``search_note.position``), which finds the
+edits of every process sharing the database, notes made over REST, and after a
+restart or a SIGKILL every note left behind. A note is indexed once its head
+has not moved for one sweep (a pause in typing), or at the latest ``MAX_WAIT_S``
+after it was first seen behind, so a committed word is findable within about
+``SWEEP_S + MAX_WAIT_S + SWEEP_S`` plus the indexing itself, under 2 s, while
+typing never indexes more than once a second per note.
+
+An entry is built on a worker thread: the note's text from the log (title: its
+first line; body: the rest), and for each version closed since the last entry,
+and for the open session, the text it removed from the version before it
+(``collab.textdiff``). The store's writer thread writes the entries in its next
+batch, so SQLite sees no second writer. Several processes on one database may
+index the same note; the later position wins (``storage.indexing.write_entry``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine, text
+
+from collab import document
+from collab.textdiff import DELETE, text_diff
+from storage import indexing as index_sql
+from storage.indexing import IndexEntry, Removal, split_title
+from storage.models import utcnow
+from storage.updates import SqlDocumentStore
+
+logger = logging.getLogger("web.searchindex")
+
+SWEEP_S = 0.25
+MAX_WAIT_S = 1.0
+BATCH = 50  # notes indexed per round: a catch-up after a restart goes in steps this size
+DIFF_TIMEOUT_S = 0.05
+
+
+def removed_text(old: str, new: str) -> str:
+    """What ``new`` no longer has of ``old``: the deleted pieces, one line each."""
+    pieces = (piece.strip() for op, piece in text_diff(old, new, DIFF_TIMEOUT_S) if op == DELETE)
+    return "\n".join(piece for piece in pieces if piece)
+
+
+def build_entry(
+    engine: Engine, store: SqlDocumentStore, note: int, *, replace: bool = False
+) -> IndexEntry:
+    """The note's index entry as its log stands now (on a worker thread)."""
+    loaded = store.load_sync(note)
+    texts = _Texts(store, note, loaded.head, document.text(document.build(loaded.updates)))
+    with engine.connect() as connection:
+        state = None if replace else index_sql.indexed(connection, note)
+        listed, open_version = index_sql.versions(connection, note)
+        done = 0 if state is None else state[1]
+        removals = []
+        for (before, before_at), (version, at) in itertools.pairwise(listed):
+            is_open = version == open_version
+            if (not is_open and at <= done) or at > loaded.head:
+                continue  # indexed already, or committed after the load
+            gone = removed_text(texts.at(before_at), texts.at(at)) if at > before_at else ""
+            who = index_sql.last_removal(connection, note, before_at, at) if gone else None
+            if who is not None or is_open:  # the open session's row goes when it removes nothing
+                by, when = who or (None, utcnow())
+                removals.append(Removal(before, version, gone, by, when))
+    closed = [at for version, at in listed if version != open_version and at <= loaded.head]
+    title, body = split_title(texts.at(loaded.head))
+    return IndexEntry(
+        note, loaded.head, title, body, max(closed, default=0), tuple(removals), replace
+    )
+
+
+class _Texts:
+    """A note's text at log positions, each built once."""
+
+    def __init__(self, store: SqlDocumentStore, note: int, head: int, current: str) -> None:
+        self._store = store
+        self._note = note
+        self._texts = {head: current}
+
+    def at(self, position: int) -> str:
+        if position not in self._texts:
+            loaded = self._store.load_sync(self._note, position)
+            self._texts[position] = document.text(document.build(loaded.updates))
+        return self._texts[position]
+
+
+class SearchIndexer:
+    """The server's task that keeps the index level with the log (see the module docstring)."""
+
+    def __init__(self, engine: Engine, store: SqlDocumentStore) -> None:
+        self._engine = engine
+        self._store = store
+        self._seen: dict[int, tuple[int, float]] = {}  # note -> (head, first seen behind)
+        self.rounds = 0
+
+    async def run(self) -> None:
+        """Sweep until cancelled; a failed round is logged and the next one tries again."""
+        while True:
+            try:
+                await self.round()
+            except Exception:
+                logger.exception("search indexing failed; trying again")
+            await asyncio.sleep(SWEEP_S)
+
+    async def round(self) -> int:
+        """Index the notes that are ready; return how many."""
+        found = await asyncio.to_thread(self._behind)
+        ready = self._ready(found, time.monotonic())[:BATCH]
+        if ready:
+            entries = await asyncio.to_thread(self._build, ready)
+            if entries:
+                await self._store.write_index(entries)
+        self.rounds += 1
+        return len(ready)
+
+    def _behind(self) -> list[tuple[int, int]]:
+        with self._engine.connect() as connection:
+            return index_sql.behind(connection, limit=BATCH * 20)
+
+    def _ready(self, found: list[tuple[int, int]], now: float) -> list[int]:
+        seen, self._seen = self._seen, {}
+        ready = []
+        for note, head in found:
+            last = seen.get(note)
+            if last is not None and (last[0] == head or now - last[1] >= MAX_WAIT_S):
+                ready.append(note)
+            else:
+                self._seen[note] = (head, now if last is None else last[1])
+        return ready
+
+    def _build(self, notes: list[int]) -> list[IndexEntry]:
+        entries = []
+        for note in notes:
+            try:
+                entries.append(build_entry(self._engine, self._store, note))
+            except Exception:
+                logger.exception("could not index note=%s", note, extra={"note": note})
+        return entries
+
+
+@asynccontextmanager
+async def indexing(engine: Engine, store: SqlDocumentStore) -> AsyncIterator[SearchIndexer]:
+    """Run a :class:`SearchIndexer` for as long as the block runs."""
+    indexer = SearchIndexer(engine, store)
+    task = asyncio.create_task(indexer.run(), name="search indexer")
+    try:
+        yield indexer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def reindex(
+    engine: Engine, store: SqlDocumentStore, progress: Callable[[int, int], None]
+) -> tuple[int, int]:
+    """Rebuild every note's entry from its log, directly (no server); return (done, failed)."""
+    with engine.connect() as connection:
+        notes = [int(n) for (n,) in connection.execute(text("SELECT id FROM note ORDER BY id"))]
+    sql = index_sql.IndexStatements(engine.dialect)
+    done = failed = 0
+    raw = engine.raw_connection()
+    try:
+        for index, note in enumerate(notes, start=1):
+            try:
+                entry = build_entry(engine, store, note, replace=True)
+            except Exception as error:
+                failed += 1
+                logger.error("note %s: cannot be indexed: %r", note, error)
+                continue
+            cursor = raw.cursor()
+            index_sql.write_entry(cursor, sql, entry, utcnow())
+            cursor.close()
+            raw.commit()
+            done += 1
+            progress(index, len(notes))
+    finally:
+        raw.close()
+    return done, failed
