@@ -139,9 +139,9 @@ class SqlDocumentStore:
 
     async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
         """The note's logged updates after ``after``, up to its head (read first), in order."""
-        return await asyncio.to_thread(self._read_log, note, after)
+        return await asyncio.to_thread(self.read_log_sync, note, after)
 
-    def _read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
+    def read_log_sync(self, note: int, after: int) -> list[tuple[int, bytes]]:
         sql = self._sql
         connection = self.engine.raw_connection()
         try:

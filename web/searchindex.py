@@ -25,9 +25,12 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+from pycrdt import Doc, Text
 from sqlalchemy import Engine, text
 
 from collab import document
@@ -52,11 +55,20 @@ def removed_text(old: str, new: str) -> str:
 
 
 def build_entry(
-    engine: Engine, store: SqlDocumentStore, note: int, *, replace: bool = False
+    engine: Engine,
+    store: SqlDocumentStore,
+    note: int,
+    *,
+    replace: bool = False,
+    recent: Recent | None = None,
 ) -> IndexEntry:
-    """The note's index entry as its log stands now (on a worker thread)."""
-    loaded = store.load_sync(note)
-    texts = _Texts(store, note, loaded.head, document.text(document.build(loaded.updates)))
+    """The note's index entry as its log stands now (on a worker thread).
+
+    ``recent`` keeps documents and texts between calls, so that indexing a note
+    being typed in reads only the updates since the last time.
+    """
+    texts = _Texts(store, note, recent or Recent())
+    head = texts.head
     with engine.connect() as connection:
         state = None if replace else index_sql.indexed(connection, note)
         listed, open_version = index_sql.versions(connection, note)
@@ -64,32 +76,77 @@ def build_entry(
         removals = []
         for (before, before_at), (version, at) in itertools.pairwise(listed):
             is_open = version == open_version
-            if (not is_open and at <= done) or at > loaded.head:
+            if (not is_open and at <= done) or at > head:
                 continue  # indexed already, or committed after the load
             gone = removed_text(texts.at(before_at), texts.at(at)) if at > before_at else ""
             who = index_sql.last_removal(connection, note, before_at, at) if gone else None
             if who is not None or is_open:  # the open session's row goes when it removes nothing
                 by, when = who or (None, utcnow())
                 removals.append(Removal(before, version, gone, by, when))
-    closed = [at for version, at in listed if version != open_version and at <= loaded.head]
-    title, body = split_title(texts.at(loaded.head))
-    return IndexEntry(
-        note, loaded.head, title, body, max(closed, default=0), tuple(removals), replace
-    )
+    closed = [at for version, at in listed if version != open_version and at <= head]
+    title, body = split_title(texts.at(head))
+    return IndexEntry(note, head, title, body, max(closed, default=0), tuple(removals), replace)
+
+
+class Recent:
+    """What the indexer built lately: documents at their log position, and past texts.
+
+    Typing in a note re-indexes it every second; rebuilding it from its
+    checkpoint each time, and the text of the version before its open session,
+    cost the server CPU that the keystrokes share (bench/README.md). Held to
+    ``size`` notes each, least recently used out first.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._docs: OrderedDict[int, tuple[int, Doc[Text]]] = OrderedDict()
+        self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def current(self, store: SqlDocumentStore, note: int) -> tuple[int, str]:
+        """The note's head and its text there: the cached document and the log after it."""
+        cached = self._docs.pop(note, None)
+        if cached is not None:
+            position, doc = cached
+            rows = store.read_log_sync(note, position)
+            if rows and rows[0][0] != position + 1:
+                cached = None  # history thinned under it: build afresh
+            else:
+                for position, data in rows:  # noqa: B007 (the last one is the head)
+                    doc.apply_update(data)
+                cached = position, doc
+        if cached is None:
+            loaded = store.load_sync(note)
+            cached = loaded.head, document.build(loaded.updates)
+        self._keep(self._docs, note, cached)
+        return cached[0], document.text(cached[1])
+
+    def text_at(self, store: SqlDocumentStore, note: int, position: int) -> str:
+        """The note's text at a past position (kept: versions do not change)."""
+        text = self._texts.pop((note, position), None)
+        if text is None:
+            text = document.text(document.build(store.load_sync(note, position).updates))
+        self._keep(self._texts, (note, position), text)
+        return text
+
+    def _keep(self, cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        cache[key] = value
+        while len(cache) > self._size:
+            cache.popitem(last=False)
 
 
 class _Texts:
-    """A note's text at log positions, each built once."""
+    """A note's text at log positions, for one entry: the head's first."""
 
-    def __init__(self, store: SqlDocumentStore, note: int, head: int, current: str) -> None:
+    def __init__(self, store: SqlDocumentStore, note: int, recent: Recent) -> None:
         self._store = store
         self._note = note
-        self._texts = {head: current}
+        self._recent = recent
+        self.head, current = recent.current(store, note)
+        self._texts = {self.head: current}
 
     def at(self, position: int) -> str:
         if position not in self._texts:
-            loaded = self._store.load_sync(self._note, position)
-            self._texts[position] = document.text(document.build(loaded.updates))
+            self._texts[position] = self._recent.text_at(self._store, self._note, position)
         return self._texts[position]
 
 
@@ -100,6 +157,7 @@ class SearchIndexer:
         self._engine = engine
         self._store = store
         self._seen: dict[int, tuple[int, float]] = {}  # note -> (head, first seen behind)
+        self._recent = Recent()
         self.rounds = 0
 
     async def run(self) -> None:
@@ -141,7 +199,7 @@ class SearchIndexer:
         entries = []
         for note in notes:
             try:
-                entries.append(build_entry(self._engine, self._store, note))
+                entries.append(build_entry(self._engine, self._store, note, recent=self._recent))
             except Exception:
                 logger.exception("could not index note=%s", note, extra={"note": note})
         return entries

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser.notepage import NoteTab, PersonFactory
+from browser.notepage import NoteTab, PersonFactory, wait_until
 from playwright.sync_api import Page, expect
 from support.server import ServerProcess
 
@@ -165,3 +165,51 @@ def drop_file(page: Page, name: str, text: str) -> None:
     )
     for kind in ("dragenter", "dragover", "drop"):
         page.dispatch_event("main", kind, {"dataTransfer": transfer})
+
+
+def search_for(page: Page, query: str, state: str) -> None:
+    """Search until the state line says ``state`` (the index follows commits within 2 s)."""
+    box = page.get_by_role("searchbox", name="Search the notes opened on this device")
+    status = page.locator("#search-state")
+
+    def answered() -> bool:
+        box.fill("")
+        box.fill(query)
+        status.filter(has_text=re.compile(".")).wait_for()
+        return status.inner_text() == state
+
+    wait_until(answered, timeout_s=5, interval_s=0.2, message=f"{query!r}: {state}")
+
+
+def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    profile = person("Ana")
+    page = profile.context.new_page()
+    # Made with its text: its first version has the words that are deleted below.
+    note = shared_server.post_note("# Birdwatching\nsaw a kingfisher at dawn\n")
+    page.goto(shared_server.url + note["url"])
+    tab = NoteTab(page).wait_ready()
+    tab.type("<b>bold?</b> lapwing\n")  # typed: findable within 2 s
+    tab.wait_saved()
+
+    page.goto(shared_server.url + "/")
+    search_for(page, "KINGF", "1 found")  # as typed: the last word is a prefix, any case
+    result = page.locator("#search-results .search-result")
+    expect(result.locator("a")).to_have_text("Birdwatching")
+    expect(result.locator("mark")).to_have_text(["kingfisher"])
+    search_for(page, "lapwing", "1 found")
+    expect(result.locator(".snippet")).to_contain_text("<b>bold?</b> lapwing")  # text, not HTML
+
+    result.locator("a").click()
+    tab = NoteTab(page).wait_ready()
+    tab.delete_lines("saw a kingfisher", 1)
+    tab.wait_saved()
+    page.goto(shared_server.url + "/")
+    search_for(page, "kingfisher", "No note here matches.")
+    page.get_by_label("Include deleted text").check()
+    expect(result).to_have_class(re.compile("deleted-text"))
+    expect(result.locator(".meta")).to_contain_text("removed by Ana")
+    result.locator("a").click()
+    expect(page.locator("#history-dialog")).to_be_visible()  # on the version that has them
+    expect(page.locator("#history-dialog .version-entry[aria-current=true]")).to_have_count(1)

@@ -38,12 +38,31 @@ export function attachHistory ({ dialog, opener, token, currentText, author, sty
     detail.clear()
     timeline.load()
   })
+  // A search result for deleted text links here with #version=<id>: open that version.
+  const wanted = /^#version=(\d+)$/.exec(location.hash)?.[1]
+  if (wanted) openVersion(dialog, timeline, detail, wanted)
   dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close())
   dialog.addEventListener('close', () => detail.clear())
   dialog.querySelector('[data-back]').addEventListener('click', () => {
     detail.frame.dataset.showing = 'list'
     timeline.focusSelected()
   })
+}
+
+/** Open the History view on version ``id``, paging back to it (20 pages at most). */
+async function openVersion (dialog, timeline, detail, id) {
+  dialog.showModal()
+  detail.clear()
+  await timeline.load()
+  for (let pages = 0; pages < 20; pages++) {
+    const index = timeline.versions.findIndex((version) => version.id === id)
+    if (index >= 0) {
+      timeline.onSelect(index)
+      return
+    }
+    if (!timeline.hasMore) return
+    await timeline.loadMore().catch(() => {})
+  }
 }
 
 /** One version: rendered, or compared with the version before it or with the current text. */
