@@ -213,3 +213,36 @@ def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
     result.locator("a").click()
     expect(page.locator("#history-dialog")).to_be_visible()  # on the version that has them
     expect(page.locator("#history-dialog .version-entry[aria-current=true]")).to_have_count(1)
+
+
+def test_read_mode_is_kept_per_note_and_never_traps_a_new_or_empty_note(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Long read\n\nSome text.\n")
+    page = person("Ana").open(shared_server.url + note["url"]).wait_ready().page
+    workspace = page.locator("#workspace")
+    page.get_by_role("button", name="Read", exact=True).click()
+    expect(workspace).to_have_attribute("data-mode", "read")
+
+    page.goto(shared_server.url + "/")
+    page.get_by_role("button", name="New note").click()
+    expect(page).to_have_url(NOTE_URL)
+    fresh = NoteTab(page).wait_ready()
+    expect(workspace).to_have_attribute("data-mode", "both")
+    expect(fresh.editor).to_be_focused()
+    page.keyboard.type("Typed at once")
+    fresh.wait_text("Typed at once")
+    fresh.wait_saved()
+
+    page.goto(shared_server.url + note["url"])
+    NoteTab(page).wait_ready()
+    expect(workspace).to_have_attribute("data-mode", "read")
+
+    empty = shared_server.post_note("")
+    page.goto(shared_server.url + empty["url"])
+    NoteTab(page).wait_ready()
+    page.get_by_role("button", name="Read", exact=True).click()
+    page.reload()
+    emptied = NoteTab(page).wait_ready()
+    expect(workspace).to_have_attribute("data-mode", "both")
+    expect(emptied.editor).to_be_focused()

@@ -180,6 +180,7 @@ class NotePage {
       workspace: $('#workspace'),
       buttons: document.querySelectorAll('.modes [data-mode]'),
       canEdit: this.canEdit,
+      token: this.token,
       onChange: () => {
         this.preview.refresh()
         this.syncScroll('editor')
@@ -339,6 +340,7 @@ class NotePage {
     const provider = this.provider
     provider.on('status', () => this.showConnection())
     provider.on('sync', (synced) => {
+      if (synced && !this.everSynced) this.firstSynced()
       if (synced) this.everSynced = true
       this.showConnection()
     })
@@ -355,6 +357,12 @@ class NotePage {
       this.showConnection()
     })
     this.showConnection()
+  }
+
+  /** What the server has is known now: an empty note in Read opens with its editor, focused. */
+  firstSynced () {
+    const empty = this.text.toString().trim() === ''
+    if (this.layout.showEditorIfEmpty(empty) && document.activeElement === document.body) this.editor.view.focus()
   }
 
   reconnectNow () {
@@ -453,6 +461,7 @@ class NotePage {
     this.token = token
     history.replaceState(null, '', `/n/${token}`)
     replaceToken(old, token)
+    this.layout.rekey(token)
     this.showLinks()
     this.moveLocalCopy(token)
     keepOffline({ forget: `/n/${old}` })
