@@ -177,3 +177,58 @@ def test_no_serious_violations_on_a_space_page(
         if url == space["url"]:
             page.locator(".space-share summary").click()
         assert violations(page) == [], url
+
+
+def realistic_note() -> str:
+    """What a team's note holds after a week: every kind of block, and long enough to scroll."""
+    parts = [
+        "# Sprint notes\n\nOwner: the team. See [the plan](https://example.com/plan) and [docs].\n",
+        "## Tasks\n\n- [ ] Tight one\n- [x] Tight two\n",
+        "Loose ones:\n\n- [ ] Loose one\n\n- [x] Loose two\n\n1. First\n2. Second\n",
+        "## Figures\n\n| metric | before | after |\n| --- | ---: | ---: |\n| p50 | 12 | 9 |\n",
+        "```python\ndef total(xs):\n    return sum(xs)  # fast enough\n```\n",
+        "> A quote, with `code` and **bold** and a footnote.[^1]\n",
+        "### Log\n\n"
+        + "\n\n".join(f"Day {n}: we met, we wrote, we shipped item {n}. " * 4 for n in range(40)),
+        "[docs]: https://example.com/docs\n[^1]: The footnote.\n",
+    ]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_violations_on_a_realistic_note(
+    shared_server: ServerProcess, axe_person: PersonFactory, scheme: str
+) -> None:
+    for viewport, where in ((None, ""), ({"width": 390, "height": 844}, ", on a phone")):
+        note = shared_server.post_note(realistic_note())
+        tab = axe_person("Ana", viewport).open(shared_server.url + note["url"])
+        tab.page.emulate_media(color_scheme=scheme)
+        tab.wait_ready()
+        expect(tab.editor).to_be_focused()
+        assert violations(tab.page) == [], f"a realistic note{where}"
+        tab.page.get_by_role("button", name="Read", exact=True).click()
+        expect(tab.preview.locator("table")).to_be_visible()
+        assert violations(tab.page) == [], f"a realistic note in Read{where}"
+        tab.page.get_by_role("button", name="Edit", exact=True).click()
+        tab.delete_lines("Owner: the team", 1)
+        tab.type("\n\nA new paragraph with a [link](https://example.com/new).")
+        tab.wait_saved()
+        history = tab.history()
+        history.select(0)
+        assert violations(tab.page) == [], f"a realistic note's diff{where}"
+        history.choose("Current text")
+        if viewport:
+            history.dialog.get_by_role("button", name="← All versions").click()
+        history.select(history.entries.count() - 1)
+        assert violations(tab.page) == [], f"a realistic note's diff with the current text{where}"
+        if not viewport:
+            history.choose("Side by side")
+            assert violations(tab.page) == [], "a realistic note's diff, side by side"
+            history.choose("Inline")
+        history.choose("Rendered")
+        assert violations(tab.page) == [], f"a realistic version rendered{where}"
+        tab.page.close()
+    viewer = axe_person("Vic").open(shared_server.url + note["view_url"])
+    viewer.page.emulate_media(color_scheme=scheme)
+    viewer.wait_ready()
+    assert violations(viewer.page) == [], "a realistic note's view page"

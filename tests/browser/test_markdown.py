@@ -68,6 +68,35 @@ def test_ticking_a_task_box_changes_the_text_for_everyone(
     expect(ana.preview.locator("li", has_text="Quoted").locator("input")).not_to_be_checked()
 
 
+def test_task_boxes_of_a_loose_list_are_labelled_and_can_be_ticked(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Loose\n\n- [ ] First\n\n- [ ] Second\n\n- [x] Third\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    boxes = ana.preview.get_by_role("checkbox", name="Done")
+    expect(boxes).to_have_count(3)
+    for index in range(3):
+        expect(boxes.nth(index)).to_be_enabled()
+    ana.preview.locator("li", has_text="Second").get_by_role("checkbox").click()
+    ana.wait_text("- [x] Second")
+    expect(ana.preview.locator("li", has_text="Second").get_by_role("checkbox")).to_be_checked()
+    ana.wait_saved()
+
+
+def test_reference_definitions_serve_every_block_and_are_shown_once(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    paragraphs = "".join(f"Paragraph {n} cites [the docs][docs].\n\n" for n in range(8))
+    note = shared_server.post_note(
+        f"# Refs\n\nA claim.[^1]\n\n{paragraphs}[docs]: https://example.com/docs\n"
+        "[^1]: The footnote text.\n"
+    )
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    expect(ana.preview.locator('a[href="https://example.com/docs"]')).to_have_count(8)
+    expect(ana.preview.get_by_text("The footnote text.")).to_have_count(1)
+    assert ana.preview.inner_text().count("[^1]: The footnote text.") == 1
+
+
 def test_an_image_the_page_may_not_load_says_why(
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:

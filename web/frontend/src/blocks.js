@@ -5,7 +5,9 @@
 // line (a nested list, a continued item, indented code), another item of a list
 // the block holds (a loose list stays one list, its numbering intact), or
 // anything inside a fenced code block or an open <details>. Link reference
-// definitions apply across blocks, so they are collected for every block.
+// definitions apply across blocks: the lines that look like one are collected,
+// and the preview lexes them once and lends what they define to every block
+// (never their text: a footnote line would be repeated after each block).
 
 const FENCE = /^\s*(`{3,}|~{3,})/
 const LIST_ITEM = /^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)/

@@ -57,7 +57,9 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
     Prec.high(keymap.of(markdownKeymap)),
     keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...defaultKeymap]),
     yCollab(ytext, awareness, { undoManager }),
-    EditorView.contentAttributes.of({ 'aria-label': 'Note text (Markdown)' }),
+    // tabindex: a read-only content is not editable, and its scroller must still take
+    // the keyboard (axe: scrollable-region-focusable, on any note longer than the pane).
+    EditorView.contentAttributes.of({ 'aria-label': 'Note text (Markdown)', tabindex: '0' }),
     locking.of(lock(readOnly)),
     theme.of(EditorView.darkTheme.of(DARK.matches)),
     placeholder(readOnly ? 'This note is empty.' : 'Start writing. Markdown works: # Title, **bold**, - lists…')

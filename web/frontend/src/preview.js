@@ -8,7 +8,7 @@
 // thread per keystroke (measured in tests/browser/test_large_note.py).
 
 import DOMPurify from 'dompurify'
-import { Marked } from 'marked'
+import { Lexer, Marked, Parser } from 'marked'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
 
@@ -35,9 +35,29 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
   }
 })
 
-/** Markdown in, a sanitised DocumentFragment out (code highlighted, blocked images explained). */
-export function renderMarkdown (text) {
-  const fragment = purifier.sanitize(marked.parse(text), SANITIZE)
+/**
+ * The link reference definitions of `text` (what `[label]: url` lines define), to
+ * render blocks that use them without repeating them: a line that only looks like
+ * one (a footnote `[^1]: words`) is not a definition and stays in its own block.
+ */
+export function referenceLinks (text) {
+  return text ? Lexer.lex(text, { ...marked.defaults }).links : null
+}
+
+function toHtml (text, links) {
+  if (links === null) return marked.parse(text)
+  const options = { ...marked.defaults } // the lexer writes its tokenizer into them
+  const lexer = new Lexer(options)
+  Object.assign(lexer.tokens.links, links)
+  return Parser.parse(lexer.lex(text), options)
+}
+
+/**
+ * Markdown in, a sanitised DocumentFragment out (code highlighted, blocked images
+ * explained); `links` are reference definitions made elsewhere in the note.
+ */
+export function renderMarkdown (text, links = null) {
+  const fragment = purifier.sanitize(toHtml(text, links), SANITIZE)
   highlightAll(fragment, (html) => purifier.sanitize(html, SANITIZE))
   for (const image of fragment.querySelectorAll('img')) explainBlockedImage(image)
   return fragment
@@ -81,6 +101,9 @@ function explainBlockedImage (image) {
   const reason = whyNotLoadable(image.getAttribute('src') ?? '')
   if (reason !== null) image.replaceWith(imageNotice(image, reason))
 }
+
+// A tight list's box is the item's first child; a loose list's is its first paragraph's.
+const TASK_BOXES = 'li > input[type="checkbox"]:first-child, li > p:first-child > input[type="checkbox"]:first-child'
 
 // -- the live preview -----------------------------------------------------------------
 
@@ -131,7 +154,7 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
       event.preventDefault() // the text decides; the re-render shows the result
       const el = box.closest('.md-block')
       const at = blocks.findIndex((b) => b.el === el)
-      const index = [...el.querySelectorAll('input[type="checkbox"]')].indexOf(box)
+      const index = [...el.querySelectorAll(TASK_BOXES)].indexOf(box)
       // A click may land before the last edit (another tick, say) is rendered: catch up
       // first; ticking changes no block's shape, so the same block and box are found.
       if (stale) render()
@@ -154,17 +177,17 @@ export function renderReadOnly (text) {
 }
 
 function labelTaskBoxes (root, canEdit) {
-  for (const box of root.querySelectorAll('li > input[type="checkbox"]')) {
-    box.parentElement.classList.add('task') // not li:has(> input): :has() makes every insertion costly
+  for (const box of root.querySelectorAll(TASK_BOXES)) {
+    box.closest('li').classList.add('task') // not li:has(> input): :has() makes every insertion costly
     box.setAttribute('aria-label', 'Done')
     if (canEdit) box.removeAttribute('disabled')
   }
 }
 
-function renderBlock (block, references, canEdit) {
+function renderBlock (block, links, canEdit) {
   const el = document.createElement('div')
   el.className = 'md-block'
-  el.append(renderMarkdown(references ? `${block.text}\n\n${references}\n` : block.text))
+  el.append(renderMarkdown(block.text, links))
   labelTaskBoxes(el, canEdit)
   return el
 }
@@ -173,6 +196,7 @@ function renderBlock (block, references, canEdit) {
 function update (target, old, text, canEdit) {
   const { blocks, references } = splitBlocks(text)
   for (const block of blocks) block.key = `${references}\u0000${block.text}`
+  let links // lexed once per render, and only when a block needs rendering
   let head = 0
   while (head < old.length && head < blocks.length && old[head].key === blocks[head].key) head++
   let tail = 0
@@ -189,7 +213,12 @@ function update (target, old, text, canEdit) {
     if (i < head) block.el = old[i].el
     else if (i >= blocks.length - tail) block.el = old[old.length - (blocks.length - i)].el
     else {
-      block.el = reusable.get(block.key) ?? renderBlock(block, references, canEdit)
+      let el = reusable.get(block.key)
+      if (el === undefined) {
+        if (links === undefined) links = referenceLinks(references)
+        el = renderBlock(block, links, canEdit)
+      }
+      block.el = el
       reusable.delete(block.key)
       target.insertBefore(block.el, anchor)
     }
