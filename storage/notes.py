@@ -140,9 +140,7 @@ def restore_note(
     )
 
 
-def _change(
-    session: Session, statement: Any, *, listed: bool = False
-) -> Note | None:
+def _change(session: Session, statement: Any, *, listed: bool = False) -> Note | None:
     """Run a conditional UPDATE of one note's row and commit; the row it wrote, or None.
 
     Every change of a note's row is one such statement, touching only the
