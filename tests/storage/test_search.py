@@ -3,7 +3,7 @@ in what order, what a deleted note and removed text do."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -86,12 +86,15 @@ def test_a_deleted_note_vanishes_from_results_and_comes_back_with_undelete(engin
     with Session(engine) as session:
         row = notes.get_note(session=session, note_id=note)
         assert row is not None
-        notes.delete_note(session=session, note=row)
+        token = row.edit_token
+        assert notes.delete_note(session=session, note_id=note, edit_token=token) is not None
     assert found(engine, [note], "quarterly") == []
     with Session(engine) as session:
-        row = notes.find_by_token(session=session, token=row.edit_token, include_deleted=True)
-        assert row is not None
-        notes.restore_note(session=session, note=row)
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        back = notes.restore_note(
+            session=session, note_id=note, edit_token=token, deleted_after=since
+        )
+        assert back is not None
     assert found(engine, [note], "quarterly") == [note]
 
 

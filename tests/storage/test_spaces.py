@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -104,7 +104,7 @@ def test_a_deleted_space_takes_its_notes_and_brings_back_only_those(engine: Engi
         space = spaces.create_space(session=session, name="Team")
         assert space.id is not None
         alone, kept = _note(session, space, "# Alone"), _note(session, space, "# Kept")
-        notes.delete_note(session=session, note=alone)  # before the space, on its own
+        _delete(session, alone)  # before the space, on its own
         deleted = spaces.delete_space(session=session, space=space)
         assert deleted == [kept.id]
         assert spaces.find_space(session=session, token=space.edit_token) is None
@@ -127,7 +127,7 @@ def test_purging_removes_spaces_deleted_before_the_window(engine: Engine) -> Non
         old.deleted_at = utcnow() - timedelta(days=8)
         session.add(old)
         session.commit()
-        notes.restore_note(session=session, note=note)  # back on its own: it stays, spaceless
+        _restore(session, note)  # back on its own: it stays, spaceless
         purged = spaces.purge_deleted_spaces(
             session=session, deleted_before=utcnow() - timedelta(days=7)
         )
@@ -144,9 +144,9 @@ def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) 
         first, second = _note(session, here, "# A #x #y"), _note(session, here, "# B #x")
         assert second.id is not None
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 2), ("y", 1)]
-        notes.delete_note(session=session, note=first)
+        _delete(session, first)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1)]
-        notes.restore_note(session=session, note=first)
+        _restore(session, first)
         spaces.put_note(session=session, note_id=second.id, space_id=there.id)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
         assert spaces.tag_counts(session=session, space_id=there.id) == [("x", 1)]
@@ -156,3 +156,20 @@ def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) 
         assert spaces.tag_counts(session=session, space_id=here.id) == []
         spaces.restore_space(session=session, space=here)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
+
+
+def _delete(session: Session, note: Note) -> None:
+    """Delete as the route does, in a session of its own (the test's keeps its objects)."""
+    assert note.id is not None
+    with Session(session.get_bind()) as own:
+        assert notes.delete_note(session=own, note_id=note.id, edit_token=note.edit_token)
+
+
+def _restore(session: Session, note: Note) -> None:
+    assert note.id is not None
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    with Session(session.get_bind()) as own:
+        back = notes.restore_note(
+            session=own, note_id=note.id, edit_token=note.edit_token, deleted_after=since
+        )
+    assert back is not None
