@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 from support.sql import query
 
 from storage import notes
@@ -127,3 +129,40 @@ def test_a_failed_statement_does_not_show_its_parameters(tmp_path: Path) -> None
     assert "UNIQUE constraint failed" in str(failure.value)
     assert taken not in str(failure.value)
     assert "a-secret-view-token" not in str(failure.value)
+
+
+def test_a_note_restored_while_the_purge_runs_is_not_purged(
+    engine: Engine, database_url: str
+) -> None:
+    """The restore holds the row (uncommitted) as the purge writes; it commits, then the purge
+    goes on: the note is not deleted any more, so it stays, with its history."""
+    with Session(engine) as session:
+        note = notes.create_note(session=session, initial_update=b"\x00")
+    week_ago = utcnow() - timedelta(days=7, seconds=1)
+    with Session(engine) as session:
+        session.execute(update(Note).where(col(Note.id) == note.id).values(deleted_at=week_ago))
+        session.commit()
+    writing = threading.Event()
+
+    def purge_writes(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            writing.set()
+
+    def purge() -> list[int]:
+        with Session(engine) as session:
+            return notes.purge_deleted(
+                session=session, deleted_before=utcnow() - timedelta(days=7), keep=set()
+            )
+
+    event.listen(engine, "before_cursor_execute", purge_writes)
+    with engine.connect() as restore, ThreadPoolExecutor(1) as pool:
+        restore.execute(
+            update(Note).where(col(Note.id) == note.id).values(deleted_at=None)
+        )  # the restore holds the row (PostgreSQL) or the write lock (SQLite) until it commits
+        purged = pool.submit(purge)
+        assert writing.wait(10), "the purge never wrote"
+        restore.commit()
+        assert purged.result(timeout=40) == []
+    event.remove(engine, "before_cursor_execute", purge_writes)
+    assert query(database_url, "SELECT id, deleted_at FROM note") == [(note.id, None)]
+    assert query(database_url, "SELECT count(*) FROM update_log") == [(1,)]

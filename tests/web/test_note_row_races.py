@@ -114,8 +114,9 @@ async def test_deleting_a_note_while_five_people_type_loses_no_acknowledged_edit
         notes.append((token, acked))
     assert server.terminate() == 0
     server.start()
-    for round_, (token, acked) in enumerate(notes):
-        if (problem := await _kept_and_editable(server, token, acked)) is not None:
+    after = await asyncio.gather(*(_kept_and_editable(server, *note) for note in notes))
+    for round_, problem in enumerate(after):
+        if problem is not None:
             problems.append(f"round {round_}, after a restart: {problem}")
     failed = len({problem.split(":")[0].split(",")[0] for problem in problems})
     assert not problems, f"{failed} of {ROUNDS} rounds failed:\n" + "\n".join(problems)
@@ -172,16 +173,20 @@ async def test_deleting_and_rotating_at_once_gives_answers_that_are_both_true(
     for race in range(RACES):
         token = server.post_note("# Deleted and rotated at once\n")["id"]
         [(note,)] = query(server.database_url, "SELECT id FROM note WHERE edit_token = :t", t=token)
-        async with YClient.connect(server.ws_url, token) as typist:
+        async with YClient.connect(server.ws_url, token) as client:
             deadline = time.monotonic() + 5
-            typing = asyncio.create_task(Typist(0, typist).type_until_closed(deadline))
+            typist = Typist(0, client)
+            typing = asyncio.create_task(typist.type_until_closed(deadline))
             await asyncio.sleep(0.05)  # typing is under way
             delete_first = race % 2 == 0
             gap_s = random.uniform(0, 0.005)
             deleted, rotated = await _delete_and_rotate(server, token, delete_first, gap_s)
-            await typist.wait_closed()  # by the delete (4404) or the rotation (4403)
+            await client.wait_closed()  # by the delete (4404) or the rotation (4403)
             await typing
         problem = _race_problem(server, note, token, deleted, rotated)
+        if problem is None:  # the link its holder has now: what was typed is there
+            given = rotated.json()["id"] if rotated.status_code == 200 else token
+            problem = await _kept_and_editable(server, given, typist.acknowledged())
         if problem is not None:
             order = "delete first" if delete_first else "rotate first"
             problems.append(f"race {race} ({order}, {gap_s * 1000:.1f} ms): {problem}")
