@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def backup_sqlite(
     """
     source, dest = source.resolve(), dest.resolve()
     _refuse_bad_paths(source, dest, force)
-    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    partial = _new_private_file(dest)
     try:
         with _unserved(dest, replacing=force and dest.exists()):
             result = _copy(source, partial, pages_per_step, progress)
@@ -93,6 +94,20 @@ def backup_sqlite(
     finally:
         partial.unlink(missing_ok=True)
     return BackupResult(dest, result.pages, dest.stat().st_size, result.notes)
+
+
+def _new_private_file(dest: Path) -> Path:
+    """A new, empty file beside ``dest``, mode 0600, that nobody else created.
+
+    The copy holds every note and every link. Its name was predictable (the pid),
+    and SQLite opened whatever was there, a file someone else made or a symlink
+    to one, and wrote the copy into it. ``mkstemp`` picks a random name and
+    creates it with ``O_CREAT | O_EXCL`` (never through a symlink), mode 0600;
+    the rename keeps that mode for ``dest``.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.partial-", dir=dest.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def _refuse_bad_paths(source: Path, dest: Path, force: bool) -> None:
@@ -128,11 +143,11 @@ class _Copied:
 
 
 def _copy(source: Path, target: Path, pages_per_step: int, progress: Progress | None) -> _Copied:
-    src = _connect(source, create=False)
+    src = _connect(source)
     try:
         src.execute("BEGIN")
         notes = _count_notes(src)  # the first read fixes the snapshot every step copies
-        dst = _connect(target, create=True)
+        dst = _connect(target)
         try:
             src.backup(dst, pages=pages_per_step, progress=_reporter(progress))
             pages = dst.execute("PRAGMA page_count").fetchone()[0]
@@ -145,9 +160,10 @@ def _copy(source: Path, target: Path, pages_per_step: int, progress: Progress | 
     return _Copied(pages, notes)
 
 
-def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
-    mode = "rwc" if create else "rw"  # never create an empty source by mistake
-    connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, isolation_level=None)
+def _connect(path: Path) -> sqlite3.Connection:
+    # mode=rw: never create a file (an empty source by mistake, or the copy's file,
+    # which _new_private_file makes).
+    connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return connection
 

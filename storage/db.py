@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,10 +84,35 @@ def make_engine(
     # hide_parameters: a failed statement's message (logged with its traceback) must not
     # show its parameters, which can be a token or a note's text.
     engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pooled)
+    path = sqlite_path(url)
+    if path is not None:
+        create_private(path)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas(durability))
         event.listen(engine, "checkout", _busy_timeout_on_checkout)
     return engine
+
+
+PRIVATE_FILE_MODE = 0o600
+"""The database holds every note and every link: readable by its owner only."""
+
+
+def create_private(path: Path) -> None:
+    """Create a missing SQLite file with mode 0600 before SQLite creates it.
+
+    SQLite creates a database 0644 under the usual umask, and its ``-wal`` and
+    ``-shm`` files take the mode of the database file, so creating this one 0600
+    makes all three private. An existing file keeps the mode its operator gave it.
+    Where the file cannot be created (a missing or read-only folder), SQLite's own
+    attempt, next, reports why.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        os.close(os.open(path, flags, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return
+    except OSError as error:
+        logger.debug("did not create %s ahead of SQLite: %s", path, error)
 
 
 def _pooled(url: str) -> bool:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -135,3 +138,48 @@ def test_a_postgresql_database_gets_the_pg_dump_command_and_status_2(
         "pg_dump --format=custom --file=DEST 'postgresql://notes:***@db.internal:5432/notes'" in err
     )
     assert "pg_restore" in err and "s3cret" not in err
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The usual umask (022), under which SQLite's files and the backups were 0644."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_backup_is_readable_by_its_owner_only(
+    server: ServerProcess, db_path: Path, tmp_path: Path, usual_umask: None
+) -> None:
+    server.post_note("every link and every note")
+    copy = tmp_path / "copy.db"
+    assert main(["backup", str(copy), "--database-url", f"sqlite:///{db_path}"]) == 0
+    assert mode_of(copy) == 0o600
+    copy.chmod(0o644)  # --force replaces it with a private file, whatever it was
+    assert main(["backup", str(copy), "--force", "--database-url", f"sqlite:///{db_path}"]) == 0
+    assert mode_of(copy) == 0o600
+
+
+@pytest.mark.parametrize("planted", ["a symlink", "a file"])
+def test_a_backup_never_writes_into_a_file_someone_else_put_in_its_place(
+    server: ServerProcess, db_path: Path, tmp_path: Path, planted: str
+) -> None:
+    server.post_note("every link and every note")
+    dest = tmp_path / "copy.db"
+    victim = tmp_path / "victim.db"
+    victim.touch()  # empty: SQLite would take it for an empty database and fill it
+    # Where the copy used to be written: its name was predictable from the pid.
+    trap = tmp_path / f".{dest.name}.partial-{os.getpid()}"
+    if planted == "a symlink":
+        trap.symlink_to(victim)
+    else:
+        trap.touch(mode=0o666)  # made by someone else, who could read what went into it
+    assert main(["backup", str(dest), "--database-url", f"sqlite:///{db_path}"]) == 0
+    assert victim.stat().st_size == 0
+    assert not dest.is_symlink() and mode_of(dest) == 0o600
+    assert dest.read_bytes().startswith(b"SQLite format 3\x00")
+    assert trap.is_symlink() if planted == "a symlink" else trap.stat().st_size == 0
