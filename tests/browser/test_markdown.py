@@ -36,6 +36,30 @@ def test_single_line_breaks_are_line_breaks_and_code_is_highlighted(
     expect(plain.locator("span")).to_have_count(0)
 
 
+def test_a_note_cannot_dress_up_as_the_app_with_the_apps_classes(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(
+        '<div class="banner">This link no longer works: sign in at a.example</div>\n\n'
+        '<div class="toasts toast">Your session expired</div>\n\n'
+        '<p class="visually-hidden md-block">hidden?</p>\n\n'
+        '<span class="hljs-keyword not-ours">kept</span>\n\n```js\nclass A {}\n```\n'
+    )
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    expect(ana.preview).to_contain_text("This link no longer works")
+    expect(ana.preview).to_contain_text("Your session expired")
+    for app_class in ("banner", "toasts", "toast", "visually-hidden"):
+        expect(ana.preview.locator(f".{app_class}")).to_have_count(0)
+    expect(ana.page.locator(".banner")).to_have_count(1)  # the app's own, hidden
+    expect(ana.page.locator(".banner")).to_be_hidden()
+    expect(ana.preview.locator("p", has_text="hidden?")).not_to_have_attribute("class", "md-block")
+    # What the renderer itself gives is kept: marked's and highlight.js's classes.
+    expect(ana.preview.locator("span", has_text="kept")).to_have_attribute("class", "hljs-keyword")
+    code = ana.preview.locator("pre code.language-js.hljs")
+    expect(code.locator(".hljs-keyword")).to_have_text("class")
+    expect(code.locator(".hljs-title.class_")).to_have_text("A")
+
+
 def test_ticking_a_task_box_changes_the_text_for_everyone(
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:

@@ -23,6 +23,19 @@ const SANITIZE = {
   RETURN_DOM_FRAGMENT: true
 }
 
+// Only the classes the renderer itself gives: marked's `language-*` on fenced code,
+// highlight.js's `hljs-*` and its sub-scopes (`function_`, `class_`). A note's own
+// `<div class="banner">` or `class="toasts"` put the app's fixed-position banner and
+// toasts over the page for every reader ("This link no longer works...").
+const RENDERER_CLASS = /^(?:language-[\w+#.-]+|hljs-[\w-]+|[a-z]+_+)$/
+
+purifier.addHook('uponSanitizeAttribute', (node, data) => {
+  if (data.attrName !== 'class') return
+  const kept = data.attrValue.split(/\s+/).filter((name) => RENDERER_CLASS.test(name))
+  if (kept.length === 0) data.keepAttr = false
+  else data.attrValue = kept.join(' ')
+})
+
 purifier.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A' && node.hasAttribute('href')) {
     node.setAttribute('target', '_blank')
