@@ -42,6 +42,9 @@ OUTSIDE_STRINGS = re.compile(rb"[\s{}:,a-zA-Z0-9.+-]*")
 """What may stand between the strings of a flat object (a letter or digit for
 true, false, null and numbers; pydantic tells a misspelt one)."""
 
+UNREAD_BODY = {"Connection": "close"}
+"""Refused before its body is read: close, rather than let uvicorn read and drop the rest."""
+
 NOT_AN_OBJECT = "the request body must be a JSON object of strings, numbers, booleans or nulls"
 
 
@@ -62,7 +65,8 @@ async def read_json(
         RequestValidationError: the body is not a flat JSON object or not a valid ``model``.
     """
     if _media_type(request) != "application/json":
-        raise HTTPException(415, detail="send the body as JSON: Content-Type: application/json")
+        detail = "send the body as JSON: Content-Type: application/json"
+        raise HTTPException(415, detail=detail, headers=UNREAD_BODY)
     raw = await _read(request, max_bytes)
     if not raw.strip():
         return _validated(model, b"{}")
@@ -105,7 +109,7 @@ async def _read(request: Request, max_bytes: int) -> bytes:
 
 def _too_large(max_bytes: int) -> HTTPException:
     detail = f"the request body is larger than this accepts ({max_bytes} bytes)"
-    return HTTPException(413, detail=detail)
+    return HTTPException(413, detail=detail, headers=UNREAD_BODY)
 
 
 def flat_object_problem(raw: bytes) -> str | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from support.http import http
 from support.live import LiveServer
+from support.rawhttp import connect, read_until_closed, status_of
 from support.server import ServerProcess
 
 JSON = {"content-type": "application/json"}
@@ -128,3 +129,21 @@ def test_every_json_route_takes_json_only_flat_small_and_without_unknown_fields(
     assert large.status_code == 413
     assert http.post(url, content=b'{"x": [1]}', headers=JSON).status_code == 422
     assert http.post(url, json=body).status_code in (200, 201)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"), [("application/json", 413), ("text/plain", 415)]
+)
+def test_a_body_refused_before_it_is_read_closes_the_connection(
+    make_live: Callable[..., LiveServer], content_type: str, status: int
+) -> None:
+    # Timeouts far beyond the wait, so that only the refusal can close the connection.
+    server = make_live(idle_connection_timeout_s=120, request_head_timeout_s=120).start()
+    token = server.post_note("x")["id"]
+    with connect(server.settings.port) as sock:
+        sock.sendall(
+            f"POST /api/notes/{token}/rotate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"content-type: {content_type}\r\ncontent-length: 100000\r\n\r\n".encode()
+        )
+        response = read_until_closed(sock, timeout_s=30)
+    assert status_of(response) == status
