@@ -55,7 +55,12 @@ def request_body(model: type[BaseModel], *, required: bool) -> dict[str, Any]:
 
 
 async def read_json(
-    request: Request, model: type[Model], max_bytes: int = SMALL_BODY_BYTES
+    request: Request,
+    model: type[Model],
+    max_bytes: int = SMALL_BODY_BYTES,
+    *,
+    max_strings: int = 2 * MAX_MEMBERS,
+    lists: bool = False,
 ) -> Model:
     """The request's JSON body as ``model`` (an empty body reads as ``{}``).
 
@@ -63,6 +68,9 @@ async def read_json(
         HTTPException: 415 for another content type, or none; 413 for a body over
             ``max_bytes``.
         RequestValidationError: the body is not a flat JSON object or not a valid ``model``.
+
+    ``lists`` admits members that are lists of scalars (one level: a search's tokens),
+    ``max_strings`` bounds the strings of the body, names and values.
     """
     if _media_type(request) != "application/json":
         detail = "send the body as JSON: Content-Type: application/json"
@@ -70,7 +78,7 @@ async def read_json(
     raw = await _read(request, max_bytes)
     if not raw.strip():
         return _validated(model, b"{}")
-    problem = flat_object_problem(raw)
+    problem = flat_object_problem(raw, max_strings=max_strings, lists=lists)
     if problem is not None:
         raise RequestValidationError([{"loc": ("body",), "msg": problem, "type": "value_error"}])
     return _validated(model, raw)
@@ -112,15 +120,18 @@ def _too_large(max_bytes: int) -> HTTPException:
     return HTTPException(413, detail=detail, headers=UNREAD_BODY)
 
 
-def flat_object_problem(raw: bytes) -> str | None:
+def flat_object_problem(
+    raw: bytes, *, max_strings: int = 2 * MAX_MEMBERS, lists: bool = False
+) -> str | None:
     """Why ``raw`` is not a flat JSON object of scalars, or None if it may be one.
 
+    With ``lists``, a member may also be a list of scalars (no list in a list).
     Only bytes operations that run in C over the whole body (8 MB: 20 to 45 ms);
     whether it is valid JSON is pydantic's to say.
     """
     cleaned = raw.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in raw else raw
-    if cleaned.count(b'"') > 4 * MAX_MEMBERS:  # a name and a value per member, two quotes each
-        return f"{NOT_AN_OBJECT}, of at most {MAX_MEMBERS} members"
+    if cleaned.count(b'"') > 2 * max_strings:  # two quotes a string, names and values
+        return f"{NOT_AN_OBJECT}, of at most {max_strings} strings"
     outside, start = [], 0
     while start >= 0:  # the spans between strings: even quotes open, odd quotes close
         end = cleaned.find(b'"', start)
@@ -130,11 +141,21 @@ def flat_object_problem(raw: bytes) -> str | None:
     if sum(end - begin for begin, end in outside) > MAX_OUTSIDE_STRINGS_BYTES:
         return NOT_AN_OBJECT
     between = b"".join(cleaned[begin:end] for begin, end in outside)
+    if lists and not _lists_flat(between):
+        return NOT_AN_OBJECT
+    if lists:
+        between = between.replace(b"[", b"").replace(b"]", b"")
     if not between.lstrip().startswith(b"{") or not OUTSIDE_STRINGS.fullmatch(between):
         return NOT_AN_OBJECT
     if between.count(b"{") > 1 or between.count(b"}") > 1:  # one missing: not valid JSON
         return NOT_AN_OBJECT
     return None
+
+
+def _lists_flat(between: bytes) -> bool:
+    """Every ``[`` closes before the next opens: lists of scalars only, at most 16."""
+    brackets = bytes(byte for byte in between if byte in b"[]")
+    return len(brackets) <= 2 * MAX_MEMBERS and brackets == b"[]" * (len(brackets) // 2)
 
 
 def _validated(model: type[Model], raw: bytes) -> Model:

@@ -147,3 +147,33 @@ def test_a_body_refused_before_it_is_read_closes_the_connection(
         )
         response = read_until_closed(sock, timeout_s=30)
     assert status_of(response) == status
+
+
+def test_the_spaces_and_search_routes_take_json_only_and_without_unknown_fields(
+    live: LiveServer,
+) -> None:
+    space = http.post(f"{live.url}/api/spaces", json={"name": "Team"}).json()
+    note = http.post(f"{live.url}/api/spaces/{space['id']}/notes", json={"content": "# A"}).json()
+    routes = [
+        (f"/api/spaces/{space['id']}/notes", {"content": "# B"}),
+        (f"/api/spaces/{space['id']}/rotate", {"which": "view"}),
+        (f"/api/notes/{note['id']}/template", {"template": True}),
+        (f"/api/notes/{note['id']}/move", {"space": space["id"]}),
+        ("/api/spaces", {"name": "Other"}),
+    ]
+    for path, body in routes:
+        url = live.url + path
+        assert http.post(url, json={**body, "junk": 1}).status_code == 422, path
+        as_form = http.post(url, content=b"which=view", headers={"content-type": "text/plain"})
+        assert as_form.status_code == 415, path
+        assert http.post(url, content=b'{"x": [1]}', headers=JSON).status_code == 422, path
+        assert http.post(url, json=body).status_code in (200, 201), path
+    search = f"{live.url}/api/search"
+    tokens = [note["id"]] * 3
+    assert http.post(search, json={"q": "A", "tokens": tokens}).status_code == 200
+    assert http.post(search, json={"q": "A", "tokens": tokens, "junk": 1}).status_code == 422
+    nested = b'{"q": "A", "tokens": [["x"]]}'
+    assert http.post(search, content=nested, headers=JSON).status_code == 422
+    inside = b'{"q": "A", "tokens": [{"x": 1}]}'
+    assert http.post(search, content=inside, headers=JSON).status_code == 422
+    assert http.post(search, content=b'{"q": "A", "tokens": []}').status_code == 415

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -23,6 +23,7 @@ from storage import search
 from storage.models import Note
 from storage.search import Hit
 from web.deps import ServicesDep
+from web.jsonbody import read_json, request_body
 from web.state import Services
 
 router = APIRouter(tags=["search"])
@@ -33,6 +34,8 @@ MAX_QUERY_CHARS = 200
 
 class SearchBody(BaseModel):
     """What to search for, and in which notes."""
+
+    model_config = ConfigDict(extra="forbid")
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="Words and quoted phrases")
     tokens: list[str] = Field(
@@ -68,9 +71,20 @@ class SearchResults(BaseModel):
     results: list[SearchResult]
 
 
-@router.post("/api/search", response_model=SearchResults)
-async def search_notes(body: SearchBody, services: ServicesDep) -> SearchResults:
+MAX_BODY_BYTES = 64 * 1024
+"""A query and 500 tokens of 24 characters, with room for escapes."""
+
+
+@router.post(
+    "/api/search",
+    response_model=SearchResults,
+    openapi_extra=request_body(SearchBody, required=True),
+)
+async def search_notes(request: Request, services: ServicesDep) -> SearchResults:
     """Search the notes whose tokens are sent: current text first, then deleted text."""
+    body = await read_json(
+        request, SearchBody, MAX_BODY_BYTES, max_strings=MAX_TOKENS + 16, lists=True
+    )
     return await run_in_threadpool(_search, services, body)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from collab.peer import Role
 from storage import spaces
 from web.access import NoteAccess
 from web.deps import NoteDep, ServicesDep, require_editor
+from web.jsonbody import read_json, request_body
 from web.routes.api import NotePublic, limit_creations, public_note
 from web.routes.spaces import create_note, space_of
 from web.state import Services
@@ -21,6 +22,8 @@ router = APIRouter()
 class Move(BaseModel):
     """The body of ``POST /api/notes/{token}/move``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     space: str | None = Field(
         max_length=64, description="The edit link's token of the space to move into; null: none."
     )
@@ -28,6 +31,8 @@ class Move(BaseModel):
 
 class TemplateMark(BaseModel):
     """The body of ``POST /api/notes/{token}/template``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     template: bool
 
@@ -39,14 +44,19 @@ class TemplatePublic(BaseModel):
     template: bool
 
 
-@router.post("/api/notes/{token}/move", response_model=NotePublic)
-async def move_note(access: NoteDep, body: Move, services: ServicesDep) -> NotePublic:
+@router.post(
+    "/api/notes/{token}/move",
+    response_model=NotePublic,
+    openapi_extra=request_body(Move, required=True),
+)
+async def move_note(access: NoteDep, request: Request, services: ServicesDep) -> NotePublic:
     """Move a note into a space (its edit link, and the space's edit link), or out of any.
 
     A space's edit link hands out its notes' edit links, so holding it is enough to
     move a note out of it.
     """
     require_editor(access, "move the note")
+    body = await read_json(request, Move)
     target = None
     if body.space is not None:
         target = (await space_of(services, body.space, needs_editor="move notes into it")).space_id
@@ -71,12 +81,15 @@ async def duplicate_note(access: NoteDep, request: Request, services: ServicesDe
     return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
 
 
-@router.post("/api/notes/{token}/template", response_model=TemplatePublic)
-async def mark_template(
-    access: NoteDep, body: TemplateMark, services: ServicesDep
-) -> TemplatePublic:
+@router.post(
+    "/api/notes/{token}/template",
+    response_model=TemplatePublic,
+    openapi_extra=request_body(TemplateMark, required=True),
+)
+async def mark_template(access: NoteDep, request: Request, services: ServicesDep) -> TemplatePublic:
     """Make the note one of its space's templates (new notes can start from it), or not."""
     require_editor(access, "make the note a template")
+    body = await read_json(request, TemplateMark)
     if access.note.space_id is None:
         raise HTTPException(422, detail="the note is in no space: only a space has templates")
     await run_in_threadpool(_set_template, services, access.note_id, body.template)

@@ -13,16 +13,18 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from collab.document import initial_update
 from collab.errors import CloseCode
+from collab.names import BadName, clean_name
 from collab.peer import Role
 from storage import notes, spaces
 from storage.models import Note, Space
 from web.access import DELETED_REASON, NoteAccess, SpaceAccess, find, find_space
 from web.deps import ServicesDep
+from web.jsonbody import read_json, request_body
 from web.purge import restorable
 from web.routes.api import MAX_INITIAL_CONTENT_CHARS, NotePublic, limit_creations, public_note
 from web.state import Services
@@ -30,10 +32,13 @@ from web.state import Services
 router = APIRouter()
 
 MAX_PAGE = 200
+MAX_SPACE_NAME_CHARS = 200
 
 
 class SpaceCreate(BaseModel):
     """The body of ``POST /api/spaces``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, description="The space's name.")
 
@@ -82,6 +87,8 @@ class SpaceListing(BaseModel):
 class SpaceNoteCreate(BaseModel):
     """The body of ``POST /api/spaces/{token}/notes``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     content: str = Field(default="", max_length=MAX_INITIAL_CONTENT_CHARS)
     template: str | None = Field(
         default=None, max_length=64, description="A note of the space to start from."
@@ -90,6 +97,8 @@ class SpaceNoteCreate(BaseModel):
 
 class SpaceRotate(BaseModel):
     """The body of ``POST /api/spaces/{token}/rotate``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     which: Literal["edit", "view"] = Field(description="Which link to replace.")
 
@@ -124,14 +133,23 @@ def public_space(access: SpaceAccess) -> SpacePublic:
     )
 
 
-@router.post("/api/spaces", status_code=201, response_model=SpacePublic)
-async def create_space(request: Request, body: SpaceCreate, services: ServicesDep) -> SpacePublic:
+@router.post(
+    "/api/spaces",
+    status_code=201,
+    response_model=SpacePublic,
+    openapi_extra=request_body(SpaceCreate, required=True),
+)
+async def create_space(request: Request, services: ServicesDep) -> SpacePublic:
     """Make a space; its ``id`` is the edit link's secret. Counts as a new note for the
-    address's ``--max-notes-created-per-minute``."""
-    name = " ".join(body.name.split())
+    address's ``--max-notes-created-per-minute``, before its body is read."""
+    limit_creations(request, services)
+    body = await read_json(request, SpaceCreate)
+    try:
+        name = clean_name(body.name, MAX_SPACE_NAME_CHARS)
+    except BadName as error:
+        raise HTTPException(422, detail=f"name: {error}") from None
     if not name:
         raise HTTPException(422, detail="name: a space needs a name that is not blank")
-    limit_creations(request, services)
     space = await run_in_threadpool(_create_space, services, name)
     return public_space(SpaceAccess(space, Role.EDITOR, space.edit_token))
 
@@ -212,15 +230,20 @@ def _listing(
     )
 
 
-@router.post("/api/spaces/{token}/notes", status_code=201, response_model=NotePublic)
-async def create_in_space(
-    token: str, request: Request, services: ServicesDep, body: SpaceNoteCreate | None = None
-) -> NotePublic:
+@router.post(
+    "/api/spaces/{token}/notes",
+    status_code=201,
+    response_model=NotePublic,
+    openapi_extra=request_body(SpaceNoteCreate, required=False),
+)
+async def create_in_space(token: str, request: Request, services: ServicesDep) -> NotePublic:
     """A new note in the space, answered as ``POST /api/notes`` answers; with ``template``
     (a note of the space, by either link) it starts as that note's text."""
     access = await space_of(services, token, needs_editor="make notes in it")
-    content = body.content if body else ""
-    if body is not None and body.template is not None:
+    limit = services.settings.max_request_body_bytes or MAX_INITIAL_CONTENT_CHARS * 6
+    body = await read_json(request, SpaceNoteCreate, limit)
+    content = body.content
+    if body.template is not None:
         if content:
             raise HTTPException(422, detail="give either content or a template, not both")
         content = await template_text(services, access, body.template)
@@ -250,13 +273,18 @@ def create_note(services: Services, space_id: int | None, content: str) -> Note:
         )
 
 
-@router.post("/api/spaces/{token}/rotate", response_model=SpacePublic)
-async def rotate_space_link(token: str, body: SpaceRotate, services: ServicesDep) -> SpacePublic:
+@router.post(
+    "/api/spaces/{token}/rotate",
+    response_model=SpacePublic,
+    openapi_extra=request_body(SpaceRotate, required=True),
+)
+async def rotate_space_link(token: str, request: Request, services: ServicesDep) -> SpacePublic:
     """Replace the space's edit or view link; the old one opens nothing from now on.
 
     The notes keep their own links: a list read with the old link handed them out.
     """
     access = await space_of(services, token, needs_editor="replace its links")
+    body = await read_json(request, SpaceRotate)
     space = access.space
     old = space.edit_token if body.which == "edit" else space.view_token
     new = await run_in_threadpool(_replace, services, access, body.which, old)
