@@ -82,7 +82,8 @@ def test_presence_shows_everyone_and_announces_arrivals_and_departures(
 
     ben.page.close()
     ana.wait_names("Ana")
-    expect(ana.toasts.filter(has_text="Ben left")).to_have_count(1)
+    # "left" waits 6 s for a comeback (a blip announces nothing: test_people.py).
+    expect(ana.toasts.filter(has_text="Ben left")).to_have_count(1, timeout=10_000)
     assert boxes(ana) == layout, "the page moved when Ben left"
 
 

@@ -7,9 +7,11 @@ import { search, searchKeymap } from '@codemirror/search'
 import { Compartment, EditorState, Prec } from '@codemirror/state'
 import { EditorView, drawSelection, keymap, placeholder } from '@codemirror/view'
 import { tags } from '@lezer/highlight'
-import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import { yCollab, yRemoteSelectionsTheme, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { remoteCarets } from './carets.js'
 import { indentListOrMore, insertLink, outdentListOrLess, toggleMark } from './formatting.js'
+import { isAway } from './presence.js'
 
 const highlighting = HighlightStyle.define([
   { tag: tags.heading1, class: 'tok-h tok-h1' },
@@ -56,7 +58,10 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
     Prec.highest(keymap.of(editingKeys)),
     Prec.high(keymap.of(markdownKeymap)),
     keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...defaultKeymap]),
-    yCollab(ytext, awareness, { undoManager }),
+    // Without the awareness, yCollab leaves out its remote selections: carets.js draws them.
+    yCollab(ytext, null, { undoManager }),
+    yRemoteSelectionsTheme,
+    remoteCarets(ytext, awareness, (id) => isAway(awareness, id)),
     // tabindex: a read-only content is not editable, and its scroller must still take
     // the keyboard (axe: scrollable-region-focusable, on any note longer than the pane).
     EditorView.contentAttributes.of({ 'aria-label': 'Note text (Markdown)', tabindex: '0' }),

@@ -13,7 +13,7 @@ import { cleanName, loadIdentity, rename, withLight } from './identity.js'
 import { attachLayout } from './layout.js'
 import { attachMenu } from './menu.js'
 import { keepOffline } from './offline.js'
-import { attachPresence, distinctColor, guardRemoteStates, keepPresenceAcrossReconnects } from './presence.js'
+import { attachPresence, distinctColor, guardRemoteStates, keepAlive, keepPresenceAcrossReconnects } from './presence.js'
 import { attachPreview } from './preview.js'
 import { problemOf } from './problems.js'
 import { attachRestoreNotice } from './restores.js'
@@ -66,6 +66,7 @@ class NotePage {
     this.provider = this.createProvider()
     guardRemoteStates(this.provider.awareness)
     keepPresenceAcrossReconnects(this.provider)
+    keepAlive(this.provider)
     this.identity = loadIdentity()
     this.color = this.identity.color
     this.announceSelf()

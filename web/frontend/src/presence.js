@@ -1,5 +1,6 @@
 // Who is here: a live list from the awareness states, one chip per person (however
-// many tabs they have open), "joined"/"left" notices, and colours kept distinct.
+// many tabs they have open), "joined"/"left"/renamed notices, colours kept distinct,
+// and who has gone quiet (away).
 
 import { COLORS, withLight } from './identity.js'
 
@@ -61,9 +62,41 @@ export function keepPresenceAcrossReconnects (provider) {
   })
 }
 
+// -- away: someone silent for a while ------------------------------------------------
+
+// A lost network closes nothing: the server keeps a silent person for 30 s, until their
+// state times out. So this page renews its state every BEAT_MS while someone else is
+// here, and says so in its state (`beat`); a person whose renewals stopped for
+// AWAY_MARGIN_MS past their beat is shown away. The server relays renewals up to 5 s
+// late, several in one frame (collab/presence.py, awareness_renewal_delay_s): the
+// margin covers that. Stock clients renew every 15 s and send no `beat`: never away.
+const BEAT_MS = 3000
+const AWAY_MARGIN_MS = 7000
+
+/** Renew this tab's presence every few seconds while others are here to see it. */
+export function keepAlive (provider) {
+  const awareness = provider.awareness
+  awareness.setLocalStateField('beat', BEAT_MS)
+  setInterval(() => {
+    const own = awareness.getLocalState()
+    if (own === null || !provider.wsconnected || awareness.getStates().size < 2) return
+    awareness.setLocalState(own) // same state, newer clock: a renewal
+  }, BEAT_MS)
+}
+
+/** Whether client `id` has been silent well past its own renewal beat. */
+export function isAway (awareness, id) {
+  if (id === awareness.clientID) return false
+  const beat = awareness.getStates().get(id)?.beat
+  if (typeof beat !== 'number' || !(beat > 0)) return false
+  const seen = awareness.meta.get(id)?.lastUpdated ?? Date.now()
+  return Date.now() - seen > beat + AWAY_MARGIN_MS
+}
+
 /**
- * Everyone present, one entry per person: `{key, name, color, viewer, self, tabs, first}`
- * (`first`: the lowest client id among their tabs, which settles colour clashes).
+ * Everyone present, one entry per person: `{key, name, color, viewer, self, tabs, first, away}`
+ * (`away`: every tab of theirs is silent)
+ * and `first`: the lowest client id among their tabs, which settles colour clashes.
  */
 export function people (awareness) {
   const byPerson = new Map()
@@ -75,10 +108,11 @@ export function people (awareness) {
     if (person === undefined) {
       byPerson.set(key, {
         key, name: nameOf(state), color: safeColor(state.user.color),
-        viewer: state.role === 'viewer', self, tabs: 1, first: id
+        viewer: state.role === 'viewer', self, tabs: 1, first: id, away: isAway(awareness, id)
       })
     } else {
       person.tabs += 1
+      person.away &&= isAway(awareness, id)
       person.self ||= self
       person.viewer &&= state.role === 'viewer'
       if (self || id < person.first) {
@@ -112,6 +146,7 @@ function chip (person) {
   item.className = 'person'
   if (person.viewer) item.classList.add('viewer')
   if (person.self) item.classList.add('self')
+  if (person.away) item.classList.add('away')
   const dot = document.createElement('span')
   dot.className = 'dot'
   dot.style.backgroundColor = person.color
@@ -120,14 +155,15 @@ function chip (person) {
   label.textContent = person.name
   item.append(dot, label)
   const tabs = person.tabs > 1 ? `${person.tabs} tabs` : ''
-  const notes = [person.self && 'you', person.viewer && 'viewing', tabs].filter(Boolean)
+  const notes = [person.self && 'you', person.viewer && 'viewing', person.away && 'away', tabs].filter(Boolean)
   if (notes.length > 0) {
     const note = document.createElement('span')
     note.className = 'badge'
     note.textContent = notes.join(', ')
     item.append(note)
   }
-  item.title = person.name + (person.viewer ? ' (can view, not edit)' : '') + (tabs ? `, ${tabs}` : '')
+  item.title = person.name + (person.viewer ? ' (can view, not edit)' : '') +
+    (person.away ? ', not heard from for a few seconds' : '') + (tabs ? `, ${tabs}` : '')
   return item
 }
 
@@ -148,18 +184,58 @@ function moreChip (hidden, expanded, toggle) {
   return item
 }
 
+// A "left" waits this long: someone back within it (a blip) is neither left nor joined.
+const FOLD_MS = 6000
+// A rename is told once the name has stayed this long (a name is typed a letter at a time).
+const RENAME_SETTLE_MS = 1500
+// How often the list looks for someone going quiet or coming back.
+const AWAY_CHECK_MS = 1000
+
+/** The notices about people: joined, left (unless back soon), renamed (once settled). */
+function createHerald (toast) {
+  const leaving = new Map() // person key -> timer of their "left"
+  const renaming = new Map() // person key -> {from, timer}
+  return {
+    joined (key, name) {
+      const timer = leaving.get(key)
+      if (timer === undefined) return toast(`${name} joined`)
+      clearTimeout(timer) // back within FOLD_MS: nothing happened
+      leaving.delete(key)
+    },
+    left (key, name) {
+      clearTimeout(renaming.get(key)?.timer)
+      renaming.delete(key)
+      leaving.set(key, setTimeout(() => {
+        leaving.delete(key)
+        toast(`${name} left`)
+      }, FOLD_MS))
+    },
+    renamed (key, from, to) {
+      const pending = renaming.get(key)
+      clearTimeout(pending?.timer)
+      const first = pending?.from ?? from
+      const timer = setTimeout(() => {
+        renaming.delete(key)
+        if (first !== to) toast(`${first} is now ${to}`)
+      }, RENAME_SETTLE_MS)
+      renaming.set(key, { from: first, timer })
+    }
+  }
+}
+
 /**
- * Render everyone present into `list`, and announce arrivals and departures.
+ * Render everyone present into `list`, and announce arrivals, departures and renames.
  *
  * Announcements are held back while this tab is not in sync: the states that arrive
  * with a (re)connection are people already here, and a dropped connection empties the
  * list without anyone having left. A person with several tabs arrives with the first
- * and leaves with the last.
+ * and leaves with the last; one who leaves and is back within FOLD_MS is not announced.
  */
 export function attachPresence ({ awareness, provider, list, countLabel, toast, personKey, onPeople }) {
   let known = new Map() // person key -> name
   let expanded = false
   let shown = null // what the list shows; cursors move on every keystroke, people rarely
+  const herald = createHerald(toast)
 
   const render = () => {
     const everyone = people(awareness)
@@ -187,8 +263,12 @@ export function attachPresence ({ awareness, provider, list, countLabel, toast, 
     const everyone = render()
     const now = new Map(everyone.map((p) => [p.key, p.name]))
     if (announce) {
-      for (const [key, name] of now) if (!known.has(key) && key !== personKey) toast(`${name} joined`)
-      for (const [key, name] of known) if (!now.has(key) && key !== personKey) toast(`${name} left`)
+      for (const [key, name] of now) {
+        if (key === personKey) continue
+        if (!known.has(key)) herald.joined(key, name)
+        else if (known.get(key) !== name) herald.renamed(key, known.get(key), name)
+      }
+      for (const [key, name] of known) if (!now.has(key) && key !== personKey) herald.left(key, name)
       known = now
     } else {
       // Out of touch, nobody comes or goes: those shown again after a reconnect were here.
@@ -196,5 +276,6 @@ export function attachPresence ({ awareness, provider, list, countLabel, toast, 
     }
     onPeople?.()
   })
+  setInterval(render, AWAY_CHECK_MS) // renewals change no state: going quiet shows only here
   render()
 }
