@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from browser.notepage import PersonFactory
 from playwright.sync_api import expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -69,3 +70,24 @@ def test_a_deleted_note_is_marked_on_the_home_list_and_restored_from_there(
     expect(ana.page.locator("#home-notice")).to_contain_text("“Old list” is restored.")
     expect(entry).not_to_contain_text("deleted")
     assert shared_server.get_note(note["id"]).json()["title"] == "Old list"
+
+
+def test_an_open_page_learns_that_someone_restored_the_deleted_note(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Phoenix\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
+    ana.page.locator("#menu-open").click()
+    ana.page.get_by_role("button", name="Delete note…").click()
+    ana.page.locator("#delete-dialog").get_by_role("button", name="Delete note").click()
+    expect(ben.page.locator("#banner")).to_contain_text("This note was deleted")
+
+    restored = http.post(f"{shared_server.url}/api/notes/{note['id']}/undelete", timeout=10)
+    assert restored.status_code == 200
+    expect(ben.page.locator("#banner")).to_be_hidden(timeout=15_000)
+    ben.wait_ready()
+    expect(ben.toasts.filter(has_text="Someone restored this note.")).to_have_count(1)
+    ben.type(" Risen.")
+    ben.wait_saved()
+    assert shared_server.get_note(note["id"]).json()["content"].endswith(" Risen.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from browser.notepage import NoteTab, PersonFactory
 from playwright.sync_api import Locator, expect
@@ -103,3 +105,25 @@ def test_an_unknown_link_shows_a_friendly_page(
     response = page.goto(shared_server.url + "/n/no-such-note")
     assert response is not None and response.status == 404
     expect(page.locator("h1")).to_have_text("This note does not exist")
+
+
+def test_after_a_link_replacement_the_banner_closes_and_download_uses_the_copy_in_memory(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Kept\n\nEvery word.\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ben = person("Ben").open(shared_server.url + note["url"]).wait_ready()
+    replace_link(open_share(ana), "edit")
+    banner = ben.page.locator("#banner")
+    expect(banner).to_contain_text("This link no longer works")
+
+    banner.get_by_role("button", name="Close").click()
+    expect(banner).to_be_hidden()
+    expect(ben.connection).to_have_attribute("data-state", "closed")
+    ben.page.locator("#menu-open").click()
+    with ben.page.expect_download() as download:
+        ben.page.get_by_role("link", name="Download as Markdown").click()
+    saved = download.value
+    assert saved.failure() is None
+    assert Path(saved.path()).read_text(encoding="utf-8") == "# Kept\n\nEvery word.\n"
+    assert saved.suggested_filename == "Kept.md"

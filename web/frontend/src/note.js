@@ -33,6 +33,9 @@ const MESSAGE_AUTH = 2
 const DAY_MS = 24 * 3600 * 1000
 // The title follows the text, but reading a 200 KB note's text on every keystroke is waste.
 const TITLE_DELAY_MS = 150
+// A deleted note's page asks whether it was restored: soon at first, then less often.
+const RESTORE_POLL_FIRST_MS = 2000
+const RESTORE_POLL_MAX_MS = 30000
 
 const $ = (selector) => document.querySelector(selector)
 const socketBase = () => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
@@ -273,6 +276,13 @@ class NotePage {
 
   setupActions () {
     attachMenu($('#menu-open'), $('#note-menu'))
+    for (const link of document.querySelectorAll('[data-export]')) {
+      link.addEventListener('click', (event) => {
+        if (!this.linkDead) return // the server's copy, under the link that works
+        event.preventDefault() // a dead link would answer 404: the copy in memory instead
+        downloadText(this.text.toString())
+      })
+    }
     $('[data-print]').addEventListener('click', () => window.print())
     window.addEventListener('beforeprint', () => {
       this.printing = true // the preview is what is printed, even when it is not shown
@@ -310,6 +320,12 @@ class NotePage {
   async undoDelete () {
     const response = await fetch(`/api/notes/${this.token}/undelete`, { method: 'POST' })
     if (!response.ok) throw new Error(await problemOf(response))
+    this.reopen('The note is back.')
+  }
+
+  /** The note is there again (restored here or by someone else): connect, editable again. */
+  reopen (message) {
+    clearTimeout(this.restoreWatch)
     markRestored(this.token)
     this.deleted = false
     this.linkDead = false
@@ -318,7 +334,27 @@ class NotePage {
     this.editor.setReadOnly(!this.canEdit)
     this.provider.connect()
     this.showConnection()
-    this.toast('The note is back.')
+    this.toast(message)
+  }
+
+  /**
+   * While this page says the note was deleted, ask the server now and then whether it
+   * still is: whoever deleted it may restore it, and nothing else would tell this page.
+   */
+  watchForRestore (delayMs = RESTORE_POLL_FIRST_MS) {
+    clearTimeout(this.restoreWatch)
+    this.restoreWatch = setTimeout(async () => {
+      if (!this.deleted) return
+      let back = false
+      try {
+        back = (await fetch(`/api/notes/${this.token}`, { cache: 'no-store' })).ok
+      } catch {
+        // Offline: ask again later.
+      }
+      if (!this.deleted) return
+      if (back) this.reopen('Someone restored this note.')
+      else this.watchForRestore(Math.min(RESTORE_POLL_MAX_MS, delayMs * 1.5))
+    }, delayMs)
   }
 
   // -- connection ---------------------------------------------------------------
@@ -390,8 +426,10 @@ class NotePage {
     banner.querySelector('[data-undo]').hidden = !(this.deleted && this.canEdit)
     banner.querySelector('[data-save-copy]').hidden = !this.canEdit || this.text.length === 0
     banner.hidden = false
-    if (this.deleted) markDeleted(this.token, Date.now() + this.retentionDays * DAY_MS)
-    else if (code === FORBIDDEN) markReplaced(this.token)
+    if (this.deleted) {
+      markDeleted(this.token, Date.now() + this.retentionDays * DAY_MS)
+      this.watchForRestore()
+    } else if (code === FORBIDDEN) markReplaced(this.token)
     else if (code === UNKNOWN_NOTE) forgetNote(this.token)
     this.showConnection()
   }
@@ -420,6 +458,11 @@ class NotePage {
       this.closed = false
       this.provider.connect()
       this.showConnection()
+    })
+    // The banner covers the top of the text: once read, it may go (the status still says why).
+    banner.querySelector('[data-dismiss]').addEventListener('click', () => {
+      banner.hidden = true
+      this.editor.view.focus()
     })
     const undo = banner.querySelector('[data-undo]')
     undo.addEventListener('click', () => {
