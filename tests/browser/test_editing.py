@@ -91,3 +91,45 @@ def test_search_and_replace_inside_the_note(
     ana.wait_text("bird and dog\nanother bird\n", exact=True)
     ana.wait_saved()
     assert shared_server.get_note(note["id"]).json()["content"] == "bird and dog\nanother bird\n"
+
+
+DROP_FILE = """([x, y, name, text]) => {
+  const files = new DataTransfer()
+  files.items.add(new File([text], name, { type: 'text/markdown' }))
+  document.elementFromPoint(x, y).dispatchEvent(new DragEvent('drop', {
+    dataTransfer: files, clientX: x, clientY: y, bubbles: true, cancelable: true
+  }))
+}"""
+
+
+def test_a_markdown_file_dropped_on_a_note_becomes_a_block_of_its_own(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# List\n\nMilk\nEggs\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    box = ana.page.locator("#editor .cm-line", has_text="Milk").bounding_box()
+    assert box is not None
+    where = [box["x"] + 20, box["y"] + box["height"] / 2]
+    ana.page.evaluate(DROP_FILE, [*where, "dropped.md", "# Dropped\nbody\n"])
+    ana.wait_text("# List\n\nMilk\n\n# Dropped\nbody\n\nEggs\n", exact=True)
+
+
+def test_the_editor_shows_where_the_keyboard_is_and_ctrl_s_says_how_saving_stands(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note("# Habits\n")
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ana.type(" typed")
+    ana.wait_saved()
+    ring = ana.page.locator("#editor .cm-editor").evaluate(
+        "(el) => { const s = getComputedStyle(el); return [s.outlineStyle, s.outlineWidth] }"
+    )
+    assert ring == ["solid", "2px"]
+    ana.page.keyboard.press("Control+s")
+    expect(ana.toasts.filter(has_text="Saved: every edit is on the server.")).to_have_count(1)
+    ana.page.context.set_offline(True)
+    ana.type("!")
+    ana.page.keyboard.press("Control+s")
+    expect(ana.toasts.filter(has_text="Offline: 1 edit kept in this browser")).to_have_count(1)
+    ana.page.context.set_offline(False)
+    ana.wait_ready()

@@ -121,6 +121,12 @@ def test_a_note_reloads_and_reopens_offline_from_its_local_copy(
     expect(ana.editor).to_have_attribute("contenteditable", "true")
     ana.type("Written offline.")
     expect(ana.save_state).to_have_attribute("data-state", "waiting")
+    waiting = f"{len('Written offline.')} edits waiting"
+    expect(ana.save_state).to_have_text(waiting)
+    # Reloaded again, still offline: the page says what waits, not "Not synced yet".
+    ana.page.reload()
+    ana.wait_text("Written offline.")
+    expect(ana.save_state).to_have_text(waiting)
 
     # A second tab opened while still offline finds the same copy.
     again = profile.open(shared_server.url + note["url"])

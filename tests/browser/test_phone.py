@@ -43,19 +43,24 @@ def test_a_note_on_a_phone(shared_server: ServerProcess, person: PersonFactory) 
     expect(ana.page.locator("#note-title")).to_have_text("Shopping on the go")
     assert small_targets(ana.page) == []
 
-    others = [person(name, PHONE) for name in ("Ben", "Cleo", "Dan", "Eve")]
+    others = [person(name, PHONE) for name in ("Benedetta", "Cleopatra", "Dan", "Eve")]
     for other in others:
         other.open(shared_server.url + note["url"]).wait_ready()
-    # Five people: three shown, then "+2", which shows the rest when tapped.
+    # Five people: three shown, then "+2", in view however long the names, which shows
+    # the rest when tapped.
     more = ana.page.locator(".more-button")
     expect(more).to_have_text("+2")
+    box = more.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"], box
     expect(ana.page.locator("#presence .person:visible:not(.more)")).to_have_count(3)
     more.click()
     expect(ana.page.locator("#presence .person:visible:not(.more)")).to_have_count(5)
 
-    toast = ana.page.locator("#toasts .toast").first
-    expect(toast).to_be_visible()
-    assert not overlaps(toast.bounding_box(), ana.page.locator("#editor").bounding_box())
+    # One notice at a time, over neither the title nor the text.
+    toasts = ana.page.locator("#toasts .toast:visible")
+    expect(toasts).to_have_count(1)
+    for bar in ("#editor", ".topbar"):
+        assert not overlaps(toasts.bounding_box(), ana.page.locator(bar).bounding_box()), bar
 
 
 def test_a_long_name_on_a_caret_is_cut_short_on_a_phone(

@@ -34,6 +34,37 @@ const editingKeys = [
   { key: 'Tab', run: indentListOrMore, shift: outdentListOrLess }
 ]
 
+const TEXT_FILE = /\.(md|markdown|mdown|txt)$/i
+
+/** Where a dropped file's text goes: after the line it was dropped on, as a block of its own. */
+function blockInsertion (doc, pos, text) {
+  const line = doc.lineAt(pos)
+  const body = text.replace(/\s+$/, '')
+  const prevFilled = line.number > 1 && doc.line(line.number - 1).length > 0
+  const before = line.length > 0 ? '\n\n' : (prevFilled ? '\n' : '')
+  const hasNext = line.number < doc.lines
+  // The line's own break follows the insertion: one more makes the blank line after.
+  const after = !hasNext || doc.line(line.number + 1).length > 0 ? '\n' : ''
+  return { from: line.to, insert: before + body + after }
+}
+
+// CodeMirror inserts a dropped file's text at the drop point, glued into that line.
+const dropFiles = EditorView.domEventHandlers({
+  drop (event, view) {
+    const files = [...(event.dataTransfer?.files ?? [])].filter((f) => TEXT_FILE.test(f.name) || f.type.startsWith('text/'))
+    if (files.length === 0 || view.state.readOnly) return false
+    event.preventDefault()
+    const pos = view.posAtCoords({ x: event.clientX, y: event.clientY }) ?? view.state.doc.length
+    Promise.all(files.map((file) => file.text())).then((texts) => {
+      const change = blockInsertion(view.state.doc, Math.min(pos, view.state.doc.length), texts.join('\n\n'))
+      const end = change.from + change.insert.length
+      view.dispatch({ changes: change, selection: { anchor: end }, userEvent: 'input.drop', scrollIntoView: true })
+      view.focus()
+    })
+    return true
+  }
+})
+
 /** Markdown's syntax, coloured as the editor colours it (also in the history's comparisons). */
 export const markdownLook = () => [new LanguageSupport(markdownLanguage), syntaxHighlighting(highlighting)]
 
@@ -66,6 +97,7 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
     // the keyboard (axe: scrollable-region-focusable, on any note longer than the pane).
     EditorView.contentAttributes.of({ 'aria-label': 'Note text (Markdown)', tabindex: '0' }),
     locking.of(lock(readOnly)),
+    dropFiles,
     theme.of(EditorView.darkTheme.of(DARK.matches)),
     placeholder(readOnly ? 'This note is empty.' : 'Start writing. Markdown works: # Title, **bold**, - lists…')
   ]

@@ -17,7 +17,7 @@ import { attachPresence, distinctColor, guardRemoteStates, keepAlive, keepPresen
 import { attachPreview } from './preview.js'
 import { problemOf } from './problems.js'
 import { attachRestoreNotice } from './restores.js'
-import { SaveTracker } from './saves.js'
+import { SaveTracker, keepWaitingEdits, waitingEdits } from './saves.js'
 import { attachShareDialog } from './share.js'
 import { createStatus } from './status.js'
 import { localCopyName } from './store.js'
@@ -86,6 +86,8 @@ class NotePage {
     this.followTitle(body.dataset.title ?? '')
     this.setupBanner()
     this.setupActions()
+    this.keepToastsBelowTitle()
+    this.answerSaveShortcut()
     this.watchConnection()
     this.provider.connect()
     if (this.canEdit && this.layout.mode() !== 'read') this.editor.view.focus()
@@ -151,7 +153,13 @@ class NotePage {
     const provider = this.provider
     return new SaveTracker(provider, {
       isLocal: (origin) => origin !== provider && !(origin instanceof IndexeddbPersistence),
-      onChange: () => this.showSaveState()
+      carried: waitingEdits(this.token),
+      onChange: () => {
+        this.showSaveState()
+        // Kept for a reload while offline; online, only its end (0) is written.
+        const pending = this.saves?.pending ?? 0
+        if (!provider.wsconnected || pending === 0) keepWaitingEdits(this.token, pending)
+      }
     })
   }
 
@@ -270,6 +278,36 @@ class NotePage {
     this.text.observe(() => {
       if (timer === null) timer = setTimeout(update, TITLE_DELAY_MS)
     })
+  }
+
+  /** Ctrl/Cmd-S, a habit from other editors: say how saving stands, not "Save page as". */
+  answerSaveShortcut () {
+    window.addEventListener('keydown', (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== 's') return
+      event.preventDefault()
+      this.toast(this.saveAnswer())
+    })
+  }
+
+  saveAnswer () {
+    if (this.saves === null) return 'This link can only read the note: there is nothing to save.'
+    const pending = this.saves.pending
+    switch (this.saves.state()) {
+      case 'saved': return 'Saved: every edit is on the server. Notes save as you type.'
+      case 'saving': return 'Saving: your edits are on their way. Notes save as you type.'
+      case 'waiting': return `Offline: ${pending} edit${pending === 1 ? '' : 's'} kept in this browser, sent when the connection returns.`
+      default: return 'Not in touch with the server yet: your edits are kept in this browser.'
+    }
+  }
+
+  /** On a phone the title bar's height varies: notices go just below it (the CSS reads it). */
+  keepToastsBelowTitle () {
+    const topbar = document.querySelector('.topbar')
+    const place = () => {
+      document.documentElement.style.setProperty('--below-title', `${Math.round(topbar.getBoundingClientRect().bottom) + 6}px`)
+    }
+    new ResizeObserver(place).observe(topbar)
+    place()
   }
 
   // -- menu: print, delete ------------------------------------------------------------

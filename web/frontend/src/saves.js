@@ -11,6 +11,7 @@
 
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { readJSON, writeJSON } from './store.js'
 
 export const MESSAGE_SAVE = 100
 const SAVE_MARKER = 0
@@ -39,11 +40,13 @@ export function encodeMarker (marker) {
 export class SaveTracker {
   /**
    * @param {import('y-websocket').WebsocketProvider} provider
-   * @param {{isLocal: (origin: any) => boolean, onChange: () => void}} options
+   * @param {{isLocal: (origin: any) => boolean, onChange: () => void, carried?: number}} options
+   *   `carried`: edits an earlier page left waiting in this browser (an offline reload)
    */
-  constructor (provider, { isLocal, onChange }) {
+  constructor (provider, { isLocal, onChange, carried = 0 }) {
     this.provider = provider
     this.onChange = onChange
+    this.carried = carried // until the first ack: the handshake sends them with ours
     this.edits = 0 // local transactions so far
     this.savedEdits = 0 // how many of them an ack has covered
     this.confirmed = false // some marker sent after a handshake was acked
@@ -82,7 +85,7 @@ export class SaveTracker {
   }
 
   get pending () {
-    return this.edits - this.savedEdits
+    return this.edits - this.savedEdits + this.carried
   }
 
   get handshakeDone () {
@@ -126,6 +129,7 @@ export class SaveTracker {
       if (sent <= marker) this.inFlight.delete(sent)
     }
     this.savedEdits = Math.max(this.savedEdits, covered)
+    this.carried = 0
     this.confirmed = true
     this.onChange()
   }
@@ -138,4 +142,23 @@ export class SaveTracker {
     this.answeredStep1 = false
     this.onChange()
   }
+}
+
+// How many edits each note has waiting in this browser, kept across reloads: a page
+// reloaded offline knew nothing of them and said "Not synced yet" instead of the count.
+const WAITING_KEY = 'collab-notes:waiting' // {token: edits}
+
+/** The edits an earlier page of note `token` left waiting. */
+export function waitingEdits (token) {
+  const count = readJSON(WAITING_KEY, {})?.[token]
+  return Number.isInteger(count) && count > 0 ? count : 0
+}
+
+/** Keep `count` for note `token` (0 forgets it). Call when it may have changed. */
+export function keepWaitingEdits (token, count) {
+  const all = readJSON(WAITING_KEY, {}) ?? {}
+  if ((all[token] ?? 0) === count) return
+  if (count > 0) all[token] = count
+  else delete all[token]
+  writeJSON(WAITING_KEY, all)
 }
