@@ -66,12 +66,18 @@ export function keepPresenceAcrossReconnects (provider) {
 
 // A lost network closes nothing: the server keeps a silent person for 30 s, until their
 // state times out. So this page renews its state every BEAT_MS while someone else is
-// here, and says so in its state (`beat`); a person whose renewals stopped for
-// AWAY_MARGIN_MS past their beat is shown away. The server relays renewals up to 5 s
-// late, several in one frame (collab/presence.py, awareness_renewal_delay_s): the
-// margin covers that. Stock clients renew every 15 s and send no `beat`: never away.
+// here, and says so in its state (`beat`). The server relays renewals a few seconds
+// late, several in one frame (collab/presence.py, awareness_renewal_delay_s, 5 s), and
+// once more late on each process they cross: renewals reach the others every 5 to 8 s
+// from one process, up to 13 s across two. So a person is away once silent for twice
+// the usual gap between their renewals (the median of the last few), and never sooner
+// than AWAY_MIN_MS nor later than AWAY_MAX_MS (the 30 s timeout comes after).
+// Stock clients renew every 15 s and send no `beat`: never shown away.
 const BEAT_MS = 3000
-const AWAY_MARGIN_MS = 7000
+const AWAY_MIN_MS = BEAT_MS + 7000
+const AWAY_MAX_MS = 25000
+const GAPS_KEPT = 5
+const heard = new WeakMap() // awareness -> Map(client id -> {last, gaps})
 
 /** Renew this tab's presence every few seconds while others are here to see it. */
 export function keepAlive (provider) {
@@ -82,15 +88,33 @@ export function keepAlive (provider) {
     if (own === null || !provider.wsconnected || awareness.getStates().size < 2) return
     awareness.setLocalState(own) // same state, newer clock: a renewal
   }, BEAT_MS)
+  const times = new Map()
+  heard.set(awareness, times)
+  awareness.on('update', ({ added, updated }) => {
+    const now = Date.now()
+    for (const id of [...added, ...updated]) {
+      const seen = times.get(id)
+      if (seen === undefined) {
+        times.set(id, { last: now, gaps: [] })
+        continue
+      }
+      const gap = now - seen.last
+      if (gap < AWAY_MAX_MS) seen.gaps = [...seen.gaps, gap].slice(-GAPS_KEPT) // not a loss
+      seen.last = now
+    }
+  })
 }
 
-/** Whether client `id` has been silent well past its own renewal beat. */
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0
+
+/** Whether client `id` has been silent for well over its usual gap between renewals. */
 export function isAway (awareness, id) {
   if (id === awareness.clientID) return false
   const beat = awareness.getStates().get(id)?.beat
-  if (typeof beat !== 'number' || !(beat > 0)) return false
-  const seen = awareness.meta.get(id)?.lastUpdated ?? Date.now()
-  return Date.now() - seen > beat + AWAY_MARGIN_MS
+  const seen = heard.get(awareness)?.get(id)
+  if (typeof beat !== 'number' || !(beat > 0) || seen === undefined) return false
+  const limit = Math.min(AWAY_MAX_MS, Math.max(AWAY_MIN_MS, 2 * median(seen.gaps)))
+  return Date.now() - seen.last > limit
 }
 
 /**
