@@ -29,12 +29,14 @@ def create_note(
     author: str = "Anonymous",
     space_id: int | None = None,
     text: str = "",
+    commit: bool = True,
 ) -> Note:
     """Create a note, with its first Yjs update (``added`` characters) if it has content.
 
     That update is position 1 of its history, and its first version. A note made
     in a space (``space_id``) is summarised for its list from ``text`` (its content)
-    in the same transaction, so it appears there titled.
+    in the same transaction, so it appears there titled. ``commit=False`` leaves the
+    transaction open, to make many notes in one (an import).
     """
     note = Note(edit_token=new_token(), view_token=new_token(), space_id=space_id)
     session.add(note)
@@ -56,8 +58,9 @@ def create_note(
         session.flush()
         assert note.id is not None
         summaries.save(session.connection(), note.id, note.head, summaries.summarise(text))
-    session.commit()
-    session.refresh(note)
+    if commit:
+        session.commit()
+        session.refresh(note)
     return note
 
 

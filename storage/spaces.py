@@ -256,3 +256,9 @@ def tag_counts(*, session: Session, space_id: int) -> list[tuple[str, int]]:
         .order_by(count.desc(), NOTE_TAG.c.tag)
     )
     return [(tag, int(n)) for tag, n in session.execute(query)]
+
+
+def note_ids(*, session: Session, space_id: int) -> list[int]:
+    """Every note of the space that is not deleted, oldest first (an export's order)."""
+    query = select(NOTE.c.id).where(NOTE.c.space_id == space_id, NOTE.c.deleted_at.is_(None))
+    return list(session.execute(query.order_by(NOTE.c.id)).scalars())
