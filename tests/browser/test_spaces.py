@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 from browser.notepage import NoteTab, PersonFactory
@@ -98,3 +100,24 @@ def test_a_template_starts_a_new_note_with_its_text(
     expect(ana).to_have_url(NOTE_URL)
     assert ana.url.rsplit("/", 1)[1] != template["id"]
     NoteTab(ana).wait_ready().wait_text("# Incident\n## Timeline\n")
+
+
+def test_a_zip_and_markdown_files_import_with_a_result_per_file(
+    shared_server: ServerProcess, person: PersonFactory, tmp_path: Path
+) -> None:
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Vault"}).json()
+    archive = tmp_path / "vault.zip"
+    with zipfile.ZipFile(archive, "w") as made:
+        made.writestr("Alpha.md", "# Alpha\n")
+        made.writestr("../trick.md", "# Trick\n")
+    loose = tmp_path / "Beta.md"
+    loose.write_text("# Beta #loose\n")
+    ana = person("Ana").open(shared_server.url + space["url"]).page
+    ana.locator("#space-import-files").set_input_files(str(archive))
+    report = ana.locator("#space-import-report")
+    expect(report).to_contain_text("Imported 1 of 2 files from vault.zip.")
+    expect(report).to_contain_text("../trick.md: refused: a path trick in its name")
+    ana.locator("#space-import-files").set_input_files(str(loose))
+    expect(report).to_contain_text("Imported 1 of 1 files.")
+    ana.locator("#space-sort").select_option("title")
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Alpha", "Beta #loose"])

@@ -2,6 +2,7 @@
 // POLL_MS with If-None-Match (a 304 costs the server one query and no rendering),
 // which works across every process of a deployment with nothing new to run.
 
+import { SpaceImport } from './spaceimport.js'
 import { rememberSpace } from './spaces.js'
 
 const POLL_MS = 1000
@@ -64,6 +65,7 @@ class SpacePage {
     this.timer = null
     rememberSpace({ token: this.token, role: body.dataset.role, name: body.dataset.name })
     $('#new-space-note')?.addEventListener('click', () => this.create({}))
+    this.setupImport()
     $('#space-sort').addEventListener('change', () => this.refresh(true))
     $('#space-more').addEventListener('click', () => { this.limit = Math.min(200, this.limit + PAGE); this.refresh(true) })
     for (const input of document.querySelectorAll('.space-share input')) {
@@ -71,6 +73,18 @@ class SpacePage {
       input.addEventListener('focus', () => input.select())
     }
     this.refresh(true)
+  }
+
+  setupImport () {
+    const input = $('#space-import-files')
+    if (input === null) return
+    const importer = new SpaceImport(this.token, $('#space-import-report'), () => this.refresh(true))
+    $('#space-import').addEventListener('click', () => input.click())
+    input.addEventListener('change', () => {
+      const files = [...input.files]
+      input.value = ''
+      if (files.length) importer.files(files)
+    })
   }
 
   filter (tag) {
