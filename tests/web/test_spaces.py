@@ -204,6 +204,8 @@ async def test_a_deleted_space_takes_its_notes_and_their_sockets_and_comes_back(
         assert await client.wait_closed() == 4404
     for token in (space["id"], space["view_id"]):
         assert http.get(f"{live.url}/api/spaces/{token}").status_code == 404
+        page = http.get(f"{live.url}/s/{token}")
+        assert page.status_code == 404 and "This space does not exist" in page.text
     assert live.get_note(note["view_id"]).status_code == 404
     async with connect(f"{live.ws_url}/{note['id']}") as ws:
         await asyncio.wait_for(ws.wait_closed(), 5)
@@ -239,6 +241,8 @@ def test_every_space_route_is_in_the_openapi_schema(live: LiveServer) -> None:
         "/api/notes/{token}/move": {"post"},
         "/api/notes/{token}/duplicate": {"post"},
         "/api/notes/{token}/template": {"post"},
+        "/api/spaces/{token}/import": {"post"},
+        "/api/spaces/{token}/export.zip": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
