@@ -175,11 +175,12 @@ async def list_space(
     The answer has an ETag: with ``If-None-Match`` and nothing changed, 304 and no body
     (what the space page polls with).
     """
-    access = await space_of(services, token)
-    try:
-        listing = await run_in_threadpool(_listing, services, access, sort, limit, after, tag)
+    try:  # one trip to a worker thread for the link and the page
+        listing = await run_in_threadpool(_listing, services, token, sort, limit, after, tag)
     except spaces.BadCursor as error:
         raise HTTPException(422, detail=str(error)) from None
+    if listing is None:
+        raise HTTPException(status_code=404, detail="no space has this link")
     body = listing.model_dump_json().encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -190,12 +191,15 @@ async def list_space(
 
 def _listing(
     services: Services,
-    access: SpaceAccess,
+    token: str,
     sort: spaces.Sort,
     limit: int,
     after: str | None,
     tag: str | None,
-) -> SpaceListing:
+) -> SpaceListing | None:
+    access = find_space(services.engine, token)
+    if access is None:
+        return None
     editor = access.role is Role.EDITOR
     with Session(services.engine) as session:
         page = spaces.list_notes(
@@ -208,25 +212,25 @@ def _listing(
             tag=tag,
         )
         tags = spaces.tag_counts(session=session, space_id=access.space_id)
-    listed = [
-        ListedNote(
-            id=note.token,
-            url=f"/n/{note.token}",
-            title=note.title,
-            excerpt=note.excerpt,
-            tags=note.tags,
-            updated_at=note.updated_at,
-            updated_by=note.updated_by,
-            template=note.template,
-        )
-        for note in page.notes
-    ]
     return SpaceListing(
         name=access.space.name,
         role=access.role.value,
-        notes=listed,
+        notes=[_listed(note) for note in page.notes],
         tags=[TagCount(tag=t, count=n) for t, n in tags],
         next=page.next,
+    )
+
+
+def _listed(note: spaces.Listed) -> ListedNote:
+    return ListedNote(
+        id=note.token,
+        url=f"/n/{note.token}",
+        title=note.title,
+        excerpt=note.excerpt,
+        tags=note.tags,
+        updated_at=note.updated_at,
+        updated_by=note.updated_by,
+        template=note.template,
     )
 
 
