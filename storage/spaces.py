@@ -222,23 +222,29 @@ def _tags_of(session: Session, notes: list[int]) -> dict[int, list[str]]:
 
 
 def _cursor(sort: Sort, row: Any) -> str:
-    key = row[6] if sort == "title" else as_utc(row[6]).isoformat()
-    raw = json.dumps([sort, key, row[0]], separators=(",", ":")).encode()
+    raw = json.dumps([sort, row[0]], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _after(sort: Sort, key: Any, cursor: str) -> Any:
+    """The notes after the cursor's note, where it stands now.
+
+    The cursor names a note, not a time: a time read back from PostgreSQL's
+    ``timestamp`` and sent again as a zoned one compares shifted by the session's
+    time zone. A note edited since the page before was read is where it is now.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        made_for, value, note = json.loads(raw)
-        if made_for != sort or not isinstance(note, int) or not isinstance(value, str):
+        made_for, note = json.loads(raw)
+        if made_for != sort or not isinstance(note, int):
             raise ValueError("another sort's cursor")
-        if sort == "edited":
-            value = as_utc(datetime.fromisoformat(value))
     except ValueError as error:
         raise BadCursor(f"after: not a cursor of this list ({error})") from None
+    there = NOTE.alias("cursor")
     if sort == "title":
+        value = select(func.lower(there.c.title)).where(there.c.id == note).scalar_subquery()
         return or_(key > value, and_(key == value, NOTE.c.id > note))
+    value = select(there.c.edited_at).where(there.c.id == note).scalar_subquery()
     return or_(key < value, and_(key == value, NOTE.c.id < note))
 
 

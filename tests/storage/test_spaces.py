@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 from support.sql import query
 
 from collab.document import initial_update
 from storage import notes, spaces
+from storage.db import create_schema
 from storage.models import Note, Space, utcnow
 
 
@@ -156,6 +157,31 @@ def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) 
         assert spaces.tag_counts(session=session, space_id=here.id) == []
         spaces.restore_space(session=session, space=here)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
+
+
+def test_paging_holds_whatever_the_databases_session_time_zone(database_url: str) -> None:
+    """PostgreSQL turns a zoned time into a ``timestamp`` in the session's zone: a
+    cursor holding a time read back and sent again would compare 9 hours off here."""
+    zoned = {"options": "-c TimeZone=Asia/Tokyo"} if database_url.startswith("postgres") else {}
+    engine = create_engine(database_url, connect_args=zoned)
+    create_schema(engine)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            space = spaces.create_space(session=session, name="Team")
+            assert space.id is not None
+            for title in ("a", "b", "c"):
+                _note(session, space, f"# {title}")
+            seen: list[str] = []
+            after = None
+            for _ in range(3):
+                page = spaces.list_notes(
+                    session=session, space_id=space.id, editor=True, limit=1, after=after
+                )
+                seen += [n.title for n in page.notes]
+                after = page.next
+        assert seen == ["c", "b", "a"] and after is None
+    finally:
+        engine.dispose()
 
 
 def _delete(session: Session, note: Note) -> None:
