@@ -121,3 +121,20 @@ def test_a_zip_and_markdown_files_import_with_a_result_per_file(
     expect(report).to_contain_text("Imported 1 of 1 files.")
     ana.locator("#space-sort").select_option("title")
     expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Alpha", "Beta #loose"])
+
+
+def test_a_deleted_space_can_be_restored_from_its_edit_link(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Temp"}).json()
+    http.post(f"{shared_server.url}/api/spaces/{space['id']}/notes", json={"content": "# Kept"})
+    ana = person("Ana").open(shared_server.url + space["url"]).page
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Kept"])
+    ana.once("dialog", lambda dialog: dialog.accept())
+    ana.get_by_role("button", name="Delete space…").click()
+    expect(ana.locator("h1")).to_have_text("This space was deleted")
+    viewer = person("Vic").open(shared_server.url + space["view_url"]).page
+    expect(viewer.locator("h1")).to_have_text("This space was deleted")
+    expect(viewer.get_by_role("button", name="Restore the space")).to_have_count(0)
+    ana.get_by_role("button", name="Restore the space").click()
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Kept"])

@@ -205,7 +205,10 @@ async def test_a_deleted_space_takes_its_notes_and_their_sockets_and_comes_back(
     for token in (space["id"], space["view_id"]):
         assert http.get(f"{live.url}/api/spaces/{token}").status_code == 404
         page = http.get(f"{live.url}/s/{token}")
-        assert page.status_code == 404 and "This space does not exist" in page.text
+        assert page.status_code == 404 and "This space was deleted" in page.text
+        assert ("Restore the space" in page.text) == (token == space["id"])
+        assert token == space["id"] or space["id"] not in page.text
+    assert http.get(f"{live.url}/s/nosuchspace").status_code == 404
     assert live.get_note(note["view_id"]).status_code == 404
     async with connect(f"{live.ws_url}/{note['id']}") as ws:
         await asyncio.wait_for(ws.wait_closed(), 5)

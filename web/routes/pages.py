@@ -152,6 +152,18 @@ async def space_page(request: Request, token: str, services: ServicesDep) -> HTM
     """A space's list of notes, live; its edit link adds "New note" and the share links."""
     access = await run_in_threadpool(find_space, services.engine, token)
     if access is None:
+        gone = await run_in_threadpool(find_space, services.engine, token, include_deleted=True)
+        if gone is not None and gone.space.deleted_at is not None:
+            days = services.settings.deleted_note_retention_days
+            editor = gone.role is Role.EDITOR
+            context = {
+                "what": "space",
+                "api": "spaces",
+                "token": token if editor else "",
+                "restorable": editor and restorable(gone.space.deleted_at, days),
+                "until": (gone.space.deleted_at + retention(days)).strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            return render(request, "deleted.html", context, status_code=404, cache="no-store")
         return render(request, "not_found.html", {"what": "space"}, status_code=404)
     # Only these strings reach the template: a view page holds the view token alone.
     context = {

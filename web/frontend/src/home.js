@@ -247,9 +247,10 @@ export function startDeleted (body) {
   if (restore === null) return
   restore.addEventListener('click', async () => {
     restore.disabled = true
-    const response = await fetch(`/api/notes/${body.dataset.token}/undelete`, { method: 'POST' })
+    const api = body.dataset.api === 'spaces' ? 'spaces' : 'notes'
+    const response = await fetch(`/api/${api}/${body.dataset.token}/undelete`, { method: 'POST' })
     if (response.ok) {
-      markRestored(body.dataset.token)
+      if (api === 'notes') markRestored(body.dataset.token)
       location.reload()
       return
     }

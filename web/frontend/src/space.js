@@ -66,6 +66,7 @@ class SpacePage {
     rememberSpace({ token: this.token, role: body.dataset.role, name: body.dataset.name })
     $('#new-space-note')?.addEventListener('click', () => this.create({}))
     this.setupImport()
+    $('#delete-space')?.addEventListener('click', () => this.remove())
     $('#space-sort').addEventListener('change', () => this.refresh(true))
     $('#space-more').addEventListener('click', () => { this.limit = Math.min(200, this.limit + PAGE); this.refresh(true) })
     for (const input of document.querySelectorAll('.space-share input')) {
@@ -85,6 +86,14 @@ class SpacePage {
       input.value = ''
       if (files.length) importer.files(files)
     })
+  }
+
+  async remove () {
+    const name = $('#space-name').textContent
+    if (!window.confirm(`Delete the space “${name}” and every note in it? It can be restored for a few days.`)) return
+    const response = await fetch(`/api/spaces/${this.token}`, { method: 'DELETE' })
+    if (response.ok) location.reload()
+    else this.fail(`Could not delete the space: the server answered ${response.status}.`)
   }
 
   filter (tag) {
