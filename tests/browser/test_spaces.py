@@ -94,8 +94,10 @@ def test_a_template_starts_a_new_note_with_its_text(
         f"{shared_server.url}/api/spaces/{space['id']}/notes",
         json={"content": "# Incident\n## Timeline\n"},
     ).json()
-    http.post(f"{shared_server.url}/api/notes/{template['id']}/template", json={"template": True})
     ana = person("Ana").open(shared_server.url + space["url"]).page
+    ana.get_by_role("button", name="Make template: “Incident”").click()
+    ana.get_by_role("button", name="Duplicate: “Incident”").click()
+    expect(ana.locator("#space-notes .space-note-title")).to_have_text(["Incident", "Incident"])
     ana.get_by_role("button", name="New from this template").click()
     expect(ana).to_have_url(NOTE_URL)
     assert ana.url.rsplit("/", 1)[1] != template["id"]

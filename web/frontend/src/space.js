@@ -6,6 +6,7 @@ import { SpaceImport } from './spaceimport.js'
 import { rememberSpace } from './spaces.js'
 
 const POLL_MS = 1000
+const HIDDEN_POLL_MS = 30_000
 const PAGE = 50
 
 const $ = (selector) => document.querySelector(selector)
@@ -33,8 +34,16 @@ function noteItem (note, page) {
     for (const tag of note.tags) tags.append(tagButton(tag, page))
     item.append(tags)
   }
-  if (note.template && page.editor) {
-    item.append(button('New from this template', () => page.create({ template: note.id })))
+  if (page.editor) {
+    const actions = document.createElement('span')
+    actions.className = 'entry-actions'
+    const title = note.title || 'Untitled note'
+    if (note.template) actions.append(button('New from this template', () => page.create({ template: note.id })))
+    actions.append(
+      labelled(button(note.template ? 'Not a template' : 'Make template', () => page.mark(note)), title),
+      labelled(button('Duplicate', () => page.duplicate(note)), title)
+    )
+    item.append(actions)
   }
   return item
 }
@@ -43,6 +52,11 @@ function tagButton (tag, page, count = null) {
   const element = button(count === null ? `#${tag}` : `#${tag} (${count})`, () => page.filter(tag))
   element.className = 'tag'
   element.setAttribute('aria-pressed', String(page.tag === tag))
+  return element
+}
+
+function labelled (element, title) {
+  element.setAttribute('aria-label', `${element.textContent}: “${title}”`)
   return element
 }
 
@@ -63,6 +77,7 @@ class SpacePage {
     this.limit = PAGE
     this.etag = null
     this.timer = null
+    this.asked = 0 // requests made: a response to an older one is dropped
     rememberSpace({ token: this.token, role: body.dataset.role, name: body.dataset.name })
     $('#new-space-note')?.addEventListener('click', () => this.create({}))
     this.setupImport()
@@ -73,6 +88,7 @@ class SpacePage {
       input.value = new URL(input.value, location.origin).href
       input.addEventListener('focus', () => input.select())
     }
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) this.refresh() })
     this.refresh(true)
   }
 
@@ -88,6 +104,20 @@ class SpacePage {
     })
   }
 
+  async mark (note) {
+    const response = await fetch(`/api/notes/${note.id}/template`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ template: !note.template })
+    })
+    if (!response.ok) this.fail(`Could not change “${note.title}”: the server answered ${response.status}.`)
+    this.refresh(true)
+  }
+
+  async duplicate (note) {
+    const response = await fetch(`/api/notes/${note.id}/duplicate`, { method: 'POST' })
+    if (!response.ok) this.fail(`Could not duplicate “${note.title}”: the server answered ${response.status}.`)
+    this.refresh(true)
+  }
+
   async remove () {
     const name = $('#space-name').textContent
     if (!window.confirm(`Delete the space “${name}” and every note in it? It can be restored for a few days.`)) return
@@ -101,24 +131,32 @@ class SpacePage {
     this.refresh(true)
   }
 
+  /** Ask for the list again; only the latest request renders and schedules the next. */
   async refresh (changed = false) {
     clearTimeout(this.timer)
+    const asked = ++this.asked
     if (changed) this.etag = null
     const params = new URLSearchParams({ sort: $('#space-sort').value, limit: String(this.limit) })
     if (this.tag) params.set('tag', this.tag)
     try {
       const headers = this.etag ? { 'If-None-Match': this.etag } : {}
       const response = await fetch(`/api/spaces/${this.token}?${params}`, { headers, cache: 'no-store' })
+      if (asked !== this.asked) return // a newer request is on its way
       if (response.status === 404) return this.fail('This space was deleted, or its link was replaced.')
       if (response.ok) {
+        const listing = await response.json()
+        if (asked !== this.asked) return
         this.etag = response.headers.get('ETag')
-        this.render(await response.json())
+        this.render(listing)
       }
       if (response.ok || response.status === 304) $('#space-error').hidden = true
     } catch {
       // offline for a moment: the next poll tries again
     }
-    this.timer = setTimeout(() => this.refresh(), POLL_MS)
+    if (asked !== this.asked) return
+    clearTimeout(this.timer)
+    // A hidden tab asks rarely, and at once when it is shown again.
+    this.timer = setTimeout(() => this.refresh(), document.hidden ? HIDDEN_POLL_MS : POLL_MS)
   }
 
   render (listing) {
