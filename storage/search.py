@@ -13,6 +13,7 @@ again is not reported as deleted.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,7 +76,7 @@ def search_current(
         return []
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    scope, params = _scope(note_ids)
+    scope, params = _scope(note_ids, postgres)
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit}
     ranked = connection.execute(_current_sql(postgres, scope), params).all()
     return _current_hits(connection, parsed, ranked)
@@ -94,15 +95,22 @@ def search_removed(
         return []
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    scope, params = _scope(note_ids)
+    scope, params = _scope(note_ids, postgres)
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit * 3}
     found = connection.execute(_removed_sql(postgres, scope), params).all()
     return _removed_hits(connection, parsed, found, limit)
 
 
-def _scope(note_ids: Sequence[int]) -> tuple[str, dict[str, Any]]:
-    """The SQL that keeps a row's ``note.id`` among the notes searched."""
-    return "note.id IN :ids", {"ids": list(note_ids)}
+def _scope(note_ids: Sequence[int], postgres: bool) -> tuple[str, dict[str, Any]]:
+    """The SQL that keeps a row's ``note.id`` among the notes searched.
+
+    The ids go as one parameter (an array; a JSON list on SQLite): expanding
+    10,000 of them into as many bound parameters took SQLAlchemy longer than
+    the search.
+    """
+    if postgres:
+        return "note.id = ANY(:ids)", {"ids": list(note_ids)}
+    return "note.id IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(list(note_ids))}
 
 
 def _current_sql(postgres: bool, scope: str) -> Any:
@@ -121,7 +129,7 @@ def _current_sql(postgres: bool, scope: str) -> Any:
             f" WHERE search_note_fts MATCH :match AND {scope} AND note.deleted_at IS NULL"
             " ORDER BY rank LIMIT :limit"
         )
-    return text(sql).bindparams(bindparam("ids", expanding=True))
+    return text(sql)
 
 
 def _removed_sql(postgres: bool, scope: str) -> Any:
@@ -145,7 +153,7 @@ def _removed_sql(postgres: bool, scope: str) -> Any:
             " (SELECT rowid FROM search_note_fts WHERE search_note_fts MATCH :match)"
             " ORDER BY rank LIMIT :limit"
         )
-    return text(sql).bindparams(bindparam("ids", expanding=True))
+    return text(sql)
 
 
 def _current_hits(connection: Connection, query: Query, ranked: Sequence[Any]) -> list[Hit]:
