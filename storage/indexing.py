@@ -162,10 +162,14 @@ def _runner(cursor: Any) -> Any:
 
 def behind(connection: Connection, *, limit: int) -> list[tuple[int, int]]:
     """Notes whose index is behind their head, as (note, head), oldest note first."""
+    # SQLite looks rows up by their key otherwise, reading pages that hold the text:
+    # at 10,000 notes of 10 KB, 17.6 ms a sweep instead of 3.3 ms.
+    narrow = " INDEXED BY ix_search_note_position" if connection.dialect.name == "sqlite" else ""
     rows = connection.execute(
         text(
-            "SELECT note.id, note.head FROM note LEFT JOIN search_note s ON s.note_id = note.id"
-            " WHERE note.head > coalesce(s.position, 0) ORDER BY note.id LIMIT :limit"
+            f"SELECT note.id, note.head FROM note LEFT JOIN search_note AS s{narrow}"
+            " ON s.note_id = note.id WHERE note.head > coalesce(s.position, 0)"
+            " ORDER BY note.id LIMIT :limit"
         ),
         {"limit": limit},
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, delete, select
 
 from storage import summaries
@@ -77,6 +79,27 @@ def find_by_token(*, session: Session, token: str, include_deleted: bool = False
     if note is not None and note.deleted_at is not None and not include_deleted:
         return None
     return note
+
+
+def find_by_tokens(*, session: Session, tokens: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(id, edit token, view token) of each note one of ``tokens`` opens, deleted ones too.
+
+    The tokens go as one parameter (an array; a JSON list on SQLite): 500 of
+    them bound one by one, and the ORM rows, took a search request more CPU
+    than its search did.
+    """
+    value: list[str] | str = list(tokens)
+    within = "= ANY(:tokens)"
+    if session.connection().dialect.name != "postgresql":
+        within, value = "IN (SELECT value FROM json_each(:tokens))", json.dumps(value)
+    rows = session.connection().execute(
+        text(
+            f"SELECT id, edit_token, view_token FROM note WHERE edit_token {within}"
+            f" UNION SELECT id, edit_token, view_token FROM note WHERE view_token {within}"
+        ),
+        {"tokens": value},
+    )
+    return [(int(note), edit, view) for note, edit, view in rows]
 
 
 def get_note(*, session: Session, note_id: int) -> Note | None:

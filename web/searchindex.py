@@ -2,12 +2,13 @@
 
 Nothing on the way of a keystroke touches the index. Instead a task of the
 server looks, every ``SWEEP_S``, for notes whose index is behind their head
-(one query: ``note.head`` against ``search_note.position``), which finds the
+(one query: ``note.head`` against ``search_note.position``; every ``IDLE_SWEEP_S``
+while none is behind), which finds the
 edits of every process sharing the database, notes made over REST, and after a
 restart or a SIGKILL every note left behind. A note is indexed once its head
 has not moved for one sweep (a pause in typing), or at the latest ``MAX_WAIT_S``
 after it was first seen behind, so a committed word is findable within about
-``SWEEP_S + MAX_WAIT_S + SWEEP_S`` plus the indexing itself, under 2 s, while
+``IDLE_SWEEP_S + MAX_WAIT_S + SWEEP_S`` plus the indexing itself, under 2 s, while
 typing never indexes more than once a second per note.
 
 An entry is built on a worker thread: the note's text from the log (title: its
@@ -43,6 +44,7 @@ from storage.updates import MERGE_CHUNK, SqlDocumentStore
 logger = logging.getLogger("web.searchindex")
 
 SWEEP_S = 0.25
+IDLE_SWEEP_S = 0.5  # while no note is behind: a commit is still seen within 0.5 s
 MAX_WAIT_S = 1.0
 BATCH = 50  # notes indexed per round: a catch-up after a restart goes in steps this size
 DIFF_TIMEOUT_S = 0.05
@@ -176,8 +178,9 @@ class SearchIndexer:
                 await self.round()
             except Exception:
                 logger.exception("search indexing failed; trying again")
+            pause = SWEEP_S if self._seen else IDLE_SWEEP_S
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), SWEEP_S)
+                await asyncio.wait_for(self.stopping.wait(), pause)
 
     async def round(self) -> int:
         """Index the notes that are ready; return how many."""

@@ -16,11 +16,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from storage import search
-from storage.models import Note
+from storage import notes, search
 from storage.search import Hit
 from web.deps import ServicesDep
 from web.jsonbody import read_json, request_body
@@ -90,9 +88,8 @@ async def search_notes(request: Request, services: ServicesDep) -> SearchResults
 
 def _search(services: Services, body: SearchBody) -> SearchResults:
     with Session(services.engine) as session:
-        held = _held(session, body.tokens)
-        notes = list(held)
-        hits = search.search_current(session, note_ids=notes, query=body.q, limit=body.limit)
+        held = _held(session, body.tokens) if body.tokens else {}
+        hits = search.search_current(session, note_ids=list(held), query=body.q, limit=body.limit)
         if body.deleted:
             editable = [note for note, (_, editor) in held.items() if editor]
             hits += search.search_removed(
@@ -103,20 +100,10 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
 
 def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:
     """Each note the tokens reach: the token to name it by (an edit one if sent), editor?"""
-    if not tokens:
-        return {}
-    unique = sorted(set(tokens))
-    found = session.exec(
-        select(Note).where(or_(col(Note.edit_token).in_(unique), col(Note.view_token).in_(unique)))
-    )
+    sent = set(tokens)
     held: dict[int, tuple[str, bool]] = {}
-    sent = set(unique)
-    for note in found:
-        assert note.id is not None
-        if note.edit_token in sent:
-            held[note.id] = (note.edit_token, True)
-        else:
-            held[note.id] = (note.view_token, False)
+    for note, edit_token, view_token in notes.find_by_tokens(session=session, tokens=sorted(sent)):
+        held[note] = (edit_token, True) if edit_token in sent else (view_token, False)
     return held
 
 
