@@ -29,7 +29,17 @@ from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.headers import ApiHeaders
 from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
-from web.routes import api, history, pages, search, space_files, space_notes, spaces, ws
+from web.routes import (
+    api,
+    history,
+    pages,
+    search,
+    space_files,
+    space_notes,
+    space_search,
+    spaces,
+    ws,
+)
 from web.routes.metrics import router as metrics_router
 from web.searchindex import indexing
 from web.settings import Settings
@@ -72,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(spaces.router)
     app.include_router(space_notes.router)
     app.include_router(search.router)
+    app.include_router(space_search.router)
     app.include_router(space_files.router)
     app.include_router(ws.router)
     if settings.metrics:

@@ -95,7 +95,7 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
             hits += search.search_removed(
                 session, note_ids=editable, query=body.q, limit=body.limit
             )
-    return SearchResults(results=[_result(hit, held[hit.note_id]) for hit in hits])
+    return SearchResults(results=[result_of(hit, held[hit.note_id]) for hit in hits])
 
 
 def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:
@@ -107,7 +107,8 @@ def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:
     return held
 
 
-def _result(hit: Hit, held: tuple[str, bool]) -> SearchResult:
+def result_of(hit: Hit, held: tuple[str, bool]) -> SearchResult:
+    """A hit as the API answers it, named by ``held``: (the token to name it by, editor?)."""
     token, editor = held
     return SearchResult(
         id=token,
