@@ -65,44 +65,62 @@ def replace_space_token(
     result = session.execute(
         update(SPACE)
         .where(SPACE.c.id == space_id, SPACE.c.edit_token == edit_token, column == old)
+        .where(SPACE.c.deleted_at.is_(None))  # a deleted space gets no link nobody was given
         .values({column: new})
     )
     session.commit()
     return new if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def delete_space(*, session: Session, space: Space) -> list[int]:
-    """Delete the space and its notes now; returns the ids of the notes deleted with it."""
-    if space.deleted_at is not None:
-        return []
+def delete_space(*, session: Session, space_id: int, edit_token: str) -> list[int] | None:
+    """Delete the space and its notes now, if ``edit_token`` still opens it; the ids of
+    the notes deleted with it ([] if it was deleted already; None: the link was replaced).
+
+    Conditional UPDATEs of the columns they own, in one transaction, as for notes
+    (``storage.notes``): never a write-back of a row read earlier, which a link
+    replaced meanwhile would have been overwritten by.
+    """
     now = utcnow()
-    ids = list(
-        session.execute(
-            select(NOTE.c.id).where(NOTE.c.space_id == space.id, NOTE.c.deleted_at.is_(None))
-        ).scalars()
+    mine = (SPACE.c.id == space_id, SPACE.c.edit_token == edit_token)
+    marked = session.execute(
+        update(SPACE).where(*mine, SPACE.c.deleted_at.is_(None)).values(deleted_at=now)
     )
-    session.execute(update(NOTE).where(NOTE.c.id.in_(ids)).values(deleted_at=now))
+    if marked.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult has it
+        session.rollback()
+        held = session.execute(select(SPACE.c.id).where(*mine)).first()
+        return [] if held is not None else None
+    notes = update(NOTE).where(NOTE.c.space_id == space_id, NOTE.c.deleted_at.is_(None))
+    ids = list(session.execute(notes.values(deleted_at=now).returning(NOTE.c.id)).scalars())
     summaries.listed_in(session.connection(), ids)
-    space.deleted_at = now
-    session.add(space)
     session.commit()
-    session.expire_all()  # the notes changed under any loaded in this session
-    session.refresh(space)
     return ids
 
 
-def restore_space(*, session: Session, space: Space) -> None:
-    """Bring a deleted space back, with the notes deleted with it."""
-    if space.deleted_at is None:
-        return
-    back = update(NOTE).where(NOTE.c.space_id == space.id, NOTE.c.deleted_at == space.deleted_at)
-    ids = list(session.execute(back.values(deleted_at=None).returning(NOTE.c.id)).scalars())
+def restore_space(
+    *, session: Session, space_id: int, edit_token: str, deleted_after: datetime
+) -> bool:
+    """Bring the space back, with the notes deleted with it, if ``edit_token`` opens it
+    and it was deleted after ``deleted_after``; whether it is back now (or was never gone)."""
+    mine = (SPACE.c.id == space_id, SPACE.c.edit_token == edit_token)
+    found = session.execute(select(SPACE.c.deleted_at).where(*mine)).first()
+    if found is None:
+        return False
+    deleted_at = found[0]
+    if deleted_at is None:
+        return True
+    back = session.execute(
+        update(SPACE)
+        .where(*mine, SPACE.c.deleted_at == deleted_at, SPACE.c.deleted_at > deleted_after)
+        .values(deleted_at=None)
+    )
+    if back.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult has it
+        session.rollback()
+        return False
+    notes = update(NOTE).where(NOTE.c.space_id == space_id, NOTE.c.deleted_at == deleted_at)
+    ids = list(session.execute(notes.values(deleted_at=None).returning(NOTE.c.id)).scalars())
     summaries.listed_in(session.connection(), ids)
-    space.deleted_at = None
-    session.add(space)
     session.commit()
-    session.expire_all()  # the notes changed under any loaded in this session
-    session.refresh(space)
+    return True
 
 
 def purge_deleted_spaces(*, session: Session, deleted_before: datetime) -> list[int]:

@@ -106,13 +106,13 @@ def test_a_deleted_space_takes_its_notes_and_brings_back_only_those(engine: Engi
         assert space.id is not None
         alone, kept = _note(session, space, "# Alone"), _note(session, space, "# Kept")
         _delete(session, alone)  # before the space, on its own
-        deleted = spaces.delete_space(session=session, space=space)
+        deleted = _delete_space(session, space)
         assert deleted == [kept.id]
         assert spaces.find_space(session=session, token=space.edit_token) is None
         assert notes.find_by_token(session=session, token=kept.view_token) is None
         found = spaces.find_space(session=session, token=space.view_token, include_deleted=True)
         assert found is not None
-        spaces.restore_space(session=session, space=found)
+        _restore_space(session, found)
         assert spaces.find_space(session=session, token=space.view_token) is not None
         assert notes.find_by_token(session=session, token=kept.edit_token) is not None
         assert notes.find_by_token(session=session, token=alone.edit_token) is None
@@ -122,8 +122,8 @@ def test_purging_removes_spaces_deleted_before_the_window(engine: Engine) -> Non
     with Session(engine, expire_on_commit=False) as session:
         old, recent = (spaces.create_space(session=session, name=n) for n in ("old", "recent"))
         note = _note(session, old, "# In old")
-        spaces.delete_space(session=session, space=old)
-        spaces.delete_space(session=session, space=recent)
+        _delete_space(session, old)
+        _delete_space(session, recent)
         session.refresh(old)
         old.deleted_at = utcnow() - timedelta(days=8)
         session.add(old)
@@ -153,9 +153,9 @@ def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) 
         assert spaces.tag_counts(session=session, space_id=there.id) == [("x", 1)]
         page = spaces.list_notes(session=session, space_id=here.id, editor=True, tag="x")
         assert [n.title for n in page.notes] == ["A #x #y"]
-        spaces.delete_space(session=session, space=here)
+        _delete_space(session, here)
         assert spaces.tag_counts(session=session, space_id=here.id) == []
-        spaces.restore_space(session=session, space=here)
+        _restore_space(session, here)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
 
 
@@ -199,3 +199,41 @@ def _restore(session: Session, note: Note) -> None:
             session=own, note_id=note.id, edit_token=note.edit_token, deleted_after=since
         )
     assert back is not None
+
+
+def _delete_space(session: Session, space: Space) -> list[int]:
+    assert space.id is not None
+    deleted = spaces.delete_space(session=session, space_id=space.id, edit_token=space.edit_token)
+    assert deleted is not None
+    session.expire_all()  # the rows changed under those loaded
+    return deleted
+
+
+def _restore_space(session: Session, space: Space) -> None:
+    assert space.id is not None
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    assert spaces.restore_space(
+        session=session, space_id=space.id, edit_token=space.edit_token, deleted_after=since
+    )
+    session.expire_all()
+
+
+def test_a_space_deleted_and_its_link_replaced_at_once_each_answer_true(engine: Engine) -> None:
+    """Delete with a link that was just replaced: nothing happens, and it says so (None);
+    a replacement of a deleted space's link gives no link (None)."""
+    with Session(engine, expire_on_commit=False) as session:
+        space = spaces.create_space(session=session, name="Team")
+        assert space.id is not None
+        old = space.edit_token
+        new = spaces.replace_space_token(
+            session=session, space_id=space.id, which="edit", edit_token=old, old=old
+        )
+        assert new is not None
+        assert spaces.delete_space(session=session, space_id=space.id, edit_token=old) is None
+        assert spaces.delete_space(session=session, space_id=space.id, edit_token=new) == []
+        assert spaces.find_space(session=session, token=new, include_deleted=True) is not None
+        again = spaces.replace_space_token(
+            session=session, space_id=space.id, which="view", edit_token=new, old=space.view_token
+        )
+        assert again is None  # deleted: no new view link for anyone
+        assert spaces.find_space(session=session, token=new, include_deleted=True) is not None

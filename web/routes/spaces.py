@@ -21,11 +21,11 @@ from collab.errors import CloseCode
 from collab.names import BadName, clean_name
 from collab.peer import Role
 from storage import notes, spaces
-from storage.models import Note, Space
+from storage.models import Note, Space, utcnow
 from web.access import DELETED_REASON, NoteAccess, SpaceAccess, find, find_space
 from web.deps import ServicesDep
 from web.jsonbody import read_json, request_body
-from web.purge import restorable
+from web.purge import retention
 from web.routes.api import MAX_INITIAL_CONTENT_CHARS, NotePublic, limit_creations, public_note
 from web.state import Services
 
@@ -318,6 +318,8 @@ async def delete_space(token: str, services: ServicesDep) -> Response:
     """
     access = await space_of(services, token, needs_editor="delete it", deleted=True)
     deleted = await run_in_threadpool(_delete, services, access)
+    if deleted is None:
+        raise HTTPException(status_code=404, detail="no space has this link")
     for note in deleted:
         services.grants.forget_note(note)
         services.rooms.disconnect(note, CloseCode.UNKNOWN_NOTE, DELETED_REASON)
@@ -325,24 +327,28 @@ async def delete_space(token: str, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-def _delete(services: Services, access: SpaceAccess) -> list[int]:
+def _delete(services: Services, access: SpaceAccess) -> list[int] | None:
     with Session(services.engine) as session:
-        space = session.merge(access.space)
-        return spaces.delete_space(session=session, space=space)
+        return spaces.delete_space(
+            session=session, space_id=access.space_id, edit_token=access.token
+        )
 
 
 @router.post("/api/spaces/{token}/undelete", response_model=SpacePublic)
 async def undelete_space(token: str, services: ServicesDep) -> SpacePublic:
     """Bring a deleted space back with the notes deleted with it, within its window."""
     access = await space_of(services, token, needs_editor="restore it", deleted=True)
-    deleted_at = access.space.deleted_at
-    if deleted_at is not None:
-        if not restorable(deleted_at, services.settings.deleted_note_retention_days):
-            raise HTTPException(status_code=404, detail="this space was deleted for good")
-        await run_in_threadpool(_restore, services, access)
+    days = services.settings.deleted_note_retention_days
+    if not await run_in_threadpool(_restore, services, access, utcnow() - retention(days)):
+        raise HTTPException(status_code=404, detail="this space was deleted for good")
     return public_space(access)
 
 
-def _restore(services: Services, access: SpaceAccess) -> None:
+def _restore(services: Services, access: SpaceAccess, deleted_after: datetime) -> bool:
     with Session(services.engine) as session:
-        spaces.restore_space(session=session, space=session.merge(access.space))
+        return spaces.restore_space(
+            session=session,
+            space_id=access.space_id,
+            edit_token=access.token,
+            deleted_after=deleted_after,
+        )
