@@ -18,6 +18,7 @@ import logging
 import shutil
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
@@ -95,20 +96,39 @@ async def database_error(connection: HTTPConnection, error: Exception) -> Respon
     assert isinstance(error, DBAPIError)
     if connection.scope["type"] != "http":
         raise error  # a websocket's: web.routes.ws closes it itself
-    reason = _reason(error)
+    reason = database_reason(error)
     logger.warning("answered 503: %s", reason, extra={"error": repr(error.orig)[:200]})
     return unavailable(reason)
 
 
-def _reason(error: DBAPIError) -> str:
-    message = str(error.orig).strip().splitlines()[0] if error.orig is not None else ""
+def database_reason(error: Exception) -> str:
+    """What went wrong with the database, in a few words a client may be shown."""
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    message = first_line(orig)
     if "database is locked" in message:
         return "the database is locked (another process holds it)"
     if "disk is full" in message:
         return "the disk holding the database is full"
-    if error.connection_invalidated or "connect" in message:
+    invalidated = isinstance(error, DBAPIError) and error.connection_invalidated
+    if invalidated or "connect" in message:
         return "the database does not answer"
     return f"the database failed: {message[:120]}"
+
+
+def first_line(error: BaseException | None) -> str:
+    """The first line of an error's message (a DBAPI's may run to several)."""
+    lines = str(error).strip().splitlines() if error is not None else []
+    return lines[0][:160] if lines else type(error).__name__
+
+
+def is_database_error(error: BaseException, engine: Engine) -> bool:
+    """Whether ``error`` is the database failing (wrapped by SQLAlchemy or not), not a bug.
+
+    A pool's raw connection raises the driver's own error when it cannot connect.
+    """
+    if isinstance(error, DBAPIError):
+        return True
+    return isinstance(error, engine.dialect.loaded_dbapi.OperationalError)
 
 
 def install(app: Any) -> None:

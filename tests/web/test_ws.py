@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.http import http
 from support.live import LiveServer
+from support.services import postgres_server
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -186,3 +187,40 @@ async def test_a_message_larger_than_the_limit_is_refused_with_1009(
         await ws.wait_closed()
         assert ws.close_code == 1009
     assert server.get_note(token).status_code == 200
+
+
+async def close_frame(url: str) -> tuple[int | None, str | None]:
+    """The close code and reason a server sends a new websocket, waiting for nothing else."""
+    async with connect(url) as ws:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+    received = ws.close_code, ws.close_reason
+    return received
+
+
+async def test_during_a_postgres_outage_a_websocket_is_closed_with_1011_and_one_log_line(
+    tmp_path: Path,
+) -> None:
+    # 8da4d82: a link not looked up yet dropped the socket (1006) and logged uvicorn's
+    # whole traceback; a note not loaded closed with "could not be loaded" and a traceback.
+    with postgres_server() as database:
+        server = LiveServer(database.create_database(), room_grace_s=0.05).start()
+        try:
+            unseen = server.post_note("never opened")["id"]
+            seen = server.post_note("opened once")["id"]
+            async with YClient.connect(server.ws_url, seen):
+                pass  # its link is now cached; its room closes after the grace period
+            await asyncio.to_thread(server.wait_for_log, "closed note=")
+            database.stop("immediate")
+            for token, doing in ((unseen, "looking up its link"), (seen, "loading note=")):
+                code, reason = await close_frame(f"{server.ws_url}/{token}")
+                assert (code, reason) == (1011, "the database does not answer; try again shortly")
+                line = await asyncio.to_thread(server.wait_for_log, f"with 1011 while {doing}")
+                assert line.count("\n") == 0 and "Connection refused" in line
+            assert "Traceback" not in server.log(), server.log()[-3000:]
+            database.resume()
+            async with YClient.connect(server.ws_url, unseen) as ana:
+                assert str(ana.text) == "never opened"  # and it serves again
+        finally:
+            server.stop()

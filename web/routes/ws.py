@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import DBAPIError
 
 from collab.errors import CloseCode
 from web.access import Grant, find
 from web.channel import WebSocketChannel
 from web.deps import ServicesDep
+from web.saving import database_reason, first_line, is_database_error
 from web.settings import Settings
 from web.state import Services
 
@@ -52,33 +54,63 @@ async def _serve(websocket: WebSocket, token: str, services: Services) -> int:
             return await _refuse(
                 websocket, CloseCode.TOO_MANY_REQUESTS, "too many connections from your address"
             )
-        grant = await _grant(services, token)
+        try:
+            grant = await _grant(services, token)
+        except Exception as error:
+            if not is_database_error(error, services.engine):
+                raise
+            return await _database_failed(websocket, "looking up its link", error)
         if grant is None:
             return await _refuse(websocket, CloseCode.UNKNOWN_NOTE, "unknown note")
-        channel = WebSocketChannel(websocket)
-        try:
-            await services.rooms.serve(
-                grant.note_id,
-                channel,
-                grant.role,
-                admitted_by=token,
-                # Still cached means not replaced nor deleted since it was looked up.
-                still_admitted=lambda: services.grants.get(token) == grant,
-            )
-        except BaseException as error:  # a yrs panic while building the note is a BaseException
-            if isinstance(error, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                raise
-            # Its load failed (damaged pages, a stored update that does not build).
-            # Without a close frame the socket dropped (1006) and the client never
-            # learned why; 1011 with a reason is what the README promises.
-            logger.exception(
-                "note=%s could not be opened for %s",
-                grant.note_id,
-                channel.label,
-                extra={"note": grant.note_id, "peer": channel.label},
-            )
-            await channel.close(CloseCode.INTERNAL_ERROR, LOAD_FAILED_REASON)
-        return channel.close_code
+        return await _serve_in_room(websocket, token, grant, services)
+
+
+async def _serve_in_room(websocket: WebSocket, token: str, grant: Grant, services: Services) -> int:
+    """Serve an admitted connection in its note's room; return the code it ended with."""
+    channel = WebSocketChannel(websocket)
+    try:
+        await services.rooms.serve(
+            grant.note_id,
+            channel,
+            grant.role,
+            admitted_by=token,
+            # Still cached means not replaced nor deleted since it was looked up.
+            still_admitted=lambda: services.grants.get(token) == grant,
+        )
+    except BaseException as error:  # a yrs panic while building the note is a BaseException
+        if isinstance(error, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+            raise
+        if is_database_error(error, services.engine):  # away or locked: not the note
+            return await _database_failed(websocket, f"loading note={grant.note_id}", error)
+        # Its load failed (damaged pages, a stored update that does not build).
+        # Without a close frame the socket dropped (1006) and the client never
+        # learned why; 1011 with a reason is what the README promises.
+        logger.exception(
+            "note=%s could not be opened for %s",
+            grant.note_id,
+            channel.label,
+            extra={"note": grant.note_id, "peer": channel.label},
+        )
+        await channel.close(CloseCode.INTERNAL_ERROR, LOAD_FAILED_REASON)
+    return channel.close_code
+
+
+async def _database_failed(websocket: WebSocket, doing: str, error: BaseException) -> int:
+    """Close with 1011 and why, logged in one line: during an outage every reconnect
+    meets it, and 8da4d82 dropped each socket (1006) and logged a whole traceback."""
+    assert isinstance(error, Exception)
+    reason = database_reason(error)
+    client = _client(websocket)
+    logger.warning(
+        "closed %s with 1011 while %s: %s (%s)",
+        client,
+        doing,
+        reason,
+        first_line(error.orig if isinstance(error, DBAPIError) else error),
+        extra={"peer": client, "code": int(CloseCode.INTERNAL_ERROR), "reason": reason},
+    )
+    await websocket.close(CloseCode.INTERNAL_ERROR, f"{reason}; try again shortly"[:120])
+    return CloseCode.INTERNAL_ERROR
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
