@@ -76,6 +76,16 @@ class TooManyMessages(PeerError):
     code = CloseCode.TOO_MANY_REQUESTS
 
 
+class EditsTooCostly(PeerError):
+    """A peer whose edits took the server more than their share of time to check and apply.
+
+    Closed with 1013, not 4429, so that a stock client reconnects: what was
+    applied of a large edit is saved, and the reconnect's sync sends the rest.
+    """
+
+    code = CloseCode.TRY_AGAIN_LATER
+
+
 class StorageFailed(PeerError):
     """An update could not be committed, so it was not broadcast."""
 

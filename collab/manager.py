@@ -35,6 +35,7 @@ from collab.peer import Role
 from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
 from collab.room import Room
+from collab.sliced import Lane
 
 logger = logging.getLogger("collab.manager")
 
@@ -86,6 +87,7 @@ class RoomManager:
         self.store = store
         self.events = events
         self.fanout = fanout
+        self.lane = Lane()  # large updates take turns across all rooms (collab/sliced.py)
         self.config = config or RoomConfig()
         self.grace_s = grace_s
         self.max_rooms = max_rooms
@@ -264,6 +266,7 @@ class RoomManager:
             on_broken=self._forget,
             events=self.events,
             fanout=self.fanout,
+            lane=self.lane,
         )
         self.fanout.watch(slot.room.remote)
         elapsed_ms = round((time.perf_counter() - started) * 1000)

@@ -200,6 +200,25 @@ def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     return message
 
 
+def edit_payload(frame: bytes) -> tuple[bool, bytes]:
+    """A sync step 2 or update frame's payload, unchecked (True for a step 2).
+
+    For a payload that is then checked a slice at a time (collab/sliced.py).
+
+    Raises:
+        MalformedMessage: The frame is not one sync step 2 or update message.
+    """
+    reader = Reader(frame)
+    if reader.varuint() != MessageType.SYNC:
+        raise MalformedMessage("not a sync message")
+    sync_type = reader.varuint()
+    if sync_type not in (SyncType.STEP2, SyncType.UPDATE):
+        raise MalformedMessage(f"sync message type {sync_type} carries no edit")
+    payload = reader.payload()
+    reader.end()
+    return sync_type == SyncType.STEP2, payload
+
+
 def _parse_sync(reader: Reader, limits: Limits) -> Message:
     sync_type = reader.varuint()
     payload = reader.payload()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import ChainMap
+from collections.abc import Mapping
 from typing import NamedTuple, TypeAlias
 
 import pycrdt
@@ -154,6 +156,20 @@ class Replica:
                 raise MalformedMessage(f"update refused: {error}") from error
         self._integrate(update, info)
         return Change(update, end - start, info.deleted)
+
+    def ready(self, info: UpdateInfo, ahead: dict[int, int] | None = None) -> bool:
+        """Whether nothing of an update would be left pending if applied now.
+
+        ``ahead`` holds clocks the document will have by then (a run of pieces
+        applied before it). A block that re-sends what the document has counts
+        as ready: applying it says so (see :meth:`apply`).
+        """
+        state: Mapping[int, int] = self._state if ahead is None else ChainMap(ahead, self._state)
+        try:
+            check_applicable(info, state, allow_overlap=True)
+        except StaleUpdate:
+            return False
+        return True
 
     def _check_applicable(self, info: UpdateInfo) -> None:
         """Refuse what yrs would hold back as pending, or what would cost it too much.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -26,18 +25,17 @@ from collab import protocol
 from collab.awareness import Entry
 from collab.channel import Channel
 from collab.config import RoomConfig
-from collab.document import EMPTY_UPDATE
+from collab.edits import EDIT_FRAMES, LARGE_FRAME_BYTES, NO_EDITS, Edits
 from collab.errors import (
     CloseCode,
     PeerError,
     StorageFailed,
-    TooManyMessages,
 )
 from collab.events import NO_EVENTS, RoomEvents
 from collab.fanout import NO_FANOUT, Fanout
-from collab.inbox import Inbox
+from collab.inbox import Inbox, Later
 from collab.logsync import LogSync, spawner
-from collab.peer import Peer, PeerState, Role
+from collab.peer import Peer, Role
 from collab.persistence import DocumentStore, VersionMark
 from collab.pipeline import WritePipeline
 from collab.presence import PresenceRelay
@@ -53,8 +51,8 @@ from collab.protocol import (
 from collab.ratelimit import TokenBucket
 from collab.remote import RemoteSide
 from collab.replica import Replica, Trackers
+from collab.sliced import Lane
 from collab.textdiff import text_diff
-from collab.yencoding import StaleUpdate, UpdateInfo
 
 logger = logging.getLogger("collab.room")
 
@@ -79,6 +77,7 @@ class Room:
         on_broken: Callable[[Room], None] | None = None,
         events: RoomEvents = NO_EVENTS,
         fanout: Fanout = NO_FANOUT,
+        lane: Lane | None = None,
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
@@ -87,7 +86,8 @@ class Room:
         document's type depths and insertion places (see
         :func:`collab.replica.track`); ``on_broken`` is called when a write fails
         and the room must be dropped; ``events`` hears what its writes do;
-        ``fanout`` carries its commits and presence to other processes.
+        ``fanout`` carries its commits and presence to other processes; ``lane``
+        is where large updates take turns (one per process: see collab/sliced.py).
         """
         # Over 40 lines: the wiring of the room's parts, which must be read together.
         self.note = note
@@ -120,6 +120,9 @@ class Room:
             # One process: nobody to tell, and the log's positions are the pipeline's own.
             on_committed=self.remote.committed if self.remote.clustered else None,
             snapshot=None if self.remote.clustered else self.replica.logged_state,
+        )
+        self.edits = Edits(
+            note, self.replica, self.pipeline, config.limits, lane or Lane(), lambda: self.broken
         )
 
     def __repr__(self) -> str:
@@ -237,96 +240,45 @@ class Room:
 
     # -- dispatch --------------------------------------------------------------------
 
-    def handle(self, peer: Peer, frame: bytes) -> None:
-        """Act on one frame from ``peer``; raises PeerError for a frame it refuses."""
+    def handle(self, peer: Peer, frame: bytes) -> Later | None:
+        """Act on one frame from ``peer``; raises PeerError for a frame it refuses.
+
+        A large edit is handled over several loop turns, by the coroutine
+        returned. A viewer's edit frames are refused by their first bytes,
+        before anything of them is read.
+        """
         if self.broken:
-            return
+            return None
+        edits = self.edits
+        if peer.role is Role.VIEWER and frame[:2] in EDIT_FRAMES and frame not in NO_EDITS:
+            edits.refuse_viewer(peer)
+            return None
+        if len(frame) > LARGE_FRAME_BYTES and frame[:2] in EDIT_FRAMES:
+            return edits.receive_large(peer, frame)
         match protocol.parse_message(frame, self.config.limits):
             case SyncStep1(state_vector):
                 self._answer_step1(peer, state_vector)
             case SyncStep2(update, info):
-                self._receive_update(peer, update, info, reply=True)
+                return edits.receive(peer, frame, update, info, reply=True)
             case SyncUpdate(update, info):
-                self._receive_update(peer, update, info, reply=False)
+                return edits.receive(peer, frame, update, info, reply=False)
             case AwarenessUpdate(payload):
                 self.presence.receive(peer, payload)
             case QueryAwareness():
                 self.presence.answer_query(peer)
             case SaveMarker(marker):
                 if not peer.hold_marker(marker):  # held while a fresh sync reply is awaited
-                    self._acknowledge(peer, [marker])
+                    edits.acknowledge(peer, [marker])
             case Auth():
                 logger.debug("ignoring an auth message from %s: only servers send them", peer)
             case other:
                 raise RuntimeError(f"parse_message returned an unhandled message {other!r}")
+        return None
 
     def _answer_step1(self, peer: Peer, state_vector: bytes) -> None:
         reply = self.replica.sync_reply(state_vector)
         # The reply may hold updates still on their way to disk: send it after them.
         self.pipeline.after_appends(lambda: peer.send(reply))
-
-    def _receive_update(self, peer: Peer, update: bytes, info: UpdateInfo, *, reply: bool) -> None:
-        """Apply an edit (``reply``: a sync step 2, the answer to a step 1) and write it."""
-        if update == EMPTY_UPDATE:
-            if reply:
-                self._acknowledge(peer, peer.resynced())
-            return
-        if peer.role is Role.VIEWER:
-            logger.info(
-                "refused an edit from viewer %s in note=%s",
-                peer.channel.label,
-                self.note,
-                extra={"note": self.note, "peer": peer.channel.label, "role": peer.role.value},
-            )
-            peer.send(
-                protocol.encode_permission_denied("this link is view-only: edits are not saved")
-            )
-            return
-        # A keystroke's cost is bounded by its shape: only other updates meet the budget.
-        change, within_budget = self.replica.apply_keystroke(update, info), True
-        if change is None:
-            started = time.perf_counter()
-            try:
-                change = self.replica.apply_other(update, info)
-            except StaleUpdate as error:
-                if reply or peer.state is not PeerState.RESYNCING:
-                    self._ask_again(peer, str(error))
-                return  # (while resyncing: the fresh reply on its way holds this edit too)
-            finally:
-                within_budget = peer.apply_budget.charge(time.perf_counter() - started)
-        if change is not None:  # None: nothing new, a resend. Applied, so logged: always.
-            self.pipeline.write(peer, change, peer.author)
-        if not within_budget:
-            # Bounds what edits no limit foresaw may cost everyone else: honest ones
-            # take microseconds (a 1 MB first sync, a few hundred milliseconds once).
-            raise TooManyMessages("your edits take the server too long to apply")
-        if reply:  # after the write: its acks wait for the reply's edits to be committed
-            self._acknowledge(peer, peer.resynced())
-
-    def _ask_again(self, peer: Peer, why: str) -> None:
-        """Answer an edit the document cannot take now with a fresh step 1, not a close.
-
-        It happens when someone types while their client syncs (its reply to our
-        step 1 then re-sends edits it already sent), and when a client types
-        before it has sent its offline edits (a stock client sends those only in
-        answer to our step 1). The answer to the fresh step 1 holds whatever was
-        dropped. Acks for save markers wait until it is in, or they would claim
-        too much.
-        """
-        logger.debug("asking %s to resync note=%s: %s", peer.channel.label, self.note, why)
-        peer.resync()
-        peer.send(protocol.encode_sync_step1(self.replica.state_vector()))
-
-    def _acknowledge(self, peer: Peer, markers: list[int]) -> None:
-        if not markers:
-            return
-        acks = [protocol.encode_save_ack(marker) for marker in markers]
-
-        def send() -> None:
-            for ack in acks:
-                peer.send(ack)
-
-        self.pipeline.after_appends(send)
 
     # -- restoring a version -----------------------------------------------------------
 

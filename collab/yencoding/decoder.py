@@ -99,11 +99,23 @@ class UpdateDecoder(ByteReader):
         structs, pos = self.count(pos, "struct", 2)
         client_at = pos
         (client, clock), pos = self.ident(pos, "start")
-        _first_time(seen, client, client_at)
-        start = clock
+        first_time(seen, client, client_at)
+        pos, end, _chain = self.run(pos, (client, clock, clock), 0, structs)
+        self.clocks.append((client, clock, end))
+        return structs, pos
+
+    def run(
+        self, pos: int, where: tuple[int, int, int], chain: int, count: int
+    ) -> tuple[int, int, int]:
+        """Read ``count`` structs of one client block; return ``(offset, clock, chain)``.
+
+        ``where`` is the client, the clock of its block's first struct and the
+        clock of the next; ``chain`` how many structs before it were chained.
+        """
+        client, start, clock = where
         data, struct, places = self.data, self.struct, self.places
-        chain, longest = 0, self.limits.max_chained_structs
-        for _ in range(structs):
+        longest = self.limits.max_chained_structs
+        for _ in range(count):
             self.place = None
             size, end = struct(pos, client, clock)
             place = self.place
@@ -119,8 +131,7 @@ class UpdateDecoder(ByteReader):
             if data[pos] == _SKIP:
                 self.holes[client] = clock
             pos = end
-        self.clocks.append((client, start, clock))
-        return structs, pos
+        return pos, clock, chain
 
     def struct(self, pos: int, client: int, clock: int) -> tuple[int, int]:
         """Read one struct; return ``(clock length, next offset)``."""
@@ -305,7 +316,7 @@ class UpdateDecoder(ByteReader):
         for _ in range(clients):
             client_at = pos
             client, pos = self.uint(pos)
-            _first_time(seen, client, client_at)
+            first_time(seen, client, client_at)
             ranges, pos = self.count(pos, "delete range", 2)
             for _ in range(ranges):
                 pos = self.delete_range(pos, client)
@@ -329,7 +340,7 @@ def _long_chain(chain: int, longest: int, pos: int) -> InvalidUpdate:
     )
 
 
-def _first_time(seen: set[int], client: int, pos: int) -> None:
+def first_time(seen: set[int], client: int, pos: int) -> None:
     """Refuse a client id that already appeared in the same section."""
     if client in seen:
         raise InvalidUpdate(f"client {client} appears twice at byte {pos}")

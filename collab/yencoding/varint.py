@@ -103,3 +103,13 @@ def check_end(data: bytes, pos: int) -> None:
 
 def truncated(data: bytes) -> InvalidUpdate:
     return InvalidUpdate(f"input is truncated: unexpected end at byte {len(data)}")
+
+
+def write_varuint(value: int) -> bytes:
+    """Encode a non-negative integer as a varuint."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)

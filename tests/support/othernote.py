@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Protocol
 
 from support.yclient import YClient
@@ -52,3 +56,56 @@ async def other_note_typing(server: Served) -> AsyncIterator[OtherNote]:
         finally:
             stop.set()
             await task
+
+
+class Apart:
+    """What :func:`other_note_typing_apart` measured: every edit's round trip (ms)."""
+
+    def __init__(self) -> None:
+        self.delays_ms: list[float] = []
+
+
+@contextlib.asynccontextmanager
+async def other_note_typing_apart(server: Served) -> AsyncIterator[Apart]:
+    """:func:`other_note_typing` in a process of its own.
+
+    The test's own clients then cannot delay it: one that applies a large update
+    holds the test's event loop, which would count against the server.
+    """
+    token = server.post_note()["id"]
+    tests = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "support.othernote", server.ws_url, token,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    apart = Apart()
+    try:
+        ready = await asyncio.wait_for(child.stdout.readline(), 30)
+        assert ready == b"typing\n", ready
+        yield apart
+    finally:
+        child.stdin.write(b"stop\n")
+        await child.stdin.drain()
+        out, _ = await asyncio.wait_for(child.communicate(), 180)
+        assert child.returncode == 0, f"the other note's typists failed: {out!r}"
+        apart.delays_ms = json.loads(out)
+
+
+async def _type_apart(ws_url: str, token: str) -> None:
+    async with (
+        YClient.connect(ws_url, token) as writer,
+        YClient.connect(ws_url, token) as watcher,
+    ):
+        other, stop = OtherNote(writer, watcher), asyncio.Event()
+        task = asyncio.create_task(other.run(stop))
+        print("typing", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        stop.set()
+        await task
+    print(json.dumps(other.delays_ms), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(_type_apart(sys.argv[1], sys.argv[2]))
