@@ -20,7 +20,6 @@ import pycrdt
 from collab import protocol
 from collab.document import TEXT_NAME
 from collab.errors import MalformedMessage
-from collab.textdiff import DELETE, INSERT, Diff, byte_edits, text_diff, units
 from collab.yencoding import (
     DEFAULT_LIMITS,
     InvalidUpdate,
@@ -209,48 +208,17 @@ class Replica:
         added = sum(end - start for _client, start, end in info.clocks)
         return Change(delta, added, info.deleted)
 
-    def replace_text(
-        self,
-        target: str,
-        *,
-        diffed: tuple[str, Diff] | None = None,
-    ) -> Change | None:
-        """Make the text ``target`` by the smallest edits, in one transaction; what changed.
+    def apply_own(self, update: bytes, info: UpdateInfo, added: int, removed: int) -> Change | None:
+        """Apply an edit the server made itself (a restore, made on a fork: see collab/restore.py).
 
-        A diff (:func:`~collab.textdiff.text_diff`) applied back to front, so that text a peer
-        types elsewhere at the same moment merges in where it was, and cursors
-        outside the changed parts stay put. Replacing the whole text instead
-        would move such an edit to the top and reset every cursor. ``diffed`` is
-        a diff to ``target`` computed beforehand, and the text it was computed
-        from: used if the text is still that, else the diff is made again here.
+        ``info`` is what :func:`~collab.yencoding.check_update` says of it, and
+        ``added`` and ``removed`` the characters it inserts and deletes.
         """
-        current = str(self.text)
-        if current == target:
-            return None
-        if diffed is not None and diffed[0] == current:
-            diffs = diffed[1]
-        else:
-            diffs = text_diff(current, target)
-        self._delta = None
-        subscription = self.doc.observe(self._capture_delta)
-        try:
-            with self.doc.transaction():
-                for at, deleted, inserted in reversed(byte_edits(diffs)):
-                    if deleted:
-                        del self.text[at : at + deleted]
-                    if inserted:
-                        self.text.insert(at, inserted)
-        finally:
-            self.doc.unobserve(subscription)
-        delta, self._delta = self._delta, None
+        delta = self._apply(update, info)
         if delta is None:
             return None
-        self.version += 1
-        info = check_update(delta, self._stored_limits)
         self.places.check(info)  # counted like anyone's edit (never refused: its own)
-        for client, _start, end in info.clocks:
-            self._state[client] = max(self._state.get(client, 0), end)
-        return Change(delta, units(diffs, INSERT), units(diffs, DELETE))
+        return Change(delta, added, removed)
 
     def _check_clients(self, info: UpdateInfo) -> None:
         state = self._state

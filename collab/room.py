@@ -51,8 +51,8 @@ from collab.protocol import (
 from collab.ratelimit import TokenBucket
 from collab.remote import RemoteSide
 from collab.replica import Replica, Trackers
+from collab.restore import edit_apart
 from collab.sliced import Lane
-from collab.textdiff import text_diff
 
 logger = logging.getLogger("collab.room")
 
@@ -286,23 +286,21 @@ class Room:
         """Make the note's text ``text`` as one ordinary edit; return the version before it.
 
         In the durability order: the "before restore" version is recorded (after
-        every edit applied so far), then the smallest edits from the current
-        text to ``text`` are applied in one transaction, committed, and only
-        then broadcast. What a peer types elsewhere meanwhile merges in where it
-        was. A crash leaves the note either untouched or restored: the edits are
-        one update, one log row.
+        every edit applied so far), then the edit (made on a fork, in a process of
+        its own: see collab/restore.py) is applied as one update, committed, and only then
+        broadcast. What a peer types meanwhile merges in where it was. A crash
+        leaves the note either untouched or restored: one update, one log row.
         """
         if self.broken:
             raise StorageFailed("this note could not be saved; try again")
         if self.remote.clustered:  # other processes write too: diff from the latest
             await self.log.settle()
-        # Diffed off the event loop (up to 20 ms, which would stall every room: see
-        # collab/textdiff.py); again below only if someone typed meanwhile.
-        base = str(self.replica.text)
-        diffs = await asyncio.to_thread(text_diff, base, text)
+        base, base_text = self.replica.doc.get_update(), str(self.replica.text)
+        limits = self.replica.stored_limits
+        edit = await edit_apart(base, base_text, text, limits)
         # Queued before the restore's own edits, so the store marks the state before them.
         marking = self.pipeline.mark_version("before-restore")
-        change = self.replica.replace_text(text, diffed=(base, diffs))
+        change = None if edit is None else self.replica.apply_own(*edit)
         if change is not None:
             self.pipeline.write(None, change, author)
             self.pipeline.flush()

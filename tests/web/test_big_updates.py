@@ -218,3 +218,41 @@ async def test_a_find_and_replace_over_4000_lines_lands(server: ServerProcess) -
         assert await during(server, replace) < BYSTANDER_MS
         assert not editor.closed.is_set(), editor.close_code
     assert server.get_note(note["id"]).json()["content"] == expected
+
+
+async def test_a_restore_of_a_2_mb_note_while_someone_types_lands(server: ServerProcess) -> None:
+    original = lines(40_000)
+    original += "x" * (2_000_000 - len(original) - 1) + "\n"  # the most a note may hold
+    note = server.post_note(original)
+    versions = f"{server.url}/api/notes/{note['id']}/versions"
+    [version] = http.get(versions).json()["versions"]
+    rewritten = "".join(
+        line.replace("alpha", "omega") if i % 10 == 0 else line
+        for i, line in enumerate(original.splitlines(keepends=True))
+    )  # a restore back from it: 4,000 lines to change, amid 36,000 that stay
+    async with YClient.connect(server.ws_url, note["id"], timeout_s=30) as typist:
+        with typist.doc.transaction():
+            typist.text.clear()
+            typist.append(rewritten)
+        await typist.wait_saved(60)
+        typed: list[str] = []
+
+        async def restore() -> None:
+            request = asyncio.create_task(
+                asyncio.to_thread(
+                    http.post, f"{versions}/{version['id']}/restore", json={}, timeout=120
+                )
+            )
+            while not request.done():
+                typed.append(f"<{len(typed)}>")
+                typist.append(typed[-1])
+                await asyncio.sleep(0.02)
+            assert (await request).status_code == 200
+
+        assert await during(server, restore) < BYSTANDER_MS
+        await typist.wait_saved(60)
+    content = server.get_note(note["id"]).json()["content"]
+    assert all(marker in content for marker in typed)
+    for marker in typed:
+        content = content.replace(marker, "", 1)
+    assert content == original
