@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from collab.errors import ChannelClosed
+from collab.errors import ChannelClosed, PeerError
+
+_logger = logging.getLogger("collab.manager")  # where refusals were always logged
 
 
 class Channel(Protocol):
@@ -124,3 +127,20 @@ def memory_channel_pair(label: str = "memory") -> tuple[MemoryChannel, MemoryCha
     server, client = MemoryChannel(f"{label}/server"), MemoryChannel(f"{label}/client")
     server.peer, client.peer = client, server
     return server, client
+
+
+async def refuse(channel: Channel, note: int, error: PeerError) -> None:
+    """Close a connection the note's room could not take, saying why in the log too."""
+    _logger.warning(
+        "refused %s for note=%s: %s",
+        channel.label,
+        note,
+        error.reason,
+        extra={
+            "note": note,
+            "peer": channel.label,
+            "code": int(error.code),
+            "reason": error.reason,
+        },
+    )
+    await channel.close(error.code, error.reason)

@@ -26,7 +26,7 @@ from types import TracebackType
 import pycrdt
 
 from collab import document
-from collab.channel import Channel
+from collab.channel import Channel, refuse
 from collab.config import RoomConfig
 from collab.errors import CloseCode, PeerError
 from collab.events import NO_EVENTS, RoomEvents
@@ -147,7 +147,7 @@ class RoomManager:
         try:
             slot = await self._acquire(note)
         except PeerError as error:
-            await _refuse(channel, note, error)
+            await refuse(channel, note, error)
             return
         try:
             assert slot.room is not None
@@ -383,20 +383,3 @@ class RoomManager:
         except TimeoutError:
             logger.warning("some peers did not close within %.1f s", timeout_s)
         logger.info("closed %d rooms", len(rooms), extra={"rooms": len(rooms)})
-
-
-async def _refuse(channel: Channel, note: int, error: PeerError) -> None:
-    """Close a connection the note's room could not take, saying why in the log too."""
-    logger.warning(
-        "refused %s for note=%s: %s",
-        channel.label,
-        note,
-        error.reason,
-        extra={
-            "note": note,
-            "peer": channel.label,
-            "code": int(error.code),
-            "reason": error.reason,
-        },
-    )
-    await channel.close(error.code, error.reason)
