@@ -89,9 +89,10 @@ class Edits:
                 if reply or peer.state is not PeerState.RESYNCING:
                     self.ask_again(peer, str(error))
                 return None  # (while resyncing: the fresh reply on its way holds this edit too)
+            spent = time.perf_counter() - started
             if change is not None:  # None: nothing new, a resend. Applied, so logged: always.
                 self.pipeline.write(peer, change, peer.author)
-            self._charge(peer, time.perf_counter() - started)  # after the write: it is logged
+            self._charge(peer, spent)  # after the write: what was applied is logged
         else:
             self.pipeline.write(peer, change, peer.author)
         if reply:  # after the write: its acks wait for the reply's edits to be committed

@@ -30,7 +30,9 @@ from collab.yencoding.pieces import PIECE_STRUCTS, Piece, PieceReader, join
 SLICE_S = 0.002
 """How long one slice may hold the event loop (one piece may run past it)."""
 
-_MOST_JOINED = 64  # pieces joined into one apply at most: 2,048 structs
+READ_AHEAD = 16_384
+"""Structs and delete ranges read ahead of what is applied, before a burst of applying."""
+_MOST_JOINED = 128  # pieces joined into one apply at most: 2,048 structs
 
 Charge = Callable[[float], None]
 """Charges the sender's budget so many seconds of CPU; raises when it is spent."""
@@ -68,9 +70,11 @@ async def apply(
 ) -> None:
     """Check ``update`` and apply it, a slice at a time; each applied piece to ``write``.
 
-    Pieces are applied as soon as they are read and can apply: a large update is
-    never held whole in Python objects (900,000 structs' worth made the garbage
-    collector stop the loop for 120 ms).
+    Pieces are applied in bursts of :data:`READ_AHEAD` structs or ranges read ahead:
+    a large update is never held whole in Python objects (900,000 structs' worth
+    made the garbage collector stop the loop for 120 ms), and a burst is a few
+    edits, not one a slice (an attacker's 1,000 small edits set off a checkpoint,
+    which encodes the whole document on the loop).
 
     Raises:
         InvalidUpdate: As check_update (what was applied before the fault stays).
@@ -78,14 +82,21 @@ async def apply(
     """
     reader = PieceReader(update, limits)
     applier = Applier(update, replica)
+    draining = False  # applying what was read ahead, until none is left that can go
 
     def work(deadline: float) -> bool:
-        read = reader.done
-        while not read and time.perf_counter() < deadline:
-            read = reader.step()
+        nonlocal draining
+        while not draining and not reader.done and time.perf_counter() < deadline:
+            reader.step()
             applier.add(reader.pieces)
             reader.pieces.clear()
-        return applier.apply(deadline, write, last=read) and read
+            draining = applier.pending >= READ_AHEAD
+        if not (draining or reader.done):
+            return False
+        before = applier.pending
+        done = applier.apply(deadline, write, last=reader.done)
+        draining = applier.pending > 0 and applier.pending < before
+        return done and reader.done
 
     while not await lane.slice(work, charge):
         pass
@@ -106,10 +117,12 @@ class Applier:
         self._queues: dict[int, deque[Piece]] = {}
         self._deletions: deque[Piece] = deque()
         self._per_struct = 0.0  # seconds a struct cost to apply, lately
+        self.pending = 0  # structs and delete ranges added and not yet applied
 
     def add(self, pieces: list[Piece]) -> None:
         """Pieces just read, to apply once they can."""
         for piece in pieces:
+            self.pending += piece.size
             if piece.deletes:
                 self._deletions.append(piece)
             else:
@@ -130,6 +143,7 @@ class Applier:
                     raise AheadUpdate("update refers to clocks the document lacks")
                 return False
             update, info = taken
+            self.pending -= info.struct_count + info.delete_range_count
             started = time.perf_counter()
             change = self._replica.apply_other(update, info)
             if info.struct_count:
@@ -149,8 +163,8 @@ class Applier:
         return None
 
     def _take(self, client: int, queue: deque[Piece], left_s: float) -> tuple[bytes, UpdateInfo]:
-        per_piece = self._per_struct * PIECE_STRUCTS
-        wanted = _MOST_JOINED if per_piece <= 0 else int(min(left_s / per_piece, _MOST_JOINED))
+        per_piece = self._per_struct * PIECE_STRUCTS  # 0 until one was measured: one piece
+        wanted = int(min(left_s / per_piece, _MOST_JOINED)) if per_piece > 0 else 1
         run = [queue.popleft()]
         while queue and len(run) < max(1, wanted):
             end = run[-1].info.clocks[0][2]  # the run holds the client's clocks up to here

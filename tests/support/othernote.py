@@ -29,12 +29,14 @@ class OtherNote:
     def __init__(self, writer: YClient, watcher: YClient) -> None:
         self.writer, self.watcher = writer, watcher
         self.delays_ms: list[float] = []
+        self.sent_at: list[float] = []  # time.monotonic(), the same clock in every process
 
     async def run(self, stop: asyncio.Event) -> None:
         n = 0
         while not stop.is_set():
             marker = f"<{n}>"
             started = time.perf_counter()
+            self.sent_at.append(time.monotonic())
             self.writer.append(marker)
             await self.watcher.wait_until(lambda c, m=marker: m in str(c.text), timeout_s=10)
             self.delays_ms.append((time.perf_counter() - started) * 1000)
@@ -59,10 +61,12 @@ async def other_note_typing(server: Served) -> AsyncIterator[OtherNote]:
 
 
 class Apart:
-    """What :func:`other_note_typing_apart` measured: every edit's round trip (ms)."""
+    """What :func:`other_note_typing_apart` measured: every edit's round trip (ms), and
+    when it was sent (``time.monotonic()``)."""
 
     def __init__(self) -> None:
         self.delays_ms: list[float] = []
+        self.sent_at: list[float] = []
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +94,7 @@ async def other_note_typing_apart(server: Served) -> AsyncIterator[Apart]:
         await child.stdin.drain()
         out, _ = await asyncio.wait_for(child.communicate(), 180)
         assert child.returncode == 0, f"the other note's typists failed: {out!r}"
-        apart.delays_ms = json.loads(out)
+        apart.sent_at, apart.delays_ms = json.loads(out)
 
 
 async def _type_apart(ws_url: str, token: str) -> None:
@@ -104,7 +108,7 @@ async def _type_apart(ws_url: str, token: str) -> None:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         stop.set()
         await task
-    print(json.dumps(other.delays_ms), flush=True)
+    print(json.dumps([other.sent_at, other.delays_ms]), flush=True)
 
 
 if __name__ == "__main__":

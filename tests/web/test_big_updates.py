@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pycrdt
@@ -64,13 +65,18 @@ def hostile_update() -> bytes:
 async def during(server: ServerProcess, work: Callable[[], Awaitable[None]]) -> float:
     """Run ``work`` while another note's two peers type; their worst round trip (ms)."""
     async with other_note_typing_apart(server) as other:
-        await asyncio.sleep(0.1)  # a few round trips before
+        await asyncio.sleep(1)  # the machine's own noise, printed beside: before the work
+        started = time.monotonic()
         await work()
         await asyncio.sleep(0.1)  # and after
-    worst = max(other.delays_ms)
+    timed = zip(other.sent_at, other.delays_ms, strict=True)
+    quiet = [ms for at, ms in timed if at + ms / 1000 < started]
+    during_work = other.delays_ms[len(quiet) :]
+    worst = max(during_work)
     print(
-        f"\n  the other note's round trip: median {statistics.median(other.delays_ms):.1f} ms, "
-        f"worst {worst:.1f} ms over {len(other.delays_ms)} edits"
+        f"\n  the other note's round trip: worst {max(quiet, default=0):.1f} ms before the work; "
+        f"during it median {statistics.median(during_work):.1f} ms, worst {worst:.1f} ms "
+        f"over {len(during_work)} edits"
     )
     return worst
 
