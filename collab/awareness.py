@@ -160,6 +160,7 @@ class AwarenessStates:
         self._own_clock: dict[int, int] = {}  # the client's own clock, to spot echoes
         self._offset: dict[int, int] = {}
         self._last_relayed: dict[int, int] = {}  # kept after removal, for returning clients
+        self._changed_at: dict[int, float] = {}  # time.monotonic() its state last changed
 
     def __len__(self) -> int:
         return len(self.present())
@@ -167,6 +168,18 @@ class AwarenessStates:
     def present(self) -> list[Entry]:
         """Every entry whose state is set, with the clocks peers know."""
         return [entry for entry in self._entries.values() if entry.state is not None]
+
+    def changed_within(self, seconds: float) -> list[int]:
+        """The present clients whose state changed in the last ``seconds`` (renewals aside).
+
+        A y-codemirror client's state holds its cursor, so these are the people typing.
+        """
+        since = time.monotonic() - seconds
+        return [
+            entry.client_id
+            for entry in self.present()
+            if self._changed_at.get(entry.client_id, -1.0) >= since
+        ]
 
     def state_of(self, client_id: int) -> str | None:
         """The state held for a client id, None when it has none."""
@@ -252,6 +265,8 @@ class AwarenessStates:
         if own is None:  # first word from this connection: start past what peers saw
             floor = max(self._base, self._last_relayed.get(cid, -1) + 1)
             self._offset[cid] = max(0, floor - entry.clock)
+        if held is None or held.state != state:  # not a renewal: its cursor moved, say
+            self._changed_at[cid] = time.monotonic()
         self._own_clock[cid] = entry.clock
         relayed = Entry(cid, entry.clock + self._offset[cid], state)
         self._entries[cid] = relayed
@@ -302,6 +317,7 @@ class AwarenessStates:
             del self._owners[cid]
             self._own_clock.pop(cid, None)
             self._offset.pop(cid, None)
+            self._changed_at.pop(cid, None)
             held = self._entries.pop(cid)
             if held.state is not None:
                 removed.append(Entry(cid, held.clock + 1, None))

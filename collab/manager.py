@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TypeVar
 
 import pycrdt
 
@@ -36,6 +37,8 @@ from collab.persistence import DocumentStore, StoredDocument, VersionMark
 from collab.replica import Trackers, track
 from collab.room import Room
 from collab.sliced import Lane
+
+T = TypeVar("T")
 
 logger = logging.getLogger("collab.manager")
 
@@ -167,12 +170,12 @@ class RoomManager:
         finally:
             self._release(slot)
 
-    async def restore(self, note: int, text: str, author: str) -> VersionMark:
-        """Make a note's text ``text`` in its room (opened for the while if it is not)."""
+    async def in_room(self, note: int, act: Callable[[Room], Awaitable[T]]) -> T:
+        """Run ``act`` on the note's room, opened for the while if it is not (a restore, say)."""
         slot = await self._acquire(note)
         try:
             assert slot.room is not None
-            return await slot.room.restore(text, author)
+            return await act(slot.room)
         finally:
             self._release(slot)
 

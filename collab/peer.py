@@ -73,6 +73,7 @@ class Peer:
         self.admitted_by = admitted_by  # opaque to the room: what let this peer in
         self.author = ANONYMOUS  # the name in its presence: what the history says it wrote
         self.close_frame: tuple[int, str] | None = None  # the code and reason it is closed with
+        self.notices = False  # it asked for notices (protocol message 101): stock clients never do
         self._state = PeerState.OPEN
         self._held_markers: list[int] = []  # save markers waiting for a fresh sync reply
         self._max_queue = max_queue

@@ -77,6 +77,7 @@ class WritePipeline:
         events: RoomEvents = NO_EVENTS,
         on_committed: Callable[[list[tuple[int, bytes]]], None] | None = None,
         snapshot: Callable[[], bytes | None] | None = None,
+        on_batch: Callable[[float], None] | None = None,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
@@ -86,7 +87,8 @@ class WritePipeline:
         for a room that is its note's only writer, returns its document when it
         holds exactly what was loaded and written since (else None): it then
         stands for the log up to the last append, and compaction hands it to the
-        store instead of having the store replay the log.
+        store instead of having the store replay the log. ``on_batch`` hears,
+        once per committed batch, when its first change arrived (perf_counter).
         """
         self.note = note
         self.failed = False
@@ -97,6 +99,7 @@ class WritePipeline:
         self._events = events
         self._on_committed = on_committed
         self._snapshot = snapshot
+        self._on_batch = on_batch
         self._appended = head  # where the log ends once every append so far is committed
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
         self._outbox: list[tuple[set[Peer | None], bytes, float]] = []  # committed: to broadcast
@@ -135,6 +138,15 @@ class WritePipeline:
         """Hand what this loop turn applied to the store now."""
         self._flush()
 
+    def write_alone(self, change: Change, author: str) -> asyncio.Future[int]:
+        """Append the server's own ``change`` as a log row of its own; resolves to its position.
+
+        A restore's change must be one row, so that its undo can find it and replay it alone.
+        """
+        self._flush()
+        self.write(None, change, author)
+        return self._flush()[0]
+
     def mark_version(self, kind: str, name: str | None = None) -> asyncio.Future[VersionMark]:
         """Record a version standing for every edit applied so far, once they are logged."""
         self._flush()  # the store marks the version after the appends queued before it
@@ -167,16 +179,17 @@ class WritePipeline:
         else:
             self._last_append.add_done_callback(lambda _: callback())
 
-    def _flush(self) -> None:
+    def _flush(self) -> list[asyncio.Future[int]]:
         batch, self._batch = self._batch, None
         if batch is None:
-            return  # flushed already
+            return []  # flushed already
         edits = [_edit(author, changes) for author, changes in batch.changes.items()]
         writes = [self._store.append(self.note, edit) for edit in edits]
         self._appended += len(writes)
         update = edits[0].update if len(edits) == 1 else merge([edit.update for edit in edits])
         # The store resolves futures in order: the last one settles the batch.
         writes[-1].add_done_callback(partial(self._committed, batch, edits, update, writes))
+        return writes
 
     def _committed(
         self,
@@ -202,6 +215,8 @@ class WritePipeline:
                     [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
                 )
             self._compaction.logged(len(writes))
+            if self._on_batch is not None:
+                self._on_batch(batch.arrived)
         batch.committed.set_result(None)  # sync answers and save acks may go now
 
     def _send_outbox(self) -> None:

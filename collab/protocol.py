@@ -11,6 +11,10 @@ A frame is one message: a varuint message type, then a type-specific body.
   ``100, 0, k`` (a marker) after its edits; once every edit the server received
   before the marker is committed to disk, the server answers ``100, 1, k``.
   Stock clients never send markers, so they never receive acks.
+* ``101`` collab-notes notices, an opt-in extension: a client sends ``101, 0``
+  ("tell me"); the server then sends it ``101, 1, s``, ``s`` a length-prefixed
+  JSON object saying what someone did to the note (restored a version, undid a
+  restore). Stock clients never ask, so they never receive one.
 
 Nothing here touches a socket or a document, so every rule can be tested on byte strings.
 Payloads are checked by :mod:`collab.yencoding` before anything hands them to pycrdt.
@@ -43,6 +47,7 @@ class MessageType(IntEnum):
     AUTH = 2
     QUERY_AWARENESS = 3
     SAVE = 100
+    NOTICE = 101
 
 
 class SaveType(IntEnum):
@@ -50,6 +55,13 @@ class SaveType(IntEnum):
 
     MARKER = 0
     ACK = 1
+
+
+class NoticeType(IntEnum):
+    """The second varuint of a notice frame."""
+
+    SUBSCRIBE = 0
+    NOTICE = 1
 
 
 class SyncType(IntEnum):
@@ -112,7 +124,21 @@ class SaveMarker:
     marker: int
 
 
-Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | Auth | QueryAwareness | SaveMarker
+@dataclass(frozen=True, slots=True)
+class NoticeSubscribe:
+    """A client's request: "tell me what others do to the note" (notices)."""
+
+
+Message = (
+    SyncStep1
+    | SyncStep2
+    | SyncUpdate
+    | AwarenessUpdate
+    | Auth
+    | QueryAwareness
+    | SaveMarker
+    | NoticeSubscribe
+)
 
 
 class Reader:
@@ -194,6 +220,10 @@ def parse_message(frame: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
             message = QueryAwareness()
         case MessageType.SAVE:
             message = _parse_save(reader)
+        case MessageType.NOTICE:
+            if reader.varuint() != NoticeType.SUBSCRIBE:
+                raise MalformedMessage("clients send notice subscriptions only")
+            message = NoticeSubscribe()
         case other:
             raise MalformedMessage(f"unknown message type {other}")
     reader.end()
@@ -305,6 +335,16 @@ def encode_save_marker(marker: int) -> bytes:
 def encode_save_ack(marker: int) -> bytes:
     """Encode the server's answer: everything before ``marker`` is committed."""
     return bytes((MessageType.SAVE, SaveType.ACK)) + write_varuint(marker)
+
+
+def encode_notice(notice: str) -> bytes:
+    """Encode a notice (JSON text) for a client that subscribed to them."""
+    return bytes((MessageType.NOTICE, NoticeType.NOTICE)) + _with_length(notice.encode())
+
+
+def encode_notice_subscribe() -> bytes:
+    """Encode a client's subscription to notices (for tests and clients)."""
+    return bytes((MessageType.NOTICE, NoticeType.SUBSCRIBE))
 
 
 def encode_permission_denied(reason: str) -> bytes:

@@ -66,6 +66,10 @@ class Replica:
         self.unlogged = False  # see logged_state
         self._last_reply: tuple[tuple[bytes, int], bytes] = ((b"", -1), b"")  # sync_reply's
 
+    def clocks(self) -> dict[int, int]:
+        """A copy of the document's state vector: each client's next clock."""
+        return dict(self._state)
+
     def state_vector(self) -> bytes:
         """The document's encoded state vector (what a sync step 1 sends)."""
         return self.doc.get_state()

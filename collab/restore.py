@@ -11,6 +11,12 @@ note restored or untouched). What peers type meanwhile merges with it as any
 concurrent edit does, where it was typed; the diff is never made again on the
 loop (it took 1.3 s on a 2 MB note, every time someone had typed meanwhile).
 
+Of the diff, the last line of each run someone is typing right now is left
+whole (:mod:`collab.liveruns`): the fork holds their structs, so the runs are
+found there too, not on the loop.
+
+The undo of a restore is made apart the same way (:func:`run_apart`).
+
 The edits are made front to back: yrs splits a long string item cheaply from
 its start and copies from its end, so on a 2 MB note 4,100 edits took 3.2 s
 front to back and 23.6 s back to front.
@@ -21,15 +27,18 @@ from __future__ import annotations
 import asyncio
 import pickle
 import sys
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 import pycrdt
 
 from collab.document import TEXT_NAME
-from collab.textdiff import DELETE, INSERT, byte_edits, text_diff, units
+from collab.liveruns import live_ranges, spare
+from collab.textdiff import DELETE, EQUAL, INSERT, byte_edits, text_diff, units
 from collab.yencoding import Limits, UpdateInfo, check_update
 
 PIPE = asyncio.subprocess.PIPE
+T = TypeVar("T")
 
 
 class RestoreEdit(NamedTuple):
@@ -39,18 +48,24 @@ class RestoreEdit(NamedTuple):
     info: UpdateInfo
     added: int
     removed: int
+    kept: int  # characters someone was typing that a deletion would have cut
 
 
-def fork_edit(base: bytes, base_text: str, target: str, limits: Limits) -> RestoreEdit | None:
-    """The edit that makes ``target`` of the document ``base`` (whose text is ``base_text``).
+def fork_edit(
+    base: bytes, base_text: str, target: str, limits: Limits, typing: Sequence[int] = ()
+) -> RestoreEdit | None:
+    """The edit that makes ``target`` of the document ``base`` (whose text is ``base_text``),
+    but for the line each of the ``typing`` clients is typing (see :mod:`collab.liveruns`).
 
-    Meant for a worker thread. None when the text is ``target`` already.
+    Meant for a process or thread of its own. None when it would change nothing.
     """
     if base_text == target:
         return None
-    diffs = text_diff(base_text, target)
     fork: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     fork.apply_update(base)
+    diffs, kept = spare(text_diff(base_text, target), base_text, live_ranges(fork, typing))
+    if all(op == EQUAL for op, _chunk in diffs):
+        return None
     text = fork.get(TEXT_NAME, type=pycrdt.Text)
     state = fork.get_state()
     shift = 0  # how far the edits made so far moved the rest of the text (UTF-8 bytes)
@@ -63,33 +78,40 @@ def fork_edit(base: bytes, base_text: str, target: str, limits: Limits) -> Resto
             shift += len(inserted.encode()) - deleted
     update = fork.get_update(state)
     info = check_update(update, limits)
-    return RestoreEdit(update, info, units(diffs, INSERT), units(diffs, DELETE))
+    return RestoreEdit(update, info, units(diffs, INSERT), units(diffs, DELETE), kept)
 
 
 async def edit_apart(
-    base: bytes, base_text: str, target: str, limits: Limits
+    base: bytes, base_text: str, target: str, limits: Limits, typing: Sequence[int] = ()
 ) -> RestoreEdit | None:
     """:func:`fork_edit` in a process of its own (in a thread if none can be started)."""
-    request = pickle.dumps((base, base_text, target, limits))
+    return await run_apart(fork_edit, base, base_text, target, limits, typing)
+
+
+async def run_apart(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` in a process of its own (in a thread if none can be started).
+
+    ``work`` must be a module-level function (the child imports it by its name),
+    and its arguments and result must pickle.
+    """
+    request = pickle.dumps((work, args))
     try:
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "collab.restore", stdin=PIPE, stdout=PIPE
         )
     except OSError:  # no interpreter to start (a frozen build): the loop shares the GIL
-        return await asyncio.to_thread(fork_edit, base, base_text, target, limits)
+        return await asyncio.to_thread(work, *args)
     answer, _ = await child.communicate(request)
     if child.returncode != 0:
-        raise RuntimeError(f"the restore's process failed with exit status {child.returncode}")
-    edit: RestoreEdit | None = pickle.loads(answer)  # from our own process: trusted
-    return edit
+        raise RuntimeError(f"a restore's process failed with exit status {child.returncode}")
+    result: T = pickle.loads(answer)  # from our own process: trusted
+    return result
 
 
 def _serve() -> None:
-    """The child's side of :func:`edit_apart`: a request on stdin, the edit on stdout."""
-    from collab.restore import fork_edit as edit  # by its name, so that its result pickles so
-
-    base, base_text, target, limits = pickle.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(pickle.dumps(edit(base, base_text, target, limits)))
+    """The child's side of :func:`run_apart`: a request on stdin, the result on stdout."""
+    work, args = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(work(*args)))
 
 
 if __name__ == "__main__":

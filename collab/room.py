@@ -36,12 +36,13 @@ from collab.fanout import NO_FANOUT, Fanout
 from collab.inbox import Inbox, Later
 from collab.logsync import LogSync, spawner
 from collab.peer import Peer, Role
-from collab.persistence import DocumentStore, VersionMark
+from collab.persistence import DocumentStore
 from collab.pipeline import WritePipeline
 from collab.presence import PresenceRelay
 from collab.protocol import (
     Auth,
     AwarenessUpdate,
+    NoticeSubscribe,
     QueryAwareness,
     SaveMarker,
     SyncStep1,
@@ -51,7 +52,7 @@ from collab.protocol import (
 from collab.ratelimit import TokenBucket
 from collab.remote import RemoteSide
 from collab.replica import Replica, Trackers
-from collab.restore import edit_apart
+from collab.restoring import TypingClocks
 from collab.sliced import Lane
 
 logger = logging.getLogger("collab.room")
@@ -102,6 +103,7 @@ class Room:
             renewal_delay_s=config.awareness_renewal_delay_s,
             publish=partial(fanout.presence, note),
         )
+        self.typing = TypingClocks(self.replica.clocks)  # who typed lately: see restoring
         catch_up = spawner(self._tasks, lambda: self.log.catch_up_or_wait())
         self.log = LogSync(note, store, self.replica, self._peers, head, catch_up, events)
         self.remote = RemoteSide(
@@ -120,6 +122,7 @@ class Room:
             # One process: nobody to tell, and the log's positions are the pipeline's own.
             on_committed=self.remote.committed if self.remote.clustered else None,
             snapshot=None if self.remote.clustered else self.replica.logged_state,
+            on_batch=self.typing.sample,
         )
         self.edits = Edits(
             note, self.replica, self.pipeline, config.limits, lane or Lane(), lambda: self.broken
@@ -269,6 +272,8 @@ class Room:
             case SaveMarker(marker):
                 if not peer.hold_marker(marker):  # held while a fresh sync reply is awaited
                     edits.acknowledge(peer, [marker])
+            case NoticeSubscribe():
+                peer.notices = True
             case Auth():
                 logger.debug("ignoring an auth message from %s: only servers send them", peer)
             case other:
@@ -280,34 +285,22 @@ class Room:
         # The reply may hold updates still on their way to disk: send it after them.
         self.pipeline.after_appends(lambda: peer.send(reply))
 
-    # -- restoring a version -----------------------------------------------------------
+    # -- notices ----------------------------------------------------------------------
 
-    async def restore(self, text: str, author: str) -> VersionMark:
-        """Make the note's text ``text`` as one ordinary edit; return the version before it.
+    def notify(self, notice: str) -> None:
+        """Tell every peer that asked for notices (JSON text), after the edits made so far.
 
-        In the durability order: the "before restore" version is recorded (after
-        every edit applied so far), then the edit (made on a fork, in a process of
-        its own: see collab/restore.py) is applied as one update, committed, and only then
-        broadcast. What a peer types meanwhile merges in where it was. A crash
-        leaves the note either untouched or restored: one update, one log row.
+        Sent once every append made so far is committed and broadcast: a
+        notice of a restore reaches each peer after the restore's own edit.
         """
-        if self.broken:
-            raise StorageFailed("this note could not be saved; try again")
-        if self.remote.clustered:  # other processes write too: diff from the latest
-            await self.log.settle()
-        base, base_text = self.replica.doc.get_update(), str(self.replica.text)
-        limits = self.replica.stored_limits
-        edit = await edit_apart(base, base_text, text, limits)
-        # Queued before the restore's own edits, so the store marks the state before them.
-        marking = self.pipeline.mark_version("before-restore")
-        change = None if edit is None else self.replica.apply_own(*edit)
-        if change is not None:
-            self.pipeline.write(None, change, author)
-            self.pipeline.flush()
-        before = await marking
-        await self.pipeline.settled()
-        logger.info("restored note=%s to a version of %d characters", self.note, len(text))
-        return before
+        frame = protocol.encode_notice(notice)
+
+        def send() -> None:
+            for peer in self._peers:
+                if peer.notices:
+                    peer.send(frame)
+
+        self.pipeline.after_appends(send)
 
     # -- failure and closing -------------------------------------------------------------
 

@@ -15,12 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import Note, Version, VersionAuthor
+from storage.models import Note, Restore, Version, VersionAuthor, utcnow
 
 KINDS = ("auto", "named", "before-restore")
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    """The restore that followed a before-restore version: who, what, and its undo."""
+
+    author: str
+    position: int  # the restore's own row in the log
+    restored_id: int
+    restored_kind: str
+    restored_name: str | None
+    restored_at: datetime
+    undone_by: str | None
+    undone_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,7 @@ class VersionSummary:
     authors: tuple[str, ...]
     added: int
     removed: int
+    restore: RestoreSummary | None = None  # a before-restore version's restore
 
 
 def list_versions(
@@ -111,6 +126,7 @@ def _summaries(session: Session, versions: list[Version]) -> list[VersionSummary
         )
         for version_id, name in rows:
             authors[version_id].append(name)
+    restores = _restores(session, [v.id for v in versions if v.kind == "before-restore" and v.id])
     return [
         VersionSummary(
             id=version.id or 0,
@@ -121,6 +137,69 @@ def _summaries(session: Session, versions: list[Version]) -> list[VersionSummary
             authors=tuple(authors.get(version.id or 0, ())),
             added=version.added,
             removed=version.removed,
+            restore=restores.get(version.id or 0),
         )
         for version in versions
     ]
+
+
+def _restores(session: Session, ids: list[int]) -> dict[int, RestoreSummary]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Restore).where(col(Restore.version_id).in_(ids)))
+    return {
+        row.version_id: RestoreSummary(
+            author=row.author,
+            position=row.position,
+            restored_id=row.restored_id,
+            restored_kind=row.restored_kind,
+            restored_name=row.restored_name,
+            restored_at=row.restored_at,
+            undone_by=row.undone_by,
+            undone_at=row.undone_at,
+        )
+        for row in rows
+    }
+
+
+def record_restore(
+    *, session: Session, before: int, position: int, author: str, restored: VersionSummary
+) -> None:
+    """Record that ``author`` restored ``restored`` after version ``before``, in log row
+    ``position``."""
+    session.add(
+        Restore(
+            version_id=before,
+            author=author,
+            position=position,
+            restored_id=restored.id,
+            restored_kind=restored.kind,
+            restored_name=restored.name,
+            restored_at=restored.created_at,
+        )
+    )
+    session.commit()
+
+
+def claim_undo(*, session: Session, before: int, author: str) -> bool:
+    """Mark the restore after version ``before`` undone by ``author``; False if it was already.
+
+    One statement, so two people clicking Undo restore at once undo it once.
+    """
+    claimed = session.execute(
+        update(Restore)
+        .where(col(Restore.version_id) == before, col(Restore.undone_at).is_(None))
+        .values(undone_by=author, undone_at=utcnow())
+    )
+    session.commit()
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]  # a CursorResult's
+
+
+def release_undo(*, session: Session, before: int) -> None:
+    """The undo claimed for version ``before`` failed: it may be tried again."""
+    session.execute(
+        update(Restore)
+        .where(col(Restore.version_id) == before)
+        .values(undone_by=None, undone_at=None)
+    )
+    session.commit()

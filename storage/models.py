@@ -146,3 +146,22 @@ class VersionAuthor(SQLModel, table=True):
 
     version_id: int = Field(foreign_key="version.id", primary_key=True, ondelete="CASCADE")
     name: str = Field(primary_key=True, max_length=100)
+
+
+class Restore(SQLModel, table=True):
+    """A restore: who made the note's text a past version's, and where its own change is.
+
+    Keyed by the before-restore version it follows. ``position`` is the log row
+    of the restore's own change (what Undo restore inverts); the restored
+    version's time and name are copied, as thinning may merge that version away.
+    """
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True, ondelete="CASCADE")
+    author: str = Field(max_length=100)
+    position: int  # the restore's own update in the log
+    restored_id: int  # the version restored (it may be merged away later: its figures follow)
+    restored_kind: str = Field(max_length=16)
+    restored_name: str | None = Field(default=None, max_length=100)
+    restored_at: datetime
+    undone_by: str | None = Field(default=None, max_length=100)
+    undone_at: datetime | None = Field(default=None, nullable=True)

@@ -4,7 +4,8 @@ For each note whose log holds updates older than the cutoff, in one
 transaction:
 
 * the positions that must stay reachable are the last of each day before the
-  cutoff, every named or before-restore version's, and the cutoff's own (the
+  cutoff, every named or before-restore version's, those just before and after
+  each restore's own change (Undo restore replays it), and the cutoff's own (the
   note must still load); each gets a checkpoint, built from the log, if it has none;
 * the log rows up to the cutoff go, and the checkpoints there that are not kept;
 * the auto versions of each old day become one, spanning the day, with its
@@ -123,7 +124,16 @@ def _marked_positions(session: Session, note: int, upto: int) -> set[int]:
         ),
         {"note": note, "upto": upto},
     )
-    return {row[0] for row in found}
+    # A restore's own change stays undoable: the states just before and after it.
+    restores = session.execute(
+        text(
+            "SELECT r.position FROM restore AS r JOIN version AS v ON v.id = r.version_id"
+            " WHERE v.note_id = :note AND r.position <= :upto"
+        ),
+        {"note": note, "upto": upto},
+    )
+    undoable = {p for (position,) in restores for p in (position - 1, position) if p > 0}
+    return {row[0] for row in found} | undoable
 
 
 def _merge_old_auto_versions(session: Session, note: int, upto: int) -> int:

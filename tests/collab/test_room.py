@@ -10,7 +10,7 @@ from typing import Any
 import pycrdt
 from support.memclient import MemoryClient
 
-from collab import awareness, document, protocol
+from collab import awareness, document, protocol, restoring
 from collab.channel import MemoryChannel
 from collab.config import RoomConfig
 from collab.errors import ChannelClosed, CloseCode
@@ -651,6 +651,6 @@ async def test_newcomers_with_the_same_state_vector_get_each_edit_made_between_t
         await asyncio.wait_for(store_has(store, 1), 2)
         async with MemoryClient.join(serving(room), "cy") as cy:  # the same state vector
             assert str(cy.text) == "hello"
-        await room.restore("goodbye", "ana")
+        await restoring.restore(room, "goodbye", "ana", live_typing_s=0)
         async with MemoryClient.join(serving(room), "dan") as dan:
             assert str(dan.text) == "goodbye"

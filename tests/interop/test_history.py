@@ -112,6 +112,60 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
     assert server.get_note(note["id"]).json()["content"] == final
 
 
+async def test_undo_restore_inverts_the_restore_alone_and_keeps_every_word_written_since(
+    server: LiveServer,
+) -> None:
+    """Ben deletes a paragraph, Ana restores the version with it, Ben writes a line, Ana
+    undoes the restore: the paragraph is gone again and Ben's line stays (restoring the
+    before-restore version, as Undo restore did, deleted it)."""
+    note = server.post_note(PARAGRAPHS)
+    original = versions(server, note["id"])[0]
+    gone = "First paragraph, keep me.\n\n"
+    async with NodeClient.start(server.ws_url, note["id"], name="ben") as ben:
+        await ben.delete(PARAGRAPHS.index("First"), len(gone))
+        await ben.wait_text(PARAGRAPHS.replace(gone, ""))
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            url = f"/api/notes/{note['id']}/versions"
+            restored = await client.post(f"{url}/{original['id']}/restore", json={"author": "Ana"})
+            assert restored.status_code == 200, restored.text
+            await ben.wait_text(PARAGRAPHS)
+            await ben.insert(len(PARAGRAPHS), "Ben's line after the restore.\n")
+            await ben.wait_text(PARAGRAPHS + "Ben's line after the restore.\n")
+            undo = restored.json()["undo"]
+            undone = await client.post(f"{url}/{undo['id']}/undo", json={"author": "Ana"})
+            assert undone.status_code == 200, undone.text
+            expected = PARAGRAPHS.replace(gone, "") + "Ben's line after the restore.\n"
+            assert undone.json()["content"] == expected
+            assert undone.json()["kept_inside"] is False
+            await ben.wait_text(expected)
+            again = await client.post(f"{url}/{undo['id']}/undo")
+            assert again.status_code == 409 and "undone already" in again.json()["detail"]
+    listed = {version["id"]: version for version in versions(server, note["id"])}
+    restore = listed[undo["id"]]["restore"]
+    assert restore["by"] == "Ana" and restore["version_id"] == original["id"]
+    assert restore["undone_by"] == "Ana"
+
+
+def test_undo_restore_is_409_with_a_reason_for_any_other_version_403_for_a_view_link(
+    server: LiveServer,
+) -> None:
+    note = server.post_note(PARAGRAPHS)
+    first = versions(server, note["id"])[0]
+    url = f"{server.url}/api/notes/{note['id']}/versions"
+    refused = http.post(f"{url}/{first['id']}/undo", timeout=10)
+    assert refused.status_code == 409
+    assert "not a before-restore" in refused.json()["detail"]
+    restored = http.post(f"{url}/{first['id']}/restore", timeout=10)  # the text is that already
+    before = restored.json()["undo"]
+    nothing = http.post(f"{url}/{before['id']}/undo", timeout=10)
+    assert nothing.status_code == 409 and "restore" in nothing.json()["detail"]
+    viewer = http.post(
+        f"{server.url}/api/notes/{note['view_id']}/versions/{before['id']}/undo", timeout=10
+    )
+    assert viewer.status_code == 403
+    assert http.post(f"{url}/99999/undo", timeout=10).status_code == 404
+
+
 def test_naming_a_version_keeps_it_in_the_list_with_its_name(server: LiveServer) -> None:
     note = server.post_note("draft")
     response = http.post(

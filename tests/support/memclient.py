@@ -92,8 +92,10 @@ class MemoryClient:
         """The kind of every frame received, for assertions on order."""
         return [
             type(protocol.parse_message(f)).__name__
-            if f[0] != protocol.MessageType.SAVE
+            if f[0] not in (protocol.MessageType.SAVE, protocol.MessageType.NOTICE)
             else "SaveAck"
+            if f[0] == protocol.MessageType.SAVE
+            else "Notice"
             for f in self.frames
         ]
 
@@ -111,8 +113,8 @@ class MemoryClient:
                 self._changed.notify_all()
 
     def _handle(self, frame: bytes) -> None:
-        if frame[0] == protocol.MessageType.SAVE:
-            return  # an ack; tests look for it in self.frames
+        if frame[0] in (protocol.MessageType.SAVE, protocol.MessageType.NOTICE):
+            return  # an ack or a notice; tests look for it in self.frames
         match protocol.parse_message(frame):
             case protocol.SyncStep2(update) | protocol.SyncUpdate(update):
                 self.doc.apply_update(update)

@@ -1,4 +1,4 @@
-"""A note's history over REST: its versions, what each contained, naming and restoring.
+"""A note's history over REST: its versions, what each contained, naming, restoring, undoing.
 
 Every route needs the edit link: deleted text is private to editors, so a view
 link gets 403. A version's content is replayed from the nearest checkpoint at or
@@ -8,6 +8,7 @@ before it, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,12 +17,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
+from collab import restoring
 from collab.document import build, text
 from collab.errors import PeerError
 from collab.names import clean_name
 from collab.persistence import ANONYMOUS
 from storage import history
-from storage.history import VersionSummary
+from storage.history import RestoreSummary, VersionSummary
 from web.access import find
 from web.deps import NoteDep, ServicesDep, require_editor
 from web.jsonbody import read_json, read_optional_json, request_body
@@ -29,6 +31,18 @@ from web.routes.api import NotePublic, public_note
 from web.state import Services
 
 router = APIRouter(prefix="/api/notes/{token}/versions", tags=["history"])
+
+
+class RestorePublic(BaseModel):
+    """The restore that followed a before-restore version."""
+
+    by: str = Field(description="Who restored")
+    version_id: str = Field(description="The version restored (it may have been thinned since)")
+    version_kind: str
+    version_name: str | None
+    version_created_at: datetime
+    undone_by: str | None = Field(description="Who undid the restore, if anyone did")
+    undone_at: datetime | None
 
 
 class VersionPublic(BaseModel):
@@ -41,6 +55,9 @@ class VersionPublic(BaseModel):
     authors: list[str] = Field(description="The names of those who edited in it")
     added: int = Field(description="Characters inserted in it")
     removed: int = Field(description="Characters deleted in it")
+    restore: RestorePublic | None = Field(
+        default=None, description="A before-restore version: the restore that followed it"
+    )
 
 
 class VersionContent(VersionPublic):
@@ -84,7 +101,15 @@ class RestoreBody(BaseModel):
 
 class Restored(BaseModel):
     note: NotePublic
-    undo: VersionPublic = Field(description="The version from just before: restore it to undo")
+    undo: VersionPublic = Field(description="The version from just before: undo the restore there")
+
+
+class UndoneNote(NotePublic):
+    """The note after Undo restore, and whether words written inside the restored text stayed."""
+
+    kept_inside: bool = Field(
+        description="Someone wrote inside the restored text since the restore: their words stay"
+    )
 
 
 @router.get("", response_model=VersionList)
@@ -139,16 +164,89 @@ async def restore_version(
     content = await asyncio.to_thread(_content_at, services, access.note_id, version.position)
     author = (body.author if body and body.author else None) or ANONYMOUS
     try:
-        undo = await services.rooms.restore(access.note_id, content, author)
+        done = await services.rooms.in_room(
+            access.note_id, lambda room: restoring.restore(room, content, author)
+        )
     except PeerError as error:  # the note cannot be opened now (limits, shutdown, storage)
         raise HTTPException(503, detail=error.reason) from error
-    current = await run_in_threadpool(find, services.engine, access.token)
+    if done.position is not None:  # it changed the text: it can be undone
+        await run_in_threadpool(_record, services, done, author, version)
+    before = _public(await _summary(services, access.note_id, done.before.id))
+    notice = {"kind": "restored", "by": author, "version": _public(version), "undo": before}
+    _notify(services, access.note_id, notice)
+    return Restored(note=await _note(services, access.token, access.note_id), undo=before)
+
+
+@router.post(
+    "/{version_id}/undo",
+    response_model=UndoneNote,
+    openapi_extra=request_body(RestoreBody, required=False),
+)
+async def undo_restore(
+    access: NoteDep, version_id: str, request: Request, services: ServicesDep
+) -> UndoneNote:
+    """Undo the restore that followed before-restore version ``version_id``: its change alone.
+
+    Whatever anyone wrote since the restore stays, inside the restored text too.
+    """
+    require_editor(access, "undo restores")
+    body = await read_optional_json(request, RestoreBody)
+    version = await _summary(services, access.note_id, _version_id(version_id))
+    done = _undoable(version)
+    author = (body.author if body and body.author else None) or ANONYMOUS
+    if not await run_in_threadpool(_claim, services, version.id, author):
+        raise HTTPException(409, detail="this restore was undone already")
+    try:
+        before, after = await asyncio.to_thread(_around, services, access.note_id, done.position)
+        undone = await services.rooms.in_room(
+            access.note_id, lambda room: restoring.undo(room, before, after, author)
+        )
+    except BaseException as error:
+        await run_in_threadpool(_release, services, version.id)
+        if isinstance(error, PeerError):
+            raise HTTPException(503, detail=error.reason) from error
+        raise
+    notice = {"kind": "undone", "by": author, "undo": _public(version), **undone._asdict()}
+    _notify(services, access.note_id, notice)
+    note = await _note(services, access.token, access.note_id)
+    return UndoneNote(**note.model_dump(), kept_inside=undone.kept_inside)
+
+
+def _undoable(version: VersionSummary) -> RestoreSummary:
+    """The restore after ``version``, if it can be undone; 409 saying why not otherwise."""
+    if version.kind != "before-restore":
+        raise HTTPException(
+            409,
+            detail=f"version {version.id} is a {version.kind} version, not a before-restore "
+            "one: only a restore can be undone",
+        )
+    if version.restore is None:
+        raise HTTPException(
+            409, detail="no restore of this server's records followed this version: restore it"
+        )
+    if version.restore.undone_at is not None:
+        raise HTTPException(
+            409, detail=f"this restore was undone already, by {version.restore.undone_by}"
+        )
+    return version.restore
+
+
+async def _note(services: Services, token: str, note_id: int) -> NotePublic:
+    current = await run_in_threadpool(find, services.engine, token)
     if current is None:
         raise HTTPException(404, detail="no note has this link")
-    return Restored(
-        note=public_note(current, await services.rooms.read_text(access.note_id)),
-        undo=_public(await _summary(services, access.note_id, undo.id)),
-    )
+    return public_note(current, await services.rooms.read_text(note_id))
+
+
+def _notify(services: Services, note_id: int, notice: dict[str, object]) -> None:
+    """Tell the note's open room's peers that asked for notices (none if it is not open)."""
+    room = services.rooms.rooms.get(note_id)
+    if room is not None:
+        room.notify(_json(notice))
+
+
+def _json(notice: dict[str, object]) -> str:
+    return json.dumps(notice, default=lambda value: value.model_dump(mode="json"))
 
 
 MAX_VERSION_ID = 2**31 - 1
@@ -179,18 +277,65 @@ def _get(services: Services, note_id: int, version_id: int) -> VersionSummary | 
         return history.get_version(session=session, note_id=note_id, version_id=version_id)
 
 
+def _record(
+    services: Services, done: restoring.Restored, author: str, restored: VersionSummary
+) -> None:
+    assert done.position is not None
+    with Session(services.engine) as session:
+        history.record_restore(
+            session=session,
+            before=done.before.id,
+            position=done.position,
+            author=author,
+            restored=restored,
+        )
+
+
+def _claim(services: Services, version_id: int, author: str) -> bool:
+    with Session(services.engine) as session:
+        return history.claim_undo(session=session, before=version_id, author=author)
+
+
+def _release(services: Services, version_id: int) -> None:
+    with Session(services.engine) as session:
+        history.release_undo(session=session, before=version_id)
+
+
+def _around(services: Services, note_id: int, position: int) -> tuple[list[bytes], list[bytes]]:
+    """The note's updates just before log row ``position``, and just after it."""
+    load = services.store.load_sync
+    before, after = load(note_id, upto=position - 1), load(note_id, upto=position)
+    return list(before.updates), list(after.updates)
+
+
 def _content_at(services: Services, note_id: int, position: int) -> str:
     return text(build(services.store.load_sync(note_id, upto=position).updates))
 
 
 def _public(version: VersionSummary) -> VersionPublic:
-    created = version.created_at
+    done = version.restore
+    restore = None
+    if done is not None:
+        restore = RestorePublic(
+            by=done.author,
+            version_id=str(done.restored_id),
+            version_kind=done.restored_kind,
+            version_name=done.restored_name,
+            version_created_at=_utc(done.restored_at),
+            undone_by=done.undone_by,
+            undone_at=None if done.undone_at is None else _utc(done.undone_at),
+        )
     return VersionPublic(
         id=str(version.id),
         kind=version.kind,
         name=version.name,
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        created_at=_utc(version.created_at),
         authors=list(version.authors),
         added=version.added,
         removed=version.removed,
+        restore=restore,
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
