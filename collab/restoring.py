@@ -194,6 +194,7 @@ async def restore(
         room.typing.own.update(client for client, _start, _end in edit.info.clocks)
         change = room.replica.apply_own(edit.update, edit.info, edit.added, edit.removed)
     appended = None if change is None else room.pipeline.write_alone(change, author)
+    logger.info("applied a restore of note=%s; committing it", room.note, extra={"note": room.note})
     before = await marking
     await room.pipeline.settled()
     kept = 0 if edit is None else edit.kept

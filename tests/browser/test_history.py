@@ -64,16 +64,15 @@ def test_ana_restores_what_ben_deleted_while_cat_types_and_can_undo_it(
     history.select(1)  # the version before Ben's change
     with database_write_lock(server.db_path):
         history.restore()
-        # The server applies the restore in memory, but cannot commit or send it...
-        wait_until(lambda: content(server, note["id"]) == PLAN, message="the restore applied")
+        # The server applies the restore in memory, but cannot commit or send it (nor
+        # serve it on REST, which serves committed text only)...
+        wait_until(lambda: "applied a restore" in server.log(), message="the restore applied")
         # ...so Cat, still without it, types in her paragraph at that moment.
         assert cat.text() == WITHOUT_BUDGET
         cat.type_at_end_of(SCHEDULE, " Cat adds this.")
         expect(cat.save_state).to_have_attribute("data-state", "saving")
-        wait_until(
-            lambda: "Cat adds this." in content(server, note["id"]),
-            message="Cat's words applied after the restore",
-        )
+        # Sent before her page heard of the restore (nothing is broadcast under the lock).
+        assert cat.text() == WITHOUT_BUDGET.replace(SCHEDULE, SCHEDULE + " Cat adds this.")
     # Her words stay in her paragraph: replacing the whole text would have moved them.
     merged = PLAN.replace(SCHEDULE, SCHEDULE + " Cat adds this.")
     for tab in (ana, ben, cat):
@@ -87,24 +86,86 @@ def test_ana_restores_what_ben_deleted_while_cat_types_and_can_undo_it(
     undo = notice.get_by_role("button", name="Undo restore")
     expect(undo).to_be_focused()
     undo.click()
-    # Undo restore brings back the text exactly as it was just before the restore.
+    # Undo restore takes back the restore's own change: Ben's deletion again, and what
+    # Cat typed after the restore stays (restoring the before-restore version lost it).
+    undone = WITHOUT_BUDGET.replace(SCHEDULE, SCHEDULE + " Cat adds this.")
     for tab in (ana, ben, cat):
-        tab.wait_text(WITHOUT_BUDGET, exact=True)
-    expect(notice).to_contain_text("Restore undone")
-    assert content(server, note["id"]) == WITHOUT_BUDGET
+        tab.wait_text(undone, exact=True)
+    expect(notice).to_contain_text("You undid the restore")
+    expect(cat.page.locator("#restore-notice")).to_contain_text("Ana undid the restore")
+    assert content(server, note["id"]) == undone
 
     history = ana.history()
-    expect(history.entries.locator(".badge.before-restore")).to_have_count(2)
+    expect(history.entries.locator(".badge.before-restore")).to_have_count(1)
+    expect(history.entries.locator(".entry-restore")).to_contain_text("Ana restored the version")
     expect(history.entries.first.locator(".entry-who")).to_contain_text("Ana")
 
     viewer = person("Vic").open(server.url + note["view_url"]).wait_ready()
-    viewer.wait_text(WITHOUT_BUDGET, exact=True)
+    viewer.wait_text(undone, exact=True)
     expect(viewer.page.locator("#history-open")).to_have_count(0)
     expect(viewer.page.locator("#history-dialog")).to_have_count(0)
     refused = viewer.page.evaluate(
         "(token) => fetch(`/api/notes/${token}/versions`).then((r) => r.status)", note["view_id"]
     )
     assert refused == 403
+
+
+def test_ben_typing_while_ana_restores_keeps_his_sentence_whole_and_undo_keeps_every_word(
+    server: ServerProcess, person: PersonFactory
+) -> None:
+    """The walk: Ana restores the oldest version while Ben types a sentence at the end.
+
+    Before, the half of his sentence the server had was deleted and the rest went on
+    wherever his cursor landed; Undo restore (restoring the before-restore version)
+    then deleted the line he wrote after it, and Ben was told nothing.
+    """
+    oldest = "# Plan\n\nold line\n"
+    note = server.post_note(oldest)
+    url = server.url + note["url"]
+    ana = person("Ana").open(url).wait_ready()
+    ben = person("Ben").open(url).wait_ready()
+    ana.type("A line Ana saved.\n")
+    ana.wait_saved()
+    ben.wait_text(oldest + "A line Ana saved.\n", exact=True)
+
+    ben.type("Ben types a sentence")
+    wait_until(lambda: content(server, note["id"]).endswith("sentence"), message="his first half")
+    history = ana.history()
+    expect(history.entries).to_have_count(3)  # the first content, Ana's line, Ben's typing
+    history.select(2)  # the oldest version
+    with database_write_lock(server.db_path):
+        history.restore()
+        # Applied in memory, but neither committed nor sent (nor served on REST) yet.
+        wait_until(lambda: "applied a restore" in server.log(), message="the restore applied")
+        ben.page.keyboard.type(" and finishes it.")  # he has not seen the restore yet
+        expect(ben.save_state).to_have_attribute("data-state", "saving")
+        assert "A line Ana saved." in ben.text()  # sent before his page heard of the restore
+    restored = oldest + "Ben types a sentence and finishes it."
+    for tab in (ana, ben):
+        tab.wait_text(restored, exact=True)
+    told = ben.page.locator("#restore-notice")
+    expect(told).to_contain_text("Ana restored the version of")
+    expect(told.get_by_role("button", name="Undo restore")).to_be_visible()
+
+    ben.page.keyboard.press("Enter")
+    ben.page.keyboard.type("Ben's new line.")
+    ben.wait_saved()
+    ana.page.locator("#restore-notice").get_by_role("button", name="Undo restore").click()
+    undone = oldest + "A line Ana saved.\nBen types a sentence and finishes it.\nBen's new line."
+    for tab in (ana, ben):
+        tab.wait_text(undone, exact=True)
+    expect(told).to_contain_text("Ana undid the restore")
+
+    history = ana.history()
+    expect(history.entries.locator(".entry-restore")).to_contain_text(
+        ["Ana restored the version of"]
+    )
+    expect(history.entries.locator(".entry-restore")).to_contain_text(["undone by Ana"])
+    times = history.entries.locator("time.entry-time")
+    shown = [(t.text_content(), t.get_attribute("datetime")) for t in times.all()]
+    for label, _ in shown:  # entries that read the same were made in the same second
+        same = {str(m)[:19] for text, m in shown if text == label}
+        assert len(same) == 1, shown
 
 
 TRIP = """# Trip to Lisbon

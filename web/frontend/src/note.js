@@ -16,7 +16,7 @@ import { keepOffline } from './offline.js'
 import { attachPresence, distinctColor, guardRemoteStates, keepAlive, keepPresenceAcrossReconnects } from './presence.js'
 import { attachPreview } from './preview.js'
 import { problemOf } from './problems.js'
-import { attachRestoreNotice } from './restores.js'
+import { attachRestoreNotice, describeNotice, listenForNotices } from './restores.js'
 import { SaveTracker, keepWaitingEdits, waitingEdits } from './saves.js'
 import { attachShareDialog } from './share.js'
 import { createStatus } from './status.js'
@@ -82,7 +82,8 @@ class NotePage {
     })
     this.saves = this.canEdit ? this.trackSaves() : null
     this.attachPanels()
-    if (this.canEdit) this.attachHistory(body.dataset.styleNonce)
+    this.restoreNotice = this.canEdit ? this.attachHistory(body.dataset.styleNonce) : null
+    listenForNotices(this.provider, (message) => this.heard(message))
     this.followTitle(body.dataset.title ?? '')
     this.setupBanner()
     this.setupActions()
@@ -222,6 +223,17 @@ class NotePage {
       styleNonce,
       onRestored: (restored) => notice.show(restored)
     })
+    return notice
+  }
+
+  /** Someone restored a version or undid a restore: everyone is told at once. */
+  heard (message) {
+    if (this.restoreNotice !== null) {
+      this.restoreNotice.heard(message)
+      return
+    }
+    const said = describeNotice(message)
+    if (said !== null) this.toast(said)
   }
 
   /** Tick or untick a task-list box: the `[ ]` / `[x]` in the text is what changes. */

@@ -2,20 +2,23 @@
 // each entry saying when, who edited in it, how much changed, and its name and kind.
 
 import { problemOf } from './problems.js'
-import { versionsUrl } from './restores.js'
+import { restoredLabel, versionsUrl } from './restores.js'
 
 const PAGE = 50
 
 export const ABSOLUTE = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+// For entries that share a minute: without seconds they would all read the same.
+const TO_THE_SECOND = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' })
 const UNITS = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400],
   ['hour', 3600], ['minute', 60]]
 const KINDS = { named: 'Named', 'before-restore': 'Before restore' }
 
-/** "just now", "5 minutes ago", "yesterday"… */
+/** "just now", "40 seconds ago", "5 minutes ago", "yesterday"… */
 export function relativeTime (date, now = Date.now()) {
   const seconds = (date.getTime() - now) / 1000
-  if (Math.abs(seconds) < 45) return 'just now'
+  if (Math.abs(seconds) < 10) return 'just now'
+  if (Math.abs(seconds) < 60) return RELATIVE.format(Math.round(seconds), 'second')
   const [unit, size] = UNITS.find(([, size]) => Math.abs(seconds) >= size * 0.75) ?? UNITS.at(-1)
   return RELATIVE.format(Math.round(seconds / size), unit)
 }
@@ -65,7 +68,28 @@ function entryButton (version) {
   time.dateTime = version.created_at
   button.append(time)
   if (version.authors.length > 0) button.append(element('span', 'entry-who', version.authors.join(', ')))
+  if (version.restore) button.append(element('span', 'entry-restore', restoreLine(version.restore)))
   return button
+}
+
+/** "Ana restored the version of 7 Dec 2026, 06:15 · undone by Ben" */
+export function restoreLine (restore) {
+  const line = `${restore.by} restored ${restoredLabel(restore)}`
+  return restore.undone_by ? `${line} · undone by ${restore.undone_by}` : line
+}
+
+/** Entries that share a minute show their seconds too. */
+function labelTimes (list, versions) {
+  const minutes = new Map()
+  for (const version of versions) {
+    const label = ABSOLUTE.format(new Date(version.created_at))
+    minutes.set(label, (minutes.get(label) ?? 0) + 1)
+  }
+  for (const time of list.querySelectorAll('time.entry-time')) {
+    const created = new Date(time.dateTime)
+    const label = ABSOLUTE.format(created)
+    time.textContent = minutes.get(label) > 1 ? TO_THE_SECOND.format(created) : label
+  }
 }
 
 /** The list of versions, newest first, a page at a time. */
@@ -135,6 +159,7 @@ export class Timeline {
         item.append(entryButton(version))
         this.list.append(item)
       }
+      labelTimes(this.list, this.versions)
       this.state.textContent = this.versions.length === 0 ? 'No versions yet.' : ''
     } catch (problem) {
       if (generation === this.generation) this.state.textContent = `Could not load the history: ${problem.message}`
@@ -177,6 +202,7 @@ export class Timeline {
 export function describe (version) {
   const parts = [relativeTime(new Date(version.created_at))]
   if (KINDS[version.kind]) parts.push(KINDS[version.kind])
+  if (version.restore) parts.push(restoreLine(version.restore))
   if (version.authors.length > 0) parts.push(`edited by ${version.authors.join(', ')}`)
   if (version.kind === 'auto') parts.push(`${version.added} characters added, ${version.removed} removed`)
   return parts.join(' · ')
