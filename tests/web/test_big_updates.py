@@ -268,3 +268,44 @@ async def test_a_restore_of_a_2_mb_note_while_someone_types_lands(server: Server
     for marker in typed:
         content = content.replace(marker, "", 1)
     assert content == original
+
+
+async def test_undoing_a_restore_of_a_2_mb_note_while_someone_types_lands(
+    server: ServerProcess,
+) -> None:
+    original = lines(40_000)
+    original += "x" * (2_000_000 - len(original) - 1) + "\n"
+    note = server.post_note(original)
+    versions = f"{server.url}/api/notes/{note['id']}/versions"
+    [version] = http.get(versions).json()["versions"]
+    rewritten = "".join(
+        line.replace("alpha", "omega") if i % 10 == 0 else line
+        for i, line in enumerate(original.splitlines(keepends=True))
+    )
+    async with YClient.connect(server.ws_url, note["id"], timeout_s=30) as typist:
+        with typist.doc.transaction():
+            typist.text.clear()
+            typist.append(rewritten)
+        await typist.wait_saved(60)
+        restore = f"{versions}/{version['id']}/restore"
+        restored = await asyncio.to_thread(http.post, restore, json={}, timeout=120)
+        assert restored.status_code == 200
+        await typist.wait_until(lambda c: str(c.text) == original, 60)
+        typed: list[str] = []
+
+        async def undo() -> None:
+            url = f"{versions}/{restored.json()['undo']['id']}/undo"
+            request = asyncio.create_task(asyncio.to_thread(http.post, url, json={}, timeout=120))
+            while not request.done():
+                typed.append(f"<{len(typed)}>")
+                typist.append(typed[-1])
+                await asyncio.sleep(0.02)
+            assert (await request).status_code == 200
+
+        assert await during(server, undo) < BYSTANDER_MS
+        await typist.wait_saved(60)
+    content = server.get_note(note["id"]).json()["content"]
+    assert all(marker in content for marker in typed)  # typed after the restore: kept
+    for marker in typed:
+        content = content.replace(marker, "", 1)
+    assert content == rewritten  # the restore's own change taken back, and nothing else
