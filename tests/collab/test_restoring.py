@@ -80,8 +80,9 @@ def test_undoing_a_restore_loses_no_character_typed_after_it(
     later: list[tuple[bool, float, int, int]],
 ) -> None:
     """Ana restores while Ben types (he has not seen it yet); then both type and delete;
-    then the restore is undone. Every word typed after the restore that was still
-    there before the undo is there after it, whole."""
+    then the restore is undone. Every character typed after the restore that was
+    still there before the undo is there after it (each typed character is one of
+    its own, so that no fragments can pass for it)."""
     server: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     ana: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     ben: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
@@ -92,14 +93,14 @@ def test_undoing_a_restore_loses_no_character_typed_after_it(
     before_restore = server.get_update()
     change = restored(server, version)
     after_restore = [before_restore] + ([change] if change else [])
-    words = []
-    for where, k in concurrent:  # Ben has not seen the restore yet
-        words.append(f"<b{k}>")
+    words: list[str] = []
+    for where, _k in concurrent:  # Ben has not seen the restore yet
+        words.append(chr(0x4E00 + len(words)))
         edit(ben, where, words[-1])
     synced(server, ana, ben)
-    for typing, where, k, size in later:
+    for typing, where, _k, size in later:
         if typing:
-            words.append(f"<a{k}>")
+            words.append(chr(0x4E00 + len(words)))
             edit(ana, where, words[-1])
         else:
             delete(ben, where, size)
