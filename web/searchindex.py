@@ -50,6 +50,9 @@ BATCH = 50  # notes indexed per round: a catch-up after a restart goes in steps 
 DIFF_TIMEOUT_S = 0.05
 REINDEX_COMMIT_EVERY = 100  # notes per transaction of collab-notes reindex
 
+STOP_WAIT_S = 3.0
+"""How long a stop waits for the indexer's round in progress before it cancels it."""
+
 
 def removed_text(old: str, new: str) -> str:
     """What ``new`` no longer has of ``old``: the deleted pieces, one line each."""
@@ -239,7 +242,15 @@ async def indexing(engine: Engine, store: SqlDocumentStore) -> AsyncIterator[Sea
         yield indexer
     finally:
         indexer.stopping.set()
-        await task
+        # Stopped, not cancelled, so that a round in a worker thread ends with its
+        # connection returned; but not waited for past a bound: behind a locked or lost
+        # database a round waits out the busy timeout (30 s), and SIGTERM must not.
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_WAIT_S)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def reindex(

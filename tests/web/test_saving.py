@@ -58,6 +58,15 @@ def healthz_unavailable(live: LiveServer, timeout_s: float = 10) -> str:
     raise AssertionError("/healthz never said 503 although the writer waits on a lock")
 
 
+def healthz_ok(live: LiveServer, timeout_s: float = 10) -> None:
+    """Wait until saving works again: the background writers (search index, a space's
+    summaries) that waited on the lock finish a moment after it is released."""
+    deadline = time.monotonic() + timeout_s
+    while http.get(live.url + "/healthz", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "/healthz still says 503 after the lock went"
+        time.sleep(0.02)
+
+
 def test_creating_a_note_behind_a_lock_answers_503_within_seconds(
     live: LiveServer, db_path: Path
 ) -> None:
@@ -69,6 +78,7 @@ def test_creating_a_note_behind_a_lock_answers_503_within_seconds(
     assert_refused(response, "the database is locked")
     assert took < WRITER_BUSY_TIMEOUT_S / 3, took  # REQUEST_BUSY_TIMEOUT_S, with a margin
     assert took >= REQUEST_BUSY_TIMEOUT_S * 0.9  # it did wait for the lock first
+    healthz_ok(live)
     assert live.post_note("after")["id"]  # and writes work again once it is released
 
 
