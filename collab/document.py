@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import pycrdt
 
+from collab.frontmatter import clean_value, split_front_matter
+
 TEXT_NAME = "content"
 """The name of the shared ``Y.Text`` that holds a note's Markdown."""
 
@@ -48,8 +50,13 @@ def initial_update(text: str) -> bytes | None:
 
 
 def title_of(text: str) -> str:
-    """A note's title: its first non-empty line, without Markdown heading marks."""
-    for line in text.splitlines():
+    """A note's title: its front matter's ``title``, else its first non-empty line
+    after the front matter, without Markdown heading marks."""
+    front, body = split_front_matter(text)
+    title = clean_value(front.get("title", ""))
+    if title:
+        return title[:200]
+    for line in body.splitlines():
         title = line.strip().lstrip("#").strip()
         if title:
             return title[:200]

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, Dialect, bindparam, text
 
 from collab.document import title_of
+from collab.frontmatter import clean_value, split_front_matter
 from storage.models import as_utc
 from storage.searchtext import folded_words
 from storage.sql import Statement
@@ -48,8 +49,15 @@ class IndexEntry:
 
 
 def split_title(text: str) -> tuple[str, str]:
-    """A note's title (its first non-empty line, as the app shows it) and the rest: its body."""
-    lines = text.split("\n")
+    """A note's title (as the app shows it: :func:`collab.document.title_of`) and its body.
+
+    A front matter's ``title`` names the note and the text after the front matter
+    is the body; otherwise the title is the first non-empty line.
+    """
+    front, body = split_front_matter(text)
+    if clean_value(front.get("title", "")):
+        return title_of(text), body
+    lines = body.split("\n")
     for index, line in enumerate(lines):
         if line.strip():
             return title_of(line), "\n".join(lines[index + 1 :])

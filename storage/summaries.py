@@ -1,12 +1,12 @@
 """What a space's list shows of a note: its title, first words and tags, made from its text.
 
-A title is the front matter's ``title:``, else the first non-empty line without
-its heading marks (what :func:`collab.document.title_of` says of a note with no
-front matter). Tags follow HedgeDoc's convention: the front matter's ``tags:``
+A title is what :func:`collab.document.title_of` says: the front matter's
+``title:``, else the first non-empty line after it without its heading marks
+(``collab/frontmatter.py`` reads the front matter). Tags follow HedgeDoc's
+convention: the front matter's ``tags:``
 (a YAML list, a block list, or words separated by commas) and every ``#word`` in
 the text outside code; they are kept in lower case, so ``#Plan`` and ``#plan``
-are one tag. The front matter is read by hand, for these two keys only: no YAML
-parser runs on a note's text.
+are one tag.
 
 :func:`save` writes a summary only if it stands for a later position of the
 note's log than the one stored, so two processes summarising one note, or a
@@ -22,13 +22,13 @@ from sqlalchemy import Connection, case, delete, insert, null, select, update
 from sqlmodel import SQLModel
 
 from collab.document import title_of
+from collab.frontmatter import clean_value, split_front_matter
 from storage.models import Note, NoteTag
 
 MAX_TITLE_CHARS = 200
 MAX_EXCERPT_CHARS = 160
 MAX_TAG_CHARS = 100
 MAX_TAGS = 50
-FRONT_MATTER_MAX_LINES = 100
 
 _TAG = re.compile(r"(?<![^\s(\[{,;])#(\w[\w/-]*)")
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -53,57 +53,16 @@ class Summary:
 def summarise(text: str) -> Summary:
     """The title, first words and tags of a note's Markdown."""
     front, body = split_front_matter(text)
-    title = _clean(front.get("title", "")) or title_of(body)
+    title = title_of(text)
     tags = dict.fromkeys(_front_tags(front.get("tags", "")) + _text_tags(body))
     return Summary(title[:MAX_TITLE_CHARS], _excerpt(body, title), tuple(tags)[:MAX_TAGS])
-
-
-def split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """The front matter's ``title`` and ``tags`` (raw values), and the text after it.
-
-    A block list (``tags:`` then ``- a`` lines) comes back as ``[a, b]``.
-    """
-    lines = text.split("\n", FRONT_MATTER_MAX_LINES + 1)
-    if not lines or lines[0].strip() != "---":
-        return {}, text
-    for end in range(1, min(len(lines), FRONT_MATTER_MAX_LINES + 1)):
-        if lines[end].strip() in ("---", "..."):
-            break
-    else:
-        return {}, text
-    return _keys(lines[1:end]), "\n".join(lines[end + 1 :])
-
-
-def _keys(lines: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    block: list[str] = []  # the items of a block list under "tags:"
-    current = None
-    for line in lines:
-        item = line.strip()
-        if current == "tags" and item.startswith("- "):
-            block.append(item[2:])
-            continue
-        key, colon, value = line.partition(":")
-        current = key.strip().lower() if colon and not line[:1].isspace() else None
-        if current in ("title", "tags"):
-            found[current] = value.strip()
-    if block and not found.get("tags"):
-        found["tags"] = ",".join(block)
-    return found
-
-
-def _clean(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    return " ".join(value.split())
 
 
 def _front_tags(value: str) -> list[str]:
     value = value.strip()
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
-    return [tag for tag in (_tag(_clean(part)) for part in value.split(",")) if tag]
+    return [tag for tag in (_tag(clean_value(part)) for part in value.split(",")) if tag]
 
 
 def _text_tags(body: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 from browser.notepage import Person, PersonFactory, wait_until
 from playwright.sync_api import expect
@@ -118,7 +119,9 @@ def test_reference_definitions_serve_every_block_and_are_shown_once(
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     expect(ana.preview.locator('a[href="https://example.com/docs"]')).to_have_count(8)
     expect(ana.preview.get_by_text("The footnote text.")).to_have_count(1)
-    assert ana.preview.inner_text().count("[^1]: The footnote text.") == 1
+    # Rendered once, as a footnote (hackmd.js), its mark numbered.
+    expect(ana.preview.locator(".footnote")).to_have_text(["1. The footnote text."])
+    expect(ana.preview.locator("sup.footnote-ref")).to_have_text(["[1]"])
 
 
 def test_an_image_the_page_may_not_load_says_why(
@@ -242,3 +245,74 @@ def test_the_preview_follows_the_editors_scroll_position_and_back(
         lambda: "## Part 10" in ana.page.evaluate(LINES_AT_TOP),
         message="the editor to scroll to Part 10",
     )
+
+
+HACKMD_NOTE = """---
+title: Team handbook
+tags: [onboarding, Ops]
+---
+[TOC]
+
+# Welcome :smile:
+
+Water is H~2~O, x^2^ grows, ==remember this== and ~~not this~~.
+
+:::info
+Read this first.
+
+Then **this**.
+:::
+
+:::spoiler The answer
+Forty-two.
+:::
+
+## Footnotes
+As said before[^why], and again[^why] and elsewhere[^other].
+
+[^why]: Because it is so.
+[^other]: Another place.
+"""
+
+
+def test_an_imported_hackmd_note_reads_as_it_did_there_and_is_titled_by_its_front_matter(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(HACKMD_NOTE)
+    vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    for tab in (ana, vic):  # the editor's preview and the reading page render alike
+        preview = tab.preview
+        expect(tab.page).to_have_title("Team handbook · collab-notes")
+        expect(preview).not_to_contain_text("title:")  # front matter is metadata
+        expect(preview.locator("h1")).to_have_text(["Welcome 😄"])  # the emoji table loads
+        expect(preview.locator('span[role="img"][aria-label="smile"]')).to_have_count(1)
+        expect(preview.locator("nav.toc li")).to_have_text(["Welcome 😄", "Footnotes"])
+        expect(preview.locator("sub")).to_have_text("2")
+        expect(preview.locator("sup:not(.footnote-ref)")).to_have_text("2")
+        expect(preview.locator("mark")).to_have_text("remember this")
+        expect(preview.locator("del")).to_have_text("not this")
+        info = preview.locator("div.alert.alert-info")
+        expect(info.locator("p")).to_have_text(["Read this first.", "Then this."])
+        expect(preview.locator("details summary")).to_have_text("The answer")
+        expect(preview.locator("sup.footnote-ref")).to_have_text(["[1]", "[1]", "[2]"])
+        expect(preview.locator(".footnote")).to_have_text(
+            ["1. Because it is so.", "2. Another place."]
+        )
+        expect(preview).not_to_contain_text(":::")
+    expect(ana.page.locator("#note-title")).to_have_text("Team handbook")
+
+    # A [TOC] entry moves the preview to its heading, within the page.
+    ana.page.set_viewport_size({"width": 1200, "height": 300})
+    before = ana.page.url
+    ana.preview.locator("nav.toc a", has_text="Footnotes").click()
+    heading = ana.preview.locator("h2", has_text="Footnotes")
+    wait_until(
+        lambda: heading.evaluate(
+            "h => { const r = h.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight }"
+        )
+    )
+    assert ana.page.url == before
+
+    export = httpx.get(f"{shared_server.url}/api/notes/{note['id']}/export.md", timeout=10)
+    assert 'filename="Team handbook.md"' in export.headers["content-disposition"]

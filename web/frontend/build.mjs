@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Build the browser bundle into web/static (app.js, app.css, the service worker
-// sw.js and the notices of the bundled packages), or, with --check, build into a temporary directory and
+// sw.js, the emoji table emoji.js that notes load when they use one, and the notices of the bundled packages), or, with --check, build into a temporary directory and
 // fail if the committed files differ from what these sources build.
 //
 //   npm ci --prefix web/frontend
@@ -20,14 +20,14 @@ import { gzipSync } from 'node:zlib'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const staticDir = path.resolve(here, '..', 'static')
 const NOTICES = 'app.licenses.txt'
-const OUTPUTS = ['app.js', 'app.css', 'sw.js', NOTICES]
+const OUTPUTS = ['app.js', 'app.css', 'sw.js', 'emoji.js', NOTICES]
 const REBUILD = 'npm ci --prefix web/frontend && node web/frontend/build.mjs'
 
 /** Bundle src/main.js (and the CSS it imports) and the service worker into `outdir`; returns esbuild's metafile. */
 async function bundle (outdir) {
   const result = await esbuild.build({
     absWorkingDir: here,
-    entryPoints: { app: 'src/main.js', sw: 'src/sw.js' },
+    entryPoints: { app: 'src/main.js', sw: 'src/sw.js', emoji: 'src/emoji.js' },
     outdir,
     bundle: true,
     minify: true,
@@ -91,7 +91,7 @@ async function notices (packages) {
       (text ?? `License: ${meta.license}. No license file is shipped in the package.`))
   }
   const rule = '\n\n' + '-'.repeat(72) + '\n\n'
-  return 'app.js bundles the following packages.' + rule + sections.join(rule) + '\n'
+  return 'app.js, sw.js and emoji.js bundle the following packages.' + rule + sections.join(rule) + '\n'
 }
 
 async function buildInto (outdir) {
@@ -107,7 +107,7 @@ async function buildInto (outdir) {
 
 async function sizes (dir) {
   const lines = []
-  for (const name of ['app.js', 'app.css', 'sw.js']) {
+  for (const name of ['app.js', 'app.css', 'sw.js', 'emoji.js']) {
     const data = await readFile(path.join(dir, name))
     lines.push(`${name}: ${(data.length / 1024).toFixed(1)} KiB raw, ` +
       `${(gzipSync(data, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`)

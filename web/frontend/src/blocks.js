@@ -8,6 +8,10 @@
 // definitions apply across blocks: the lines that look like one are collected,
 // and the preview lexes them once and lends what they define to every block
 // (never their text: a footnote line would be repeated after each block).
+// A note's front matter (title.js) is a block of its own, marked `frontMatter`,
+// and a HackMD container (`:::info` to `:::`) is one block, like <details>.
+
+import { frontMatter } from './title.js'
 
 const FENCE = /^\s*(`{3,}|~{3,})/
 const LIST_ITEM = /^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)/
@@ -19,6 +23,8 @@ export const TASK = /^((?:[ \t]*>)*[ \t]*(?:[-+*]|\d{1,9}[.)])[ \t]+)\[([ xX])\]
 const count = (line, pattern) => (line.match(pattern) ?? []).length
 const DETAILS_OPEN = /<details[\s>]/gi
 const DETAILS_CLOSE = /<\/details\s*>/gi
+const CONTAINER_OPEN = /^:::[ \t]*\w/
+const CONTAINER_CLOSE = /^:::[ \t]*$/
 
 /**
  * Cut `text` into blocks `{text, start, line, lines}` (`start`: offset of the
@@ -26,6 +32,22 @@ const DETAILS_CLOSE = /<\/details\s*>/gi
  * and collect the reference definitions (`references`, one per line).
  */
 export function splitBlocks (text) {
+  const front = frontMatter(text)
+  if (front !== null) {
+    const rest = cut(text.slice(front.end))
+    const frontText = text.slice(0, front.end)
+    const lines = frontText.split('\n').length - (frontText.endsWith('\n') ? 1 : 0)
+    const head = { text: text.slice(0, front.end), start: 0, line: 0, lines, frontMatter: true }
+    for (const block of rest.blocks) {
+      block.start += front.end
+      block.line += lines
+    }
+    return { blocks: [head, ...rest.blocks], references: rest.references }
+  }
+  return cut(text)
+}
+
+function cut (text) {
   const lines = text.split('\n')
   const blocks = []
   const references = []
@@ -59,6 +81,8 @@ export function splitBlocks (text) {
       if (open) fence = open[1]
       else {
         details = Math.max(0, details + count(line, DETAILS_OPEN) - count(line, DETAILS_CLOSE))
+        if (CONTAINER_OPEN.test(line)) details++
+        else if (CONTAINER_CLOSE.test(line) && details > 0) details--
         if (REFERENCE.test(line)) references.push(line)
       }
     }

@@ -11,9 +11,13 @@ import DOMPurify from 'dompurify'
 import { Lexer, Marked, Parser } from 'marked'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
+import { EXTENSIONS, HACKMD_CLASS, contextKey, emojiReady, noteContext, onEmojiLoaded, withContext } from './hackmd.js'
 
-// Single line breaks are line breaks, as HackMD and HedgeDoc render them.
+// Single line breaks are line breaks, as HackMD and HedgeDoc render them; and what
+// else HackMD writes (hackmd.js).
 const marked = new Marked({ gfm: true, breaks: true, async: false })
+marked.use({ extensions: EXTENSIONS })
+const EMOJI_CODE = /:[a-z0-9_+-]+:/
 
 const purifier = DOMPurify(window)
 const SANITIZE = {
@@ -24,14 +28,15 @@ const SANITIZE = {
 }
 
 // Only the classes the renderer itself gives: marked's `language-*` on fenced code,
-// highlight.js's `hljs-*` and its sub-scopes (`function_`, `class_`). A note's own
+// highlight.js's `hljs-*` and its sub-scopes (`function_`, `class_`), and the
+// containers, footnotes and contents of HackMD's Markdown (hackmd.js). A note's own
 // `<div class="banner">` or `class="toasts"` put the app's fixed-position banner and
 // toasts over the page for every reader ("This link no longer works...").
 const RENDERER_CLASS = /^(?:language-[\w+#.-]+|hljs-[\w-]+|[a-z]+_+)$/
 
 purifier.addHook('uponSanitizeAttribute', (node, data) => {
   if (data.attrName !== 'class') return
-  const kept = data.attrValue.split(/\s+/).filter((name) => RENDERER_CLASS.test(name))
+  const kept = data.attrValue.split(/\s+/).filter((name) => RENDERER_CLASS.test(name) || HACKMD_CLASS.test(name))
   if (kept.length === 0) data.keepAttr = false
   else data.attrValue = kept.join(' ')
 })
@@ -155,6 +160,17 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
     const waited = now - firstChange
     timer = setTimeout(render, Math.max(0, Math.min(RENDER_PAUSE_MS, RENDER_MAX_WAIT_MS - waited)))
   })
+  onEmojiLoaded(() => { stale = true; render() }) // blocks with :codes: render again
+  target.addEventListener('click', (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a[data-line], a[data-footnote]') : null
+    if (link === null) return
+    event.preventDefault() // [TOC] entries and footnote marks move within the preview
+    if (link.dataset.line !== undefined) scrollToLine(target, blocks, Number(link.dataset.line))
+    else {
+      const note = [...target.querySelectorAll('[data-footnote-of]')].find((el) => el.dataset.footnoteOf === link.dataset.footnote)
+      note?.scrollIntoView({ block: 'center' })
+    }
+  })
   // An image that fails anyway (gone, refused) says so instead of a broken icon.
   target.addEventListener('error', (event) => {
     const image = event.target
@@ -184,7 +200,9 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
 
 /** A whole text rendered at once, its task boxes shown but not live (a version in the history). */
 export function renderReadOnly (text) {
-  const fragment = renderMarkdown(text)
+  const { blocks } = splitBlocks(text)
+  const shown = blocks[0]?.frontMatter ? text.slice(blocks[0].text.length) : text
+  const fragment = withContext(noteContext(text), () => renderMarkdown(shown))
   labelTaskBoxes(fragment, false)
   return fragment
 }
@@ -200,6 +218,7 @@ function labelTaskBoxes (root, canEdit) {
 function renderBlock (block, links, canEdit) {
   const el = document.createElement('div')
   el.className = 'md-block'
+  if (block.frontMatter) return el // metadata, not text: it names and tags the note
   el.append(renderMarkdown(block.text, links))
   labelTaskBoxes(el, canEdit)
   return el
@@ -208,7 +227,13 @@ function renderBlock (block, links, canEdit) {
 /** Bring the DOM from `old` blocks to those of `text`, re-rendering only what changed. */
 function update (target, old, text, canEdit) {
   const { blocks, references } = splitBlocks(text)
-  for (const block of blocks) block.key = `${references}\u0000${block.text}`
+  const context = noteContext(text)
+  const emoji = emojiReady() ? '\u0000emoji' : ''
+  for (const block of blocks) {
+    const shared = contextKey(block.text, context) // what of the whole note it shows
+    block.key = `${references}\u0000${block.text}\u0000${shared}` +
+      (emoji && (EMOJI_CODE.test(block.text) || EMOJI_CODE.test(shared)) ? emoji : '')
+  }
   let links // lexed once per render, and only when a block needs rendering
   let head = 0
   while (head < old.length && head < blocks.length && old[head].key === blocks[head].key) head++
@@ -229,7 +254,7 @@ function update (target, old, text, canEdit) {
       let el = reusable.get(block.key)
       if (el === undefined) {
         if (links === undefined) links = referenceLinks(references)
-        el = renderBlock(block, links, canEdit)
+        el = withContext(context, () => renderBlock(block, links, canEdit))
       }
       block.el = el
       reusable.delete(block.key)

@@ -1,0 +1,246 @@
+// Markdown as HackMD and HedgeDoc write it, on top of marked's GFM, so that an
+// imported note reads as it did there: ==mark==, ^sup^, H~2~O, :emoji:,
+// :::info / :::warning / :::success / :::danger / :::spoiler containers,
+// footnotes ([^1] and [^1]: ...) and [TOC]. The front matter is metadata: the
+// preview hides it (blocks.js keeps it a block of its own) and title.js names
+// the note from it.
+//
+// What these give is HTML that preview.js sanitises like the rest. Footnote
+// numbers and the table of contents depend on the whole note, while the preview
+// renders block by block: `noteContext(text)` reads them once per render, and a
+// block that uses them carries them in its key (`contextKey`), so it is
+// rendered again when they change and only then.
+
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+const CONTAINERS = new Set(['info', 'warning', 'success', 'danger', 'spoiler'])
+const FENCE = /^\s*(`{3,}|~{3,})/
+const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/
+const FOOTNOTE_REF = /\[\^([^\]\s]+)\](?!:)/g
+const TOC_LINE = /^[ \t]*\[TOC\][ \t]*$/im
+
+// -- the whole note's part --------------------------------------------------------------
+
+let context = { footnotes: new Map(), headings: [] }
+
+/** Footnote numbers (by first reference) and the headings, of the whole note. */
+export function noteContext (text) {
+  const footnotes = new Map()
+  if (text.includes('[^')) {
+    for (const match of text.matchAll(FOOTNOTE_REF)) {
+      if (!footnotes.has(match[1])) footnotes.set(match[1], footnotes.size + 1)
+    }
+  }
+  return { footnotes, headings: TOC_LINE.test(text) ? headingsOf(text) : [] }
+}
+
+function headingsOf (text) {
+  const headings = []
+  let fence = null
+  text.split('\n').forEach((line, index) => {
+    const marker = FENCE.exec(line)
+    if (fence !== null) {
+      if (marker && marker[1][0] === fence[0] && marker[1].length >= fence.length) fence = null
+      return
+    }
+    if (marker) {
+      fence = marker[1]
+      return
+    }
+    const heading = HEADING.exec(line)
+    if (heading && heading[2]) {
+      headings.push({ level: heading[1].length, text: plainText(heading[2]), line: index })
+    }
+  })
+  return headings
+}
+
+const plainText = (markdown) => markdown.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[*_`~=^]+/g, '')
+
+/** What of the note's context a block's rendering depends on ('' for most blocks). */
+export function contextKey (blockText, ctx) {
+  let key = ''
+  if (ctx.footnotes.size > 0 && blockText.includes('[^')) key += JSON.stringify([...ctx.footnotes])
+  if (TOC_LINE.test(blockText)) key += JSON.stringify(ctx.headings)
+  return key
+}
+
+/** Render with `ctx` as the note's context (footnote numbers, headings). */
+export function withContext (ctx, render) {
+  const before = context
+  context = ctx
+  try {
+    return render()
+  } finally {
+    context = before
+  }
+}
+
+// -- emoji: the shortcode table is a file of its own, loaded once a note uses one -------
+
+const EMOJI_SRC = () => document.body?.dataset.emojiSrc
+let emoji = null // shortcode -> emoji, once loaded
+let emojiLoading = null
+const emojiListeners = new Set()
+
+/** Call `listener` once the emoji table has loaded (to render again what used a code). */
+export function onEmojiLoaded (listener) {
+  emojiListeners.add(listener)
+  return () => emojiListeners.delete(listener)
+}
+
+export const emojiReady = () => emoji !== null
+
+function loadEmoji () {
+  if (emojiLoading !== null || !EMOJI_SRC()) return
+  emojiLoading = new Promise((resolve) => {
+    const script = document.createElement('script')
+    script.src = EMOJI_SRC()
+    script.onload = () => {
+      emoji = window.collabNotesEmoji ?? {}
+      for (const listener of emojiListeners) listener()
+      resolve()
+    }
+    script.onerror = () => resolve() // the codes stay as typed
+    document.head.append(script)
+  })
+}
+
+/** `text` with the :codes: the table knows (once loaded) as their emoji. */
+const withEmoji = (text) => emoji === null
+  ? text
+  : text.replace(/:([a-z0-9_+-]+):/g, (code, name) => Object.hasOwn(emoji, name) ? emoji[name] : code)
+
+// -- marked extensions ------------------------------------------------------------------
+
+const inline = (name, start, pattern, render, children = true) => ({
+  name,
+  level: 'inline',
+  start: (src) => {
+    const at = src.indexOf(start)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = pattern.exec(src)
+    if (!match) return undefined
+    const token = { type: name, raw: match[0], text: match[1] }
+    if (children) token.tokens = this.lexer.inlineTokens(match[1])
+    return token
+  },
+  renderer (token) {
+    return render(children ? this.parser.parseInline(token.tokens) : token.text, token)
+  }
+})
+
+const mark = inline('mark', '==', /^==(?=\S)([^\n]*?\S)==(?!=)/, (html) => `<mark>${html}</mark>`)
+const sup = inline('sup', '^', /^\^((?:\\.|[^\s^\\])+)\^/, (html) => `<sup>${html}</sup>`)
+// Single tildes: a subscript (H~2~O), as in HackMD; ~~two~~ stay struck through.
+const sub = inline('sub', '~', /^~(?!~)((?:\\.|[^\s~\\])+)~(?!~)/, (html) => `<sub>${html}</sub>`)
+
+const emojiCode = {
+  name: 'emoji',
+  level: 'inline',
+  start: (src) => {
+    const at = src.search(/:[a-z0-9_+-]+:/)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^:([a-z0-9_+-]+):/.exec(src)
+    if (!match) return undefined
+    if (emoji === null) {
+      loadEmoji()
+      return undefined
+    }
+    const found = Object.hasOwn(emoji, match[1]) ? emoji[match[1]] : null
+    return found ? { type: 'emoji', raw: match[0], text: found, code: match[1] } : undefined
+  },
+  renderer: (token) => `<span role="img" aria-label="${escapeHtml(token.code)}">${escapeHtml(token.text)}</span>`
+}
+
+const footnoteRef = {
+  name: 'footnoteRef',
+  level: 'inline',
+  start: (src) => {
+    const at = src.indexOf('[^')
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^\[\^([^\]\s]+)\](?!:)/.exec(src)
+    return match ? { type: 'footnoteRef', raw: match[0], label: match[1] } : undefined
+  },
+  renderer (token) {
+    const number = context.footnotes.get(token.label) ?? token.label
+    return `<sup class="footnote-ref"><a href="#" data-footnote="${escapeHtml(token.label)}">[${escapeHtml(String(number))}]</a></sup>`
+  }
+}
+
+const footnote = {
+  name: 'footnote',
+  level: 'block',
+  start: (src) => {
+    const at = src.search(/^\[\^[^\]\s]+\]:/m)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    // The definition's first line, and the lines indented under it.
+    const match = /^\[\^([^\]\s]+)\]:[ \t]*([^\n]*(?:\n(?: {2,}|\t)[^\n]*)*)(?:\n|$)/.exec(src)
+    if (!match) return undefined
+    return { type: 'footnote', raw: match[0], label: match[1], tokens: this.lexer.inlineTokens(match[2].trim()) }
+  },
+  renderer (token) {
+    const number = context.footnotes.get(token.label) ?? token.label
+    return `<div class="footnote" data-footnote-of="${escapeHtml(token.label)}">` +
+      `<span class="footnote-label">${escapeHtml(String(number))}.</span> ${this.parser.parseInline(token.tokens)}</div>`
+  }
+}
+
+const container = {
+  name: 'container',
+  level: 'block',
+  start: (src) => {
+    const at = src.search(/^:::/m)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^:::[ \t]*(\w+)[ \t]*([^\n]*)\n([\s\S]*?)\n?^:::[ \t]*(?:\n|$)/m.exec(src)
+    if (!match || !CONTAINERS.has(match[1].toLowerCase())) return undefined
+    return {
+      type: 'container',
+      raw: match[0],
+      kind: match[1].toLowerCase(),
+      title: match[2].trim(),
+      tokens: this.lexer.blockTokens(match[3], [])
+    }
+  },
+  renderer (token) {
+    const inner = this.parser.parse(token.tokens)
+    if (token.kind === 'spoiler') {
+      return `<details><summary>${escapeHtml(token.title || 'Spoiler')}</summary>${inner}</details>`
+    }
+    return `<div class="alert alert-${token.kind}">${inner}</div>`
+  }
+}
+
+const toc = {
+  name: 'toc',
+  level: 'block',
+  start: (src) => {
+    const at = src.search(/^[ \t]*\[TOC\]/im)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^[ \t]*\[TOC\][ \t]*(?:\n|$)/i.exec(src)
+    return match ? { type: 'toc', raw: match[0] } : undefined
+  },
+  renderer () {
+    const items = context.headings.map((h) =>
+      `<li class="toc-${h.level}"><a href="#" data-line="${h.line}">${escapeHtml(withEmoji(h.text))}</a></li>`)
+    return `<nav class="toc" aria-label="Contents"><ul>${items.join('')}</ul></nav>`
+  }
+}
+
+/** The extensions, for `marked.use({extensions})`. */
+export const EXTENSIONS = [container, toc, footnote, mark, sup, sub, emojiCode, footnoteRef]
+
+/** The classes these extensions give (preview.js keeps them; a note's own others go). */
+export const HACKMD_CLASS = /^(?:alert|alert-(?:info|warning|success|danger)|footnote|footnote-ref|footnote-label|toc|toc-[1-6])$/
