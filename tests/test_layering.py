@@ -59,8 +59,9 @@ def test_nothing_imports_the_web_package_but_itself() -> None:
 
 
 # The SQL store implements collab's storage contract, so it may use the modules
-# that define that contract; never rooms, peers or the protocol.
-STORAGE_MAY_USE = {"collab.persistence", "collab.document"}
+# that define that contract, and the note's text helpers (its title and front
+# matter); never rooms, peers or the protocol.
+STORAGE_MAY_USE = {"collab.persistence", "collab.document", "collab.frontmatter"}
 
 
 def test_storage_uses_only_collabs_storage_contract() -> None:
