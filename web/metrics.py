@@ -12,8 +12,8 @@ tests do). It is fed three ways:
 
 Gauges (connections, loaded rooms) are read from the room manager when
 ``/metrics`` is scraped, so the keystroke path pays nothing for them and they
-cannot drift. The README's "Metrics" section lists every metric with its unit;
-new ones (Redis scale-out's, for instance) belong here and there.
+cannot drift. The "Metrics" section of docs/operations.md lists every metric with
+its unit; new ones (Redis scale-out's, for instance) belong here and there.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class Metrics:
     """One server's metrics, in a registry of its own; a :class:`collab.events.RoomEvents`."""
 
     def __init__(self) -> None:
-        # Over 40 lines: one declaration per metric, in the order the README lists them.
+        # Over 40 lines: one declaration per metric, in the order docs/operations.md lists them.
         self.registry = CollectorRegistry()
         registry = self.registry
         self.updates_committed = Counter(
