@@ -16,8 +16,8 @@ class RoomConfig:
     max_messages_per_s: float = 1000.0
     message_burst: int = 5000
     max_peers: int = 256
-    compact_after_updates: int = 1000
-    compact_after_idle_s: float = 30.0
+    checkpoint_after_updates: int = 1000
+    checkpoint_after_idle_s: float = 30.0
     close_timeout_s: float = 5.0
     awareness_renewal_delay_s: float = 5.0
     apply_budget_s: float = 2.0  # CPU seconds a peer's edits may cost the room at once...

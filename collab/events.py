@@ -31,7 +31,7 @@ class RoomEvents(Protocol):
         ...
 
     def storage_failed(self) -> None:
-        """Loading a note, appending an update or compacting a log failed."""
+        """Loading a note, appending an update or writing a checkpoint failed."""
         ...
 
     def log_read(self) -> None:

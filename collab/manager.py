@@ -263,7 +263,7 @@ class RoomManager:
             doc,
             self.store,
             self.config,
-            unsnapshotted=stored.log_length,
+            since_checkpoint=stored.log_length,
             head=stored.head,
             trackers=trackers,
             on_broken=self._forget,
@@ -274,7 +274,7 @@ class RoomManager:
         self.fanout.watch(slot.room.remote)
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
-            "opened note=%s in %d ms (%d logged updates after its snapshot)",
+            "opened note=%s in %d ms (%d logged updates after its checkpoint)",
             slot.note,
             elapsed_ms,
             stored.log_length,

@@ -84,10 +84,12 @@ class DocumentStore(Protocol):
         to its position."""
         ...
 
-    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
+    def checkpoint(
+        self, note: int, candidate: tuple[bytes, int] | None = None
+    ) -> asyncio.Future[None]:
         """Write a checkpoint of the note at the end of its log.
 
-        ``snapshot`` is the document and the position its maker knows it stands
+        ``candidate`` is the document and the position its maker knows it stands
         for (a room that is the note's only writer: its document is the log up to
         its last append). It is the checkpoint if, when the checkpoint is written
         (after every append queued before), the log ends at that position;
@@ -111,7 +113,7 @@ class DocumentStore(Protocol):
         ...
 
 
-class EmptySnapshotRefused(RuntimeError):
+class EmptyCheckpointRefused(RuntimeError):
     """A checkpoint of a note with history came out as an empty document.
 
     Every store raises this one class (the SQL store imports it from here), so
@@ -137,7 +139,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.notes: dict[int, _MemoryNote] = {}
         self.loads = 0
-        self.snapshots_taken = 0  # checkpoints that were a room's document (for tests)
+        self.room_checkpoints = 0  # checkpoints that were a room's document (for tests)
         self.fail_appends: Exception | None = None
         self._held: list[tuple[asyncio.Future[Any], object]] | None = None
 
@@ -186,13 +188,15 @@ class MemoryStore:
             self._commit_later(future, len(log))
         return future
 
-    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
+    def checkpoint(
+        self, note: int, candidate: tuple[bytes, int] | None = None
+    ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         kept = self.notes.setdefault(note, _MemoryNote())
         head = len(kept.log)
-        if snapshot is not None and snapshot[1] == head:
-            self.snapshots_taken += 1
-            state = snapshot[0]
+        if candidate is not None and candidate[1] == head:
+            self.room_checkpoints += 1
+            state = candidate[0]
         else:
             at = max((p for p in kept.checkpoints if p <= head), default=None)
             updates = ([kept.checkpoints[at]] if at is not None else []) + [
@@ -200,7 +204,7 @@ class MemoryStore:
             ]
             state = document.build(updates).get_update()
         if state == EMPTY_UPDATE and head:
-            future.set_exception(EmptySnapshotRefused(f"note {note}: empty checkpoint refused"))
+            future.set_exception(EmptyCheckpointRefused(f"note {note}: empty checkpoint refused"))
             return future
         kept.checkpoints[head] = state
         self._commit_later(future, None)

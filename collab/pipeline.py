@@ -18,10 +18,10 @@ the edits arrived. If a write fails, nothing of it is broadcast: the pipeline
 stops and tells the room, which disconnects everyone and is reloaded from what
 the store really holds.
 
-Compaction asks the store for a checkpoint (the whole document at the end of
-the log: the logged updates stay, they are the history), after
-``compact_after_updates`` committed appends or ``compact_after_idle_s`` seconds
-without one. A room that is its note's only writer hands over its document,
+A checkpoint (the whole document at the end of the log, written beside it:
+the logged updates stay, they are the history) is asked of the store after
+``checkpoint_after_updates`` committed appends or ``checkpoint_after_idle_s``
+seconds without one. A room that is its note's only writer hands over its document,
 which is the log up to its last append; the store checks that the log ends
 there when it writes it, and otherwise builds the checkpoint from the log's
 rows (replaying them cost about 3 % of a keystroke's instructions). Sync
@@ -61,7 +61,7 @@ class _Batch:
 
 
 class WritePipeline:
-    """Appends a room's changes, broadcasts them once committed, and compacts the log."""
+    """Appends a room's changes, broadcasts them once committed, and asks for checkpoints."""
 
     def __init__(
         self,
@@ -70,23 +70,23 @@ class WritePipeline:
         peers: Collection[Peer],
         *,
         on_failure: FailureHandler,
-        compact_after_updates: int,
-        compact_after_idle_s: float,
-        unsnapshotted: int = 0,
+        checkpoint_after_updates: int,
+        checkpoint_after_idle_s: float,
+        since_checkpoint: int = 0,
         head: int = 0,
         events: RoomEvents = NO_EVENTS,
         on_committed: Callable[[list[tuple[int, bytes]]], None] | None = None,
-        snapshot: Callable[[], bytes | None] | None = None,
+        logged_state: Callable[[], bytes | None] | None = None,
         on_batch: Callable[[float], None] | None = None,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
-        ``unsnapshotted`` is how many logged updates the store holds after its
+        ``since_checkpoint`` is how many logged updates the store holds after its
         latest checkpoint; ``head`` the position of the last; ``events`` hears
-        how long commits and broadcasts took, and of failed writes. ``snapshot``,
+        how long commits and broadcasts took, and of failed writes. ``logged_state``,
         for a room that is its note's only writer, returns its document when it
         holds exactly what was loaded and written since (else None): it then
-        stands for the log up to the last append, and compaction hands it to the
+        stands for the log up to the last append, and a checkpoint hands it to the
         store instead of having the store replay the log. ``on_batch`` hears,
         once per committed batch, when its first change arrived (perf_counter).
         """
@@ -98,17 +98,17 @@ class WritePipeline:
         self._on_failure = on_failure
         self._events = events
         self._on_committed = on_committed
-        self._snapshot = snapshot
+        self._logged_state = logged_state
         self._on_batch = on_batch
         self._appended = head  # where the log ends once every append so far is committed
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
         self._outbox: list[tuple[set[Peer | None], bytes, float]] = []  # committed: to broadcast
         self._last_append: asyncio.Future[None] | None = None  # what sync answers wait for
-        self._last_write: asyncio.Future[None] | None = None  # appends and compactions
-        self._compaction = _CompactionSchedule(
-            self.compact, compact_after_updates, compact_after_idle_s
+        self._last_write: asyncio.Future[None] | None = None  # appends and checkpoints
+        self._checkpoints = _CheckpointSchedule(
+            self.checkpoint, checkpoint_after_updates, checkpoint_after_idle_s
         )
-        self._compaction.logged(unsnapshotted)
+        self._checkpoints.logged(since_checkpoint)
 
     # -- appending -----------------------------------------------------------------------
 
@@ -214,7 +214,7 @@ class WritePipeline:
                 self._on_committed(
                     [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
                 )
-            self._compaction.logged(len(writes))
+            self._checkpoints.logged(len(writes))
             if self._on_batch is not None:
                 self._on_batch(batch.arrived)
         batch.committed.set_result(None)  # sync answers and save acks may go now
@@ -253,60 +253,62 @@ class WritePipeline:
                 extra={"note": self.note, "senders": senders, "error": repr(error)},
             )
         self.failed = True
-        self._compaction.stop()
+        self._checkpoints.stop()
         self._on_failure(batch.senders, error)
 
-    # -- compaction ----------------------------------------------------------------------
+    # -- checkpoints ---------------------------------------------------------------------
 
-    def compact(self) -> None:
+    def checkpoint(self) -> None:
         """Ask the store for a checkpoint at the end of the note's log."""
         self._flush()  # every applied edit goes to the log first
-        logged = self._compaction.reset()
+        logged = self._checkpoints.reset()
         if self.failed or logged == 0:
             return
-        state = self._snapshot() if self._snapshot is not None else None
-        write = self._store.compact(self.note, None if state is None else (state, self._appended))
+        state = self._logged_state() if self._logged_state is not None else None
+        write = self._store.checkpoint(
+            self.note, None if state is None else (state, self._appended)
+        )
         self._last_write = write
-        write.add_done_callback(partial(self._compacted, logged))
+        write.add_done_callback(partial(self._checkpointed, logged))
 
-    def _compacted(self, logged: int, write: asyncio.Future[None]) -> None:
+    def _checkpointed(self, logged: int, write: asyncio.Future[None]) -> None:
         error = None if write.cancelled() else write.exception()
         if error is not None:
             # The log is intact, so nothing is lost; try again with the next edits.
             self._events.storage_failed()
             logger.error(
-                "compaction of note=%s failed, log kept: %r",
+                "checkpoint of note=%s failed, log kept: %r",
                 self.note,
                 error,
                 extra={"note": self.note, "error": repr(error)},
             )
-            self._compaction.logged(logged)
+            self._checkpoints.logged(logged)
 
     async def drain(self) -> None:
-        """Compact, then wait until every write is committed (or failed)."""
-        self.compact()
+        """Ask for a checkpoint, then wait until every write is committed (or failed)."""
+        self.checkpoint()
         if self._last_write is not None:
             await asyncio.wait((self._last_write,))
 
 
-class _CompactionSchedule:
-    """When to compact: after so many logged updates, or once the note is quiet."""
+class _CheckpointSchedule:
+    """When to checkpoint: after so many logged updates, or once the note is quiet."""
 
-    def __init__(self, compact: Callable[[], None], after_updates: int, after_idle_s: float):
-        self._compact = compact
+    def __init__(self, checkpoint: Callable[[], None], after_updates: int, after_idle_s: float):
+        self._checkpoint = checkpoint
         self._after_updates = after_updates
         self._after_idle_s = after_idle_s
-        self._logged = 0  # committed appends since the last snapshot
+        self._logged = 0  # committed appends since the last checkpoint
         self._timer: asyncio.TimerHandle | None = None
         self._quiet_since = 0.0
 
     def logged(self, count: int) -> None:
-        """``count`` more updates are in the log; compact now or when quiet."""
+        """``count`` more updates are in the log; checkpoint now or when quiet."""
         if not count:
             return
         self._logged += count
         if self._logged >= self._after_updates:
-            self._compact()
+            self._checkpoint()
             return
         # One timer, pushed back lazily: re-arming a timer per edit showed in profiles.
         loop = asyncio.get_running_loop()
@@ -315,7 +317,7 @@ class _CompactionSchedule:
             self._timer = loop.call_later(self._after_idle_s, self._when_quiet)
 
     def reset(self) -> int:
-        """A compaction starts: return how many logged updates it covers."""
+        """A checkpoint starts: return how many logged updates it covers."""
         self.stop()
         logged, self._logged = self._logged, 0
         return logged
@@ -332,7 +334,7 @@ class _CompactionSchedule:
             self._timer = loop.call_at(quiet_until, self._when_quiet)
         else:
             self._timer = None
-            self._compact()
+            self._checkpoint()
 
 
 def _edit(author: str, changes: list[Change]) -> Edit:

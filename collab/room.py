@@ -72,7 +72,7 @@ class Room:
         store: DocumentStore,
         config: RoomConfig | None = None,
         *,
-        unsnapshotted: int = 0,
+        since_checkpoint: int = 0,
         head: int = 0,
         trackers: Trackers | None = None,
         on_broken: Callable[[Room], None] | None = None,
@@ -82,7 +82,7 @@ class Room:
     ) -> None:
         """Open a room on ``doc``, note ``note``'s document as built from ``store``.
 
-        ``unsnapshotted`` is how many logged updates the store holds after its
+        ``since_checkpoint`` is how many logged updates the store holds after its
         latest checkpoint, ``head`` the position of the last; ``trackers`` the
         document's type depths and insertion places (see
         :func:`collab.replica.track`); ``on_broken`` is called when a write fails
@@ -114,14 +114,14 @@ class Room:
             store,
             self._peers,
             on_failure=self._break,
-            compact_after_updates=config.compact_after_updates,
-            compact_after_idle_s=config.compact_after_idle_s,
-            unsnapshotted=unsnapshotted,
+            checkpoint_after_updates=config.checkpoint_after_updates,
+            checkpoint_after_idle_s=config.checkpoint_after_idle_s,
+            since_checkpoint=since_checkpoint,
             head=head,
             events=events,
             # One process: nobody to tell, and the log's positions are the pipeline's own.
             on_committed=self.remote.committed if self.remote.clustered else None,
-            snapshot=None if self.remote.clustered else self.replica.logged_state,
+            logged_state=None if self.remote.clustered else self.replica.logged_state,
             on_batch=self.typing.sample,
         )
         self.edits = Edits(
@@ -325,7 +325,7 @@ class Room:
                 peer.close(code, reason)
 
     async def close(self) -> None:
-        """Compact, then wait until every write of this room is committed."""
+        """Ask for a checkpoint, then wait until every write of this room is committed."""
         self.presence.close()
         for task in list(self._tasks):
             task.cancel()

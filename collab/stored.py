@@ -17,7 +17,7 @@ from dataclasses import replace
 from collab.yencoding import DEFAULT_LIMITS, InvalidUpdate, check_applicable, check_update
 
 STORED_LIMITS = replace(DEFAULT_LIMITS, max_update_bytes=1 << 40, max_string_bytes=1 << 40)
-"""A snapshot of a large note can exceed the size limits for a single message;
+"""A checkpoint of a large note can exceed the size limits for a single message;
 the bounds that protect yrs (nesting depth, counts that fit in the bytes) stay."""
 
 
@@ -26,7 +26,7 @@ def first_problem(updates: Iterable[tuple[str, bytes]]) -> str | None:
 
     Args:
         updates: ``(label, update)`` pairs in the order the store loads them
-            (its snapshot first, then its log). The label names the row in the
+            (its checkpoint first, then its log). The label names the row in the
             answer.
 
     Returns:

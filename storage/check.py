@@ -1,8 +1,8 @@
 """Checking a SQLite database: SQLite's own integrity check, then every note.
 
 Everything is read inside one read transaction, so the check sees one
-consistent state even while a server writes (a compaction between reading a
-note's snapshot and its log would otherwise look like lost updates).
+consistent state even while a server writes (history thinned between reading a note's
+checkpoint and its log would otherwise look like lost updates).
 
 Storage knows nothing of Yjs documents, so the caller hands in two functions:
 one that vets a note's stored updates before any of them reaches pycrdt (a
@@ -94,7 +94,7 @@ def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report
     if not path.is_file():
         raise CheckRefused(f"there is no database at {path}")
     report = Report()
-    with _snapshot(path) as (connection, engine):
+    with _read_transaction(path) as (connection, engine):
         _check_pages(connection, report)
         if _check_schema(connection, report):
             _check_notes(connection, SqlDocumentStore(engine), report, vet, build)
@@ -102,7 +102,7 @@ def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report
 
 
 @contextmanager
-def _snapshot(path: Path) -> Iterator[tuple[sqlite3.Connection, Engine]]:
+def _read_transaction(path: Path) -> Iterator[tuple[sqlite3.Connection, Engine]]:
     """One connection in one read transaction, also behind an engine for the store."""
     try:
         connection = sqlite3.connect(

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from collab.document import EMPTY_UPDATE, build, merge
-from collab.persistence import Edit, EmptySnapshotRefused, VersionMark
+from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
 from storage.indexing import IndexEntry, IndexStatements, write_entry
 from storage.locks import try_note_lock
 from storage.models import utcnow
@@ -83,7 +83,7 @@ class SqlDocumentStore:
         self.writer: Writer[Job] = Writer(
             engine,
             self._run_batch,
-            expected_errors=(self._sql.errors, EmptySnapshotRefused, OSError),
+            expected_errors=(self._sql.errors, EmptyCheckpointRefused, OSError),
             systemic_errors=(self._sql.database_errors, OSError),
             on_commit=self._committed,
             on_fatal=on_fatal or (lambda reason: None),
@@ -114,15 +114,17 @@ class SqlDocumentStore:
         job = Job(note, edit.update, self.writer.new_future(), extra=edit)
         return self.writer.submit(job)
 
-    def compact(self, note: int, snapshot: tuple[bytes, int] | None = None) -> asyncio.Future[None]:
-        """Write a checkpoint at the end of the note's log: ``snapshot`` if the log ends at
+    def checkpoint(
+        self, note: int, candidate: tuple[bytes, int] | None = None
+    ) -> asyncio.Future[None]:
+        """Write a checkpoint at the end of the note's log: ``candidate`` if the log ends at
         its position then, else one built from the log (see the protocol)."""
         future: asyncio.Future[None] = self.writer.new_future()
-        if snapshot is None:
+        if candidate is None:
             task = asyncio.ensure_future(self._checkpoint(note))
         else:  # queued now, right after the appends it holds
-            state, position = snapshot
-            job = Job(note, state, self.writer.new_future(), kind="snapshot", extra=position)
+            state, position = candidate
+            job = Job(note, state, self.writer.new_future(), kind="room-checkpoint", extra=position)
             task = asyncio.ensure_future(self._checkpoint_unless(note, self.writer.submit(job)))
         task.add_done_callback(partial(_chain, future))
         return future
@@ -243,8 +245,8 @@ class SqlDocumentStore:
             appends = {}
             if job.kind == "checkpoint":
                 self._add_checkpoint(cursor, job, now)
-            elif job.kind == "snapshot":
-                self._add_snapshot(cursor, job, now)
+            elif job.kind == "room-checkpoint":
+                self._add_room_checkpoint(cursor, job, now)
             elif job.kind == "index":
                 for entry in job.extra:
                     write_entry(cursor, self._index_sql, entry, now)
@@ -297,13 +299,13 @@ class SqlDocumentStore:
 
     def _add_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
         if job.data == EMPTY_UPDATE and job.extra:
-            raise EmptySnapshotRefused(f"note {job.note}: refusing an empty checkpoint")
+            raise EmptyCheckpointRefused(f"note {job.note}: refusing an empty checkpoint")
         sql = self._sql
         sql.run(
             cursor, sql.add_checkpoint, note=job.note, position=job.extra, data=job.data, now=now
         )
 
-    def _add_snapshot(self, cursor: Any, job: Job, now: datetime) -> None:
+    def _add_room_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
         """A room's document as a checkpoint, if the log ends where the room's edits do."""
         row = self._sql.run(cursor, self._sql.head_of, note=job.note).fetchone()
         job.result = row is not None and row[0] == job.extra

@@ -9,7 +9,7 @@ more each commit carries.
 Failures never hang anyone:
 
 * a database error (disk full, database locked past the busy timeout, a
-  refused snapshot) rolls the batch back, and the batch is retried job by job
+  refused checkpoint) rolls the batch back, and the batch is retried job by job
   so that one bad job fails alone;
 * anything unexpected (a bug) fails every job of its batch, is logged with its
   traceback, and the writer carries on with a fresh connection;

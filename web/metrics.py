@@ -97,7 +97,7 @@ class Metrics:
         )
         self.storage_errors = Counter(
             "collab_storage_errors",
-            "Failed loads of notes, appends of updates and compactions of logs.",
+            "Failed loads of notes, appends of updates and checkpoints of notes.",
             registry=registry,
         )
         self.catchup_reads = Counter(

@@ -263,7 +263,7 @@ class _Writer:
         self.clock.now += timedelta(seconds=seconds)
 
     async def _checkpoint(self) -> None:
-        await self.store.compact(self.note_id)
+        await self.store.checkpoint(self.note_id)
         self.since_checkpoint = 0
 
 

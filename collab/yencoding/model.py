@@ -122,7 +122,7 @@ class Limits:
     def for_stored(self) -> Limits:
         """These limits, minus those on one message: for what a store already holds.
 
-        A snapshot of a large note can be larger, and hold more clients and
+        A checkpoint of a large note can be larger, and hold more clients and
         longer runs, than any one message may; the bounds that protect yrs
         from malformed bytes (nesting, counts that fit) stay.
         """

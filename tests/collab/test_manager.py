@@ -167,7 +167,7 @@ async def test_reopening_a_room_while_the_manager_makes_space_ends_with_close_co
             _visit(rooms, 1, "one"), _visit(rooms, 2, "two", 0.05), return_exceptions=True
         )
         assert not [r for r in results if isinstance(r, BaseException)], results
-        store.hold()  # the next close's compaction waits: a window for the race
+        store.hold()  # the next close's checkpoint waits: a window for the race
         newcomer = asyncio.create_task(_visit(rooms, 3, "three"))
         reopen = asyncio.create_task(_visit(rooms, 2, "two again", 0.05))
         await asyncio.sleep(0.01)

@@ -404,9 +404,9 @@ async def test_a_peer_that_stops_reading_is_dropped_without_stalling_the_others(
         assert sly.channel.close_code == CloseCode.TRY_AGAIN_LATER
 
 
-async def test_compaction_writes_an_equal_checkpoint_and_keeps_the_log() -> None:
+async def test_a_checkpoint_equals_the_document_and_the_log_is_kept() -> None:
     store = MemoryStore()
-    room = make_room(store, compact_after_updates=5)
+    room = make_room(store, checkpoint_after_updates=5)
     async with MemoryClient.join(serving(room), "ana") as ana:
         for i in range(5):
             await ana.edit(i, str(i))
@@ -420,13 +420,15 @@ async def test_compaction_writes_an_equal_checkpoint_and_keeps_the_log() -> None
         assert str(checkpoint.get("content", type=pycrdt.Text)) == stored_text(store) == "01234"
 
 
-async def test_a_sync_answer_does_not_wait_for_a_compaction() -> None:
+async def test_a_sync_answer_does_not_wait_for_a_checkpoint() -> None:
     store = MemoryStore()
     store.seed(NOTE, pycrdt_update("long log"))
     doc: pycrdt.Doc = pycrdt.Doc()
     doc.apply_update(store.logs[NOTE][0])
-    store.hold()  # the compaction a long log gets at once stays uncommitted
-    room = Room(NOTE, doc, store, RoomConfig(compact_after_updates=1), unsnapshotted=1, head=1)
+    store.hold()  # the checkpoint a long log gets at once stays uncommitted
+    room = Room(
+        NOTE, doc, store, RoomConfig(checkpoint_after_updates=1), since_checkpoint=1, head=1
+    )
     async with MemoryClient.join(serving(room), "ana") as ana:
         assert str(ana.text) == "long log"
         assert 1 in store.checkpoints_of(NOTE)  # queued, and still held
@@ -479,8 +481,8 @@ async def test_a_room_alone_on_its_note_checkpoints_its_document_without_a_repla
     async with MemoryClient.join(serving(room), "ana") as ana:
         await ana.edit(len(ana.text), "typed")
         await ana.roundtrip()
-        await room.close()  # compacts: the room's document, standing for position 2
-    assert store.snapshots_taken == 1
+        await room.close()  # checkpoints: the room's document, standing for position 2
+    assert store.room_checkpoints == 1
     assert document.text(document.build([store.checkpoints_of(NOTE)[2]])) == "seeded typed"
     assert stored_text(store) == "seeded typed"
 

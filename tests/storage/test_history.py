@@ -84,7 +84,7 @@ def test_every_position_replays_to_exactly_the_text_the_note_had_then(steps: lis
             for step in steps:
                 update = apply_step(doc, step)
                 if update is None:
-                    await store.compact(note)  # a checkpoint somewhere in the history
+                    await store.checkpoint(note)  # a checkpoint somewhere in the history
                     continue
                 position = await store.append(note, Edit(update, "Ana", 1))
                 expected[position] = str(doc.get("content", type=pycrdt.Text))
@@ -109,9 +109,9 @@ async def test_checkpoints_racing_appends_lose_nothing(engine: Engine, database_
             text.insert(rng.randint(0, len(str(text))), str(i % 10))
             pending.append(store.append(note, Edit(doc.get_update(before))))
             if i % 37 == 0:
-                pending.append(store.compact(note))
+                pending.append(store.checkpoint(note))
         await asyncio.gather(*pending)
-        await store.compact(note)
+        await store.checkpoint(note)
     loaded = store.load_sync(note)
     assert document.text(document.build(loaded.updates)) == str(text)
     assert query(database_url, "SELECT count(*) FROM update_log") == [(300,)]

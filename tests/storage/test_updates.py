@@ -1,4 +1,4 @@
-"""The SQL document store (on SQLite and PostgreSQL): group commit, compaction, versions."""
+"""The SQL document store (on SQLite and PostgreSQL): group commit, checkpoints, versions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlmodel import Session
 from support.sql import query
 
 from collab import document
-from collab.persistence import Edit, EmptySnapshotRefused
+from collab.persistence import Edit, EmptyCheckpointRefused
 from storage import notes, sessions
 from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.updates import SqlDocumentStore
@@ -90,7 +90,7 @@ async def test_a_checkpoint_keeps_the_text_and_the_whole_log(
     note, doc = new_note(store), pycrdt.Doc()
     for i in range(20):
         await store.append(note, text_update(doc, str(i % 10)))
-    await store.compact(note)
+    await store.checkpoint(note)
     await store.append(note, text_update(doc, "!"))  # logged after the checkpoint
     loaded = await store.load(note)
     assert text_of(loaded.updates) == "01234567890123456789!"
@@ -105,19 +105,19 @@ async def test_a_rooms_document_is_the_checkpoint_when_the_log_ends_where_its_ed
     note, doc = new_note(store), pycrdt.Doc()
     appends = [store.append(note, text_update(doc, c)) for c in "abc"]
     # Queued right after the appends it holds, as a room does: they commit first.
-    await store.compact(note, (doc.get_update(), 3))
+    await store.checkpoint(note, (doc.get_update(), 3))
     assert [await a for a in appends] == [1, 2, 3]
     [(position, data)] = query(database_url, "SELECT position, data FROM checkpoint")
     assert (position, bytes(data)) == (3, doc.get_update())
 
 
-async def test_a_snapshot_that_misses_what_another_writer_logged_is_not_the_checkpoint(
+async def test_a_rooms_document_that_misses_what_another_writer_logged_is_not_the_checkpoint(
     store: SqlDocumentStore, database_url: str
 ) -> None:
     note, ours, theirs = new_note(store), pycrdt.Doc(), pycrdt.Doc()
     await store.append(note, text_update(ours, "ours "))
     await store.append(note, text_update(theirs, "theirs"))  # another process's edit
-    await store.compact(note, (ours.get_update(), 1))  # what a room thinking it alone has
+    await store.checkpoint(note, (ours.get_update(), 1))  # what a room thinking it alone has
     [(position, data)] = query(database_url, "SELECT position, data FROM checkpoint")
     assert position == 2  # built from the log instead: both edits are in it
     text = text_of((bytes(data),))
@@ -129,8 +129,8 @@ async def test_a_checkpoint_with_nothing_new_is_not_written_again(
 ) -> None:
     note, doc = new_note(store), pycrdt.Doc()
     await store.append(note, text_update(doc, "a"))
-    await store.compact(note)
-    await store.compact(note)
+    await store.checkpoint(note)
+    await store.checkpoint(note)
     assert query(database_url, "SELECT count(*) FROM checkpoint") == [(1,)]
 
 
@@ -142,7 +142,7 @@ async def test_an_empty_checkpoint_is_refused_for_a_note_with_history(
     job_future = store.writer.new_future()
     from storage.writer import Job
 
-    with pytest.raises(EmptySnapshotRefused):
+    with pytest.raises(EmptyCheckpointRefused):
         await store.writer.submit(Job(note, b"\x00\x00", job_future, kind="checkpoint", extra=1))
     assert text_of((await store.load(note)).updates) == "precious"
 

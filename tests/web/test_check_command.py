@@ -55,7 +55,7 @@ async def test_what_a_server_wrote_passes_even_while_it_runs(make_server, db_pat
     server = make_server("--compact-after-updates=20").start()
     tokens = [server.post_note(f"# note {i}\n")["id"] for i in range(3)]
     for token in tokens:
-        await edit(server, token, 60)  # compacted twice, then a log after the snapshot
+        await edit(server, token, 60)  # two checkpoints, then a log after the last
     async with YClient.connect(server.ws_url, tokens[0]) as typist:
         typist.append("still typing")
         live = check(db_path)

@@ -1,4 +1,4 @@
-"""Nothing a peer has seen is lost: SIGKILL, SIGTERM, restarts and compaction."""
+"""Nothing a peer has seen is lost: SIGKILL, SIGTERM, restarts and checkpoints."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> N
         assert str(client.text) == "># Title\nbody text"
 
 
-async def test_compaction_then_restore_gives_the_same_text(make_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_checkpoints_then_restart_give_the_same_text(make_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-updates=10", "--room-grace-s=0.2").start()
     token = server.post_note()["id"]
     async with (
@@ -131,7 +131,7 @@ async def test_compaction_then_restore_gives_the_same_text(make_server, database
     assert server.get_note(token).json()["content"] == expected
 
 
-async def test_an_idle_note_is_compacted_after_quiet_seconds(
+async def test_an_idle_note_gets_a_checkpoint_after_quiet_seconds(
     make_server, database_url: str
 ) -> None:  # type: ignore[no-untyped-def]
     server = make_server("--compact-after-idle-s=0.3").start()
