@@ -72,7 +72,8 @@ class Settings:
         10.0, "How long an empty room stays loaded so that a reconnect finds it."
     )
     compact_after_updates: int = option(
-        1000, "Fold a note's update log into a snapshot after this many updates..."
+        1000,
+        "Write a checkpoint of a note (its document, beside its log) after this many updates...",
     )
     compact_after_idle_s: float = option(
         30.0, "...or after this many seconds without edits, whichever comes first."
