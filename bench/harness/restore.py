@@ -1,10 +1,11 @@
 """Restore: how long opening a note takes when its log holds many small updates,
-before and after the server compacts that log (into a snapshot, or since the
-history release, a checkpoint: the log then stays, as the note's history).
+before and after the server writes a checkpoint of it (the log stays, as the
+note's history; a server from before the history release compacted the log into
+a snapshot instead, which the "after" figure covers too).
 
 The note is created through the API; its update log is then filled directly in
 SQLite, with updates made by Yjs the way a client typing one character at a
-time makes them. The server compacts a note's log when it closes the
+time makes them. The server writes a note's checkpoint when it closes the
 room, which it does on shutdown, so a restart in between gives the "after"
 figure.
 """
@@ -67,7 +68,7 @@ def measure(case: Case, spec: ServerSpec, paths: Paths, logs: Path) -> Metrics:
             # write beside it, and the note's room is not open, so nothing is cached.
             note = _append_log(server.database, token, updates)
             before = _open(case, server, paths, logs, token, count)
-        # Stopping closed the room, and closing a room compacts its log.
+        # Stopping closed the room, and closing a room writes its checkpoint.
         rows_left, has_snapshot = _log_state(workdir / "notes.db", note)
         with running(spec, paths, logs, workdir=workdir) as server:
             after = _open(case, server, paths, logs, token, count)
