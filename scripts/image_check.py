@@ -54,7 +54,7 @@ SERVE_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DEVICES = ("null", "zero", "full", "random", "urandom")
 CLUSTER_IMPORTS = (
-    "import cluster.fanout, psycopg, redis; "
+    "import cluster.redis_fanout, psycopg, redis; "
     "print(f'psycopg {psycopg.__version__}, redis {redis.__version__}')"
 )
 """What ``--redis-url`` with PostgreSQL needs in the image (deploy/compose.yaml uses it)."""

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, delete, select
 
 from storage import summaries
 from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
+from storage.sql import NOTE
 
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
@@ -100,6 +101,14 @@ def find_by_tokens(*, session: Session, tokens: Sequence[str]) -> list[tuple[int
         {"tokens": value},
     )
     return [(int(note), edit, view) for note, edit, view in rows]
+
+
+def links_of(*, session: Session, notes: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The edit and view tokens of those of ``notes`` that exist and are not deleted."""
+    statement = select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token).where(
+        NOTE.c.id.in_(notes), NOTE.c.deleted_at.is_(None)
+    )
+    return {note: (edit, view) for note, edit, view in session.connection().execute(statement)}
 
 
 def get_note(*, session: Session, note_id: int) -> Note | None:

@@ -112,7 +112,7 @@ class GrantCache:
     With one process this is safe for ever, because every change of a note's
     tokens goes through it, and it forgets the old ones (:meth:`forget`) as it
     commits. When other processes can change them, a grant is trusted for
-    ``max_age_s`` only (see :mod:`web.cluster`).
+    ``max_age_s`` only (see :mod:`web.linkwatch`).
     """
 
     def __init__(self, max_entries: int = 10_000, max_age_s: float | None = None) -> None:

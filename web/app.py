@@ -18,6 +18,7 @@ from typing import cast
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from cluster import fanout_for
 from collab.config import RoomConfig
 from collab.events import NO_EVENTS
 from collab.manager import RoomManager
@@ -26,8 +27,8 @@ from storage.db import Durability, create_schema, exclusive_sqlite, serving_engi
 from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
-from web.cluster import CLUSTER_GRANT_AGE_S, LinkWatch, fanout_for, watching
 from web.headers import ApiHeaders
+from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
 from web.metrics import FanoutState, Metrics
 from web.purge import purging, thinning
 from web.routes import (

@@ -177,7 +177,7 @@ class _RoomGauges(Collector):
 
 
 class FanoutState(Protocol):
-    """What the metrics read of the Redis fan-out (:class:`cluster.fanout.RedisFanout`)."""
+    """What the metrics read of the Redis fan-out (:class:`cluster.redis_fanout.RedisFanout`)."""
 
     @property
     def connected(self) -> bool: ...

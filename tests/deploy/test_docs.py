@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from cluster.fanout import MAX_CARRIED_BYTES, RedisFanout
+from cluster.redis_fanout import MAX_CARRIED_BYTES, RedisFanout
 from storage.db import POOL_OVERFLOW, POOL_SIZE
 from web.settings import Settings
 

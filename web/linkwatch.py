@@ -1,11 +1,9 @@
-"""Serving notes from several processes: the fan-out, and links changed by another process.
+"""Links changed by another process: close the connections they no longer open.
 
-Without ``--redis-url`` there is one process and :data:`~collab.fanout.NO_FANOUT`.
-With it, :class:`cluster.fanout.RedisFanout` links the rooms of every process
-(imported only then: a single process needs no Redis driver).
-
-A link replaced or a note deleted on one process must close the connections it
-admitted on every process. The process that changed it announces the note on
+With one process, replacing a link or deleting a note closes its connections
+where it happens (:mod:`web.routes.api`). With several (``--redis-url``), a link
+replaced or a note deleted on one process must close the connections it admitted
+on every process. The process that changed it announces the note on
 Redis, and every process re-reads the note's links and closes the connections
 whose link no longer opens it; since a Redis message can be lost, every process
 also re-checks all its open notes' links every second, in one query. Cached
@@ -21,43 +19,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from collab.errors import CloseCode
-from collab.fanout import NO_FANOUT, Fanout
 from collab.manager import RoomManager
-from collab.persistence import DocumentStore
-from storage.sql import NOTE
+from storage import notes as stored_notes
 from web.access import DELETED_REASON, REPLACED_REASON, GrantCache
 
-logger = logging.getLogger("web.cluster")
+logger = logging.getLogger("web.linkwatch")
 
 LINK_CHECK_S = 1.0
 """How often every process re-reads its open notes' links (a lost announcement's worst case)."""
 CLUSTER_GRANT_AGE_S = 1.0
 """How long a process trusts a link it resolved, when other processes may replace it."""
-
-
-@asynccontextmanager
-async def fanout_for(
-    redis_url: str, store: DocumentStore, prefix: str = "collab"
-) -> AsyncIterator[Fanout]:
-    """The fan-out for ``redis_url`` ("" for none), running for as long as the context is open.
-
-    ``prefix`` begins every Redis key and channel it uses (pub/sub ignores the
-    database number: deployments sharing a Redis server need different prefixes).
-    """
-    if not redis_url:
-        yield NO_FANOUT
-        return
-    from cluster.fanout import RedisFanout  # redis is an optional extra: imported only here
-
-    fanout = RedisFanout(redis_url, store, prefix=prefix)
-    await fanout.start()
-    try:
-        yield fanout
-    finally:
-        await fanout.stop()
 
 
 class LinkWatch:
@@ -111,12 +86,8 @@ class LinkWatch:
 
 
 def _links_of(engine: Engine, notes: list[int]) -> dict[int, tuple[str, str]]:
-    """The edit and view tokens of those of ``notes`` that exist and are not deleted."""
-    query = select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token).where(
-        NOTE.c.id.in_(notes), NOTE.c.deleted_at.is_(None)
-    )
-    with engine.connect() as connection:
-        return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
+    with Session(engine) as session:
+        return stored_notes.links_of(session=session, notes=notes)
 
 
 @asynccontextmanager

@@ -40,7 +40,7 @@ from cluster.messages import BadMessage, Kind, Message, decode, encode, new_orig
 from collab.fanout import RemoteRoom
 from collab.persistence import DocumentStore
 
-logger = logging.getLogger("cluster.fanout")
+logger = logging.getLogger("cluster.redis_fanout")
 
 MAX_CARRIED_BYTES = 64 * 1024  # a larger update travels as a doorbell: read from the log
 MAX_QUEUED = 10_000  # messages waiting for the publisher; past that, new ones are dropped
