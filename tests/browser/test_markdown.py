@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from browser.notepage import Person, PersonFactory, wait_until
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -316,3 +316,38 @@ def test_an_imported_hackmd_note_reads_as_it_did_there_and_is_titled_by_its_fron
 
     export = httpx.get(f"{shared_server.url}/api/notes/{note['id']}/export.md", timeout=10)
     assert 'filename="Team handbook.md"' in export.headers["content-disposition"]
+
+
+def test_the_reading_page_shows_the_note_before_it_syncs_and_with_scripts_blocked(
+    shared_server: ServerProcess, browser: Browser
+) -> None:
+    long_tail = "".join(f"Paragraph {n} of the long tail.\n\n" for n in range(1500))
+    note = shared_server.post_note(
+        "---\ntitle: Launch plan\n---\n# Launch plan\n\nShip it on **Friday**.\n\n"
+        ":::warning\nNot before the tests pass.\n:::\n\n"
+        '<script>window.ran = 1</script><img src="x" onerror="window.ran = 2">\n\n' + long_tail
+    )
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        response = page.goto(shared_server.url + note["view_url"])
+        assert response is not None and response.ok
+        preview = page.locator("#preview")
+        expect(preview.locator("h1")).to_have_text("Launch plan")
+        expect(preview.locator("strong")).to_have_text("Friday")
+        expect(preview.locator("div.alert.alert-warning")).to_have_text(
+            "Not before the tests pass."
+        )
+        expect(preview).not_to_contain_text("title:")
+        expect(preview.locator("script")).to_have_count(0)
+        assert preview.locator("img").get_attribute("onerror") is None
+        # A long note is cut at a blank line, and says where the rest is.
+        expect(preview.locator(".first-paint-cut a")).to_have_attribute(
+            "href", f"/api/notes/{note['view_id']}/export.md"
+        )
+        html = page.content()
+        assert note["id"] not in html  # a view page never carries the edit token
+        assert 'property="og:title" content="Launch plan"' in html
+        assert 'name="description" content="Ship it on Friday.' in html
+    finally:
+        context.close()

@@ -19,12 +19,15 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from collab.document import title_of
 from collab.peer import Role
+from storage.summaries import summarise
 from web.access import NoteAccess, find, find_space
 from web.deps import ServicesDep
 from web.purge import restorable, retention
+from web.rendering import render_markdown
 from web.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -140,10 +143,16 @@ async def note_page(request: Request, token: str, services: ServicesDep) -> HTML
         if deleted is not None:
             return _deleted_page(request, deleted, services.settings)
         return render(request, "not_found.html", {}, status_code=404)
-    title = title_of(await services.rooms.read_text(access.note_id))
+    text = await services.rooms.read_text(access.note_id)
+    title = title_of(text)
     # The page holds its token: keep it out of shared caches.
     context = note_context(access, title)
     context["retention_days"] = services.settings.deleted_note_retention_days
+    # Readable before the websocket syncs, and with scripts blocked (web/rendering.py).
+    rendered, cut, description = await run_in_threadpool(_first_paint, text)
+    context["rendered"] = Markup(rendered)  # sanitised by an allow-list
+    context["rendered_cut"] = cut
+    context["description"] = description
     return render(request, "note.html", context, cache="no-store")
 
 
@@ -173,6 +182,12 @@ async def space_page(request: Request, token: str, services: ServicesDep) -> HTM
         "name": access.space.name,
     }
     return render(request, "space.html", context, cache="no-store")
+
+
+def _first_paint(text: str) -> tuple[str, bool, str]:
+    """The note rendered (as much as the page carries), whether it was cut, its first words."""
+    rendered, cut = render_markdown(text)
+    return rendered, cut, summarise(text).excerpt
 
 
 def _deleted_page(request: Request, access: NoteAccess, settings: Settings) -> HTMLResponse:

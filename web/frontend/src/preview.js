@@ -150,6 +150,11 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
     firstChange = 0
     if (!isVisible()) return
     stale = false
+    if (target.hasAttribute('data-first-paint')) {
+      // The server's rendering (web/rendering.py), shown until the note is here: swap at once.
+      target.removeAttribute('data-first-paint')
+      target.replaceChildren()
+    }
     blocks = update(target, blocks, ytext.toString(), canEdit)
   }
   ytext.observe(() => {
