@@ -28,6 +28,7 @@ from sqlalchemy import Engine, select
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
 from storage.indexing import IndexEntry, IndexStatements, write_entry
+from storage.jobs import Append, Checkpoint, MarkVersion, RoomCheckpoint, WriteIndex
 from storage.locks import try_note_lock
 from storage.models import utcnow
 from storage.sessions import DEFAULT_VERSION_GAP_S, Grown, Sessions
@@ -111,8 +112,7 @@ class SqlDocumentStore:
 
     def append(self, note: int, edit: Edit) -> asyncio.Future[int]:
         """Queue an edit; the future resolves, once it is committed, to its position."""
-        job = Job(note, edit.update, self.writer.new_future(), extra=edit)
-        return self.writer.submit(job)
+        return self.writer.submit(Append(note=note, future=self.writer.new_future(), edit=edit))
 
     def checkpoint(
         self, note: int, candidate: tuple[bytes, int] | None = None
@@ -124,19 +124,23 @@ class SqlDocumentStore:
             task = asyncio.ensure_future(self._checkpoint(note))
         else:  # queued now, right after the appends it holds
             state, position = candidate
-            job = Job(note, state, self.writer.new_future(), kind="room-checkpoint", extra=position)
+            job = RoomCheckpoint(
+                note=note, future=self.writer.new_future(), state=state, position=position
+            )
             task = asyncio.ensure_future(self._checkpoint_unless(note, self.writer.submit(job)))
         task.add_done_callback(partial(_chain, future))
         return future
 
     def mark_version(self, note: int, kind: str, name: str | None) -> asyncio.Future[VersionMark]:
         """Record a version at the end of the note's log, after every append queued before."""
-        job = Job(note, b"", self.writer.new_future(), kind="version", extra=(kind, name))
-        return self.writer.submit(job)
+        future = self.writer.new_future()
+        return self.writer.submit(
+            MarkVersion(note=note, future=future, version_kind=kind, name=name)
+        )
 
     def write_index(self, entries: list[IndexEntry]) -> asyncio.Future[None]:
         """Queue search index entries (:mod:`storage.search`) for the writer's next batch."""
-        job = Job(entries[0].note, b"", self.writer.new_future(), kind="index", extra=entries)
+        job = WriteIndex(note=entries[0].note, future=self.writer.new_future(), entries=entries)
         return self.writer.submit(job)
 
     async def read_log(self, note: int, after: int) -> list[tuple[int, bytes]]:
@@ -220,7 +224,7 @@ class SqlDocumentStore:
         position, state = await asyncio.to_thread(self._build_checkpoint, note)
         if position is None:
             return
-        job = Job(note, state, self.writer.new_future(), kind="checkpoint", extra=position)
+        job = Checkpoint(note=note, future=self.writer.new_future(), state=state, position=position)
         await self.writer.submit(job)
 
     def _build_checkpoint(self, note: int) -> tuple[int | None, bytes]:
@@ -235,29 +239,32 @@ class SqlDocumentStore:
     # -- on the writer thread ----------------------------------------------------------
 
     def _run_batch(self, cursor: Any, batch: list[Job]) -> None:
-        appends: dict[int, list[Job]] = {}
+        appends: dict[int, list[Append]] = {}
         now = utcnow()
         for job in batch:
-            if job.kind == "append":
-                appends.setdefault(job.note, []).append(job)
-                continue
-            self._append_all(cursor, appends, now)  # what was queued before goes first
-            appends = {}
-            if job.kind == "checkpoint":
-                self._add_checkpoint(cursor, job, now)
-            elif job.kind == "room-checkpoint":
-                self._add_room_checkpoint(cursor, job, now)
-            elif job.kind == "index":
-                for entry in job.extra:
-                    write_entry(cursor, self._index_sql, entry, now)
-            else:
-                self._mark_version(cursor, job, now)
+            if not isinstance(job, Append):
+                self._append_all(cursor, appends, now)  # what was queued before goes first
+                appends = {}
+            match job:
+                case Append():
+                    appends.setdefault(job.note, []).append(job)
+                case Checkpoint():
+                    self._add_checkpoint(cursor, job.note, job.state, job.position, now)
+                case RoomCheckpoint():
+                    self._add_room_checkpoint(cursor, job, now)
+                case MarkVersion():
+                    self._mark_version(cursor, job, now)
+                case WriteIndex():
+                    for entry in job.entries:
+                        write_entry(cursor, self._index_sql, entry, now)
+                case _:
+                    raise RuntimeError(f"the SQL store has no way to run a {type(job).__name__}")
         self._append_all(cursor, appends, now)
 
-    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: datetime) -> None:
+    def _append_all(self, cursor: Any, appends: dict[int, list[Append]], now: datetime) -> None:
         sql = self._sql
         for note, jobs in appends.items():
-            edits: list[Edit] = [job.extra for job in jobs]
+            edits = [job.edit for job in jobs]
             head = sql.run(
                 cursor,
                 sql.advance_head,
@@ -274,13 +281,13 @@ class SqlDocumentStore:
             first = last - len(jobs) + 1
             rows = []
             for position, job in enumerate(jobs, start=first):
-                edit = job.extra
+                edit = job.edit
                 job.result = position
                 rows.append(
                     sql.append.bind(
                         note=note,
                         position=position,
-                        data=job.data,
+                        data=edit.update,
                         now=now,
                         author=edit.author,
                         added=edit.added,
@@ -293,28 +300,28 @@ class SqlDocumentStore:
 
     def _committed(self, batch: list[Job]) -> None:
         self._sessions.trim()
-        appended = sum(job.kind == "append" for job in batch)
+        appended = sum(isinstance(job, Append) for job in batch)
         if appended:
             self._on_commit(appended)
 
-    def _add_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
-        if job.data == EMPTY_UPDATE and job.extra:
-            raise EmptyCheckpointRefused(f"note {job.note}: refusing an empty checkpoint")
+    def _add_checkpoint(
+        self, cursor: Any, note: int, state: bytes, position: int, now: datetime
+    ) -> None:
+        if state == EMPTY_UPDATE and position:
+            raise EmptyCheckpointRefused(f"note {note}: refusing an empty checkpoint")
         sql = self._sql
-        sql.run(
-            cursor, sql.add_checkpoint, note=job.note, position=job.extra, data=job.data, now=now
-        )
+        sql.run(cursor, sql.add_checkpoint, note=note, position=position, data=state, now=now)
 
-    def _add_room_checkpoint(self, cursor: Any, job: Job, now: datetime) -> None:
+    def _add_room_checkpoint(self, cursor: Any, job: RoomCheckpoint, now: datetime) -> None:
         """A room's document as a checkpoint, if the log ends where the room's edits do."""
         row = self._sql.run(cursor, self._sql.head_of, note=job.note).fetchone()
-        job.result = row is not None and row[0] == job.extra
-        if job.result:
-            self._add_checkpoint(cursor, job, now)
+        job.result = ends_there = row is not None and row[0] == job.position
+        if ends_there:
+            self._add_checkpoint(cursor, job.note, job.state, job.position, now)
 
-    def _mark_version(self, cursor: Any, job: Job, now: datetime) -> None:
+    def _mark_version(self, cursor: Any, job: MarkVersion, now: datetime) -> None:
         sql = self._sql
-        kind, name = job.extra
+        kind, name = job.version_kind, job.name
         row = sql.run(cursor, sql.head_of, note=job.note).fetchone()
         if row is None:
             raise self._sql.errors(f"note {job.note} does not exist")

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Engine
 
@@ -53,21 +53,23 @@ class WriterStopped(RuntimeError):
     """The writer thread stopped for good; nothing can be saved until a restart."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Job:
-    """One write, and the future its submitter waits on."""
+    """One write, and the future its submitter waits on.
 
+    The store says what to write with a subclass of its own per kind of write
+    (:mod:`storage.jobs`); ``run_batch`` sets ``result``, which the future
+    resolves to, or the writer sets ``error``.
+    """
+
+    kind: ClassVar[str] = "job"  # what the log says of a failed one
     note: int
-    data: bytes
     future: asyncio.Future[Any]
-    kind: str = "append"
-    extra: Any = None  # what the batch runner needs besides the bytes
-    result: Any = None
+    result: object = None
     error: BaseException | None = field(default=None)
 
 
 J = TypeVar("J", bound=Job)
-_STOP = object()
 
 
 class Writer(Generic[J]):
@@ -99,7 +101,7 @@ class Writer(Generic[J]):
         self._on_commit = on_commit
         self._on_fatal = on_fatal
         self._survives_outages = survives_outages
-        self._queue: queue.SimpleQueue[J | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[J | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connection: Any = None
@@ -118,7 +120,7 @@ class Writer(Generic[J]):
         Giving up leaves the thread to die with the process (it is a daemon): its
         jobs were never acknowledged to anyone, so their clients still hold them.
         """
-        self._queue.put(_STOP)
+        self._queue.put(None)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, timeout_s)
             if self._thread.is_alive():
@@ -182,17 +184,17 @@ class Writer(Generic[J]):
 
     def _take_batch(self) -> tuple[list[J], bool]:
         first = self._queue.get()
-        if first is _STOP:
+        if first is None:
             return [], True
-        batch: list[J] = [first]  # type: ignore[list-item]
+        batch = [first]
         while len(batch) < MAX_BATCH:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is _STOP:
+            if job is None:
                 return batch, True
-            batch.append(job)  # type: ignore[arg-type]
+            batch.append(job)
         return batch, False
 
     def _write_safely(self, batch: list[J]) -> None:
@@ -332,8 +334,8 @@ class Writer(Generic[J]):
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is not _STOP:
-                leftover.append(job)  # type: ignore[arg-type]
+            if job is not None:
+                leftover.append(job)
         for job in leftover:
             job.error = WriterStopped(self.failure or "the writer stopped")
         if threading.current_thread() is self._thread:

@@ -18,7 +18,9 @@ from collab import document
 from collab.persistence import Edit, EmptyCheckpointRefused
 from storage import notes, sessions
 from storage.db import DatabaseInUse, exclusive_sqlite
+from storage.jobs import Checkpoint
 from storage.updates import SqlDocumentStore
+from storage.writer import Job
 
 
 def text_update(doc: pycrdt.Doc, chunk: str, author: str = "Ana") -> Edit:
@@ -139,12 +141,19 @@ async def test_an_empty_checkpoint_is_refused_for_a_note_with_history(
 ) -> None:
     note, doc = new_note(store), pycrdt.Doc()
     await store.append(note, text_update(doc, "precious"))
-    job_future = store.writer.new_future()
-    from storage.writer import Job
-
+    empty = Checkpoint(note=note, future=store.writer.new_future(), state=b"\x00\x00", position=1)
     with pytest.raises(EmptyCheckpointRefused):
-        await store.writer.submit(Job(note, b"\x00\x00", job_future, kind="checkpoint", extra=1))
+        await store.writer.submit(empty)
     assert text_of((await store.load(note)).updates) == "precious"
+
+
+async def test_a_job_of_a_kind_the_store_cannot_run_fails_and_the_writer_goes_on(
+    store: SqlDocumentStore,
+) -> None:
+    note, doc = new_note(store), pycrdt.Doc()
+    with pytest.raises(RuntimeError, match="no way to run a Job"):
+        await store.writer.submit(Job(note=note, future=store.writer.new_future()))
+    assert await store.append(note, text_update(doc, "after")) == 1
 
 
 async def test_closing_the_store_drains_queued_writes(engine: Engine) -> None:

@@ -19,8 +19,9 @@ from collab import document
 from collab.persistence import Edit
 from storage import notes
 from storage.db import Durability, create_schema, make_engine
+from storage.jobs import Append
 from storage.updates import SqlDocumentStore
-from storage.writer import CHECK_IDLE_AFTER_S, Job, WriterStopped
+from storage.writer import CHECK_IDLE_AFTER_S, WriterStopped
 
 BOOM = b"boom"
 
@@ -28,8 +29,8 @@ BOOM = b"boom"
 class FaultyStore(SqlDocumentStore):
     """Raises an unexpected error (a bug, as far as the writer knows) on a marked job."""
 
-    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
-        if any(job.data == BOOM for jobs in appends.values() for job in jobs):
+    def _append_all(self, cursor: Any, appends: dict[int, list[Append]], now: Any) -> None:
+        if any(job.edit.update == BOOM for jobs in appends.values() for job in jobs):
             raise RuntimeError("an unexpected bug in the batch")
         super()._append_all(cursor, appends, now)
 
@@ -129,7 +130,7 @@ class DiskFullStore(SqlDocumentStore):
 
     full = False
 
-    def _append_all(self, cursor: Any, appends: dict[int, list[Job]], now: Any) -> None:
+    def _append_all(self, cursor: Any, appends: dict[int, list[Append]], now: Any) -> None:
         if self.full:
             raise sqlite3.OperationalError("database or disk is full")
         super()._append_all(cursor, appends, now)
