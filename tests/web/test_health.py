@@ -122,7 +122,7 @@ def refuse(*args, **kwargs):
     raise sqlite3.OperationalError("the database disk went away")
 
 def failing(self, cursor, appends, now):
-    if any(b"BOOM" in job.data for jobs in appends.values() for job in jobs):
+    if any(b"BOOM" in job.edit.update for jobs in appends.values() for job in jobs):
         self.engine.dispose()  # no spare connection in the pool: the writer must make one
         sqlite3.dbapi2.connect = refuse
         raise RuntimeError("an injected bug in the writer")
