@@ -27,6 +27,7 @@ from storage.db import Durability, create_schema, exclusive_sqlite, serving_engi
 from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
+from web.deps import Services
 from web.headers import ApiHeaders
 from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
 from web.metrics import FanoutState, Metrics
@@ -45,7 +46,6 @@ from web.routes import (
 from web.routes.metrics import router as metrics_router
 from web.searchindex import indexing
 from web.settings import Settings
-from web.state import Services
 from web.summaries import SummaryKeeper, keeping
 
 logger = logging.getLogger("web.app")

@@ -17,9 +17,9 @@ from storage.db import DatabaseInUse, create_schema, exclusive_sqlite, make_engi
 from storage.preflight import DatabaseUnusable, check_before_serving, check_location
 from web import admin, logs, workers
 from web.app import create_app
+from web.deps import Services
 from web.http_transport import http_protocol, limits_from
 from web.settings import Settings, check, describe, env_name, from_env, parse_value
-from web.state import Services
 from web.transport import WebSocketProtocol
 
 EXIT_USAGE = 2

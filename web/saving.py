@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storage.db import sqlite_path, statement_busy_timeout
-from web.state import Services
+from web.deps import Services
 
 logger = logging.getLogger("web.saving")
 

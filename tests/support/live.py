@@ -20,8 +20,8 @@ from support.http import http
 from support.server import free_port
 from web.app import create_app
 from web.cli import Server, _uvicorn_config
+from web.deps import Services
 from web.settings import Settings
-from web.state import Services
 
 SERVER_THREAD = "live server"
 

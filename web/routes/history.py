@@ -25,10 +25,9 @@ from collab.persistence import ANONYMOUS
 from storage import history
 from storage.history import RestoreSummary, VersionSummary
 from web.access import find
-from web.deps import NoteDep, ServicesDep, require_editor
+from web.deps import NoteDep, Services, ServicesDep, require_editor
 from web.jsonbody import read_json, read_optional_json, request_body
 from web.routes.api import NotePublic, public_note
-from web.state import Services
 
 router = APIRouter(prefix="/api/notes/{token}/versions", tags=["history"])
 

@@ -20,9 +20,8 @@ from sqlmodel import Session
 
 from storage import notes, search
 from storage.search import Hit
-from web.deps import ServicesDep
+from web.deps import Services, ServicesDep
 from web.jsonbody import read_json, request_body
-from web.state import Services
 
 router = APIRouter(tags=["search"])
 

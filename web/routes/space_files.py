@@ -12,10 +12,9 @@ from sqlmodel import Session
 from collab.document import initial_update
 from storage import notes, spaces, summaries
 from web import archive
-from web.deps import ServicesDep
+from web.deps import Services, ServicesDep
 from web.routes.api import limit_creations
 from web.routes.spaces import space_of
-from web.state import Services
 
 router = APIRouter()
 

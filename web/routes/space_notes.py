@@ -10,11 +10,10 @@ from sqlmodel import Session
 from collab.peer import Role
 from storage import spaces
 from web.access import NoteAccess
-from web.deps import NoteDep, ServicesDep, require_editor
+from web.deps import NoteDep, Services, ServicesDep, require_editor
 from web.jsonbody import read_json, request_body
 from web.routes.api import NotePublic, limit_creations, public_note
 from web.routes.spaces import create_note, space_of
-from web.state import Services
 
 router = APIRouter()
 

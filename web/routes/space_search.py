@@ -18,10 +18,9 @@ from collab.peer import Role
 from storage import search, spaces
 from storage.models import Note
 from web.access import SpaceAccess
-from web.deps import ServicesDep
+from web.deps import Services, ServicesDep
 from web.routes.search import MAX_QUERY_CHARS, SearchResults, result_of
 from web.routes.spaces import space_of
-from web.state import Services
 
 router = APIRouter(tags=["search"])
 
