@@ -18,8 +18,8 @@ from collab.peer import Role
 from storage.updates import SqlDocumentStore
 from web import access
 from web.access import GrantCache, NoteAccess
+from web.logs import ThrottledLog
 from web.metrics import Metrics
-from web.notices import ThrottledLog
 from web.ratelimit import AddressRateLimit
 from web.settings import Settings
 from web.summaries import SummaryKeeper

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from web.notices import ThrottledLog
+from web.logs import ThrottledLog
 from web.request_checks import BodyLimit, FramingCheck
 from web.settings import Settings
 

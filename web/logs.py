@@ -11,6 +11,9 @@ Events put their fields on the record with ``extra=`` (``note``, ``peer``,
 did, and the JSON format makes each field a key. uvicorn's access and websocket
 handshake lines get theirs (``client``, ``method``, ``path``, ``status``) from
 their arguments.
+
+Warnings about limits that bite go through a :class:`ThrottledLog`, so that an
+attacker who trips one cannot flood the log with them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -94,6 +98,31 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+LOG_EVERY_S = 10.0
+"""At most one warning per kind of refusal in this many seconds; the rest are counted."""
+
+
+class ThrottledLog:
+    """Logs a warning per kind of event, at most once every ``every_s``, counting the rest."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = LOG_EVERY_S) -> None:
+        self.logger = logger
+        self.every_s = every_s
+        self._next: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str) -> None:
+        """Log ``message`` unless a ``kind`` line went out less than ``every_s`` ago."""
+        now = time.monotonic()
+        if now < self._next.get(kind, 0.0):
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        skipped = self._skipped.pop(kind, 0)
+        more = f" (and {skipped} more like it since the last such line)" if skipped else ""
+        self.logger.warning("%s%s", message, more, extra={"refusal": kind, "skipped": skipped})
+        self._next[kind] = now + self.every_s
 
 
 def configure(level: str, log_format: str, stream: IO[str] | None = None) -> None:
