@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from collab import document, stored
+from collab import document
 from storage.backup import PAGES_PER_STEP, BackupRefused, backup_sqlite
 from storage.check import CheckRefused, Problem, check_sqlite
 from storage.db import (
@@ -229,7 +229,7 @@ def check(path: Path) -> int:
     """Check the SQLite database at ``path``; print what is wrong."""
     print(f"collab-notes check: {path}", flush=True)
     try:
-        report = check_sqlite(path, vet=stored.first_problem, build=document.build)
+        report = check_sqlite(path, vet=document.first_problem, build=document.build)
     except CheckRefused as error:
         return _refuse("check", str(error))
     print(f"database integrity (PRAGMA integrity_check): {report.integrity}")

@@ -1,10 +1,10 @@
-"""A check vets a note's stored updates before pycrdt sees them: bytes in, a sentence out."""
+"""A check vets stored updates (collab.document.first_problem): bytes in, a sentence out."""
 
 from __future__ import annotations
 
 import pycrdt
 
-from collab.stored import first_problem
+from collab.document import first_problem
 
 
 def typed_log(*chunks: str) -> list[bytes]:
