@@ -29,9 +29,9 @@ from web import saving
 from web.access import GrantCache
 from web.deps import Services
 from web.headers import ApiHeaders
+from web.housekeeping import purging, thinning
 from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
 from web.metrics import FanoutState, Metrics
-from web.purge import purging, thinning
 from web.routes import (
     api,
     history,

@@ -23,8 +23,8 @@ from storage.models import Note, utcnow
 from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.deps import NoteDep, RoomsDep, Services, ServicesDep, require_editor
+from web.housekeeping import retention
 from web.jsonbody import read_json, request_body
-from web.purge import retention
 from web.ratelimit import retry_after
 
 router = APIRouter()

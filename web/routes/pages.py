@@ -26,7 +26,7 @@ from collab.peer import Role
 from storage.summaries import summarise
 from web.access import NoteAccess, find, find_space
 from web.deps import ServicesDep
-from web.purge import restorable, retention
+from web.housekeeping import restorable, retention
 from web.rendering import render_markdown
 from web.settings import Settings
 

@@ -24,8 +24,8 @@ from storage import notes, spaces
 from storage.models import Note, Space, utcnow
 from web.access import DELETED_REASON, NoteAccess, SpaceAccess, find, find_space
 from web.deps import Services, ServicesDep
+from web.housekeeping import retention
 from web.jsonbody import read_json, request_body
-from web.purge import retention
 from web.routes.api import MAX_INITIAL_CONTENT_CHARS, NotePublic, limit_creations, public_note
 
 router = APIRouter()

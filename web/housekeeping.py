@@ -25,7 +25,7 @@ from storage.retention import cutoff_for as retention_cutoff
 from storage.retention import notes_to_thin, thin
 from storage.updates import SqlDocumentStore
 
-logger = logging.getLogger("web.purge")
+logger = logging.getLogger("web.housekeeping")
 
 MAX_INTERVAL_S = 3600.0
 """How often to look for notes to purge, at most: they wait an hour past their window at worst."""
