@@ -6,7 +6,7 @@ authors; it never walks the log. A version's content is replayed from the
 nearest checkpoint at or before it by the store (``load_sync(note, upto=...)``).
 
 The open auto version (the current session of editing) grows in its note's row
-(:mod:`storage.sessions`): its position is the note's head, and its last edit
+(:mod:`storage.auto_versions`): its position is the note's head, and its last edit
 and counts are the note's ``session_*``, read here in place of its own row's.
 """
 

@@ -142,7 +142,7 @@ def _merge_old_auto_versions(session: Session, note: int, upto: int) -> int:
         text(
             "SELECT id, first_position, started_at, created_at, added, removed FROM version"
             " WHERE note_id = :note AND kind = 'auto' AND position <= :upto"
-            # The open one's row is behind its note's (storage.sessions): it stays as it is.
+            # The open one's row is behind its note's (storage.auto_versions): it stays as it is.
             " AND id <> COALESCE((SELECT session_version FROM note WHERE id = :note), 0)"
             " ORDER BY position, id"
         ),

@@ -7,7 +7,7 @@ batches. This module says what a batch does in SQL:
 * appends take the next positions of their note's log (``note.head`` advances
   in the same transaction, so positions are dense and in commit order) and
   grow the note's current ``auto`` version, or start a new one
-  (:mod:`storage.sessions` says when; a note's first content is a version of
+  (:mod:`storage.auto_versions` says when; a note's first content is a version of
   its own);
 * checkpoints hold the whole document at a position, built from the log;
 * ``named`` and ``before-restore`` versions mark the end of the log.
@@ -27,11 +27,11 @@ from sqlalchemy import Engine, select
 
 from collab.document import EMPTY_UPDATE, build, merge
 from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
+from storage.auto_versions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.indexing import IndexEntry, IndexStatements, write_entry
 from storage.jobs import Append, Checkpoint, MarkVersion, RoomCheckpoint, WriteIndex
 from storage.locks import try_note_lock
 from storage.models import utcnow
-from storage.sessions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.sql import NOTE, Statements
 from storage.writer import Job, Writer
 

@@ -223,7 +223,7 @@ async def test_thinning_merges_each_old_days_auto_versions_into_one(
 async def test_the_open_version_lists_with_its_figures_as_they_stand_and_pages_in_order(
     engine: Engine,
 ) -> None:
-    """The open auto version grows in its note's row (storage.sessions): listed, read or
+    """The open auto version grows in its note's row (storage.auto_versions): listed, read or
     paged past, it stands at the note's head with the session's counts so far."""
     store, note = new_store(engine)
     doc: pycrdt.Doc = pycrdt.Doc()

@@ -16,7 +16,7 @@ from support.sql import query
 
 from collab import document
 from collab.persistence import Edit, EmptyCheckpointRefused
-from storage import notes, sessions
+from storage import auto_versions, notes
 from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.jobs import Checkpoint
 from storage.updates import SqlDocumentStore
@@ -258,7 +258,7 @@ async def test_continuous_editing_is_cut_into_versions_of_at_most_max_session_s(
 ) -> None:
     """Without a pause, an auto version still ends after MAX_SESSION_S (30 minutes;
     0.5 s here), so an afternoon's typing is more than one version."""
-    monkeypatch.setattr(sessions, "MAX_SESSION_S", 0.5)
+    monkeypatch.setattr(auto_versions, "MAX_SESSION_S", 0.5)
     async with SqlDocumentStore(engine, version_gap_s=3600) as store:
         note, doc = new_note(store), pycrdt.Doc()
         for i in range(13):  # 1.2 s of typing, never pausing for long
@@ -269,7 +269,7 @@ async def test_continuous_editing_is_cut_into_versions_of_at_most_max_session_s(
         "SELECT first_position, position, started_at, created_at FROM version"
         " WHERE kind = 'auto' ORDER BY id",
     )
-    # The open one grows in the note's row (storage.sessions): its last edit is there.
+    # The open one grows in the note's row (storage.auto_versions): its last edit is there.
     [(head, last_edit)] = query(database_url, "SELECT head, session_last_at FROM note")
     spans[-1] = (spans[-1][0], head, spans[-1][2], last_edit)
     assert len(spans) >= 3, spans  # 1.2 s of typing at most 0.5 s a version

@@ -1,4 +1,4 @@
-"""Sessions of editing: which auto version a commit's appends belong to.
+"""Auto versions, one per session of editing: which one a commit's appends belong to.
 
 A note's current session is open in its row (``note.session_*``): the commit's
 head update grows its figures there, so an edit that continues the session costs
