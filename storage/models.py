@@ -75,7 +75,7 @@ class Note(NoteBase, table=True):
     space_id: int | None = Field(default=None, nullable=True, foreign_key="space.id")
     is_template: bool = Field(default=False)
     # What a space's list shows of the note, as its log stood at ``summary_head``: kept
-    # off the keystroke path by web.summaries (storage.summaries makes them).
+    # off the keystroke path by web.summary_keeper (storage.summaries makes them).
     title: str = Field(default="", max_length=200)
     excerpt: str = Field(default="", max_length=200)
     summary_head: int = Field(default=0)

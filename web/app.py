@@ -46,7 +46,7 @@ from web.routes import (
 from web.routes.metrics import router as metrics_router
 from web.searchindex import indexing
 from web.settings import Settings
-from web.summaries import SummaryKeeper, keeping
+from web.summary_keeper import SummaryKeeper, keeping
 
 logger = logging.getLogger("web.app")
 

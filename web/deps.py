@@ -18,11 +18,11 @@ from collab.peer import Role
 from storage.updates import SqlDocumentStore
 from web import access
 from web.access import GrantCache, NoteAccess
+from web.address_limit import AddressRateLimit
 from web.logs import ThrottledLog
 from web.metrics import Metrics
-from web.ratelimit import AddressRateLimit
 from web.settings import Settings
-from web.summaries import SummaryKeeper
+from web.summary_keeper import SummaryKeeper
 
 
 @dataclass

@@ -22,10 +22,10 @@ from storage import notes
 from storage.models import Note, utcnow
 from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
+from web.address_limit import retry_after
 from web.deps import NoteDep, RoomsDep, Services, ServicesDep, require_editor
 from web.housekeeping import retention
 from web.jsonbody import read_json, request_body
-from web.ratelimit import retry_after
 
 router = APIRouter()
 

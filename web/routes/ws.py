@@ -18,10 +18,10 @@ from sqlalchemy.exc import DBAPIError
 
 from collab.errors import CloseCode
 from web.access import Grant, find
-from web.channel import WebSocketChannel
 from web.deps import Services, ServicesDep
 from web.saving import database_reason, first_line, is_database_error
 from web.settings import Settings
+from web.websocket_channel import WebSocketChannel
 
 router = APIRouter()
 logger = logging.getLogger("web.ws")

@@ -31,7 +31,7 @@ from storage import summaries
 from storage.sql import NOTE
 from storage.updates import SqlDocumentStore
 
-logger = logging.getLogger("web.summaries")
+logger = logging.getLogger("web.summary_keeper")
 
 EVERY_S = 0.5
 """How often open rooms are looked at: a rename is in the lists this much later at most
