@@ -1,9 +1,11 @@
-"""The shape the style guide asks for, checked: modules under 400 lines, and a
-function over 40 lines (its docstring aside) says why in a comment."""
+"""The shape the style guide asks for, checked: modules under 400 lines, no two
+modules of one name, and a function over 40 lines (its docstring aside) says why
+in a comment."""
 
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,19 @@ def test_a_module_stays_under_400_lines(path: Path) -> None:
 def test_a_function_over_40_lines_says_why() -> None:
     found = [name for path in modules() for name in long_functions(path)]
     assert found == [], "say why in a comment with the words 'over 40 lines', or split it"
+
+
+def test_no_two_modules_share_a_name_but_a_route_and_its_resource() -> None:
+    """A name that needs CONTRIBUTING's table to tell two modules apart is one too many.
+
+    A route module named after its resource (``web/routes/history.py`` beside
+    ``storage/history.py``) is the one exception; migrations are numbered.
+    """
+    where: defaultdict[str, list[str]] = defaultdict(list)
+    for path in modules():
+        relative = path.relative_to(ROOT)
+        route = relative.parent == Path("web/routes")
+        if path.name != "__init__.py" and "migrations" not in relative.parts and not route:
+            where[path.name].append(str(relative))
+    twice = {name: paths for name, paths in where.items() if len(paths) > 1}
+    assert twice == {}, "rename one of each: a module's name says its one concept"
