@@ -79,8 +79,8 @@ METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("loadgen_cpu_pct", "load generator CPU %", digits=1),
     ),
     "restore": (
-        Metric("before_ms", "open before compaction ms", "lower", 1),
-        Metric("after_ms", "open after compaction ms", "lower", 1),
+        Metric("before_ms", "open before a checkpoint ms", "lower", 1),
+        Metric("after_ms", "open after a checkpoint ms", "lower", 1),
         Metric("compacted", "a checkpoint covers the whole log after restart", kind="runs"),
         Metric("complete", "whole text received", kind="runs"),
     ),

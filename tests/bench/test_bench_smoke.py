@@ -91,7 +91,7 @@ def test_idle_reports_memory_per_connection(results: Any) -> None:
         assert m["reconnects"] == 0
 
 
-def test_restore_opens_the_whole_note_before_and_after_compaction(results: Any) -> None:
+def test_restore_opens_the_whole_note_before_and_after_a_checkpoint(results: Any) -> None:
     for m in _metrics(results[1], "restore"):
         assert m["before_ms"] > 0 and m["after_ms"] > 0
         assert m["complete"] is True

@@ -27,15 +27,15 @@ def test_a_typed_log_loads_whole() -> None:
     assert first_problem(labelled(typed_log("ab", "cd", "ef"))) is None
 
 
-def test_a_snapshot_then_the_log_after_it_loads_whole() -> None:
+def test_a_checkpoint_then_the_log_after_it_loads_whole() -> None:
     log = typed_log("ab", "cd", "ef", "gh")
-    snapshot = pycrdt.merge_updates(*log[:2])
-    assert first_problem([("snapshot", snapshot), *labelled(log)[2:]]) is None
+    checkpoint = pycrdt.merge_updates(*log[:2])
+    assert first_problem([("checkpoint", checkpoint), *labelled(log)[2:]]) is None
 
 
-def test_a_snapshot_larger_than_any_message_may_be_is_fine() -> None:
+def test_a_checkpoint_larger_than_any_message_may_be_is_fine() -> None:
     big = "x" * (9 * 1024 * 1024)  # beyond the 8 MiB a single message may carry
-    assert first_problem([("snapshot", typed_log(big)[0])]) is None
+    assert first_problem([("checkpoint", typed_log(big)[0])]) is None
 
 
 def test_garbage_is_named_by_its_label_with_the_reason() -> None:
