@@ -37,7 +37,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from cluster.messages import BadMessage, Kind, Message, decode, encode, new_origin
-from collab.fanout import RemoteRoom
+from collab.fanout import FanoutCounts, RemoteRoom
 from collab.persistence import DocumentStore
 
 logger = logging.getLogger("cluster.redis_fanout")
@@ -50,29 +50,26 @@ _OUTAGE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 class RedisFanout:
     """Carries committed edits, presence and link changes between processes through Redis."""
 
+    clustered = True
+
     def __init__(
         self,
         url: str,
         store: DocumentStore,
         *,
-        on_access: Callable[[int], None] = lambda note: None,
         prefix: str = "collab",
         head_check_s: float = 1.0,
         alive_ttl_s: float = 5.0,
         max_carried_bytes: int = MAX_CARRIED_BYTES,
     ) -> None:
-        """Fan out through the Redis at ``url``; ``store`` is what the head check reads.
-
-        ``on_access(note)`` is called when another process changed a note's links
-        (rotated or deleted): this process then checks the peers it admitted.
-        """
+        """Fan out through the Redis at ``url``; ``store`` is what the head check reads."""
         self.origin = new_origin()
         self.head_check_s = head_check_s
         self.alive_ttl_s = alive_ttl_s
         self.published = self.received = self.dropped = self.outages = 0
         self._url = url
         self._store = store
-        self.on_access = on_access
+        self._on_access: Callable[[int], None] = lambda note: None
         self._prefix = prefix
         self._control = f"{prefix}:control"
         self._max_carried = max_carried_bytes
@@ -95,9 +92,9 @@ class RedisFanout:
         self._subscribed: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
-    @property
-    def connected(self) -> bool:
-        return self._up.is_set()
+    def counts(self) -> FanoutCounts:
+        up = self._up.is_set()
+        return FanoutCounts(up, self.published, self.received, self.dropped, self.outages)
 
     def follows(self, note: int) -> bool:
         """Whether this process hears the note's channel now."""
@@ -169,6 +166,9 @@ class RedisFanout:
     def access_changed(self, note: int) -> None:
         """This process changed the note's links: the others check their peers of it."""
         self._enqueue(self._control, encode(Message(Kind.ACCESS, self.origin, position=note)))
+
+    def hear_access(self, changed: Callable[[int], None]) -> None:
+        self._on_access = changed
 
     def _send(self, note: int, message: Message) -> None:
         self._enqueue(self._channel(note), encode(message))
@@ -275,7 +275,7 @@ class RedisFanout:
             if message.kind is Kind.GONE:
                 self._forget_process(message.origin)
             elif message.kind is Kind.ACCESS:
-                self.on_access(message.position)
+                self._on_access(message.position)
             return
         try:
             note = int(channel.rsplit(b":", 1)[1])

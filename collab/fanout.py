@@ -12,6 +12,8 @@ Everything here is called on the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -49,8 +51,29 @@ class RemoteRoom(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FanoutCounts:
+    """What a fan-out has done since it started, as the metrics read it."""
+
+    connected: bool  # it hears the other processes now
+    published: int  # messages sent to the other processes
+    received: int  # messages heard from them
+    dropped: int  # messages not sent (the other side was away): the head check repairs them
+    outages: int  # times it lost the other processes
+
+
 class Fanout(Protocol):
-    """Carries a note's committed edits and presence between processes."""
+    """Carries a note's committed edits and presence between processes.
+
+    Rooms and the manager call the first six methods; the edge reads
+    :attr:`clustered` and :meth:`counts`, and hears link changes through
+    :meth:`hear_access`.
+    """
+
+    @property
+    def clustered(self) -> bool:
+        """Whether other processes may serve, and write, the same notes."""
+        ...
 
     def watch(self, room: RemoteRoom) -> None:
         """A room of this note opened here: hear the others, and let them hear it."""
@@ -76,9 +99,19 @@ class Fanout(Protocol):
         """This process replaced a link of the note, or deleted it: the others check theirs."""
         ...
 
+    def hear_access(self, changed: Callable[[int], None]) -> None:
+        """Call ``changed(note)`` when another process replaced a link of the note or deleted it."""
+        ...
+
+    def counts(self) -> FanoutCounts:
+        """What it has done since it started, for the metrics."""
+        ...
+
 
 class NoFanout:
-    """One process: nothing to tell anyone."""
+    """One process: nothing to tell anyone, nothing to hear."""
+
+    clustered = False
 
     def watch(self, room: RemoteRoom) -> None:
         pass
@@ -97,6 +130,12 @@ class NoFanout:
 
     def access_changed(self, note: int) -> None:
         pass
+
+    def hear_access(self, changed: Callable[[int], None]) -> None:
+        pass  # no other process changes links
+
+    def counts(self) -> FanoutCounts:
+        return FanoutCounts(connected=False, published=0, received=0, dropped=0, outages=0)
 
 
 NO_FANOUT = NoFanout()

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import cast
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +30,7 @@ from web.deps import Services
 from web.headers import ApiHeaders
 from web.housekeeping import purging, thinning
 from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
-from web.metrics import FanoutState, Metrics
+from web.metrics import Metrics
 from web.routes import (
     api,
     history,
@@ -143,15 +142,15 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 keeping(SummaryKeeper(engine, rooms, store)) as keeper,
                 indexing(engine, store),
             ):
-                clustered = bool(settings.redis_url)
+                clustered = fanout.clustered
                 grants = GrantCache(max_age_s=CLUSTER_GRANT_AGE_S if clustered else None)
                 links = LinkWatch(engine, rooms, grants) if clustered else None
                 if links is not None:
-                    fanout.on_access = links.changed  # type: ignore[attr-defined]
+                    fanout.hear_access(links.changed)
                 rooms.on_closed = keeper.closed
                 metrics.watch(rooms)
                 if clustered:
-                    metrics.watch_fanout(cast(FanoutState, fanout))  # a RedisFanout
+                    metrics.watch_fanout(fanout)
                 services.append(
                     Services(settings, engine, store, rooms, metrics, grants, summaries=keeper)
                 )

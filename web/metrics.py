@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -34,6 +33,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from collab.errors import CloseCode
+from collab.fanout import Fanout
 from collab.manager import RoomManager
 from collab.peer import Role
 
@@ -118,7 +118,7 @@ class Metrics:
         """Read the connection and room gauges from ``rooms`` at each scrape."""
         self.registry.register(_RoomGauges(rooms))
 
-    def watch_fanout(self, fanout: FanoutState) -> None:
+    def watch_fanout(self, fanout: Fanout) -> None:
         """Read the Redis fan-out's state and message counts at each scrape."""
         self.registry.register(_FanoutMetrics(fanout))
 
@@ -176,26 +176,14 @@ class _RoomGauges(Collector):
         )
 
 
-class FanoutState(Protocol):
-    """What the metrics read of the Redis fan-out (:class:`cluster.redis_fanout.RedisFanout`)."""
-
-    @property
-    def connected(self) -> bool: ...
-
-    published: int
-    received: int
-    dropped: int
-    outages: int
-
-
 class _FanoutMetrics(Collector):
     """The Redis fan-out's metrics, read from it at each scrape (so it pays nothing)."""
 
-    def __init__(self, fanout: FanoutState) -> None:
+    def __init__(self, fanout: Fanout) -> None:
         self._fanout = fanout
 
     def collect(self) -> Iterator[Metric]:
-        fanout = self._fanout
+        fanout = self._fanout.counts()
         yield GaugeMetricFamily(
             "collab_redis_connected",
             "1 while this process is subscribed to Redis and hears from it, else 0.",
