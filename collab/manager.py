@@ -271,7 +271,7 @@ class RoomManager:
             fanout=self.fanout,
             lane=self.lane,
         )
-        self.fanout.watch(slot.room.remote)
+        slot.room.remote.watch()
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
             "opened note=%s in %d ms (%d logged updates after its checkpoint)",
@@ -339,7 +339,7 @@ class RoomManager:
         if self._slots.get(slot.note) is slot:
             del self._slots[slot.note]
         if slot.room is not None:
-            self.fanout.unwatch(slot.room.remote)
+            slot.room.remote.unwatch()
 
     def disconnect(
         self, note: int, code: CloseCode, reason: str, *, admitted_by: str | None = None

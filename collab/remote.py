@@ -1,20 +1,78 @@
 """A room's side of the fan-out: what it tells the note's rooms in other processes,
 and what they tell it.
 
-Each :class:`~collab.room.Room` owns one :class:`RemoteSide`; the fan-out
-(:mod:`collab.fanout`) watches it while the room is open. With one process
-(:data:`~collab.fanout.NO_FANOUT`) nothing ever calls in, and what goes out is
-dropped.
+Each :class:`~collab.room.Room` owns one :class:`Side`. When other processes
+serve the note too (a clustered :class:`~collab.fanout.Fanout`) it is a
+:class:`RemoteSide`, which the fan-out watches while the room is open, and which
+keeps the room level with the log through a :class:`~collab.logsync.LogSync`.
+With one process it is a :class:`LocalSide`, a null side: every peer is here,
+and the log's positions are the room's own pipeline's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import Protocol
 
-from collab.fanout import NO_FANOUT, Fanout
+from collab.fanout import Fanout
 from collab.logsync import LogSync
 from collab.peer import Peer
 from collab.presence import PresenceRelay
+
+
+class Side(Protocol):
+    """What a room, and those who act on it, ask of its side toward other processes."""
+
+    def peer_count(self) -> int:
+        """Peers in the note's room, in every process serving it."""
+        ...
+
+    def peers_changed(self) -> None:
+        """A peer joined or left here."""
+        ...
+
+    def known(self) -> int:
+        """The last log position the room's document is known to hold."""
+        ...
+
+    async def settle(self) -> None:
+        """Bring the document level with the log now (before an edit made apart from it)."""
+        ...
+
+    def watch(self) -> None:
+        """The room opened: hear the other processes."""
+        ...
+
+    def unwatch(self) -> None:
+        """The room closed, or broke."""
+        ...
+
+
+class LocalSide:
+    """One process's :class:`Side`: nobody to tell, nothing to hear, no log to follow."""
+
+    def __init__(self, peers: Collection[Peer], head: Callable[[], int]) -> None:
+        """``head()`` is the position of the room's last committed append."""
+        self._peers = peers
+        self._head = head
+
+    def peer_count(self) -> int:
+        return len(self._peers)
+
+    def peers_changed(self) -> None:
+        pass
+
+    def known(self) -> int:
+        return self._head()  # only this room writes the note's log
+
+    async def settle(self) -> None:
+        pass  # the document holds the whole log already
+
+    def watch(self) -> None:
+        pass
+
+    def unwatch(self) -> None:
+        pass
 
 
 class RemoteSide:
@@ -41,11 +99,6 @@ class RemoteSide:
         self._broken = broken
         self._counts: dict[str, int] = {}  # other processes' peers in the note
 
-    @property
-    def clustered(self) -> bool:
-        """Whether other processes may write this note too."""
-        return self.fanout is not NO_FANOUT
-
     def peer_count(self) -> int:
         """Peers in the note's room, in every process serving it."""
         return len(self._peers) + sum(self._counts.values())
@@ -53,6 +106,22 @@ class RemoteSide:
     def peers_here(self) -> int:
         """Peers this process serves in the note."""
         return len(self._peers)
+
+    def known(self) -> int:
+        """The last log position the room's document is known to hold."""
+        return self._log.known
+
+    async def settle(self) -> None:
+        """Read and apply the log after what the document holds, now."""
+        await self._log.settle()
+
+    def watch(self) -> None:
+        """The room opened: hear the other processes, and let them hear it."""
+        self.fanout.watch(self)
+
+    def unwatch(self) -> None:
+        """The room closed, or broke."""
+        self.fanout.unwatch(self)
 
     # -- what this process tells the others --------------------------------------------
 

@@ -182,8 +182,7 @@ async def restore(
     """
     if room.broken:
         raise StorageFailed("this note could not be saved; try again")
-    if room.remote.clustered:  # other processes write too: diff from the latest
-        await room.log.settle()
+    await room.remote.settle()  # other processes may write too: diff from the latest
     typing = [c for c in room.typing.typing(live_typing_s) if not _restorers(room, c, author)]
     base, base_text = room.replica.doc.get_update(), str(room.replica.text)
     edit = await edit_apart(base, base_text, text, room.replica.stored_limits, typing)
@@ -218,8 +217,7 @@ async def undo(room: Room, before: Sequence[bytes], after: Sequence[bytes], auth
     """Apply the inverse of a restore (see :func:`undo_change`) as ``author``'s edit."""
     if room.broken:
         raise StorageFailed("this note could not be saved; try again")
-    if room.remote.clustered:  # the copy must hold nothing the room lacks
-        await room.log.settle()
+    await room.remote.settle()  # the copy must hold nothing the room lacks
     now, clients = room.doc.get_update(), room.replica.clocks().keys()
     update, kept_inside = await asyncio.to_thread(undo_change, before, after, now, clients)
     if update is None:

@@ -50,7 +50,7 @@ from collab.protocol import (
     SyncUpdate,
 )
 from collab.ratelimit import TokenBucket
-from collab.remote import RemoteSide
+from collab.remote import LocalSide, RemoteSide, Side
 from collab.replica import Replica, Trackers
 from collab.restoring import TypingClocks
 from collab.sliced import Lane
@@ -104,11 +104,10 @@ class Room:
             publish=partial(fanout.presence, note),
         )
         self.typing = TypingClocks(self.replica.clocks)  # who typed lately: see restoring
-        catch_up = spawner(self._tasks, lambda: self.log.catch_up_or_wait())
-        self.log = LogSync(note, store, self.replica, self._peers, head, catch_up, events)
-        self.remote = RemoteSide(
-            note, self._peers, self.log, self.presence, fanout, lambda: self.broken
-        )
+        remote = self._side(fanout, store, head, events)
+        self.remote: Side = remote
+        # One process: nobody to tell, and the log's positions are the pipeline's own.
+        linked = remote.committed if isinstance(remote, RemoteSide) else None
         self.pipeline = WritePipeline(
             note,
             store,
@@ -119,14 +118,21 @@ class Room:
             since_checkpoint=since_checkpoint,
             head=head,
             events=events,
-            # One process: nobody to tell, and the log's positions are the pipeline's own.
-            on_committed=self.remote.committed if self.remote.clustered else None,
-            logged_state=None if self.remote.clustered else self.replica.logged_state,
+            on_committed=linked,
+            logged_state=None if linked is not None else self.replica.logged_state,
             on_batch=self.typing.sample,
         )
         self.edits = Edits(
             note, self.replica, self.pipeline, config.limits, lane or Lane(), lambda: self.broken
         )
+
+    def _side(self, fanout: Fanout, store: DocumentStore, head: int, events: RoomEvents) -> Side:
+        """The room's side toward other processes: a null one when no other serves the note."""
+        if not fanout.clustered:
+            return LocalSide(self._peers, lambda: self.pipeline.head)
+        catch_up = spawner(self._tasks, lambda: log.catch_up_or_wait())
+        log = LogSync(self.note, store, self.replica, self._peers, head, catch_up, events)
+        return RemoteSide(self.note, self._peers, log, self.presence, fanout, lambda: self.broken)
 
     def __repr__(self) -> str:
         return f"<Room note={self.note} peers={len(self._peers)}>"

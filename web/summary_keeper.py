@@ -42,7 +42,7 @@ SECONDS_PER_CHAR = 2e-8
 
 def position_of(room: Room) -> int:
     """The last log position the room's document is known to hold."""
-    return room.log.known if room.remote.clustered else room.pipeline.head
+    return room.remote.known()
 
 
 class SummaryKeeper:

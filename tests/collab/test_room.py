@@ -16,6 +16,7 @@ from collab.config import RoomConfig
 from collab.errors import ChannelClosed, CloseCode
 from collab.peer import Role
 from collab.persistence import MemoryStore
+from collab.remote import LocalSide
 from collab.room import Room
 
 NOTE = 1
@@ -656,3 +657,16 @@ async def test_newcomers_with_the_same_state_vector_get_each_edit_made_between_t
         await restoring.restore(room, "goodbye", "ana", live_typing_s=0)
         async with MemoryClient.join(serving(room), "dan") as dan:
             assert str(dan.text) == "goodbye"
+
+
+async def test_a_room_of_a_single_process_has_a_null_side_that_follows_its_own_commits() -> None:
+    store = MemoryStore()
+    room = make_room(store)  # the default fan-out: NO_FANOUT, one process
+    assert isinstance(room.remote, LocalSide)  # never a LogSync or a RemoteSide
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        assert room.remote.peer_count() == 1
+        for count, (index, text) in enumerate([(0, "ab"), (2, "c")], start=1):
+            await ana.edit(index, text)
+            await asyncio.wait_for(store_has(store, count), 2)
+            await room.pipeline.settled()
+            assert room.remote.known() == room.pipeline.head == count
