@@ -1,11 +1,11 @@
 """How a note's room reaches the same note's rooms in other processes: a small interface.
 
-A single process needs none of this: :data:`NO_FANOUT` does nothing. With several
-processes (:class:`cluster.redis_fanout.RedisFanout`, made by
-:func:`cluster.fanout_for`), the database stays the only truth and the fan-out is
-a doorbell: a room tells the others what it committed and at which log position,
-and a room that misses a message (or sees positions skip) reads the log from the
-database instead. So a lost message costs latency, never data.
+A single process needs none of this: :data:`NO_FANOUT` does nothing. With
+several processes (:class:`cluster.redis_fanout.RedisFanout`, made by
+:func:`cluster.factory.fanout_for`), the database stays the only truth and the
+fan-out is a doorbell: a room tells the others what it committed and at which
+log position, and a room that misses a message (or sees positions skip) reads
+the log from the database instead. So a lost message costs latency, never data.
 
 Everything here is called on the event loop.
 """

@@ -17,7 +17,7 @@ from functools import partial
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cluster import fanout_for
+from cluster.factory import fanout_for
 from collab.config import RoomConfig
 from collab.events import NO_EVENTS
 from collab.manager import RoomManager
