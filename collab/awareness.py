@@ -8,7 +8,7 @@ re-encoded from that state and lists only the entries that advanced: an echo
 of a state the room already holds goes nowhere, which is what stops the echo
 storm of relaying servers (each stock client answers every awareness frame it
 is sent). Renewals (same state, newer clock) are relayed a few seconds late,
-several in one frame (see ``Room._delay_renewal``)."""
+several in one frame (see ``PresenceRelay._delay_renewal``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic's entry point: runs the migrations on the connection ``storage.db.migrate`` passes."""
+"""Alembic's entry point: runs the migrations on the connection ``storage.db._migrate`` passes."""
 
 from __future__ import annotations
 
