@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from support.ci import IN_CI
 from support.live import LiveServer, reap_discarded
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.services import Postgres, postgres_server
 
 from storage.db import create_schema, make_engine
@@ -23,7 +23,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_server(tmp_path: Path, database_url: str) -> Iterator[type[ServerProcess]]:
+def make_server(tmp_path: Path, database_url: str) -> Iterator[MakeServer]:
     """Build servers over the test's database; every one is stopped afterwards."""
     started: list[ServerProcess] = []
 
@@ -34,15 +34,15 @@ def make_server(tmp_path: Path, database_url: str) -> Iterator[type[ServerProces
         started.append(server)
         return server
 
-    yield factory  # type: ignore[misc]
+    yield factory
     for server in started:
         server.discard()
 
 
 @pytest.fixture
-def server(make_server: type[ServerProcess]) -> ServerProcess:
+def server(make_server: MakeServer) -> ServerProcess:
     """A running server on a fresh database."""
-    return make_server().start()  # type: ignore[call-arg]
+    return make_server().start()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from browser.notepage import NoteTab, PersonFactory, wait_until
 from playwright.sync_api import Locator, expect
 from support.databases import database_write_lock
 from support.http import http
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ WITHOUT_BUDGET = f"# Plan\n\n{SCHEDULE}\n"
 
 
 @pytest.fixture
-def server(make_server: type[ServerProcess]) -> ServerProcess:
+def server(make_server: MakeServer) -> ServerProcess:
     return make_server("--version-gap-s", "1").start()  # type: ignore[call-arg]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from browser.notepage import PersonFactory
 from playwright.sync_api import expect
-from support.server import ServerProcess
+from support.server import MakeServer
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_full_note_says_so_and_lets_the_late_comer_try_again(
-    make_server: type[ServerProcess], person: PersonFactory
+    make_server: MakeServer, person: PersonFactory
 ) -> None:
     server = make_server("--max-connections-per-note", "1").start()  # type: ignore[call-arg]
     note = server.post_note("# Small room\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from support.http import http
 from support.server import free_port
@@ -74,6 +75,7 @@ class LiveServer:
         self._logs = _Lines()
         self._level = logging.WARNING
         self._server: Server | None = None
+        self._app: FastAPI | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -87,8 +89,8 @@ class LiveServer:
     @property
     def services(self) -> Services:
         """The running server's parts, for tests that inject a fault into one."""
-        assert self._server is not None
-        services = self._server.config.app.state.services
+        assert self._app is not None
+        services = self._app.state.services
         assert isinstance(services, Services)
         return services
 
@@ -98,7 +100,7 @@ class LiveServer:
         root.addHandler(self._logs)
         self._level = root.level
         root.setLevel(logging.INFO)
-        app = create_app(self.settings)
+        app = self._app = create_app(self.settings)
         self._server = Server(_uvicorn_config(app, self.settings), app)
         self._logs.thread = f"{SERVER_THREAD} :{self.settings.port}"
         self._thread = threading.Thread(

@@ -20,7 +20,7 @@ class MemoryClient:
 
     def __init__(self, channel: MemoryChannel) -> None:
         self.channel = channel
-        self.doc: pycrdt.Doc = pycrdt.Doc()
+        self.doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
         self.text = self.doc.get("content", type=pycrdt.Text)
         self.frames: list[bytes] = []
         self.answers: set[int] = set()  # indices of frames that answered a roundtrip()

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +21,10 @@ class Served(Protocol):
     def ws_url(self) -> str: ...
 
     def post_note(self, content: str | None = None) -> dict[str, str]: ...
+
+
+def _shows(marker: str) -> Callable[[YClient], bool]:
+    return lambda client: marker in str(client.text)
 
 
 class OtherNote:
@@ -38,7 +42,7 @@ class OtherNote:
             started = time.perf_counter()
             self.sent_at.append(time.monotonic())
             self.writer.append(marker)
-            await self.watcher.wait_until(lambda c, m=marker: m in str(c.text), timeout_s=10)
+            await self.watcher.wait_until(_shows(marker), timeout_s=10)
             self.delays_ms.append((time.perf_counter() - started) * 1000)
             n += 1
             await asyncio.sleep(0.02)

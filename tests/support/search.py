@@ -9,20 +9,22 @@ from typing import Any
 from support.http import http
 
 
-def search(server: Any, q: str, tokens: list[str], *, deleted: bool = False) -> list[dict]:
+def search(
+    server: Any, q: str, tokens: list[str], *, deleted: bool = False
+) -> list[dict[str, Any]]:
     response = http.post(
         f"{server.url}/api/search",
         json={"q": q, "tokens": tokens, "deleted": deleted},
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    results: list[dict] = response.json()["results"]
+    results: list[dict[str, Any]] = response.json()["results"]
     return results
 
 
 async def wait_found(
     server: Any, q: str, tokens: list[str], *, deleted: bool = False, timeout_s: float = 10.0
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Poll until the search finds something; the results (raises after ``timeout_s``)."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -10,7 +10,7 @@ import sys
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -172,3 +172,12 @@ class ServerProcess:
 
     def get_note(self, token: str) -> httpx.Response:
         return http.get(f"{self.url}/api/notes/{token}", timeout=10)
+
+
+class MakeServer(Protocol):
+    """The ``make_server`` fixture: a server process over the test's database (or
+    ``db``), with these command-line arguments and environment, not yet started."""
+
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, db: Path | str | None = None
+    ) -> ServerProcess: ...

@@ -24,7 +24,7 @@ class YClient:
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
-        self.doc: pycrdt.Doc = pycrdt.Doc()
+        self.doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
         self.text = self.doc.get("content", type=pycrdt.Text)
         self.synced = asyncio.Event()
         self.closed = asyncio.Event()

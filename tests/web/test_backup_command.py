@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.yclient import YClient
 
 from web.cli import main
@@ -46,8 +46,8 @@ def numbered(text: str) -> list[str]:
 
 
 async def test_a_backup_taken_while_people_type_has_every_edit_committed_before_it(
-    make_server, db_path: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    make_server: MakeServer, db_path: Path, tmp_path: Path
+) -> None:
     server: ServerProcess = make_server().start()
     tokens = [server.post_note()["id"] for _ in range(3)]
     dest = tmp_path / "backup.db"

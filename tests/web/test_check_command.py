@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.databases import append_raw, notes_database, scramble_page_of
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.yclient import YClient
 
 from web.cli import main
@@ -51,7 +51,9 @@ async def edit(server: ServerProcess, token: str, rounds: int) -> str:
         return str(watcher.text)
 
 
-async def test_what_a_server_wrote_passes_even_while_it_runs(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_what_a_server_wrote_passes_even_while_it_runs(
+    make_server: MakeServer, db_path: Path
+) -> None:
     server = make_server("--compact-after-updates=20").start()
     tokens = [server.post_note(f"# note {i}\n")["id"] for i in range(3)]
     for token in tokens:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import websockets
 from support.http import http
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.sql import query
 from support.yclient import YClient
 from websockets.exceptions import ConnectionClosed
@@ -61,8 +61,8 @@ async def type_until_killed(server: ServerProcess, token: str, start: int) -> st
 
 @pytest.mark.parametrize("durability", ["full", "normal"])
 async def test_every_edit_a_watcher_received_survives_sigkill(
-    make_server,
-    durability: str,  # type: ignore[no-untyped-def]
+    make_server: MakeServer,
+    durability: str,
 ) -> None:
     server = make_server(f"--durability={durability}").start()
     token = server.post_note()["id"]
@@ -108,7 +108,9 @@ async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> N
         assert str(client.text) == "># Title\nbody text"
 
 
-async def test_checkpoints_then_restart_give_the_same_text(make_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_checkpoints_then_restart_give_the_same_text(
+    make_server: MakeServer, database_url: str
+) -> None:
     server = make_server("--compact-after-updates=10", "--room-grace-s=0.2").start()
     token = server.post_note()["id"]
     async with (
@@ -132,8 +134,8 @@ async def test_checkpoints_then_restart_give_the_same_text(make_server, database
 
 
 async def test_an_idle_note_gets_a_checkpoint_after_quiet_seconds(
-    make_server, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+    make_server: MakeServer, database_url: str
+) -> None:
     server = make_server("--compact-after-idle-s=0.3").start()
     token = server.post_note()["id"]
     async with (
@@ -169,7 +171,7 @@ async def test_edits_keep_flowing_in_other_notes_when_one_client_misbehaves(
 
 @pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 def test_sigterm_with_the_database_locked_stops_in_bounded_time_refuses_newcomers_and_exits_6(
-    make_server,  # type: ignore[no-untyped-def]
+    make_server: MakeServer,
     db_path: Path,
 ) -> None:
     # 8da4d82 exited 0, the status the README keeps for "every pending write finished".
@@ -210,7 +212,7 @@ def test_sigterm_with_the_database_locked_stops_in_bounded_time_refuses_newcomer
 
 
 def test_a_restore_killed_midway_leaves_the_note_restored_or_untouched(
-    make_server,  # type: ignore[no-untyped-def]
+    make_server: MakeServer,
 ) -> None:
     server = make_server().start()
     original = "".join(f"paragraph {i}: " + "words " * 30 + "\n\n" for i in range(200))

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from support.faults import break_appends_holding
 from support.http import http
 from support.live import LiveServer
+from support.server import MakeServer
 from support.yclient import YClient
 
 from web import cli
@@ -134,7 +135,7 @@ SqlDocumentStore._append_all = failing
 
 @pytest.mark.sqlite_only
 async def test_a_served_process_whose_writer_cannot_go_on_exits_with_status_4(
-    tmp_path: Path, make_server: Any
+    tmp_path: Path, make_server: MakeServer
 ) -> None:
     """What a supervisor sees (systemd's ``Restart=``, a container's restart policy)."""
     faults = tmp_path / "faults"

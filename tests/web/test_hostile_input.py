@@ -19,7 +19,7 @@ import pytest
 from support.http import http
 from support.live import LiveServer
 from support.othernote import other_note_typing
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -215,7 +215,7 @@ def mutations(seed: int, count: int) -> list[bytes]:
 
 
 async def test_garbage_from_many_connections_leaves_other_notes_unharmed(
-    make_server,  # type: ignore[no-untyped-def]
+    make_server: MakeServer,
 ) -> None:
     server = make_server("--max-message-bytes=8388608").start()  # its own: it restarts it
     token = server.post_note("the attacked note")["id"]

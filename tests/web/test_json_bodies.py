@@ -9,7 +9,7 @@ import pytest
 from support.http import http
 from support.live import LiveServer
 from support.rawhttp import connect, read_until_closed, status_of
-from support.server import ServerProcess
+from support.server import MakeServer
 
 JSON = {"content-type": "application/json"}
 LIST_OF_EMPTY_OBJECTS = b"[" + b",".join([b"{}"] * 2_790_000) + b"]"  # 8.37 MB, under 8 MiB
@@ -45,7 +45,7 @@ def test_a_body_that_is_refused_still_counts_against_the_rate_of_new_notes(
     ids=["a new note", "a link that opens no note"],
 )
 def test_a_list_of_millions_of_values_is_refused_without_parsing_it(
-    make_server: Callable[..., ServerProcess], path: str, status: int, problems: list[str] | None
+    make_server: MakeServer, path: str, status: int, problems: list[str] | None
 ) -> None:
     server = make_server().start()
     assert server.proc is not None

@@ -10,7 +10,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ import pytest
 from support.faults import break_appends_holding
 from support.http import http
 from support.live import LiveServer
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 
@@ -74,7 +74,7 @@ async def edit_rotate_and_export(server: ServerProcess) -> Session:
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_a_session_logs_no_token_and_no_note_text(
-    make_server: Callable[..., ServerProcess], log_format: str
+    make_server: MakeServer, log_format: str
 ) -> None:
     session = await edit_rotate_and_export(make_server(f"--log-format={log_format}").start())
     for secret in session.secrets:
@@ -86,7 +86,7 @@ async def test_a_session_logs_no_token_and_no_note_text(
     assert "join note=1" in session.log and "leave note=1" in session.log
 
 
-async def test_text_lines_read_as_before(make_server: Callable[..., ServerProcess]) -> None:
+async def test_text_lines_read_as_before(make_server: MakeServer) -> None:
     session = await edit_rotate_and_export(make_server().start())
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
     assert re.search(
@@ -115,7 +115,7 @@ def one(entries: list[dict[str, Any]], logger: str, starts: str) -> dict[str, An
 
 
 async def test_every_json_line_is_an_object_with_the_events_fields(
-    make_server: Callable[..., ServerProcess],
+    make_server: MakeServer,
 ) -> None:
     session = await edit_rotate_and_export(make_server("--log-format=json").start())
     entries = json_lines(session.log)

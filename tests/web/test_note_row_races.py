@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 
 import httpx
 from support.http import http
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.sql import query
 from support.yclient import YClient
 from websockets.exceptions import ConnectionClosed
@@ -96,7 +95,7 @@ async def _kept_and_editable(server: ServerProcess, token: str, acked: list[str]
 
 
 async def test_deleting_a_note_while_five_people_type_loses_no_acknowledged_edit(
-    make_server: Callable[[], ServerProcess],
+    make_server: MakeServer,
 ) -> None:
     server = make_server().start()
     notes: list[tuple[str, list[str]]] = []

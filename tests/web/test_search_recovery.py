@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from support.search import search, wait_found
-from support.server import ServerProcess
+from support.server import MakeServer, ServerProcess
 from support.sql import query
 from support.yclient import YClient
 
@@ -52,7 +52,7 @@ async def type_until_killed(server: ServerProcess, token: str, words: list[str])
 
 
 async def test_after_a_sigkill_during_a_burst_every_committed_word_is_findable(
-    make_server: type[ServerProcess],
+    make_server: MakeServer,
 ) -> None:
     server = make_server().start()
     note = server.post_note("Burst\n")
@@ -70,7 +70,7 @@ async def test_after_a_sigkill_during_a_burst_every_committed_word_is_findable(
 
 @pytest.mark.sqlite_only  # check reads SQLite files; reindex is tested on both below
 async def test_check_reports_an_index_behind_or_wrong_and_reindex_mends_it(
-    make_server: type[ServerProcess],
+    make_server: MakeServer,
 ) -> None:
     server = make_server().start()
     notes = [server.post_note(f"Note {i}\nword{i}a and more") for i in range(3)]
@@ -99,7 +99,7 @@ async def test_check_reports_an_index_behind_or_wrong_and_reindex_mends_it(
     )
 
 
-async def test_reindex_rebuilds_the_index_from_the_log(make_server: type[ServerProcess]) -> None:
+async def test_reindex_rebuilds_the_index_from_the_log(make_server: MakeServer) -> None:
     server = make_server().start()
     note = server.post_note("Ledger\nbalance sheet")
     async with YClient.connect(server.ws_url, note["id"]) as ana:

@@ -16,7 +16,7 @@ from support.ci import IN_CI
 from support.databases import notes_database, scramble_page_of
 from support.http import http
 from support.live import LiveServer
-from support.server import free_port
+from support.server import MakeServer, free_port
 from support.yclient import YClient
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -169,7 +169,9 @@ def test_a_database_on_a_read_only_mount_is_refused_in_one_line(
     assert "mount it read-write" in line
 
 
-async def test_a_damaged_wal_is_refused_and_left_as_it_was(make_server, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_damaged_wal_is_refused_and_left_as_it_was(
+    make_server: MakeServer, db_path: Path
+) -> None:
     # 205f207 started, silently without every transaction after the damaged frame.
     server = make_server().start()
     token = server.post_note("# Written after the WAL began")["id"]

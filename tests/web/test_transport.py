@@ -204,7 +204,7 @@ def test_a_peer_that_answers_no_ping_is_closed_with_1011_as_the_readme_says(
 
 
 async def test_a_websocket_outlives_the_request_head_timeout(
-    make_live,  # type: ignore[no-untyped-def]
+    make_live: Callable[..., LiveServer],
 ) -> None:
     """The HTTP connection's deadlines end once it becomes a websocket (it was closed with
     408 once the head timeout passed after the upgrade)."""
