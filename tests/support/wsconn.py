@@ -67,6 +67,13 @@ class Connection:
             frames += [e for e in self.client.events_received() if isinstance(e, Frame)]
         return frames
 
+    async def closed_by_server(self, timeout_s: float = 5.0) -> None:
+        """Wait until the server ends the TCP connection (reads what it sent before)."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout_s):
+            while data := await loop.sock_recv(self.sock, 1 << 20):
+                self.client.receive_data(data)
+
     async def _receive(self) -> None:
         loop = asyncio.get_running_loop()
         data = await asyncio.wait_for(loop.sock_recv(self.sock, 1 << 20), 5)

@@ -11,16 +11,10 @@ undone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
+from support.waiting import until
 from support.wsconn import connection
-from websockets.frames import Frame, Opcode
-
-
-async def _until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.005)
+from websockets.frames import Close, Frame, Opcode
 
 
 async def test_binary_messages_go_to_the_receiver_in_order_and_not_to_receive() -> None:
@@ -28,22 +22,26 @@ async def test_binary_messages_go_to_the_receiver_in_order_and_not_to_receive() 
     async with connection() as conn:
         conn.set_receiver(got.append)
         conn.client_sends(*(Frame(Opcode.BINARY, b"edit %d" % i) for i in range(50)))
-        await _until(lambda: len(got) == 50)
+        await until(lambda: len(got) == 50, what="50 messages received")
         assert got == [b"edit %d" % i for i in range(50)]
         assert conn.server.queue.empty(), "nothing went the ASGI way"
 
 
 async def test_what_was_queued_first_is_received_first_then_the_receiver_takes_over() -> None:
-    got: list[bytes] = []
+    got: list[tuple[bytes, list[bytes]]] = []  # each message, and what the app had read then
+    read: list[bytes] = []
     async with connection() as conn:
         conn.client_sends(Frame(Opcode.BINARY, b"before the receiver"))
-        await _until(lambda: not conn.server.queue.empty())
-        conn.set_receiver(got.append)
-        conn.client_sends(Frame(Opcode.BINARY, b"after it"))
-        await asyncio.sleep(0.05)
-        assert got == [], "a message must not overtake the one queued before it"
-        assert (await conn.app_receive())["bytes"] == b"before the receiver"
-        await _until(lambda: got == [b"after it"])
+        await until(lambda: not conn.server.queue.empty(), what="the first message queued")
+        conn.set_receiver(lambda message: got.append((message, list(read))))
+        conn.client_sends(Frame(Opcode.BINARY, b"after it"), Frame(Opcode.PING, b"probe"))
+        # Nothing can overtake: while a message waits in the queue, uvicorn reads no
+        # more of the socket (so the ping is not answered yet either).
+        assert conn.server.read_paused
+        read.append((await conn.app_receive())["bytes"])
+        [pong] = await conn.frames(1)  # the server has parsed what came before the ping
+        assert pong.opcode == Opcode.PONG
+        assert got == [(b"after it", [b"before the receiver"])], "received in the wrong order"
 
 
 async def test_text_goes_through_receive_and_holds_back_what_follows_it() -> None:
@@ -65,7 +63,7 @@ async def test_a_fragmented_message_is_received_whole() -> None:
             Frame(Opcode.CONT, b"two ", fin=False),
             Frame(Opcode.CONT, b"three"),
         )
-        await _until(lambda: got == [b"one two three"])
+        await until(lambda: got == [b"one two three"], what="one two three received")
 
 
 async def test_without_a_receiver_messages_are_queued_again() -> None:
@@ -73,7 +71,7 @@ async def test_without_a_receiver_messages_are_queued_again() -> None:
     async with connection() as conn:
         conn.set_receiver(got.append)
         conn.client_sends(Frame(Opcode.BINARY, b"direct"))
-        await _until(lambda: got == [b"direct"])
+        await until(lambda: got == [b"direct"], what="direct received")
         conn.set_receiver(None)
         conn.client_sends(Frame(Opcode.BINARY, b"queued"))
         assert (await conn.app_receive())["bytes"] == b"queued"
@@ -88,8 +86,11 @@ async def test_nothing_is_received_once_the_app_has_sent_its_close() -> None:
         assert (await conn.app_receive())["type"] == "websocket.disconnect"  # uvicorn's own
         conn.client_sends(Frame(Opcode.BINARY, b"too late"))
         frames = await conn.frames(1)  # the server's close
-        await asyncio.sleep(0.05)
         assert [f.opcode for f in frames] == [Opcode.CLOSE]
+        # The client's close completes the handshake, and the server ends the connection
+        # only after it has parsed every frame sent before it: "too late" included.
+        conn.client_sends(Frame(Opcode.CLOSE, Close(1000, "").serialize()))
+        await conn.closed_by_server()
         assert got == []
         queued = [conn.server.queue.get_nowait() for _ in range(conn.server.queue.qsize())]
         assert all(message["type"] != "websocket.receive" for message in queued), queued
@@ -112,4 +113,4 @@ async def test_compressed_messages_are_received_decompressed() -> None:
         assert conn.server.conn.extensions
         conn.set_receiver(got.append)
         conn.client_sends(Frame(Opcode.BINARY, b"z" * 10_000))
-        await _until(lambda: got == [b"z" * 10_000])
+        await until(lambda: got == [b"z" * 10_000], what="the long message received")
