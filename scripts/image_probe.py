@@ -55,8 +55,8 @@ def stored(token: str) -> str:
 
 async def create_and_edit() -> dict[str, str]:
     wait_healthy()
-    created = httpx.post(
-        BASE + "/api/notes", json={"content": "# Made in a container\n"}, timeout=10
+    created = await asyncio.to_thread(
+        httpx.post, BASE + "/api/notes", json={"content": "# Made in a container\n"}, timeout=10
     )
     created.raise_for_status()
     token = created.json()["id"]

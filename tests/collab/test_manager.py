@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.memclient import MemoryClient
+from support.waiting import until
 
 from collab import protocol
 from collab.channel import MemoryChannel
@@ -37,8 +38,10 @@ async def test_two_connections_racing_to_open_a_note_share_one_load_and_one_room
         MemoryClient.join(serve(manager), "a", sync=False),
         MemoryClient.join(serve(manager), "b", sync=False),
     ):
-        while manager.rooms.get(1) is None or manager.rooms[1].peer_count < 2:
-            await asyncio.sleep(0.001)
+        await until(
+            lambda: 1 in manager.rooms and manager.rooms[1].peer_count == 2,
+            what="both connections in note 1's room",
+        )
         assert store.loads == 1
         assert len(manager.rooms) == 1
 
@@ -47,8 +50,7 @@ async def test_an_empty_room_closes_after_the_grace_period(manager: RoomManager)
     async with MemoryClient.join(serve(manager), "a") as a:
         await a.edit(0, "hi")
     assert 1 in manager.rooms
-    while 1 in manager.rooms:
-        await asyncio.sleep(0.01)
+    await until(lambda: 1 not in manager.rooms, what="the empty room closed")
     async with MemoryClient.join(serve(manager), "b") as b:
         assert str(b.text) == "hi"
 
@@ -62,8 +64,7 @@ async def test_a_reconnect_during_the_grace_period_keeps_the_room(manager: RoomM
         # grace period would have run out too.
         async with MemoryClient.join(serve(manager, 2), "c"):
             pass
-        while 2 in manager.rooms:
-            await asyncio.sleep(0.01)
+        await until(lambda: 2 not in manager.rooms, what="note 2's empty room closed")
         assert manager.rooms.get(1) is room
     store = manager.store
     assert isinstance(store, MemoryStore)
@@ -78,8 +79,8 @@ async def test_rooms_of_different_notes_are_separate(manager: RoomManager) -> No
         await a.edit(0, "one")
         store = manager.store
         assert isinstance(store, MemoryStore)
-        while not store.logs.get(1):  # stored, so broadcast to note 1's room by now
-            await asyncio.sleep(0.001)
+        # Stored, so broadcast to note 1's room by now.
+        await until(lambda: store.logs.get(1), what="note 1's edit stored")
         await a.roundtrip()
         await b.roundtrip()
         assert str(b.text) == ""

@@ -11,6 +11,7 @@ import pytest
 from interop.nodeclient import NodeClient
 from support.http import http
 from support.live import LiveServer
+from support.waiting import until
 
 pytestmark = pytest.mark.interop
 
@@ -102,8 +103,12 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
             restoring = asyncio.create_task(
                 client.post(f"/api/notes/{note['id']}/versions/{version['id']}/restore")
             )
-            while str(server.services.rooms.rooms[1].text) != text:  # applied, not yet sent
-                await asyncio.sleep(0.01)
+            await until(  # applied, not yet sent
+                lambda: str(server.services.rooms.rooms[1].text) == text,
+                what="the restore applied in the room",
+                timeout_s=20,
+                every_s=0.01,
+            )
             assert await cat.text() == "beta\n\ngamma\n"
             await cat.insert(len("beta\n\ngamma"), " and delta")
             server.services.store.writer.paused.set()

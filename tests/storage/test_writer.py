@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlmodel import Session
 from support.services import Postgres, postgres_server
 from support.sql import query
+from support.waiting import until
 
 from collab import document
 from collab.persistence import Edit
@@ -90,11 +91,8 @@ async def test_a_writer_that_cannot_reconnect_stops_loudly_and_fails_every_job(
         engine.dispose()  # and none is waiting in the pool
         with pytest.raises(RuntimeError, match="unexpected bug"):
             await asyncio.wait_for(store.append(note, Edit(BOOM)), 5)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while not stopped and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        assert stopped and "went away" in stopped[0]
+        await until(lambda: stopped, what="the writer stopped", timeout_s=10, every_s=0.05)
+        assert "went away" in stopped[0]
         assert store.failure == stopped[0]
         with pytest.raises(WriterStopped):
             await asyncio.wait_for(store.append(note, text_update(doc, "lost")), 5)

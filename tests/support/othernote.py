@@ -23,6 +23,9 @@ class Served(Protocol):
     def post_note(self, content: str | None = None) -> dict[str, str]: ...
 
 
+TESTS = str(Path(__file__).resolve().parent.parent)
+
+
 def _shows(marker: str) -> Callable[[YClient], bool]:
     return lambda client: marker in str(client.text)
 
@@ -81,8 +84,7 @@ async def other_note_typing_apart(server: Served) -> AsyncIterator[Apart]:
     holds the test's event loop, which would count against the server.
     """
     token = server.post_note()["id"]
-    tests = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "support.othernote", server.ws_url, token,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
