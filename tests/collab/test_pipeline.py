@@ -11,6 +11,7 @@ import asyncio
 import pycrdt
 from support.memclient import MemoryClient
 from support.memroom import NOTE, make_room, serving, store_has, stored_text
+from support.waiting import until
 
 from collab import document, protocol
 from collab.config import RoomConfig
@@ -81,8 +82,7 @@ async def test_a_checkpoint_equals_the_document_and_the_log_is_kept() -> None:
             await ana.edit(i, str(i))
             if i < 4:  # one logged update each (edits of one loop turn share one)
                 await asyncio.wait_for(store_has(store, i + 1), 2)
-        while 5 not in store.checkpoints_of(NOTE):
-            await asyncio.sleep(0.001)
+        await until(lambda: 5 in store.checkpoints_of(NOTE), what="a checkpoint at update 5")
         assert len(store.logs[NOTE]) == 5  # the history stays
         checkpoint = pycrdt.Doc()
         checkpoint.apply_update(store.checkpoints_of(NOTE)[5])
@@ -172,8 +172,8 @@ async def test_updates_committed_together_go_out_as_one_merged_frame() -> None:
         store.hold()
         await ana.edit(0, "a")
         await ben.edit(0, "b")
-        while len(stored_text(store)) < 2:  # both in the store, not yet committed
-            await asyncio.sleep(0.001)
+        # both in the store, not yet committed
+        await until(lambda: len(stored_text(store)) >= 2, what="both edits stored")
         store.release()
         await cat.wait_until(lambda c: len(str(c.text)) == 2)
         assert cat.kinds().count("SyncUpdate") == 1

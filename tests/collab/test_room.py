@@ -12,6 +12,7 @@ import contextlib
 import pycrdt
 from support.memclient import MemoryClient
 from support.memroom import NOTE, make_room, serving, store_has, stored_text
+from support.waiting import until
 
 from collab import protocol, restoring
 from collab.errors import ChannelClosed, CloseCode
@@ -232,8 +233,7 @@ async def test_keystrokes_are_not_charged_to_the_apply_budget() -> None:
 
 
 async def _peer_count(room: Room, count: int) -> None:
-    while room.peer_count != count:
-        await asyncio.sleep(0.001)
+    await until(lambda: room.peer_count == count, what=f"{count} peers in the room")
 
 
 async def test_a_full_room_refuses_one_more_peer_with_4429() -> None:

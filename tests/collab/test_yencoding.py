@@ -333,9 +333,10 @@ def test_a_megabyte_of_small_edits_checks_in_well_under_a_second() -> None:
     deletes += b"".join(varuint(3 * i) + varuint(1) for i in range(20_000))
     data = update(*typing, client=client, delete_set=deletes)
     assert len(data) > 1_000_000
-    start = time.perf_counter()
+    # The check's own CPU time (a loaded machine's wait for a core is not the check's cost).
+    start = time.thread_time()
     info = check_update(data, DEFAULT_LIMITS.for_stored())  # a stored note may hold such runs
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     assert (info.struct_count, info.delete_range_count) == (70_001, 20_000)
     with pytest.raises(InvalidUpdate, match="unmerged structs"):
         check_update(data)  # a message may not: yrs integrates the run in quadratic time
@@ -345,10 +346,10 @@ def test_a_megabyte_of_small_edits_checks_in_well_under_a_second() -> None:
 
 
 def assert_fast(check: Callable[[], object], seconds: float = 0.25) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a loaded machine's wait for a core is not the check's
     with pytest.raises(InvalidUpdate):
         check()
-    assert time.perf_counter() - start < seconds
+    assert time.thread_time() - start < seconds
 
 
 def test_thirty_thousand_nested_any_arrays_are_refused_at_the_depth_limit() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from collab.config import RoomConfig
 from collab.peer import Role
 from collab.persistence import MemoryStore
 from collab.room import Room
+from support.waiting import until
 
 NOTE = 1
 
@@ -29,13 +29,12 @@ def serving(room: Room, role: Role = Role.EDITOR) -> Callable[[MemoryChannel], A
 
 def stored_text(store: MemoryStore) -> str:
     """The note's text as its whole logged history makes it."""
-    doc: pycrdt.Doc = pycrdt.Doc()
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     for update in store.logs.get(NOTE, []):
         doc.apply_update(update)
     return str(doc.get("content", type=pycrdt.Text))
 
 
 async def store_has(store: MemoryStore, count: int) -> None:
-    """Return once the note's log holds ``count`` updates (wrap it in a timeout)."""
-    while len(store.logs.get(NOTE, [])) < count:
-        await asyncio.sleep(0.001)
+    """Return once the note's log holds ``count`` updates (fails after 5 s, saying so)."""
+    await until(lambda: len(store.logs.get(NOTE, [])) >= count, what=f"{count} updates stored")
