@@ -42,6 +42,8 @@ from storage.db import (
 from storage.updates import SqlDocumentStore
 from web.settings import Settings, env_name
 
+# The default of serve's --database-url (not Settings(): that reads every COLLAB_* variable).
+DEFAULT_DATABASE_URL: str = Settings.model_fields["database_url"].default
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -96,7 +98,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "--database-url",
             metavar="URL",
             help=f"the database, as for serve [env: {env_name('database_url')}] "
-            f"(default: {Settings().database_url})",
+            f"(default: {DEFAULT_DATABASE_URL})",
         )
 
 
@@ -112,7 +114,7 @@ def _positive(raw: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``backup``, ``check`` or ``migrate``; return the exit status."""
-    url = args.database_url or os.environ.get(env_name("database_url"), Settings().database_url)
+    url = args.database_url or os.environ.get(env_name("database_url"), DEFAULT_DATABASE_URL)
     try:
         path = sqlite_path(url)
         backend = make_url(url).get_backend_name()

@@ -55,8 +55,8 @@ def room_config(settings: Settings) -> RoomConfig:
     return RoomConfig(
         max_send_queue_messages=settings.max_send_queue_messages,
         max_awareness_state_bytes=settings.max_awareness_state_bytes,
-        checkpoint_after_updates=settings.compact_after_updates,
-        checkpoint_after_idle_s=settings.compact_after_idle_s,
+        checkpoint_after_updates=settings.checkpoint_after_updates,
+        checkpoint_after_idle_s=settings.checkpoint_after_idle_s,
         max_messages_per_s=settings.max_messages_per_s,
         message_burst=settings.message_burst,
         max_peers=settings.max_connections_per_note,

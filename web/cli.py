@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import socket
 import sys
 import time
@@ -19,7 +20,7 @@ from web import admin, logs, workers
 from web.app import create_app
 from web.deps import Services
 from web.http_transport import http_protocol, limits_from
-from web.settings import Settings, check, describe, env_name, from_env, parse_value
+from web.settings import InvalidSettings, Settings, check, choices, env_names, flags, load
 from web.transport import WebSocketProtocol
 
 EXIT_USAGE = 2
@@ -41,48 +42,60 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the collab-notes server. Every option can also be set with the "
         "environment variable shown; the command line wins.",
     )
-    for name, default, description, choices in describe():
-        flag = "--" + name.replace("_", "-")
-        help_text = f"{description} [env: {env_name(name)}]"
-        if isinstance(default, bool):
+    for name, field in Settings.model_fields.items():
+        env = ", or ".join(env_names(name))
+        help_text = f"{_plain(field.description or '')} [env: {env}] (default: {field.default})"
+        if field.annotation is bool:
             serve.add_argument(
-                flag,
-                dest=name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=help_text + f" (default: {default})",
+                *flags(name), dest=name, action=_GivenFlag, default=None, help=help_text
             )
         else:
-            metavar = "{" + ",".join(choices) + "}" if choices else name.split("_")[-1].upper()
+            allowed = choices(name)
+            metavar = "{" + ",".join(allowed) + "}" if allowed else name.split("_")[-1].upper()
             serve.add_argument(
-                flag,
-                dest=name,
-                metavar=metavar,
-                default=None,
-                choices=choices or None,
-                type=_typed(name),
-                help=help_text + f" (default: {default})",
+                *flags(name), dest=name, action=_Given, metavar=metavar, help=help_text
             )
     admin.add_commands(commands)
     return parser
 
 
-def _typed(name: str) -> Any:
-    def convert(raw: str) -> Any:
-        try:
-            return parse_value(name, raw)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+def _plain(markdown: str) -> str:
+    """A README description as ``--help`` text: links as their words, no backticks."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", markdown).replace("`", "")
+    return text.replace("%", "%%")  # argparse formats help with %
 
-    return convert
+
+class _Given(argparse.Action):
+    """Keeps the raw value with the flag it was given as (an old name, perhaps), for
+    ``load`` to parse like a variable and to name in a bad value's message."""
+
+    def __call__(
+        self, parser: Any, namespace: argparse.Namespace, values: Any, flag: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, (flag, values))
+
+
+class _GivenFlag(argparse.BooleanOptionalAction):
+    """``--x`` / ``--no-x``, kept with the flag it was given as."""
+
+    def __call__(
+        self, parser: Any, namespace: argparse.Namespace, values: Any, flag: str | None = None
+    ) -> None:
+        super().__call__(parser, namespace, values, flag)
+        setattr(namespace, self.dest, (flag, getattr(namespace, self.dest)))
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Environment first, then the command line on top."""
-    overrides = {
-        name: value for name, value in vars(args).items() if name != "command" and value is not None
+    """Environment first, then the command line on top; InvalidSettings on a bad value."""
+    given = {
+        name: value
+        for name, value in vars(args).items()
+        if name in Settings.model_fields and value is not None
     }
-    return from_env().with_overrides(**overrides)
+    return load(
+        {name: value for name, (_flag, value) in given.items()},
+        spelled={name: flag for name, (flag, _value) in given.items()},
+    )
 
 
 class Server(uvicorn.Server):
@@ -239,8 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return admin.run(args)
     try:
         settings = settings_from(args)
-    except ValueError as error:
-        print(f"collab-notes: {error}", file=sys.stderr)
+    except InvalidSettings as error:
+        for problem in error.problems:
+            print(f"collab-notes: {problem}", file=sys.stderr)
         return EXIT_USAGE
     return serve(settings)
 

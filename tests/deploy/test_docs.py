@@ -74,5 +74,5 @@ def test_the_per_process_limits_are_options() -> None:
     section = DOC.split("## Limits that count per process", 1)[1].split("\n## ", 1)[0]
     flags = re.findall(r"^\| `--([a-z-]+)` \|", section, re.M)
     assert len(flags) >= 4
-    options = {name.replace("_", "-") for name in Settings.__dataclass_fields__}
+    options = {name.replace("_", "-") for name in Settings.model_fields}
     assert set(flags) <= options

@@ -18,7 +18,7 @@ import pytest
 from support.ci import IN_CI
 
 from web import cli, workers
-from web.settings import Settings, env_name
+from web.settings import Settings, env_names
 
 UNIT = Path(__file__).resolve().parents[2] / "deploy" / "collab-notes.service"
 INSTALLED_AT = "/opt/collab-notes/bin/collab-notes"
@@ -78,7 +78,7 @@ def test_its_command_and_variables_are_the_servers() -> None:
     program, *args = shlex.split(command)
     assert program == INSTALLED_AT
     cli.build_parser().parse_args(args)  # exits (SystemExit) on an unknown flag
-    known = {env_name(name) for name in Settings.__dataclass_fields__}
+    known = {env for name in Settings.model_fields for env in env_names(name)}
     for value in service.get("Environment", []):
         name = value.partition("=")[0]
         assert name in known, f"{name} is no option of collab-notes serve"

@@ -54,7 +54,7 @@ async def edit(server: ServerProcess, token: str, rounds: int) -> str:
 async def test_what_a_server_wrote_passes_even_while_it_runs(
     make_server: MakeServer, db_path: Path
 ) -> None:
-    server = make_server("--compact-after-updates=20").start()
+    server = make_server("--checkpoint-after-updates=20").start()
     tokens = [server.post_note(f"# note {i}\n")["id"] for i in range(3)]
     for token in tokens:
         await edit(server, token, 60)  # two checkpoints, then a log after the last

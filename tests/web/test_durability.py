@@ -111,7 +111,7 @@ async def test_a_note_reads_the_same_after_a_restart(server: ServerProcess) -> N
 async def test_checkpoints_then_restart_give_the_same_text(
     make_server: MakeServer, database_url: str
 ) -> None:
-    server = make_server("--compact-after-updates=10", "--room-grace-s=0.2").start()
+    server = make_server("--checkpoint-after-updates=10", "--room-grace-s=0.2").start()
     token = server.post_note()["id"]
     async with (
         YClient.connect(server.ws_url, token) as writer,
@@ -136,7 +136,7 @@ async def test_checkpoints_then_restart_give_the_same_text(
 async def test_an_idle_note_gets_a_checkpoint_after_quiet_seconds(
     make_server: MakeServer, database_url: str
 ) -> None:
-    server = make_server("--compact-after-idle-s=0.3").start()
+    server = make_server("--checkpoint-after-idle-s=0.3").start()
     token = server.post_note()["id"]
     async with (
         YClient.connect(server.ws_url, token) as writer,
