@@ -8,8 +8,8 @@ updates go through :class:`storage.updates.SqlDocumentStore`, so versions grow
 exactly as the server grows them; only the store's clock is replaced
 (``storage.updates.utcnow``), set to when each burst was typed. Checkpoints
 are written when the server would write them: after 1,000 logged updates, and
-when a note stays quiet for 30 s (the defaults of ``--compact-after-updates``
-and ``--compact-after-idle-s``).
+when a note stays quiet for 30 s (the defaults of ``--checkpoint-after-updates``
+and ``--checkpoint-after-idle-s``).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ check test measure figure result customer support design document team lead
 WORDS = tuple(_VOCABULARY.split())
 KEYSTROKE_S = 0.2  # five keystrokes a second
 BURST_S = 10.0  # keystrokes this close together are committed with one clock reading
-COMPACT_AFTER_UPDATES = 1000
-COMPACT_AFTER_IDLE_S = 30.0
+CHECKPOINT_AFTER_UPDATES = 1000
+CHECKPOINT_AFTER_IDLE_S = 30.0
 MAX_SPAN = timedelta(days=25)  # inside the default --history-days 30: nothing is thinned
 
 
@@ -252,14 +252,14 @@ class _Writer:
             self.logged += burst
             self.since_checkpoint += burst
             self.clock.now += timedelta(seconds=burst * KEYSTROKE_S)
-            if self.since_checkpoint >= COMPACT_AFTER_UPDATES:
+            if self.since_checkpoint >= CHECKPOINT_AFTER_UPDATES:
                 await self._checkpoint()
 
     async def pause(self, seconds: float) -> None:
-        if seconds >= COMPACT_AFTER_IDLE_S and self.since_checkpoint:
-            self.clock.now += timedelta(seconds=COMPACT_AFTER_IDLE_S)
+        if seconds >= CHECKPOINT_AFTER_IDLE_S and self.since_checkpoint:
+            self.clock.now += timedelta(seconds=CHECKPOINT_AFTER_IDLE_S)
             await self._checkpoint()
-            seconds -= COMPACT_AFTER_IDLE_S
+            seconds -= CHECKPOINT_AFTER_IDLE_S
         self.clock.now += timedelta(seconds=seconds)
 
     async def _checkpoint(self) -> None:
