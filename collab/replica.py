@@ -18,7 +18,7 @@ from typing import NamedTuple, TypeAlias
 import pycrdt
 
 from collab import protocol
-from collab.document import TEXT_NAME
+from collab.document import APART_BYTES, TEXT_NAME
 from collab.errors import MalformedMessage
 from collab.yencoding import (
     DEFAULT_LIMITS,
@@ -64,6 +64,8 @@ class Replica:
         self._delta: bytes | None = None  # what the transaction being applied changed
         self.version = 0  # advanced by every change of the document, to key what is derived
         self.unlogged = False  # see logged_state
+        # What the document would encode to, at most (about): see logged_state.
+        self._weight = len(self.text)
         self._last_reply: tuple[tuple[bytes, int], bytes] = ((b"", -1), b"")  # sync_reply's
 
     def clocks(self) -> dict[int, int]:
@@ -95,12 +97,22 @@ class Replica:
         return self._last_reply[1]
 
     def logged_state(self) -> bytes | None:
-        """The whole document as one update, or None once yrs failed part-way through one.
+        """The whole document as one update, or None when it is not to be encoded here.
 
-        What it applied of that update is in the document and in no log: such a
-        document no longer stands for its note's log.
+        None once yrs failed part-way through an update: what it applied of it
+        is in the document and in no log, so the document no longer stands for
+        its note's log. None too for a large document: encoding it holds the
+        event loop (pycrdt holds the GIL; 20-40 ms for a 2 MB note, 520 ms for
+        900,000 one-character items), so the store builds it from the log in a
+        process of its own instead (see ``collab.document.encode``). What is large
+        is judged by the text's length plus the bytes applied since the document
+        was last encoded here (an item costs more to encode than its character).
         """
-        return None if self.unlogged else self.doc.get_update()
+        if self.unlogged or self._weight > APART_BYTES:
+            return None
+        state = self.doc.get_update()
+        self._weight = len(state)
+        return state
 
     def apply(self, update: bytes, info: UpdateInfo) -> Change | None:
         """Apply a checked update; return what it changed, or None for nothing new.
@@ -257,6 +269,7 @@ class Replica:
 
     def _integrate(self, update: bytes, info: UpdateInfo) -> None:
         self.version += 1  # even if yrs fails part-way: whatever did apply is a change
+        self._weight += len(update)
         try:
             self.doc.apply_update(update)
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):

@@ -9,7 +9,9 @@ batches. This module says what a batch does in SQL:
   grow the note's current ``auto`` version, or start a new one
   (:mod:`storage.auto_versions` says when; a note's first content is a version of
   its own);
-* checkpoints hold the whole document at a position, built from the log;
+* checkpoints hold the whole document at a position, built from the log (a
+  large note's in a process of its own: pycrdt holds the GIL, so a thread
+  would stop the event loop for as long as the encode takes);
 * ``named`` and ``before-restore`` versions mark the end of the log.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from collab.document import EMPTY_UPDATE, build, merge
+from collab.document import EMPTY_UPDATE, encode, merge
 from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
 from storage.auto_versions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.indexing import IndexEntry, IndexStatements, write_entry
@@ -178,8 +180,11 @@ class SqlDocumentStore:
         """The note's latest checkpoint merged with the updates logged after it."""
         return await asyncio.to_thread(self.load_sync, note)
 
-    def load_sync(self, note: int, upto: int | None = None) -> Loaded:
+    def load_sync(self, note: int, upto: int | None = None, *, merged: bool = True) -> Loaded:
         """:meth:`load` for a caller off the event loop; ``upto`` a past position instead.
+
+        ``merged=False`` leaves the logged updates as they are (pycrdt holds the
+        GIL while it merges: for whoever builds the document in a process of its own).
 
         The log is read up to the head read first, so appends committed
         meanwhile (another process's) cannot slip in out of order. Positions are
@@ -187,12 +192,12 @@ class SqlDocumentStore:
         newer checkpoint now stands for it): it reads again.
         """
         for _ in range(3):
-            loaded = self._read(note, upto)
+            loaded = self._read(note, upto, merged)
             if loaded.log_length == loaded.head - (loaded.checkpoint or 0):
                 return loaded
         raise RuntimeError(f"note {note}: its log has a gap that does not close; run check")
 
-    def _read(self, note: int, upto: int | None) -> Loaded:
+    def _read(self, note: int, upto: int | None, merged: bool) -> Loaded:
         sql = self._sql
         connection = self.engine.raw_connection()
         try:
@@ -212,7 +217,9 @@ class SqlDocumentStore:
             cursor.close()
         finally:
             connection.close()
-        chunks = [merge(rows[i : i + MERGE_CHUNK]) for i in range(0, len(rows), MERGE_CHUNK)]
+        chunks = rows
+        if merged:
+            chunks = [merge(rows[i : i + MERGE_CHUNK]) for i in range(0, len(rows), MERGE_CHUNK)]
         base = (bytes(checkpoint[1]),) if checkpoint else ()
         return Loaded(base + tuple(chunks), len(rows), upto, checkpoint[0] if checkpoint else None)
 
@@ -231,10 +238,10 @@ class SqlDocumentStore:
         with self.engine.connect() as connection, connection.begin():
             if not try_note_lock(connection, note):
                 return None, b""  # another process is building it
-            loaded = self.load_sync(note)
+            loaded = self.load_sync(note, merged=False)
             if loaded.checkpoint == loaded.head or loaded.head == 0:
                 return None, b""  # nothing logged since the last checkpoint
-            return loaded.head, build(loaded.updates).get_update()
+            return loaded.head, encode(loaded.updates)  # a large note: in a process of its own
 
     # -- on the writer thread ----------------------------------------------------------
 

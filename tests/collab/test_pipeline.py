@@ -150,6 +150,20 @@ async def test_a_room_alone_on_its_note_checkpoints_its_document_without_a_repla
     assert stored_text(store) == "seeded typed"
 
 
+
+async def test_a_room_leaves_a_large_documents_checkpoint_to_the_store() -> None:
+    """Encoding it would hold the event loop: the store builds it from the log, apart."""
+    store = MemoryStore()
+    large = "x" * (document.APART_BYTES + 1)
+    store.seed(NOTE, pycrdt_update(large))
+    room = Room(NOTE, document.build(store.logs[NOTE]), store, RoomConfig(), head=1)
+    async with MemoryClient.join(serving(room), "ana") as ana:
+        await ana.edit(len(ana.text), "typed")
+        await ana.roundtrip()
+        await room.close()  # checkpoints: built from the log, not from the room's document
+    assert store.room_checkpoints == 0
+    assert document.text(document.build([store.checkpoints_of(NOTE)[2]])) == large + "typed"
+
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
     room = make_room(MemoryStore())
     async with (
