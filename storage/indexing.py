@@ -5,13 +5,16 @@ diffs: ``web.searchindex``) and written by the store's writer thread
 (:meth:`storage.updates.SqlDocumentStore.write_index`), or directly by
 ``collab-notes reindex``. On PostgreSQL the text is folded in Python
 (:func:`storage.searchtext.folded_words`) and indexed with the ``simple``
-configuration; on SQLite, FTS5 triggers index what ``search_note`` and
-``search_removed`` hold.
+configuration, in two vectors (migration 0008): ``tsv``, every word, which
+matches, and ``rank_tsv``, the title and the first ``LEAD_WORDS`` words of the
+body, which ranks; :func:`with_vectors` makes both on the indexer's own
+connection, so that the writer only copies them in. On SQLite, FTS5 triggers
+index what ``search_note`` and ``search_removed`` hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +26,23 @@ from storage.models import as_utc
 from storage.searchtext import folded_words
 from storage.sql import Statement
 
+LEAD_WORDS = 100
+"""Words of a note's body, from its start, that its ranking vector holds (PostgreSQL).
+
+Ranking read each hit's whole vector, about 12 KB for 10 KB of text and so stored
+out of line (TOAST): 100-250 ms for a word in a thousand notes. The title and a
+hundred words (about 1 KB) stay in the row."""
+
+# PostgreSQL's vectors, from text folded in Python: weight A for the title, B for the body.
+_MATCH_VECTOR = (
+    "setweight(to_tsvector('simple', :ftitle), 'A')"
+    " || setweight(to_tsvector('simple', :fbody), 'B')"
+)
+_RANK_VECTOR = (
+    "setweight(to_tsvector('simple', :ftitle), 'A')"
+    " || setweight(to_tsvector('simple', :flead), 'B')"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Removal:
@@ -33,6 +53,15 @@ class Removal:
     text: str  # empty: nothing (left) to index for ``removed_in``
     by: str | None
     at: datetime
+    vector: str | None = None  # PostgreSQL: the text's tsvector, made (:func:`with_vectors`)
+
+
+@dataclass(frozen=True, slots=True)
+class Vectors:
+    """A note's two PostgreSQL vectors, as tsvector text: every word, and the ranking one."""
+
+    match: str
+    rank: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +75,7 @@ class IndexEntry:
     versions_upto: int  # the last closed version whose removals are in ``removals`` or before
     removals: tuple[Removal, ...] = ()
     replace: bool = False  # rebuild: drop what the index holds for the note first
+    vectors: Vectors | None = None  # PostgreSQL: made already (else made as it is written)
 
 
 def split_title(text: str) -> tuple[str, str]:
@@ -64,6 +94,41 @@ def split_title(text: str) -> tuple[str, str]:
     return "", ""
 
 
+def lead(folded_body: str) -> str:
+    """The first ``LEAD_WORDS`` words of a folded body: what ranks it besides its title."""
+    return " ".join(folded_body.split(" ", LEAD_WORDS)[:LEAD_WORDS])
+
+
+def with_vectors(connection: Connection, entry: IndexEntry) -> IndexEntry:
+    """``entry`` with its PostgreSQL vectors, made on ``connection`` (an entry on SQLite).
+
+    ``to_tsvector`` on 10 KB of text took PostgreSQL 3-14 ms: made on the
+    indexer's own connection, the writer's transaction (which keystrokes wait
+    for) only copies the vectors in, and can take several entries at once.
+    """
+    if connection.dialect.name != "postgresql":
+        return entry
+    ftitle, fbody = folded_words(entry.title), folded_words(entry.body)
+    match, rank = connection.execute(
+        text(f"SELECT CAST({_MATCH_VECTOR} AS text), CAST({_RANK_VECTOR} AS text)"),
+        {"ftitle": ftitle, "fbody": fbody, "flead": lead(fbody)},
+    ).one()
+    removed = [folded_words(removal.text) for removal in entry.removals]
+    made = list(
+        connection.execute(
+            text(
+                "SELECT CAST(to_tsvector('simple', t) AS text)"
+                " FROM unnest(CAST(:texts AS text[])) WITH ORDINALITY AS u(t, i) ORDER BY i"
+            ),
+            {"texts": removed},
+        ).scalars()
+        if removed
+        else []
+    )
+    removals = tuple(replace(r, vector=v) for r, v in zip(entry.removals, made, strict=True))
+    return replace(entry, vectors=Vectors(match, rank), removals=removals)
+
+
 # -- writing (a raw DBAPI cursor: the writer thread's, or reindex's) ------------------------
 
 
@@ -73,23 +138,30 @@ class IndexStatements:
     def __init__(self, dialect: Dialect) -> None:
         # Over 40 lines: one declaration per statement, each compiled once, here.
         self.postgres = dialect.name == "postgresql"
+        # PostgreSQL: a vector made already, else made here (coalesce evaluates lazily).
         vector = ", tsv" if self.postgres else ""
-        note_vector = (
-            ", setweight(to_tsvector('simple', :ftitle), 'A')"
-            " || setweight(to_tsvector('simple', :fbody), 'B')"
+        note_vectors = ", tsv, rank_tsv" if self.postgres else ""
+        made = (
+            f", coalesce(CAST(:tsv AS tsvector), {_MATCH_VECTOR}),"
+            f" coalesce(CAST(:rank_tsv AS tsvector), {_RANK_VECTOR})"
             if self.postgres
             else ""
         )
-        removed_vector = ", to_tsvector('simple', :ftext)" if self.postgres else ""
+        removed_vector = (
+            ", coalesce(CAST(:tsv AS tsvector), to_tsvector('simple', :ftext))"
+            if self.postgres
+            else ""
+        )
         keep = ", tsv = excluded.tsv" if self.postgres else ""
+        keep_both = keep + (", rank_tsv = excluded.rank_tsv" if self.postgres else "")
         moment = bindparam("now", type_=DateTime())
         self.upsert_note = _compiled(
             dialect,
             "INSERT INTO search_note (note_id, position, versions_upto, title, body, indexed_at"
-            f"{vector}) VALUES (:note, :position, :upto, :title, :body, :now{note_vector})"
+            f"{note_vectors}) VALUES (:note, :position, :upto, :title, :body, :now{made})"
             " ON CONFLICT (note_id) DO UPDATE SET position = excluded.position,"
             " versions_upto = excluded.versions_upto, title = excluded.title,"
-            f" body = excluded.body, indexed_at = excluded.indexed_at{keep}"
+            f" body = excluded.body, indexed_at = excluded.indexed_at{keep_both}"
             " WHERE excluded.position > search_note.position"
             " OR (excluded.position = search_note.position"
             " AND excluded.versions_upto > search_note.versions_upto)",
@@ -126,9 +198,7 @@ def write_entry(cursor: Any, sql: IndexStatements, entry: IndexEntry, now: datet
         found = run(sql.position_of, note=entry.note).fetchone()
         if found is not None and found[0] > entry.position:
             return False  # a later entry is there already (another process's)
-    fields: dict[str, Any] = {}
-    if sql.postgres:
-        fields = {"ftitle": folded_words(entry.title), "fbody": folded_words(entry.body)}
+    fields = _note_vectors(entry) if sql.postgres else {}
     run(
         sql.upsert_note,
         note=entry.note,
@@ -143,7 +213,7 @@ def write_entry(cursor: Any, sql: IndexStatements, entry: IndexEntry, now: datet
         if not removal.text:
             run(sql.drop_removal, v=removal.removed_in)
             continue
-        extra = {"ftext": folded_words(removal.text)} if sql.postgres else {}
+        extra = _removal_vector(removal) if sql.postgres else {}
         run(
             sql.upsert_removal,
             note=entry.note,
@@ -155,6 +225,21 @@ def write_entry(cursor: Any, sql: IndexStatements, entry: IndexEntry, now: datet
             **extra,
         )
     return True
+
+
+def _note_vectors(entry: IndexEntry) -> dict[str, Any]:
+    """The values of the note's vectors: made already, or the folded text to make them of."""
+    if entry.vectors is not None:
+        made = {"tsv": entry.vectors.match, "rank_tsv": entry.vectors.rank}
+        return made | {"ftitle": None, "fbody": None, "flead": None}
+    ftitle, fbody = folded_words(entry.title), folded_words(entry.body)
+    return {"tsv": None, "rank_tsv": None, "ftitle": ftitle, "fbody": fbody, "flead": lead(fbody)}
+
+
+def _removal_vector(removal: Removal) -> dict[str, Any]:
+    if removal.vector is not None:
+        return {"tsv": removal.vector, "ftext": None}
+    return {"tsv": None, "ftext": folded_words(removal.text)}
 
 
 def _runner(cursor: Any) -> Any:

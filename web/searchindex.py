@@ -14,8 +14,9 @@ typing never indexes more than once a second per note.
 An entry is built on a worker thread: the note's text from the log (title: its
 first line; body: the rest), and for each version closed since the last entry,
 and for the open session, the text it removed from the version before it
-(``collab.textdiff``). The store's writer thread writes the entries in its next
-batch, so SQLite sees no second writer. Several processes on one database may
+(``collab.textdiff``), and on PostgreSQL its vectors, made on the thread's own
+connection. The store's writer thread writes the entries in its next batch, a few
+together (``WRITE_CHARS``), so SQLite sees no second writer. Several processes on one database may
 index the same note; the later position wins (``storage.indexing.write_entry``).
 """
 
@@ -47,6 +48,12 @@ SWEEP_S = 0.25
 IDLE_SWEEP_S = 0.5  # while no note is behind: a commit is still seen within 0.5 s
 MAX_WAIT_S = 1.0
 BATCH = 50  # notes indexed per round: a catch-up after a restart goes in steps this size
+BUILD_GROUP = 10  # notes built per worker-thread call, written while the next group is built
+WRITE_CHARS = 50_000
+"""Text (title, body, removed text) of the entries one writer job holds: appends
+(keystrokes) in the writer's batch wait for its transaction. With its vectors made
+beforehand (``storage.indexing.with_vectors``), a 10 KB entry took PostgreSQL's
+writer 6-8 ms, against 14-18 ms making them itself (a loaded 2-core machine)."""
 DIFF_TIMEOUT_S = 0.05
 REINDEX_COMMIT_EVERY = 100  # notes per transaction of collab-notes reindex
 
@@ -89,9 +96,12 @@ def build_entry(
             if who is not None or is_open:  # the open session's row goes when it removes nothing
                 by, when = who or (None, utcnow())
                 removals.append(Removal(before, version, gone, by, when))
-    closed = [at for version, at in listed if version != open_version and at <= head]
-    title, body = split_title(texts.at(head))
-    return IndexEntry(note, head, title, body, max(closed, default=0), tuple(removals), replace)
+        closed = [at for version, at in listed if version != open_version and at <= head]
+        title, body = split_title(texts.at(head))
+        entry = IndexEntry(
+            note, head, title, body, max(closed, default=0), tuple(removals), replace
+        )
+        return index_sql.with_vectors(connection, entry)
 
 
 class Recent:
@@ -186,25 +196,42 @@ class SearchIndexer:
                 await asyncio.wait_for(self.stopping.wait(), pause)
 
     async def round(self) -> int:
-        """Index the notes that are ready; return how many."""
+        """Index the notes that are ready; return how many.
+
+        Built a few notes at a time on a worker thread, each group written while
+        the next is built: a catch-up of 1,000 notes is bound by the two together.
+        """
         found = await asyncio.to_thread(self._behind)
         ready = self._ready(found, time.monotonic())[:BATCH]
-        if ready:
-            entries = await asyncio.to_thread(self._build, ready)
-            # One entry per writer batch: the batch's appends (keystrokes) wait for
-            # its transaction, and a 10 KB note's tsvector took PostgreSQL 3-14 ms.
-            for entry in entries:
-                try:
-                    await self._store.write_index([entry])
-                except Exception as error:  # that note only; the next round tries it again
-                    logger.error(
-                        "could not write the search entry of note=%s: %r",
-                        entry.note,
-                        error,
-                        extra={"note": entry.note, "error": repr(error)},
-                    )
+        groups = [ready[start : start + BUILD_GROUP] for start in range(0, len(ready), BUILD_GROUP)]
+        entries: list[IndexEntry] = []
+        for group in groups:
+            _, entries = await asyncio.gather(
+                self._write(entries), asyncio.to_thread(self._build, group)
+            )
+        await self._write(entries)
         self.rounds += 1
         return len(ready)
+
+    async def _write(self, entries: list[IndexEntry]) -> None:
+        """Write ``entries`` in jobs of about ``WRITE_CHARS``; a failed job, note by note."""
+        for job in _jobs(entries):
+            try:
+                await self._store.write_index(job)
+            except Exception as error:
+                if len(job) > 1:  # one note's failure (purged meanwhile?) fails its job
+                    await self._write_each(job)
+                    continue
+                logger.error(  # that note only; the next round tries it again
+                    "could not write the search entry of note=%s: %r",
+                    job[0].note,
+                    error,
+                    extra={"note": job[0].note, "error": repr(error)},
+                )
+
+    async def _write_each(self, entries: list[IndexEntry]) -> None:
+        for entry in entries:
+            await self._write([entry])
 
     def _behind(self) -> list[tuple[int, int]]:
         with self._engine.connect() as connection:
@@ -231,6 +258,20 @@ class SearchIndexer:
             except Exception:
                 logger.exception("could not index note=%s", note, extra={"note": note})
         return entries
+
+
+def _jobs(entries: list[IndexEntry]) -> list[list[IndexEntry]]:
+    """``entries`` in runs of at most ``WRITE_CHARS`` of text (at least one entry each)."""
+    jobs: list[list[IndexEntry]] = []
+    size = 0
+    for entry in entries:
+        chars = len(entry.title) + len(entry.body) + sum(len(r.text) for r in entry.removals)
+        if not jobs or size + chars > WRITE_CHARS:
+            jobs.append([])
+            size = 0
+        jobs[-1].append(entry)
+        size += chars
+    return jobs
 
 
 @asynccontextmanager

@@ -26,6 +26,7 @@ from storage.db import (
     make_engine,
     schema_revisions,
 )
+from storage.search import search
 from storage.updates import SqlDocumentStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -246,3 +247,49 @@ def test_notes_of_revision_0004_keep_their_history_and_are_in_no_space(database_
     finally:
         engine.dispose()
     assert tuple(row) == (space_id, False, "", 0) and logged == 1
+
+
+def test_notes_indexed_at_revision_0007_rank_by_their_top_words_after_the_upgrade(
+    database_url: str,
+) -> None:
+    """0008 gives each PostgreSQL index entry its ranking vector (title and first words),
+    made from the text the entry holds: a word twice deep in a long note no longer
+    outranks it at the top of a short one."""
+    engine = make_engine(database_url)
+    filler = "Some other matter entirely, written at length. " * 40
+    texts = {
+        1: ("Notes", filler + "The budget grew; the budget doubled."),
+        2: ("Minutes", "On the budget."),
+    }
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0007")
+        postgres = engine.dialect.name == "postgresql"
+        vector = (
+            ", setweight(to_tsvector('simple', lower(:title)), 'A')"
+            " || setweight(to_tsvector('simple', lower(:body)), 'B')"
+        )
+        with engine.begin() as connection:
+            for note, (title, body) in texts.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO note (id, edit_token, view_token, created_at, updated_at,"
+                        " head, session_added, session_removed) VALUES (:id, :e, :v, :t, :t, 1,"
+                        " 0, 0)"
+                    ),
+                    {"id": note, "e": f"e{note}", "v": f"v{note}", "t": datetime(2026, 12, 1)},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO search_note (note_id, position, versions_upto, title, body,"
+                        f" indexed_at{', tsv' if postgres else ''}) VALUES (:id, 1, 1, :title,"
+                        f" :body, :t{vector if postgres else ''})"
+                    ),
+                    {"id": note, "title": title, "body": body, "t": datetime(2026, 12, 1)},
+                )
+        create_schema(engine)
+        with Session(engine) as session:
+            hits = search(session, note_ids=[1, 2], query="budget")
+    finally:
+        engine.dispose()
+    assert [hit.note_id for hit in hits] == [2, 1]

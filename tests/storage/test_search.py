@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from collab.document import initial_update
@@ -70,6 +70,30 @@ def test_a_title_match_ranks_first_and_the_snippet_marks_the_words(engine: Engin
     snippet = hits[1].snippet
     assert [snippet.text[a:b] for a, b in snippet.highlights][:1] == ["garden"]
     assert hits[0].title_highlights == ((0, 6),)
+
+
+FILLER = "Some other matter entirely, written at length. " * 40  # 280 words
+
+
+def test_a_word_at_the_top_of_a_short_note_ranks_above_it_twice_deep_in_a_long_one(
+    engine: Engine,
+) -> None:
+    """bm25 (SQLite) weighs a note's length; PostgreSQL ranks by the title and first words."""
+    deep, _ = make_note(engine, "Notes", FILLER + "The budget grew; the budget doubled.")
+    top, _ = make_note(engine, "Minutes", "We agreed on the budget. Then lunch.")
+    assert found(engine, [deep, top], "budget") == [top, deep]
+
+
+def test_hits_that_rank_alike_come_most_recently_edited_first(engine: Engine) -> None:
+    older, _ = make_note(engine, "Notes", FILLER + "The budget grew.")
+    newer, _ = make_note(engine, "Notes", FILLER + "The budget grew.")
+    with engine.begin() as connection:
+        earlier = utcnow() - timedelta(hours=1)
+        connection.execute(
+            text("UPDATE note SET updated_at = :t WHERE id = :id"), {"t": earlier, "id": older}
+        )
+    assert found(engine, [older, newer], "budget") == [newer, older]
+    assert found(engine, [older, newer], "budget", deleted=True) == [newer, older]
 
 
 def test_highlights_count_utf16_units_and_the_snippet_is_plain_text(engine: Engine) -> None:
