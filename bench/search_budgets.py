@@ -93,27 +93,49 @@ def time_http(
 
 
 def time_storage(
-    database_url: str, ids: list[int], asked: list[tuple[str, bool]]
-) -> tuple[list[float], float]:
-    """Wall times (ms) of each search, and the mean CPU time (ms) of this thread per search."""
+    database_url: str, ids: list[int], asked: list[tuple[str, bool]], data: Path | None
+) -> tuple[list[float], float, float]:
+    """Wall times (ms) of each search, and the mean CPU time (ms) per search of this
+    thread and of the database's processes (PostgreSQL's, in ``data``)."""
     engine = make_engine(database_url)
     samples = []
-    cpu = time.thread_time()
+    cpu, database = time.thread_time(), database_cpu_ms(data)
     try:
         for q, deleted in asked:
             started = time.perf_counter()
             with Session(engine) as session:
                 search(session, note_ids=ids, query=q, deleted=deleted)
             samples.append((time.perf_counter() - started) * 1000)
+        database = database_cpu_ms(data) - database  # before the pool's backends exit
     finally:
         engine.dispose()
-    return samples, (time.thread_time() - cpu) * 1000 / len(asked)
+    return samples, (time.thread_time() - cpu) * 1000 / len(asked), database / len(asked)
 
 
 def cpu_ms(pid: int) -> float:
     """The CPU time a process used so far (user + system), in ms."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_ms(data: Path | None) -> float:
+    """The CPU time (ms) a PostgreSQL server's processes used so far (0 without one).
+
+    Its backends run the search's SQL, outside the server process whose CPU is
+    read: on a loaded machine the two together say what a search costs.
+    """
+    if data is None:
+        return 0.0
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    total = cpu_ms(postmaster)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def catch_up(server: Server, database_url: str, writer: Writer, count: int) -> tuple[float, float]:
@@ -148,7 +170,10 @@ def catch_up(server: Server, database_url: str, writer: Writer, count: int) -> t
     return posted - started, time.perf_counter() - posted
 
 
-def run_backend(name: str, database_url: str, args: argparse.Namespace, folder: Path) -> list[str]:
+def run_backend(
+    name: str, database_url: str, args: argparse.Namespace, folder: Path, data: Path | None
+) -> list[str]:
+    # Over 40 lines: the steps of one database's run, in order, and its report.
     print(f"[search] {name}: generating {args.notes:,} notes", flush=True)
     vocabulary = Vocabulary()
     writer = Writer(vocabulary)
@@ -177,9 +202,10 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, folder: 
         f"({done:,} notes, {failed} failed).",
         "",
         "| query | HTTP, 500 tokens: p50 / p95 ms | server CPU ms per request"
-        " | results per request | in process, all notes: p50 / p95 ms"
-        " | its CPU ms (Python side) | budget p95 ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        " | database CPU ms per request | results per request"
+        " | in process, all notes: p50 / p95 ms | its CPU ms (Python side)"
+        " | its database CPU ms | budget p95 ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     ids = [note for note, _ in made.notes]
     tokens = [token for _, token in made.notes[:: max(1, len(made.notes) // TOKENS)]][:TOKENS]
@@ -187,10 +213,11 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, folder: 
         database_url, folder / f"{name}.log", "--max-notes-created-per-minute", "100000"
     ) as server:
         for label, asked in queries(vocabulary, writer, args.requests).items():
-            before = cpu_ms(server.pid)
+            before, database_before = cpu_ms(server.pid), database_cpu_ms(data)
             http_ms, found = time_http(server.url, tokens, asked)
             server_cpu = (cpu_ms(server.pid) - before) / len(asked)
-            storage_ms, storage_cpu = time_storage(database_url, ids, asked)
+            database_cpu = (database_cpu_ms(data) - database_before) / len(asked)
+            storage_ms, storage_cpu, storage_database = time_storage(database_url, ids, asked, data)
             budget = BUDGET_MS["deleted" if asked[0][1] else "search"]
             h50, h95 = percentiles(http_ms)
             s50, s95 = percentiles(storage_ms)
@@ -198,9 +225,11 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, folder: 
                 label,
                 f"{h50:.1f} / {h95:.1f}",
                 f"{server_cpu:.1f}",
+                f"{database_cpu:.1f}" if data else "(in the server's)",
                 f"{found / len(asked):.1f}",
                 f"{s50:.1f} / {s95:.1f}",
                 f"{storage_cpu:.1f}",
+                f"{storage_database:.1f}" if data else "(in its)",
                 f"{budget:.0f}",
             ]
             lines.append("| " + " | ".join(cells) + " |")
@@ -232,11 +261,14 @@ def main() -> None:
         folder.chmod(0o755)  # PostgreSQL runs as its own user, in a folder inside
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                report += run_backend("SQLite", f"sqlite:///{folder / 'notes.db'}", args, folder)
+                sqlite = f"sqlite:///{folder / 'notes.db'}"
+                report += run_backend("SQLite", sqlite, args, folder, None)
             else:
                 postgres = Postgres(folder / "pg").start()
                 try:
-                    report += run_backend("PostgreSQL", postgres.new_database(), args, folder)
+                    database = postgres.new_database()
+                    data = postgres.folder / "data"
+                    report += run_backend("PostgreSQL", database, args, folder, data)
                 finally:
                     postgres.stop()
     print("\n".join(report))
