@@ -44,6 +44,7 @@ def test_two_people_in_one_space_see_each_others_new_notes_appear(
     tab.type("# Minutes #weekly\n")
     tab.wait_saved()
     saved = time.monotonic()
+    expect(tab.preview.locator("h1 .note-tag")).to_have_text(["#weekly"])
     titles = ben.locator("#space-notes .space-note-title")
     expect(titles).to_have_text(["Minutes #weekly"], timeout=LIVE_MS + 1000)
     assert time.monotonic() - saved < LIVE_MS + 0.5
@@ -90,9 +91,9 @@ def test_a_template_starts_a_new_note_with_its_text(
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:
     space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Ops"}).json()
+    text = "---\ntags: [ops, runbook]\n---\n# Incident\n## Timeline #todo\n"
     template = http.post(
-        f"{shared_server.url}/api/spaces/{space['id']}/notes",
-        json={"content": "# Incident\n## Timeline\n"},
+        f"{shared_server.url}/api/spaces/{space['id']}/notes", json={"content": text}
     ).json()
     ana = person("Ana").open(shared_server.url + space["url"]).page
     ana.get_by_role("button", name="Make template: “Incident”").click()
@@ -101,7 +102,12 @@ def test_a_template_starts_a_new_note_with_its_text(
     ana.get_by_role("button", name="New from this template").click()
     expect(ana).to_have_url(NOTE_URL)
     assert ana.url.rsplit("/", 1)[1] != template["id"]
-    NoteTab(ana).wait_ready().wait_text("# Incident\n## Timeline\n")
+    tab = NoteTab(ana).wait_ready()
+    tab.wait_text(text.rstrip("\n"))
+    # The front matter is not shown; its tags are, and so is a #tag in the text.
+    expect(tab.preview.locator(".front-matter-tags .note-tag")).to_have_text(["#ops", "#runbook"])
+    expect(tab.preview.locator("h2 .note-tag")).to_have_text(["#todo"])
+    expect(tab.preview.locator("hr")).to_have_count(0)
 
 
 def test_a_zip_and_markdown_files_import_with_a_result_per_file(

@@ -12,6 +12,7 @@ import { Lexer, Marked, Parser } from 'marked'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
 import { EXTENSIONS, HACKMD_CLASS, contextKey, emojiReady, noteContext, onEmojiLoaded, withContext } from './hackmd.js'
+import { markTags, renderFrontMatter } from './tags.js'
 
 // Single line breaks are line breaks, as HackMD and HedgeDoc render them; and what
 // else HackMD writes (hackmd.js).
@@ -78,6 +79,7 @@ export function renderMarkdown (text, links = null) {
   const fragment = purifier.sanitize(toHtml(text, links), SANITIZE)
   highlightAll(fragment, (html) => purifier.sanitize(html, SANITIZE))
   for (const image of fragment.querySelectorAll('img')) explainBlockedImage(image)
+  markTags(fragment)
   return fragment
 }
 
@@ -208,6 +210,7 @@ export function renderReadOnly (text) {
   const { blocks } = splitBlocks(text)
   const shown = blocks[0]?.frontMatter ? text.slice(blocks[0].text.length) : text
   const fragment = withContext(noteContext(text), () => renderMarkdown(shown))
+  if (blocks[0]?.frontMatter) fragment.prepend(renderFrontMatter(blocks[0].text))
   labelTaskBoxes(fragment, false)
   return fragment
 }
@@ -223,8 +226,9 @@ function labelTaskBoxes (root, canEdit) {
 function renderBlock (block, links, canEdit) {
   const el = document.createElement('div')
   el.className = 'md-block'
-  if (block.frontMatter) return el // metadata, not text: it names and tags the note
-  el.append(renderMarkdown(block.text, links))
+  // Metadata, not text: it names and tags the note, and only its tags are shown.
+  if (block.frontMatter) el.append(renderFrontMatter(block.text))
+  else el.append(renderMarkdown(block.text, links))
   labelTaskBoxes(el, canEdit)
   return el
 }
@@ -236,7 +240,7 @@ function update (target, old, text, canEdit) {
   const emoji = emojiReady() ? '\u0000emoji' : ''
   for (const block of blocks) {
     const shared = contextKey(block.text, context) // what of the whole note it shows
-    block.key = `${references}\u0000${block.text}\u0000${shared}` +
+    block.key = `${block.frontMatter ? 'front' : ''}\u0000${references}\u0000${block.text}\u0000${shared}` +
       (emoji && (EMOJI_CODE.test(block.text) || EMOJI_CODE.test(shared)) ? emoji : '')
   }
   let links // lexed once per render, and only when a block needs rendering
