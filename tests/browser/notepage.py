@@ -55,6 +55,24 @@ def wait_until(
         time.sleep(interval_s)
 
 
+def search_for(page: Page, label: str, query: str, state: str, timeout_s: float = 5) -> None:
+    """Search with the box called ``label`` until the state line says ``state`` (the
+    index follows commits within 2 s, so a first answer may come before it).
+
+    The results are ``aria-busy`` from a keystroke until the answer to it is shown.
+    """
+    box = page.get_by_role("searchbox", name=label)
+    results = page.locator("#search-results")
+
+    def answered() -> bool:
+        box.fill("")
+        box.fill(query)
+        expect(results).not_to_have_attribute("aria-busy", "true")
+        return page.locator("#search-state").inner_text() == state
+
+    wait_until(answered, timeout_s=timeout_s, interval_s=0.2, message=f"{query!r}: {state}")
+
+
 @dataclass
 class Person:
     """One browser profile (a Playwright context): its own localStorage, IndexedDB and name."""

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser.notepage import NoteTab, PersonFactory, wait_until
+from browser.notepage import NoteTab, PersonFactory, search_for
 from playwright.sync_api import Page, expect
 from support.server import ServerProcess
 
@@ -167,18 +167,8 @@ def drop_file(page: Page, name: str, text: str) -> None:
         page.dispatch_event("main", kind, {"dataTransfer": transfer})
 
 
-def search_for(page: Page, query: str, state: str) -> None:
-    """Search until the state line says ``state`` (the index follows commits within 2 s)."""
-    box = page.get_by_role("searchbox", name="Search the notes opened on this device")
-    status = page.locator("#search-state")
-
-    def answered() -> bool:
-        box.fill("")
-        box.fill(query)
-        status.filter(has_text=re.compile(".")).wait_for()
-        return status.inner_text() == state
-
-    wait_until(answered, timeout_s=5, interval_s=0.2, message=f"{query!r}: {state}")
+def search_home(page: Page, query: str, state: str) -> None:
+    search_for(page, "Search the notes opened on this device", query, state)
 
 
 def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
@@ -194,11 +184,11 @@ def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
     tab.wait_saved()
 
     page.goto(shared_server.url + "/")
-    search_for(page, "KINGF", "1 found")  # as typed: the last word is a prefix, any case
+    search_home(page, "KINGF", "1 found")  # as typed: the last word is a prefix, any case
     result = page.locator("#search-results .search-result")
     expect(result.locator("a")).to_have_text("Birdwatching")
     expect(result.locator("mark")).to_have_text(["kingfisher"])
-    search_for(page, "lapwing", "1 found")
+    search_home(page, "lapwing", "1 found")
     expect(result.locator(".snippet")).to_contain_text("<b>bold?</b> lapwing")  # text, not HTML
 
     result.locator("a").click()
@@ -206,7 +196,7 @@ def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
     tab.delete_lines("saw a kingfisher", 1)
     tab.wait_saved()
     page.goto(shared_server.url + "/")
-    search_for(page, "kingfisher", "No note here matches.")
+    search_home(page, "kingfisher", "No note here matches.")
     page.get_by_label("Include deleted text").check()
     expect(result).to_have_class(re.compile("deleted-text"))
     expect(result.locator(".meta")).to_contain_text("removed by Ana")

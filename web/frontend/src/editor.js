@@ -121,6 +121,10 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
       const line = view.state.doc.lineAt(block.from).number - 1
       return line + Math.min(1, Math.max(0, (top - block.top) / Math.max(1, block.height)))
     },
+    /** Select `from`..`to` and scroll it to the middle of the view. */
+    select (from, to) {
+      view.dispatch({ selection: { anchor: from, head: to }, effects: EditorView.scrollIntoView(from, { y: 'center' }) })
+    },
     /** Scroll so that a source line (from 0) is at the top. */
     scrollToLine (line) {
       const doc = view.state.doc

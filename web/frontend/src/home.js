@@ -6,7 +6,7 @@ import {
 } from './history.js'
 import { startHomeSpaces } from './homespaces.js'
 import { forgetOffline, keepOffline } from './offline.js'
-import { HomeSearch } from './search.js'
+import { homeSearch } from './search.js'
 import { localCopyName } from './store.js'
 
 // The API's limit on a new note's text (web/routes/api.py MAX_INITIAL_CONTENT_CHARS).
@@ -237,7 +237,7 @@ async function problemOf (response) {
 }
 
 export function startHome () {
-  if (document.querySelector('#search')) new HomeSearch() // eslint-disable-line no-new
+  if (document.querySelector('#search')) homeSearch()
   return new HomePage()
 }
 

@@ -450,6 +450,27 @@ class NotePage {
   firstSynced () {
     const empty = this.text.toString().trim() === ''
     if (this.layout.showEditorIfEmpty(empty) && document.activeElement === document.body) this.editor.view.focus()
+    this.showMatch()
+  }
+
+  /** Opened from a search result (#match=<word>): select the word's first occurrence. */
+  showMatch () {
+    const wanted = /^#match=(.+)$/.exec(location.hash)?.[1]
+    if (!wanted) return
+    let word
+    try {
+      word = decodeURIComponent(wanted)
+    } catch {
+      return // not ours
+    }
+    const text = this.text.toString()
+    let at = text.indexOf(word)
+    // The snippet is the note's own text, but it may have changed since: any case then.
+    if (at < 0 && text.toLowerCase().length === text.length) at = text.toLowerCase().indexOf(word.toLowerCase())
+    if (at < 0) return
+    this.editor.select(at, at + word.length)
+    this.preview.refresh()
+    this.preview.scrollToLine(Math.max(0, text.slice(0, at).split('\n').length - 3))
   }
 
   reconnectNow () {

@@ -1,8 +1,12 @@
-// The home page's search: the notes this browser holds, searched as you type.
+// Search boxes, searched as you type: the home page's (the notes this browser holds)
+// and a space's (its notes, by its link).
 //
-// The tokens go in the request's body (POST /api/search), never in a URL; at most
-// MAX_TOKENS, the most recently opened first. Results come as plain text with match
-// ranges, made into text nodes and <mark>s here: no HTML from a note reaches the page.
+// The home page's tokens go in the request's body (POST /api/search), never in a URL;
+// at most MAX_TOKENS, the most recently opened first. A space's link is already in
+// its page's URL, so its search is GET /api/spaces/{token}/search. Results come as
+// plain text with match ranges, made into text nodes and <mark>s here: no HTML from
+// a note reaches the page. A result opens its note at the first matched word
+// (#match=, see note.js), or a deleted text's version (#version=, see versions.js).
 
 import { listNotes } from './history.js'
 import { problemOf } from './problems.js'
@@ -28,12 +32,18 @@ export function highlighted (text, ranges) {
   return nodes
 }
 
+/** Where a result opens: the version that has the deleted text, or the first matched word. */
+function resultHash (result) {
+  if (result.deleted) return result.version ? `#version=${encodeURIComponent(result.version)}` : ''
+  const [range] = result.highlights.length ? result.highlights : []
+  return range ? `#match=${encodeURIComponent(result.snippet.slice(range[0], range[1]))}` : ''
+}
+
 function resultItem (result) {
   const item = document.createElement('li')
   item.className = 'search-result' + (result.deleted ? ' deleted-text' : '')
   const link = document.createElement('a')
-  const version = result.deleted && result.version ? `#version=${encodeURIComponent(result.version)}` : ''
-  link.href = `/n/${encodeURIComponent(result.id)}${version}`
+  link.href = `/n/${encodeURIComponent(result.id)}${resultHash(result)}`
   if (result.title) link.append(...highlighted(result.title, result.title_highlights))
   else link.textContent = 'Untitled note'
   const snippet = document.createElement('p')
@@ -51,8 +61,14 @@ function resultItem (result) {
   return item
 }
 
-export class HomeSearch {
-  constructor () {
+/**
+ * The search box of a page (`#search`, `#search-deleted` if the page offers deleted
+ * text, `#search-results`, `#search-state`); `ask(q, deleted)` makes the request.
+ */
+export class SearchBox {
+  constructor (ask, { none = 'No note here matches.' } = {}) {
+    this.ask = ask
+    this.none = none
     this.input = $('#search')
     this.deleted = $('#search-deleted')
     this.list = $('#search-results')
@@ -60,12 +76,17 @@ export class HomeSearch {
     this.timer = null
     this.asked = 0 // the number of the latest request: older answers are dropped
     this.input.addEventListener('input', () => this.soon())
-    this.deleted.addEventListener('change', () => this.soon())
+    this.deleted?.addEventListener('change', () => this.soon())
   }
 
   soon () {
     clearTimeout(this.timer)
+    this.list.setAttribute('aria-busy', 'true') // until the answer to what is typed now
     this.timer = setTimeout(() => this.run(), DEBOUNCE_MS)
+  }
+
+  settled (asked) {
+    if (asked === this.asked) this.list.removeAttribute('aria-busy')
   }
 
   async run () {
@@ -74,22 +95,39 @@ export class HomeSearch {
     if (!q.trim()) {
       this.list.replaceChildren()
       this.state.textContent = ''
-      return
+      return this.settled(asked)
     }
-    const tokens = listNotes().slice(0, MAX_TOKENS).map((entry) => entry.token)
     try {
-      const response = await fetch('/api/search', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ q, tokens, deleted: this.deleted.checked })
-      })
+      const response = await this.ask(q, this.deleted?.checked ?? false)
       if (!response.ok) throw new Error(await problemOf(response))
       const { results } = await response.json()
       if (asked !== this.asked) return
       this.list.replaceChildren(...results.map(resultItem))
-      this.state.textContent = results.length === 0 ? 'No note here matches.' : `${results.length} found`
+      this.state.textContent = results.length === 0 ? this.none : `${results.length} found`
     } catch (problem) {
       if (asked === this.asked) this.state.textContent = `Search failed: ${problem.message}`
     }
+    this.settled(asked)
   }
+}
+
+/** The home page's: the notes this browser holds, their tokens in the request's body. */
+export function homeSearch () {
+  return new SearchBox((q, deleted) => {
+    const tokens = listNotes().slice(0, MAX_TOKENS).map((entry) => entry.token)
+    return fetch('/api/search', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ q, tokens, deleted })
+    })
+  })
+}
+
+/** A space's: its notes, searched with the space's current link (`token()`). */
+export function spaceSearch (token) {
+  return new SearchBox((q, deleted) => {
+    const params = new URLSearchParams({ q })
+    if (deleted) params.set('deleted', 'true')
+    return fetch(`/api/spaces/${encodeURIComponent(token())}/search?${params}`, { cache: 'no-store' })
+  }, { none: 'No note in this space matches.' })
 }

@@ -1,15 +1,21 @@
 // A space's page: its notes, live. The list is the REST listing, polled every
 // POLL_MS with If-None-Match (a 304 costs the server one query and no rendering),
 // which works across every process of a deployment with nothing new to run.
+// Above the list, a search box (search.js) searches the space's notes by its link;
+// the Share dialog (share.js) hands out its links and replaces them.
 
+import { problemOf } from './problems.js'
+import { spaceSearch } from './search.js'
+import { attachShareDialog } from './share.js'
 import { SpaceImport } from './spaceimport.js'
-import { rememberSpace } from './spaces.js'
+import { forgetSpace, rememberSpace } from './spaces.js'
 
 const POLL_MS = 1000
 const HIDDEN_POLL_MS = 30_000
 const PAGE = 50
 
 const $ = (selector) => document.querySelector(selector)
+const spaceUrl = (token) => `${location.origin}/s/${token}`
 
 function noteItem (note, page) {
   const item = document.createElement('li')
@@ -72,22 +78,28 @@ function button (text, onClick, className = 'quiet') {
 class SpacePage {
   constructor (body) {
     this.token = body.dataset.token
+    this.viewToken = body.dataset.viewToken
     this.editor = body.dataset.role === 'editor'
+    this.name = body.dataset.name
     this.tag = null
     this.limit = PAGE
     this.etag = null
     this.timer = null
     this.asked = 0 // requests made: a response to an older one is dropped
-    rememberSpace({ token: this.token, role: body.dataset.role, name: body.dataset.name })
+    rememberSpace({ token: this.token, role: body.dataset.role, name: this.name })
+    this.search = spaceSearch(() => this.token)
+    attachShareDialog({
+      dialog: $('#share-dialog'),
+      opener: $('#share-open'),
+      links: () => this.editor ? { edit: spaceUrl(this.token), view: spaceUrl(this.viewToken) } : { view: spaceUrl(this.token) },
+      refresh: async () => {},
+      rotate: (which) => this.rotate(which)
+    })
     $('#new-space-note')?.addEventListener('click', () => this.create({}))
     this.setupImport()
     $('#delete-space')?.addEventListener('click', () => this.remove())
     $('#space-sort').addEventListener('change', () => this.refresh(true))
     $('#space-more').addEventListener('click', () => { this.limit = Math.min(200, this.limit + PAGE); this.refresh(true) })
-    for (const input of document.querySelectorAll('.space-share input')) {
-      input.value = new URL(input.value, location.origin).href
-      input.addEventListener('focus', () => input.select())
-    }
     document.addEventListener('visibilitychange', () => { if (!document.hidden) this.refresh() })
     this.refresh(true)
   }
@@ -126,6 +138,23 @@ class SpacePage {
     else this.fail(`Could not delete the space: the server answered ${response.status}.`)
   }
 
+  /** Replace a link of the space; the old one is refused from now on. */
+  async rotate (which) {
+    const response = await fetch(`/api/spaces/${this.token}/rotate`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ which })
+    })
+    if (!response.ok) throw new Error(await problemOf(response))
+    const space = await response.json()
+    this.viewToken = space.view_id
+    if (which !== 'edit') return
+    forgetSpace(this.token)
+    this.token = space.id
+    history.replaceState(null, '', `/s/${space.id}`)
+    rememberSpace({ token: space.id, role: 'editor', name: this.name })
+    for (const link of document.querySelectorAll('[data-export]')) link.href = `/api/spaces/${space.id}/export.zip`
+    this.refresh(true)
+  }
+
   filter (tag) {
     this.tag = this.tag === tag ? null : tag
     this.refresh(true)
@@ -160,6 +189,7 @@ class SpacePage {
   }
 
   render (listing) {
+    this.name = listing.name
     $('#space-name').textContent = listing.name
     $('#space-notes').replaceChildren(...listing.notes.map((note) => noteItem(note, this)))
     $('#space-empty').hidden = listing.notes.length > 0
