@@ -231,6 +231,8 @@ def test_a_replaced_space_link_opens_nothing_and_the_new_one_does(live: LiveServ
     viewed = http.post(f"{live.url}/api/spaces/{new['id']}/rotate", json={"which": "view"})
     assert viewed.json()["id"] == new["id"] and viewed.json()["view_id"] != space["view_id"]
     assert http.get(f"{live.url}/api/spaces/{space['view_id']}").status_code == 404
+    # Every editor's page learns the new view link from its next poll of the list.
+    assert listing(live, new["id"])["view_id"] == viewed.json()["view_id"]
 
 
 def test_every_space_route_is_in_the_openapi_schema(live: LiveServer) -> None:

@@ -78,6 +78,7 @@ class SpaceListing(BaseModel):
 
     name: str
     role: str
+    view_id: str = Field(description="The space's view token, current: what Share hands out.")
     notes: list[ListedNote]
     tags: list[TagCount]
     next: str | None
@@ -214,6 +215,7 @@ def _listing(
     return SpaceListing(
         name=access.space.name,
         role=access.role.value,
+        view_id=access.space.view_token,
         notes=[_listed(note) for note in page.notes],
         tags=[TagCount(tag=t, count=n) for t, n in tags],
         next=page.next,

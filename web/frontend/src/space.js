@@ -190,6 +190,7 @@ class SpacePage {
 
   render (listing) {
     this.name = listing.name
+    if (this.editor) this.viewToken = listing.view_id // another editor may have replaced it
     $('#space-name').textContent = listing.name
     $('#space-notes').replaceChildren(...listing.notes.map((note) => noteItem(note, this)))
     $('#space-empty').hidden = listing.notes.length > 0
