@@ -150,7 +150,6 @@ async def test_a_room_alone_on_its_note_checkpoints_its_document_without_a_repla
     assert stored_text(store) == "seeded typed"
 
 
-
 async def test_a_room_leaves_a_large_documents_checkpoint_to_the_store() -> None:
     """Encoding it would hold the event loop: the store builds it from the log, apart."""
     store = MemoryStore()
@@ -163,6 +162,7 @@ async def test_a_room_leaves_a_large_documents_checkpoint_to_the_store() -> None
         await room.close()  # checkpoints: built from the log, not from the room's document
     assert store.room_checkpoints == 0
     assert document.text(document.build([store.checkpoints_of(NOTE)[2]])) == large + "typed"
+
 
 async def test_a_client_that_sends_no_markers_never_gets_an_ack() -> None:
     room = make_room(MemoryStore())

@@ -9,12 +9,12 @@ import pycrdt
 import pytest
 from support.databases import append_raw, notes_database, scramble_page_of
 
-from collab import document, stored
+from collab import document
 from storage.check import CheckRefused, Problem, Report, check_sqlite
 
 
 def check(path: Path) -> Report:
-    return check_sqlite(path, vet=stored.first_problem, build=document.build)
+    return check_sqlite(path, vet=document.first_problem, build=document.build)
 
 
 def test_a_healthy_database_has_no_problems(db_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_the_check_reads_one_state_while_a_server_writes(db_path: Path) -> None:
             written.append(append_raw(db_path, second, b"\xff\xff\xff"))
         return document.build(updates)
 
-    report = check_sqlite(db_path, vet=stored.first_problem, build=build_and_write)
+    report = check_sqlite(db_path, vet=document.first_problem, build=build_and_write)
     assert written and report.ok and report.notes_checked == 2
     [problem] = check(db_path).problems  # a new check sees the garbage
     assert problem.subject == f"note {second}"
@@ -71,7 +71,7 @@ def test_a_note_that_fails_to_build_is_reported_with_the_error(db_path: Path) ->
     def refuse(_updates: tuple[bytes, ...]) -> object:
         raise ValueError("cannot build")
 
-    report = check_sqlite(db_path, vet=stored.first_problem, build=refuse)
+    report = check_sqlite(db_path, vet=document.first_problem, build=refuse)
     assert report.problems == [Problem(f"note {note}", "does not load: ValueError('cannot build')")]
 
 
