@@ -180,6 +180,8 @@ TRIP = """# Trip to Lisbon
 
 Day 1: the castle, then dinner in Alfama.
 Day 2: Belém and the tiles museum.
+
+Budget per day: $\\frac{600}{4}$ euros.
 """
 
 
@@ -236,6 +238,7 @@ def test_a_version_compared_inline_side_by_side_with_the_current_text_and_render
         expect(box).to_be_disabled()
     expect(rendered).to_contain_text("ask Cat about the flat")
     expect(rendered).not_to_contain_text("for Tuesday")
+    expect(rendered.locator(".math math mfrac")).to_have_count(1)  # typeset, as in the preview
 
 
 def test_a_version_is_rendered_sanitised_as_the_preview_is(

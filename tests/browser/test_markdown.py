@@ -257,6 +257,14 @@ tags: [onboarding, Ops]
 
 Water is H~2~O, x^2^ grows, ==remember this== and ~~not this~~.
 
+Euler: $e^{i\\pi} + 1 = 0$, costs $5 and $6, and $\\frac{1$ is broken.
+
+$$
+\\int_0^1 x\\,dx
+
+= \\frac{1}{2}
+$$
+
 :::info
 Read this first.
 
@@ -300,6 +308,11 @@ def test_an_imported_hackmd_note_reads_as_it_did_there_and_is_titled_by_its_fron
             ["1. Because it is so.", "2. Another place."]
         )
         expect(preview).not_to_contain_text(":::")
+        # Math: KaTeX (loaded on first use) as MathML; an error in place; prices stay text.
+        expect(preview.locator(".math:not(.math-error) math")).to_have_count(2)
+        expect(preview.locator(".math-display math[display=block]")).to_have_count(1)
+        expect(preview.locator(".math-error")).to_contain_text("\\frac{1")
+        expect(preview).to_contain_text("costs $5 and $6")
     expect(ana.page.locator("#note-title")).to_have_text("Team handbook")
 
     # A [TOC] entry moves the preview to its heading, within the page.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Build the browser bundle into web/static (app.js, app.css, the service worker
-// sw.js, the emoji table emoji.js that notes load when they use one, and the notices of the bundled packages), or, with --check, build into a temporary directory and
+// sw.js, what notes load only when they use it (the emoji table emoji.js, KaTeX's
+// katex.js), and the notices of the bundled packages), or, with --check, build into a temporary directory and
 // fail if the committed files differ from what these sources build.
 //
 //   npm ci --prefix web/frontend
@@ -20,14 +21,14 @@ import { gzipSync } from 'node:zlib'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const staticDir = path.resolve(here, '..', 'static')
 const NOTICES = 'app.licenses.txt'
-const OUTPUTS = ['app.js', 'app.css', 'sw.js', 'emoji.js', NOTICES]
+const OUTPUTS = ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js', NOTICES]
 const REBUILD = 'npm ci --prefix web/frontend && node web/frontend/build.mjs'
 
 /** Bundle src/main.js (and the CSS it imports) and the service worker into `outdir`; returns esbuild's metafile. */
 async function bundle (outdir) {
   const result = await esbuild.build({
     absWorkingDir: here,
-    entryPoints: { app: 'src/main.js', sw: 'src/sw.js', emoji: 'src/emoji.js' },
+    entryPoints: { app: 'src/main.js', sw: 'src/sw.js', emoji: 'src/emoji.js', katex: 'src/katex.js' },
     outdir,
     bundle: true,
     minify: true,
@@ -53,11 +54,15 @@ function packageOf (input) {
   return { name, root }
 }
 
-/** Every package with code in the bundle, by name, with the directories it came from. */
-function bundledPackages (metafile) {
+/**
+ * Every package with code in the bundle (in the outputs `only` keeps), by name, with
+ * the directories it came from.
+ */
+function bundledPackages (metafile, only = () => true) {
   const packages = new Map()
-  const used = Object.values(metafile.outputs)
-    .flatMap((output) => Object.entries(output.inputs))
+  const used = Object.entries(metafile.outputs)
+    .filter(([name]) => only(name))
+    .flatMap(([, output]) => Object.entries(output.inputs))
     .filter(([, usage]) => usage.bytesInOutput > 0)
   for (const [input] of used) {
     const pkg = packageOf(input)
@@ -68,7 +73,11 @@ function bundledPackages (metafile) {
   return packages
 }
 
-/** Two copies of one package (yjs above all) break instanceof checks and y-codemirror. */
+/**
+ * Two copies of one package (yjs above all) break instanceof checks and y-codemirror:
+ * checked in app.js, where the app's packages meet. The files loaded apart (emoji,
+ * KaTeX) share nothing with it and may bring copies of their own.
+ */
 function duplicates (packages) {
   return [...packages].filter(([, roots]) => roots.size > 1)
     .map(([name, roots]) => `${name} is bundled ${roots.size} times: ${[...roots].sort().join(', ')}`)
@@ -91,13 +100,13 @@ async function notices (packages) {
       (text ?? `License: ${meta.license}. No license file is shipped in the package.`))
   }
   const rule = '\n\n' + '-'.repeat(72) + '\n\n'
-  return 'app.js, sw.js and emoji.js bundle the following packages.' + rule + sections.join(rule) + '\n'
+  return 'app.js, sw.js, emoji.js and katex.js bundle the following packages.' + rule + sections.join(rule) + '\n'
 }
 
 async function buildInto (outdir) {
   const metafile = await bundle(outdir)
   const packages = bundledPackages(metafile)
-  const problems = duplicates(packages)
+  const problems = duplicates(bundledPackages(metafile, (name) => path.basename(name) === 'app.js'))
   if (problems.length > 0) {
     throw new Error(problems.join('\n') + '\nPin one version in package.json and run npm ci.')
   }
@@ -107,7 +116,7 @@ async function buildInto (outdir) {
 
 async function sizes (dir) {
   const lines = []
-  for (const name of ['app.js', 'app.css', 'sw.js', 'emoji.js']) {
+  for (const name of ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js']) {
     const data = await readFile(path.join(dir, name))
     lines.push(`${name}: ${(data.length / 1024).toFixed(1)} KiB raw, ` +
       `${(gzipSync(data, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`)

@@ -25,6 +25,7 @@ const DETAILS_OPEN = /<details[\s>]/gi
 const DETAILS_CLOSE = /<\/details\s*>/gi
 const CONTAINER_OPEN = /^:::[ \t]*\w/
 const CONTAINER_CLOSE = /^:::[ \t]*$/
+const MATH_FENCE = /^ {0,3}\$\$[ \t]*$/ // a line of its own opens or closes a $$ block
 
 /**
  * Cut `text` into blocks `{text, start, line, lines}` (`start`: offset of the
@@ -53,6 +54,7 @@ function cut (text) {
   const references = []
   let fence = null // the fence that closes the open code block
   let details = 0
+  let math = false
   let inList = false
   let blankBefore = false
   let first = 0 // first line of the current block
@@ -70,7 +72,7 @@ function cut (text) {
     const blank = line.trim() === ''
     if (!blank) {
       const continues = /^[ \t]/.test(line) || (inList && LIST_ITEM.test(line))
-      if (blankBefore && i > first && details === 0 && !continues) {
+      if (blankBefore && i > first && details === 0 && !math && !continues) {
         blocks.push({ text: text.slice(blockStart, offset), start: blockStart, line: first, lines: i - first })
         first = i
         blockStart = offset
@@ -81,6 +83,7 @@ function cut (text) {
       if (open) fence = open[1]
       else {
         details = Math.max(0, details + count(line, DETAILS_OPEN) - count(line, DETAILS_CLOSE))
+        if (MATH_FENCE.test(line)) math = !math // a $$ block may hold blank lines
         if (CONTAINER_OPEN.test(line)) details++
         else if (CONTAINER_CLOSE.test(line) && details > 0) details--
         if (REFERENCE.test(line)) references.push(line)

@@ -1,5 +1,5 @@
 // Markdown as HackMD and HedgeDoc write it, on top of marked's GFM, so that an
-// imported note reads as it did there: ==mark==, ^sup^, H~2~O, :emoji:,
+// imported note reads as it did there: $math$ and $$ blocks, ==mark==, ^sup^, H~2~O, :emoji:,
 // :::info / :::warning / :::success / :::danger / :::spoiler containers,
 // footnotes ([^1] and [^1]: ...) and [TOC]. The front matter is metadata: the
 // preview hides it (blocks.js keeps it a block of its own) and title.js names
@@ -76,40 +76,45 @@ export function withContext (ctx, render) {
   }
 }
 
-// -- emoji: the shortcode table is a file of its own, loaded once a note uses one -------
+// -- what a note loads only when it uses it: the emoji table, KaTeX -------------------
 
-const EMOJI_SRC = () => document.body?.dataset.emojiSrc
-let emoji = null // shortcode -> emoji, once loaded
-let emojiLoading = null
-const emojiListeners = new Set()
+// The files are built beside app.js (build.mjs); the page names their addresses.
+const LAZY = { emoji: ['emojiSrc', 'collabNotesEmoji'], katex: ['katexSrc', 'collabNotesKatex'] }
+const loaded = {} // name -> what the file set on window, once loaded
+const loading = {}
+const lazyListeners = new Set()
 
-/** Call `listener` once the emoji table has loaded (to render again what used a code). */
-export function onEmojiLoaded (listener) {
-  emojiListeners.add(listener)
-  return () => emojiListeners.delete(listener)
+/** Call `listener` once a file a note needed has loaded (to render again what used it). */
+export function onExtrasLoaded (listener) {
+  lazyListeners.add(listener)
+  return () => lazyListeners.delete(listener)
 }
 
-export const emojiReady = () => emoji !== null
+/** Which of the files have loaded, as a string that changes when one does. */
+export const extrasState = () => Object.keys(loaded).sort().join(',')
 
-function loadEmoji () {
-  if (emojiLoading !== null || !EMOJI_SRC()) return
-  emojiLoading = new Promise((resolve) => {
-    const script = document.createElement('script')
-    script.src = EMOJI_SRC()
-    script.onload = () => {
-      emoji = window.collabNotesEmoji ?? {}
-      for (const listener of emojiListeners) listener()
-      resolve()
-    }
-    script.onerror = () => resolve() // the codes stay as typed
-    document.head.append(script)
-  })
+function load (name) {
+  const [dataKey, global] = LAZY[name]
+  const src = document.body?.dataset[dataKey]
+  if (loading[name] || !src) return
+  loading[name] = true
+  const script = document.createElement('script')
+  script.src = src
+  script.onload = () => {
+    loaded[name] = window[global] ?? {}
+    for (const listener of lazyListeners) listener()
+  }
+  script.onerror = () => { loading[name] = false } // shown as typed; tried again on the next render
+  document.head.append(script)
 }
+
+const emojiTable = () => loaded.emoji ?? null
 
 /** `text` with the :codes: the table knows (once loaded) as their emoji. */
-const withEmoji = (text) => emoji === null
-  ? text
-  : text.replace(/:([a-z0-9_+-]+):/g, (code, name) => Object.hasOwn(emoji, name) ? emoji[name] : code)
+const withEmoji = (text) => {
+  const emoji = emojiTable()
+  return emoji === null ? text : text.replace(/:([a-z0-9_+-]+):/g, (code, name) => Object.hasOwn(emoji, name) ? emoji[name] : code)
+}
 
 // -- marked extensions ------------------------------------------------------------------
 
@@ -147,8 +152,9 @@ const emojiCode = {
   tokenizer (src) {
     const match = /^:([a-z0-9_+-]+):/.exec(src)
     if (!match) return undefined
+    const emoji = emojiTable()
     if (emoji === null) {
-      loadEmoji()
+      load('emoji')
       return undefined
     }
     const found = Object.hasOwn(emoji, match[1]) ? emoji[match[1]] : null
@@ -239,8 +245,76 @@ const toc = {
   }
 }
 
+// Math, as HackMD writes it: $...$ inline (no space inside the dollars, none right
+// after a closing one followed by a digit: "$5 and $6" stays text) and $$ ... $$
+// blocks. The TeX is kept in data-tex and typeset after sanitising (renderMath).
+const mathInline = {
+  name: 'mathInline',
+  level: 'inline',
+  start: (src) => {
+    const at = src.indexOf('$')
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<!\s)\$(?!\d)/.exec(src)
+    return match ? { type: 'mathInline', raw: match[0], tex: match[1] } : undefined
+  },
+  renderer: (token) => `<span class="math" data-tex="${escapeHtml(token.tex)}">${escapeHtml(token.raw)}</span>`
+}
+
+const mathBlock = {
+  name: 'mathBlock',
+  level: 'block',
+  start: (src) => {
+    const at = src.search(/^ {0,3}\$\$/m)
+    return at < 0 ? undefined : at
+  },
+  tokenizer (src) {
+    const match = /^ {0,3}\$\$([\s\S]+?)\$\$[ \t]*(?:\n|$)/.exec(src)
+    return match ? { type: 'mathBlock', raw: match[0], tex: match[1].trim() } : undefined
+  },
+  renderer: (token) =>
+    `<div class="math math-display" data-tex="${escapeHtml(token.tex)}">${escapeHtml(token.raw.trim())}</div>`
+}
+
+/**
+ * Typeset the math of a sanitised fragment with KaTeX (loaded on first use), as
+ * MathML that the browser draws: KaTeX's own HTML output would need its fonts
+ * and style sheet. An error shows in place, in KaTeX's words.
+ */
+export function renderMath (root) {
+  const maths = root.querySelectorAll('.math[data-tex]')
+  if (maths.length === 0) return
+  if (!loaded.katex) {
+    // Typeset these once KaTeX is here, wherever they are by then (the history's
+    // view renders once; the live preview renders its blocks again anyway).
+    waitingMath.push(...maths)
+    load('katex')
+    return
+  }
+  typeset(maths)
+}
+
+const waitingMath = []
+onExtrasLoaded(() => {
+  if (loaded.katex && waitingMath.length > 0) typeset(waitingMath.splice(0).filter((el) => el.isConnected))
+})
+
+function typeset (maths) {
+  const katex = loaded.katex
+  for (const el of maths) {
+    const display = el.classList.contains('math-display')
+    try {
+      katex.render(el.dataset.tex, el, { displayMode: display, output: 'mathml', throwOnError: true, trust: false, strict: 'ignore' })
+    } catch (error) {
+      el.classList.add('math-error')
+      el.textContent = `${el.dataset.tex} (${error instanceof Error ? error.message : error})`
+    }
+  }
+}
+
 /** The extensions, for `marked.use({extensions})`. */
-export const EXTENSIONS = [container, toc, footnote, mark, sup, sub, emojiCode, footnoteRef]
+export const EXTENSIONS = [container, toc, footnote, mathBlock, mark, sup, sub, mathInline, emojiCode, footnoteRef]
 
 /** The classes these extensions give (preview.js keeps them; a note's own others go). */
-export const HACKMD_CLASS = /^(?:alert|alert-(?:info|warning|success|danger)|footnote|footnote-ref|footnote-label|toc|toc-[1-6])$/
+export const HACKMD_CLASS = /^(?:alert|alert-(?:info|warning|success|danger)|footnote|footnote-ref|footnote-label|toc|toc-[1-6]|math|math-display)$/

@@ -11,14 +11,15 @@ import DOMPurify from 'dompurify'
 import { Lexer, Marked, Parser } from 'marked'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
-import { EXTENSIONS, HACKMD_CLASS, contextKey, emojiReady, noteContext, onEmojiLoaded, withContext } from './hackmd.js'
+import { EXTENSIONS, HACKMD_CLASS, contextKey, extrasState, noteContext, onExtrasLoaded, renderMath, withContext } from './hackmd.js'
 import { markTags, renderFrontMatter } from './tags.js'
 
 // Single line breaks are line breaks, as HackMD and HedgeDoc render them; and what
 // else HackMD writes (hackmd.js).
 const marked = new Marked({ gfm: true, breaks: true, async: false })
 marked.use({ extensions: EXTENSIONS })
-const EMOJI_CODE = /:[a-z0-9_+-]+:/
+// What a block may need a file loaded apart for (hackmd.js): a :code: or math.
+const USES_EXTRAS = /:[a-z0-9_+-]+:|\$/
 
 const purifier = DOMPurify(window)
 const SANITIZE = {
@@ -80,6 +81,7 @@ export function renderMarkdown (text, links = null) {
   highlightAll(fragment, (html) => purifier.sanitize(html, SANITIZE))
   for (const image of fragment.querySelectorAll('img')) explainBlockedImage(image)
   markTags(fragment)
+  renderMath(fragment)
   return fragment
 }
 
@@ -167,7 +169,7 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
     const waited = now - firstChange
     timer = setTimeout(render, Math.max(0, Math.min(RENDER_PAUSE_MS, RENDER_MAX_WAIT_MS - waited)))
   })
-  onEmojiLoaded(() => { stale = true; render() }) // blocks with :codes: render again
+  onExtrasLoaded(() => { stale = true; render() }) // blocks with :codes: or math render again
   target.addEventListener('click', (event) => {
     const link = event.target instanceof Element ? event.target.closest('a[data-line], a[data-footnote]') : null
     if (link === null) return
@@ -237,11 +239,11 @@ function renderBlock (block, links, canEdit) {
 function update (target, old, text, canEdit) {
   const { blocks, references } = splitBlocks(text)
   const context = noteContext(text)
-  const emoji = emojiReady() ? '\u0000emoji' : ''
+  const extras = `\u0000${extrasState()}`
   for (const block of blocks) {
     const shared = contextKey(block.text, context) // what of the whole note it shows
     block.key = `${block.frontMatter ? 'front' : ''}\u0000${references}\u0000${block.text}\u0000${shared}` +
-      (emoji && (EMOJI_CODE.test(block.text) || EMOJI_CODE.test(shared)) ? emoji : '')
+      (USES_EXTRAS.test(block.text) || USES_EXTRAS.test(shared) ? extras : '')
   }
   let links // lexed once per render, and only when a block needs rendering
   let head = 0
