@@ -43,7 +43,9 @@ def trouble(services: Services, *, failed: bool = True) -> str | None:
     ``failed=False``: not because the last commit failed (see ``Writer.trouble``).
     """
     writer = services.store.writer
-    return services.fatal or writer.trouble(failed=failed) or disk_full(services)
+    # A full disk first: it is the cause of the writer's "database or disk is full",
+    # and what to do about it (whichever background write met it first).
+    return services.fatal or disk_full(services) or writer.trouble(failed=failed)
 
 
 def disk_full(services: Services) -> str | None:
