@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 
 import pycrdt
+import pytest
 from support.memclient import MemoryClient
 from support.memroom import NOTE, make_room, serving, store_has, stored_text
 from support.waiting import until
 
 from collab import document, protocol
 from collab.config import RoomConfig
-from collab.errors import CloseCode
+from collab.errors import CloseCode, StorageFailed
+from collab.peer import Peer
 from collab.persistence import MemoryStore
+from collab.pipeline import WritePipeline
+from collab.replica import Change
 from collab.room import Room
 
 
@@ -219,3 +223,93 @@ async def test_edits_of_one_loop_turn_are_stored_as_one_update_and_acked_after_i
         assert len(store.logs[NOTE]) == 1
         assert stored_text(store) == "xyz"
         assert ben.kinds().count("SyncUpdate") == 1
+
+
+# -- the pipeline alone, as a room drives it ---------------------------------------------
+
+
+def changes(*chunks: str) -> list[Change]:
+    """What a room would hand the pipeline for ``chunks`` typed one after the other."""
+    doc: pycrdt.Doc = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    made = []
+    for chunk in chunks:
+        before = doc.get_state()
+        text += chunk
+        made.append(Change(doc.get_update(before), len(chunk), 0))
+    return made
+
+
+class Pipeline:
+    """A WritePipeline for note NOTE over ``store``, and what it reports to its room."""
+
+    def __init__(self, store: MemoryStore, head: int = 0) -> None:
+        self.failures: list[tuple[set[Peer | None], BaseException | None]] = []
+        self.rows: list[list[tuple[int, bytes]]] = []
+        self.pipeline = WritePipeline(
+            NOTE,
+            store,
+            set(),
+            on_failure=lambda senders, error: self.failures.append((senders, error)),
+            checkpoint_after_updates=1000,
+            checkpoint_after_idle_s=3600,
+            head=head,
+            on_committed=self.rows.append,
+        )
+
+
+async def test_what_one_turn_writes_is_one_row_per_author_reported_with_its_position() -> None:
+    store = MemoryStore()
+    store.seed(NOTE, pycrdt_update("seeded"))
+    under = Pipeline(store, head=1)
+    a, b, c = changes("a", "b", "c")
+    under.pipeline.write(None, a, "Ana")
+    under.pipeline.write(None, b, "Ben")
+    under.pipeline.write(None, c, "Ana")  # the same turn: Ana's two changes are one row
+    await under.pipeline.settled()
+    assert [(edit.author, edit.added) for edit in store.log_of(NOTE)[1:]] == [
+        ("Ana", 2),
+        ("Ben", 1),
+    ]
+    assert under.pipeline.head == 3
+    assert [[position for position, _ in rows] for rows in under.rows] == [[2, 3]]
+    assert under.rows[0][1][1] == b.delta
+
+
+async def test_a_callback_after_appends_waits_for_their_commit() -> None:
+    store = MemoryStore()
+    under = Pipeline(store)
+    ran: list[str] = []
+    under.pipeline.after_appends(lambda: ran.append("before any append"))
+    assert ran == ["before any append"]  # nothing pending: at once
+    store.hold()
+    under.pipeline.write(None, changes("x")[0], "Ana")
+    under.pipeline.after_appends(lambda: ran.append("after x"))
+    under.pipeline.flush()
+    assert len(store.log_of(NOTE)) == 1  # appended, its commit held
+    assert ran == ["before any append"]
+    store.release()
+    await under.pipeline.settled()
+    assert ran == ["before any append", "after x"]
+
+
+async def test_a_failed_append_stops_the_pipeline_and_tells_the_room_once() -> None:
+    store = MemoryStore()
+    under = Pipeline(store)
+    store.fail_appends = OSError("disk full")
+    under.pipeline.write(None, changes("lost")[0], "Ana")
+    with pytest.raises(StorageFailed):
+        await under.pipeline.settled()
+    assert under.pipeline.failed
+    assert [(senders, str(error)) for senders, error in under.failures] == [({None}, "disk full")]
+    assert (under.rows, under.pipeline.head) == ([], 0)
+    assert not await under.pipeline.committed(within_s=0)
+
+
+async def test_write_alone_gives_the_servers_change_a_row_and_a_position_of_its_own() -> None:
+    under = Pipeline(MemoryStore())
+    typed, restored = changes("typed", "restored")
+    under.pipeline.write(None, typed, "Ana")
+    position = await under.pipeline.write_alone(restored, "Ben")
+    assert position == 2
+    assert [[p for p, _ in rows] for rows in under.rows] == [[1], [2]]
