@@ -6,14 +6,19 @@ Every test drives a room over in-memory channels, as its peers reach the relay.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
 from support.memclient import MemoryClient
 from support.memroom import make_room, serving
 
 from collab import awareness, protocol
+from collab.channel import memory_channel_pair
 from collab.errors import CloseCode
-from collab.peer import Role
+from collab.peer import Peer, Role
 from collab.persistence import MemoryStore
+from collab.presence import PresenceRelay
+from collab.protocol import AwarenessUpdate
 
 
 async def test_a_viewer_is_marked_as_a_viewer_by_the_server_whatever_it_claims() -> None:
@@ -178,3 +183,77 @@ async def test_query_awareness_is_answered_with_every_state() -> None:
         before = ben.kinds().count("AwarenessUpdate")
         await ben.channel.send(protocol.encode_query_awareness())
         await ben.wait_until(lambda c: c.kinds().count("AwarenessUpdate") == before + 1)
+
+
+# -- the relay alone: what crosses to and from other processes ---------------------------
+
+
+class Here:
+    """A relay with one peer of this process, whose frames are read as they are sent."""
+
+    def __init__(self) -> None:
+        self.published: list[list[tuple[int, str | None]]] = []
+        server_end, self.client_end = memory_channel_pair("ana")
+        self.peer = Peer(server_end, Role.EDITOR, max_queue=16)
+        self.relay = PresenceRelay(
+            {self.peer},
+            max_state_bytes=1000,
+            renewal_delay_s=0.05,
+            publish=lambda payload: self.published.append(decoded(payload)),
+        )
+
+    async def heard(self) -> list[tuple[int, str | None]]:
+        """The entries of the next awareness frame the peer gets."""
+        message = protocol.parse_message(await asyncio.wait_for(self.client_end.recv(), 2))
+        assert isinstance(message, AwarenessUpdate)
+        return decoded(message.payload)
+
+
+def decoded(payload: bytes) -> list[tuple[int, str | None]]:
+    """Each entry's client and state (the room sends its own clocks)."""
+    return [(e.client_id, e.state) for e in awareness.decode(payload, max_state_bytes=1000)]
+
+
+@pytest.fixture
+async def here() -> AsyncIterator[Here]:
+    made = Here()
+    sending = asyncio.create_task(made.peer.run_sender())
+    yield made
+    made.relay.close()
+    sending.cancel()
+
+
+ZED = awareness.Entry(7, 1, '{"name":"Zed"}')
+SEEN_ZED = (7, '{"name":"Zed"}')
+
+
+async def test_another_processs_presence_is_shown_here_and_leaves_with_that_process(
+    here: Here,
+) -> None:
+    here.relay.remote("other", awareness.encode([ZED]))
+    assert await here.heard() == [SEEN_ZED]
+    assert [(e.client_id, e.state) for e in here.relay.present()] == [SEEN_ZED]
+    assert here.relay.local_payload() is None  # not this process's to tell
+    assert here.published == []  # nor told back
+    here.relay.gone("other")
+    assert await here.heard() == [(7, None)]
+    assert here.relay.present() == []
+
+
+async def test_what_a_peer_here_sets_is_published_and_so_is_its_leaving(here: Here) -> None:
+    ana = awareness.Entry(5, 1, '{"name":"Ana"}')
+    here.relay.receive(here.peer, awareness.encode([ana]))
+    assert here.published == [[(5, ana.state)]]
+    payload = here.relay.local_payload()
+    assert payload is not None and decoded(payload) == [(5, ana.state)]
+    here.relay.leave(here.peer)
+    assert here.published[-1] == [(5, None)]
+    assert here.relay.local_payload() is None
+
+
+async def test_malformed_presence_from_another_process_is_dropped_with_a_warning(
+    here: Here, caplog: pytest.LogCaptureFixture
+) -> None:
+    here.relay.remote("other", b"\x01\x07")  # one entry, cut short
+    assert here.relay.present() == []
+    assert "dropped presence from other" in caplog.text
