@@ -163,6 +163,26 @@ async def test_a_large_notes_checkpoint_is_built_in_a_process_of_its_own(
     assert checkpoint_cpu < building_cpu / 2  # and not here as well
 
 
+async def test_a_checkpoint_asked_for_while_the_notes_is_being_built_is_left_to_it(
+    store: SqlDocumentStore, database_url: str
+) -> None:
+    one, two, large = new_note(store), new_note(store), prepended(7, 200_000)
+    await store.append(one, Edit(large))
+    await store.append(two, Edit(large))
+    children = children_cpu()
+    await store.checkpoint(one)
+    alone = children_cpu() - children  # what building it once costs
+    children = children_cpu()
+    await asyncio.gather(store.checkpoint(two), store.checkpoint(two))
+    twice = children_cpu() - children
+    print(f"\n  building once: {alone * 1000:.0f} ms; asked twice at once: {twice * 1000:.0f} ms")
+    assert twice < alone * 1.5  # built once
+    assert query(database_url, "SELECT note_id, position FROM checkpoint ORDER BY note_id") == [
+        (one, 1),
+        (two, 1),
+    ]
+
+
 def children_cpu() -> float:
     """CPU seconds spent by this process's children that have ended."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
