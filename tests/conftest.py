@@ -75,6 +75,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", ["sqlite"] if only else BACKENDS, indirect=True)
 
 
+# Slow, and left out of the inner loop (`-m "not slow"`): every test of these
+# folders (a browser, npm clients, several processes with PostgreSQL, Redis and
+# nginx, the deploy tools, the bench's smoke runs), the PostgreSQL half of the
+# tests that run on both databases, and tests that start a server process of
+# their own (they kill, signal or restart it). Other slow tests say so where
+# they are written.
+SLOW_FOLDERS = {"browser", "interop", "scaleout", "deploy", "bench"}
+SLOW_FIXTURES = {"server", "make_server", "postgres"}
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` what the inner loop leaves out (see ``SLOW_FOLDERS``)."""
+    for item in items:
+        assert isinstance(item, pytest.Function)
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if (
+            item.path.relative_to(TESTS).parts[0] in SLOW_FOLDERS
+            or params.get("backend") == "postgres"
+            or SLOW_FIXTURES & set(item.fixturenames)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     """Which database the test's servers use (see :func:`pytest_generate_tests`)."""

@@ -191,6 +191,7 @@ async def _visit(rooms: RoomManager, note: int, text: str, linger_s: float = 0) 
     return client.channel.close_code or 0
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     visits=st.lists(st.tuples(st.integers(1, 5), st.floats(0, 0.01)), min_size=4, max_size=14),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pycrdt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,12 +74,14 @@ def _handle_all(frames: list[bytes]) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=300), max_size=8))
 def test_random_frames_are_acted_on_or_refused_by_name(frames: list[bytes]) -> None:
     _handle_all(frames)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_real_frames_are_acted_on_or_refused_by_name(data: st.DataObject) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pycrdt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.memclient import MemoryClient
@@ -61,6 +62,7 @@ def delete(doc: pycrdt.Doc[pycrdt.Text], where: float, size: int) -> None:
         del text[at : at + len(gone.encode())]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     first=WORDS,

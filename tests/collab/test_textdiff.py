@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pycrdt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ def new_of(diffs: Diff) -> str:
     return "".join(chunk for op, chunk in diffs if op != DELETE)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(texts, texts, st.sampled_from([0.0, 0.02]))
 def test_the_diff_turns_the_old_text_into_the_new_exactly(
@@ -42,6 +44,7 @@ def test_the_diff_turns_the_old_text_into_the_new_exactly(
     assert new_of(diffs) == new
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(texts, texts)
 def test_its_byte_edits_applied_back_to_front_make_the_new_text_in_a_ytext(

@@ -325,6 +325,7 @@ def test_string_clock_length_counts_utf16_units() -> None:
     refused(update(emoji, clock=2**32 - 2), "passes 2\\*\\*32")
 
 
+@pytest.mark.slow
 def test_a_megabyte_of_small_edits_checks_in_well_under_a_second() -> None:
     client = 2**52 + 12345  # an 8-byte varuint, like pycrdt's client ids
     typing = [root_item(4, varstring("a"))]
@@ -811,6 +812,7 @@ def test_random_bytes_are_either_refused_or_safely_applied(data: bytes) -> None:
         apply_without_crashing(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_real_updates())
 def test_mutated_real_updates_are_either_refused_or_safely_applied(data: bytes) -> None:
@@ -829,6 +831,7 @@ def test_random_state_vectors_are_either_refused_or_safely_used(data: bytes) -> 
         _two_client_doc().get_update(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutated_real_updates(), min_size=2, max_size=6))
 def test_sequences_of_applicable_updates_never_crash_one_document(updates: list[bytes]) -> None:
@@ -945,6 +948,7 @@ def keystroke_like(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(keystroke_like())
 def test_the_keystroke_path_never_disagrees_with_the_reader(data: bytes) -> None:

@@ -35,6 +35,7 @@ def test_the_copy_has_every_note_and_is_one_file(tmp_path: Path, db_path: Path) 
     assert sorted(p.name for p in tmp_path.glob("copy.db*")) == ["copy.db"]
 
 
+@pytest.mark.slow
 def test_a_large_copy_reports_its_progress_step_by_step(tmp_path: Path, db_path: Path) -> None:
     notes_database(db_path, ["x" * 100_000 for _ in range(100)])  # about 10 MB
     seen: list[tuple[int, int]] = []
@@ -68,6 +69,7 @@ def test_a_destination_a_server_serves_is_never_replaced(tmp_path: Path, db_path
     assert note_count(served) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dest", "message"),
     [
@@ -108,6 +110,7 @@ def test_a_failed_copy_leaves_nothing_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 
+@pytest.mark.slow
 def test_commits_during_the_copy_neither_restart_it_nor_get_into_it(
     tmp_path: Path, db_path: Path
 ) -> None:

@@ -75,6 +75,7 @@ def test_a_note_that_fails_to_build_is_reported_with_the_error(db_path: Path) ->
     assert report.problems == [Problem(f"note {note}", "does not load: ValueError('cannot build')")]
 
 
+@pytest.mark.slow
 def test_a_scrambled_index_page_fails_the_integrity_check(db_path: Path) -> None:
     notes_database(db_path, [f"note {i} " * 20 for i in range(300)])
     page = scramble_page_of(db_path, "ix_version_note_position")

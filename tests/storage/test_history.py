@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pycrdt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, update
@@ -71,6 +72,7 @@ def new_store(engine: Engine) -> tuple[SqlDocumentStore, int]:
     return SqlDocumentStore(engine), note
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_every_position_replays_to_exactly_the_text_the_note_had_then(steps: list[Step]) -> None:

@@ -137,6 +137,7 @@ def test_the_revision_a_start_looks_for_is_the_newest_migration() -> None:
     assert schema_revisions()[0] == SCHEMA_REVISION, "bump storage.db.SCHEMA_REVISION"
 
 
+@pytest.mark.slow
 def test_a_database_at_the_newest_revision_starts_without_importing_alembic(
     tmp_path: Path,
 ) -> None:

@@ -70,6 +70,7 @@ async def test_an_unexpected_error_fails_its_jobs_and_the_writer_goes_on(
     engine.dispose()
 
 
+@pytest.mark.slow
 async def test_a_writer_that_cannot_reconnect_stops_loudly_and_fails_every_job(
     db_path: Path,
 ) -> None:
@@ -165,6 +166,7 @@ async def test_a_job_specific_error_is_not_reported_as_a_failing_database(
     engine.dispose()
 
 
+@pytest.mark.slow
 async def test_a_writer_on_a_database_server_waits_out_its_outage() -> None:
     """A database file that cannot be opened again stops the writer (a restart may cure
     it); a database server that went away is waited for: the writes meanwhile fail at

@@ -83,6 +83,7 @@ async def test_a_note_with_a_garbage_update_is_listed_with_its_id_and_reason(
     assert f"note {note_id(db_path, good)}:" not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_corrupted_page_fails_with_the_integrity_errors(db_path: Path) -> None:
     notes_database(db_path, [f"note {i} " * 20 for i in range(300)])
     page = scramble_page_of(db_path, "sqlite_autoindex_update_log_1")

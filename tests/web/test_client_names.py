@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.sql import query
@@ -49,6 +50,7 @@ def test_a_version_name_is_kept_cleaned_and_refused_with_a_reason_when_nothing_i
     assert [v["name"] for v in _versions(live, note["id"])] == ["Release 1", None]
 
 
+@pytest.mark.slow
 async def test_a_restore_author_is_kept_cleaned_and_a_lone_surrogate_is_refused(
     live: LiveServer,
 ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 import psycopg
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.sql import query
@@ -52,6 +53,7 @@ async def reads(live: LiveServer, note: dict[str, str]) -> list[str]:
     return [answer.json()["content"] for answer in answers[:2]] + [answers[2].text]
 
 
+@pytest.mark.slow
 async def test_rest_reads_do_not_serve_an_edit_still_waiting_for_a_locked_database(
     live: LiveServer,
 ) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.sql import query
@@ -85,6 +86,7 @@ def note_ids(url: str) -> list[int]:
     return [row[0] for row in query(url, "SELECT id FROM note")]
 
 
+@pytest.mark.slow
 def test_a_deleted_note_is_purged_with_its_history_after_the_window(
     make_live: Callable[..., LiveServer], database_url: str
 ) -> None:

@@ -48,6 +48,7 @@ async def test_an_unexpected_writer_error_closes_its_room_with_1011_and_saving_g
 
 # On PostgreSQL the writer waits for the database server instead of stopping
 # (tests/storage/test_writer.py, tests/scaleout/test_outages.py).
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 async def test_a_writer_that_cannot_go_on_fails_healthz_and_the_server_stops(
     live: LiveServer,
@@ -90,6 +91,7 @@ def _wait_stopped(server: LiveServer, timeout_s: float = 15) -> None:
     assert not server.running, "the server should stop by itself"
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 async def test_healthz_says_saving_is_delayed_while_the_database_is_locked(
     live: LiveServer, db_path: Path

@@ -29,6 +29,7 @@ def migrate(url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_an_empty_database_is_migrated_once_then_left_alone(database_url: str) -> None:
     first = migrate(database_url)
     assert first.returncode == 0, first.stderr
@@ -40,6 +41,7 @@ def test_an_empty_database_is_migrated_once_then_left_alone(database_url: str) -
     assert not password or str(password) not in first.stdout + first.stderr
 
 
+@pytest.mark.slow
 def test_a_database_of_an_earlier_release_is_upgraded_and_its_notes_read_back(
     database_url: str,
 ) -> None:
@@ -78,6 +80,7 @@ def test_a_database_of_an_earlier_release_is_upgraded_and_its_notes_read_back(
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_a_sqlite_file_a_server_is_serving_is_not_migrated(database_url: str) -> None:
     with exclusive_sqlite(database_url):

@@ -67,6 +67,7 @@ def healthz_ok(live: LiveServer, timeout_s: float = 10) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_creating_a_note_behind_a_lock_answers_503_within_seconds(
     live: LiveServer, db_path: Path
 ) -> None:
@@ -82,6 +83,7 @@ def test_creating_a_note_behind_a_lock_answers_503_within_seconds(
     assert live.post_note("after")["id"]  # and writes work again once it is released
 
 
+@pytest.mark.slow
 async def test_writes_while_healthz_says_saving_is_delayed_answer_503_with_that_reason(
     live: LiveServer, db_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import struct
 import zipfile
 
 import httpx
+import pytest
 from support.http import http
 from support.live import LiveServer
 
@@ -82,6 +83,7 @@ def test_each_markdown_file_becomes_a_note_and_the_rest_is_reported(live: LiveSe
     assert live.get_note(plan["id"]).json()["content"] == "# Plan\nship #q3\n"
 
 
+@pytest.mark.slow
 def test_oversized_files_zip_bombs_and_too_many_files_are_refused(live: LiveServer) -> None:
     space = make_space(live)["id"]
     big = archive.MAX_FILE_BYTES + 1

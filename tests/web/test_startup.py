@@ -79,6 +79,7 @@ def skip_without_namespaces(done: subprocess.CompletedProcess[str]) -> None:
         pytest.skip(f"no user and mount namespaces here: {done.stderr.strip()}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["kill", "term"])
 def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path, stop: str) -> None:
     # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
@@ -111,6 +112,7 @@ def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path, s
     assert result["post_after_freeing"] == 201  # saving works again once there is space
 
 
+@pytest.mark.slow
 def test_an_empty_database_file_is_refused_in_one_line(db_path: Path) -> None:
     db_path.touch()
     line = assert_refused_in_one_line(serve_until_exit(db_path), "is empty (0 bytes)")
@@ -118,11 +120,13 @@ def test_an_empty_database_file_is_refused_in_one_line(db_path: Path) -> None:
     assert db_path.stat().st_size == 0 and not db_path.with_name("notes.db-wal").exists()
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_sqlite_is_refused_in_one_line(db_path: Path) -> None:
     db_path.write_bytes(b"these are not the notes you are looking for\n" * 100)
     assert_refused_in_one_line(serve_until_exit(db_path), "is not a SQLite database")
 
 
+@pytest.mark.slow
 def test_a_database_whose_schema_page_is_damaged_is_refused_in_one_line(db_path: Path) -> None:
     notes_database(db_path, ["a note"])
     with open(db_path, "r+b") as file:  # page 1 holds the schema, after the 100-byte header
@@ -132,11 +136,13 @@ def test_a_database_whose_schema_page_is_damaged_is_refused_in_one_line(db_path:
 
 
 # 8da4d82 exited 1 with a traceback in each of these three cases.
+@pytest.mark.slow
 def test_a_database_path_that_is_a_directory_is_refused_in_one_line(db_path: Path) -> None:
     db_path.mkdir()
     assert_refused_in_one_line(serve_until_exit(db_path), "is a directory, not a database file")
 
 
+@pytest.mark.slow
 def test_a_database_path_under_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a directory")
     line = assert_refused_in_one_line(
@@ -149,6 +155,7 @@ READ_ONLY_SERVE = """mount -t tmpfs -o size=8m tmpfs "$1" && cp "$2" "$1/notes.d
 mount -o remount,ro "$1" && shift 2 && exec "$@" """
 
 
+@pytest.mark.slow
 def test_a_database_on_a_read_only_mount_is_refused_in_one_line(
     tmp_path: Path, db_path: Path
 ) -> None:
@@ -188,6 +195,7 @@ async def test_a_damaged_wal_is_refused_and_left_as_it_was(
     assert wal.read_bytes() == bytes(data)  # nothing was opened for writing
 
 
+@pytest.mark.slow
 async def test_a_note_whose_pages_are_damaged_closes_with_1011_and_a_reason(
     make_live: Callable[..., LiveServer], db_path: Path
 ) -> None:

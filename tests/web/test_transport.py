@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import pytest
 import websockets
 from support.http import http
 from support.live import LiveServer
@@ -90,6 +91,7 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
         assert read_until_closed(sock, timeout_s=10) in (b"", b'{"status":"ok"}')
 
 
+@pytest.mark.slow
 def test_connections_past_the_cap_get_503_and_the_server_serves_again_once_stalled_ones_go(
     make_live: Callable[..., LiveServer],
 ) -> None:
@@ -203,6 +205,7 @@ def test_a_peer_that_answers_no_ping_is_closed_with_1011_as_the_readme_says(
     assert "keepalive" in row
 
 
+@pytest.mark.slow
 async def test_a_websocket_outlives_the_request_head_timeout(
     make_live: Callable[..., LiveServer],
 ) -> None:

@@ -199,6 +199,7 @@ async def close_frame(url: str) -> tuple[int | None, str | None]:
     return received
 
 
+@pytest.mark.slow
 async def test_during_a_postgres_outage_a_websocket_is_closed_with_1011_and_one_log_line(
     tmp_path: Path,
 ) -> None:
