@@ -14,7 +14,7 @@ from storage.indexing import IndexEntry
 from storage.writer import Job
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Append(Job):
     """An edit for the end of the note's log; resolves to its position there."""
 
@@ -22,7 +22,7 @@ class Append(Job):
     edit: Edit
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Checkpoint(Job):
     """The document at ``position``, built from the log; resolves to None."""
 
@@ -31,7 +31,7 @@ class Checkpoint(Job):
     position: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class RoomCheckpoint(Job):
     """A room's document, the checkpoint only if the log ends at ``position`` then.
 
@@ -45,7 +45,7 @@ class RoomCheckpoint(Job):
     position: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class MarkVersion(Job):
     """A version (``named``, ``before-restore``) at the end of the log; resolves to its mark."""
 
@@ -54,7 +54,7 @@ class MarkVersion(Job):
     name: str | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class WriteIndex(Job):
     """Search index entries (:mod:`storage.indexing`); resolves to None."""
 

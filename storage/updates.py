@@ -115,7 +115,7 @@ class SqlDocumentStore:
 
     def append(self, note: int, edit: Edit) -> asyncio.Future[int]:
         """Queue an edit; the future resolves, once it is committed, to its position."""
-        return self.writer.submit(Append(note=note, future=self.writer.new_future(), edit=edit))
+        return self.writer.submit(Append(note, self.writer.new_future(), edit))
 
     def checkpoint(
         self, note: int, candidate: tuple[bytes, int] | None = None
@@ -265,24 +265,28 @@ class SqlDocumentStore:
         appends: dict[int, list[Append]] = {}
         now = utcnow()
         for job in batch:
-            if not isinstance(job, Append):
-                self._append_all(cursor, appends, now)  # what was queued before goes first
-                appends = {}
-            match job:
-                case Append():
-                    appends.setdefault(job.note, []).append(job)
-                case Checkpoint():
-                    self._add_checkpoint(cursor, job.note, job.state, job.position, now)
-                case RoomCheckpoint():
-                    self._add_room_checkpoint(cursor, job, now)
-                case MarkVersion():
-                    self._mark_version(cursor, job, now)
-                case WriteIndex():
-                    for entry in job.entries:
-                        write_entry(cursor, self._index_sql, entry, now)
-                case _:
-                    raise RuntimeError(f"the SQL store has no way to run a {type(job).__name__}")
+            if type(job) is Append:  # a keystroke's job: one comparison, as a kind string was
+                appends.setdefault(job.note, []).append(job)
+                continue
+            self._append_all(cursor, appends, now)  # what was queued before goes first
+            appends = {}
+            self._run(cursor, job, now)
         self._append_all(cursor, appends, now)
+
+    def _run(self, cursor: Any, job: Job, now: datetime) -> None:
+        """Any job but an append (:meth:`_run_batch` gathers those by note)."""
+        match job:
+            case Checkpoint():
+                self._add_checkpoint(cursor, job.note, job.state, job.position, now)
+            case RoomCheckpoint():
+                self._add_room_checkpoint(cursor, job, now)
+            case MarkVersion():
+                self._mark_version(cursor, job, now)
+            case WriteIndex():
+                for entry in job.entries:
+                    write_entry(cursor, self._index_sql, entry, now)
+            case _:
+                raise RuntimeError(f"the SQL store has no way to run a {type(job).__name__}")
 
     def _append_all(self, cursor: Any, appends: dict[int, list[Append]], now: datetime) -> None:
         sql = self._sql
