@@ -266,7 +266,7 @@ def main() -> None:
             else:
                 postgres = Postgres(folder / "pg").start()
                 try:
-                    database = postgres.new_database()
+                    database = postgres.create_database()
                     data = postgres.folder / "data"
                     report += run_backend("PostgreSQL", database, args, folder, data)
                 finally:

@@ -1,15 +1,14 @@
-"""PostgreSQL and Redis for the scale-out configurations, started by the bench itself.
+"""PostgreSQL and Redis servers on free ports in temporary folders: the one launcher
+that the bench (for its scale-out configurations) and the tests
+(``tests/support/services.py``, which imports it) both use. It needs nothing of
+pytest.
 
 Debian's ``postgresql`` and ``redis-server`` packages, each on a free port of
-127.0.0.1 in a temporary folder (the postgres user must be able to reach it,
-which a home folder may not allow), started on first use and
-stopped when the invocation ends. PostgreSQL refuses to run as root, so as root
-``initdb`` and the server run as the ``postgres`` user the package creates. Each
-server start gets a database of its own; Redis is shared (its channels are named
-after notes, and every start makes new notes).
-
-The tests start the same servers the same way (tests/support/services.py); the
-bench keeps its own copy so that it needs nothing of pytest.
+127.0.0.1 in a folder the postgres user must be able to reach (a home folder may
+not allow it). PostgreSQL refuses to run as root, so as root ``initdb`` and the
+server run as the ``postgres`` user the package creates. Each server start (or
+test) gets a database of its own; Redis runs without persistence (it only rings
+doorbells).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -29,36 +29,41 @@ from pathlib import Path
 PG_ROOT = Path("/usr/lib/postgresql")
 
 
-class MissingService(RuntimeError):
+class MissingService(FileNotFoundError):
     """PostgreSQL or Redis is not installed."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _pg_tool(name: str) -> str:
-    """The newest installed PostgreSQL's ``name`` (initdb, pg_ctl)."""
+def pg_bin(tool: str) -> str:
+    """The newest installed PostgreSQL's ``tool`` (initdb, pg_ctl, ...), or the one on PATH."""
     for folder in sorted(PG_ROOT.glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
-        if (folder / name).exists():
-            return str(folder / name)
-    found = shutil.which(name)
+        if (folder / tool).exists():
+            return str(folder / tool)
+    found = shutil.which(tool)
     if found is None:
-        raise MissingService(f"{name} not found: apt-get install postgresql")
+        raise MissingService(f"{tool} not found: apt-get install postgresql")
     return found
 
 
 class Postgres:
-    """One PostgreSQL server in ``folder``; :meth:`new_database` for each server start."""
+    """One PostgreSQL server in ``folder``; :meth:`create_database` for each user of it."""
 
-    user = "bench"
+    user = "collab"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, *, max_connections: int = 400, shared_buffers: str = "32MB"
+    ) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.data = folder / "data"
+        self.port = free_port()
         self.password = secrets.token_hex(8)
+        self.settings = f"-c max_connections={max_connections} -c shared_buffers={shared_buffers}"
         self._prefix: list[str] = []
         folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:  # initdb and postgres refuse root
@@ -66,40 +71,51 @@ class Postgres:
             self._prefix = ["runuser", "-u", "postgres", "--"]
             os.chown(folder, owner.pw_uid, owner.pw_gid)
 
-    def _run(self, *argv: str) -> None:
-        subprocess.run([*self._prefix, *argv], check=True, capture_output=True, timeout=120)
+    def _run(self, *argv: str, timeout: float = 120) -> None:
+        subprocess.run([*self._prefix, *argv], check=True, capture_output=True, timeout=timeout)
 
     def start(self) -> Postgres:
         secret = self.folder / "password"
         secret.write_text(self.password)
-        shutil.chown(secret, *_owner(self.folder))
-        data = str(self.folder / "data")
-        self._run(_pg_tool("initdb"), "-D", data, "-U", self.user, "--pwfile", str(secret),
+        with contextlib.suppress(PermissionError):
+            shutil.chown(secret, *_owner(self.folder))
+        self._run(pg_bin("initdb"), "-D", str(self.data), "-U", self.user, "--pwfile", str(secret),
                   "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C")  # fmt: skip
-        # Default durability (fsync on, synchronous_commit on): a commit is on disk,
-        # as collab-notes' --durability full is with SQLite.
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c max_connections=200 -c shared_buffers=64MB"
-        )
+        return self.resume()
+
+    def resume(self) -> Postgres:
+        """Start the server (again, after :meth:`stop`) on its data and port.
+
+        Default durability (fsync on, synchronous_commit on): a commit is on disk,
+        as collab-notes' ``--durability full`` is with SQLite.
+        """
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 {self.settings}"
         log = str(self.folder / "server.log")
-        self._run(_pg_tool("pg_ctl"), "-D", data, "-l", log, "-w", "-o", options, "start")
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", log, "-w", "-o", options, "start")
         return self
 
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            data = str(self.folder / "data")
-            self._run(_pg_tool("pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
+    def url(self, database: str = "postgres") -> str:
+        """The SQLAlchemy URL of ``database`` on this server."""
+        return f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
+    def create_database(self) -> str:
         """A new empty database; its SQLAlchemy URL."""
         import psycopg
 
-        name = "bench_" + secrets.token_hex(6)
+        name = "db_" + secrets.token_hex(6)
         auth = f"host=127.0.0.1 port={self.port} user={self.user} password={self.password}"
         with psycopg.connect(auth + " dbname=postgres", autocommit=True) as connection:
             connection.execute(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
+        return self.url(name)
+
+    def stop(self, mode: str = "fast") -> None:
+        """pg_ctl stop (``fast``, or ``immediate`` as a crash would)."""
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def log(self) -> str:
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
 
 def _owner(path: Path) -> tuple[int, int]:
@@ -107,13 +123,24 @@ def _owner(path: Path) -> tuple[int, int]:
     return stat.st_uid, stat.st_gid
 
 
+def end(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, and SIGKILL if it is still running 10 s later."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 class Redis:
-    """One redis-server in ``folder``, without persistence (it only rings doorbells)."""
+    """One redis-server in ``folder`` on a free port, without persistence, restartable."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -127,13 +154,13 @@ class Redis:
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
         with open(self.folder / "redis.log", "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._pongs():
                 return self
             time.sleep(0.02)
-        raise MissingService(f"redis-server did not answer on port {self.port}")
+        raise TimeoutError(f"redis-server did not answer on port {self.port}")
 
     def _pongs(self) -> bool:
         try:
@@ -143,14 +170,14 @@ class Redis:
         except OSError:
             return False
 
+    def kill(self) -> None:
+        """SIGKILL: as a crash would (pub/sub messages in flight are lost)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.proc)
 
 
 class Backends:
@@ -169,8 +196,10 @@ class Backends:
 
     def postgres_database(self) -> str:
         if self._postgres is None:
-            self._postgres = Postgres(self._dir("postgres")).start()
-        return self._postgres.new_database()
+            # The bench's settings since its first runs (the tests take the defaults).
+            folder = self._dir("postgres")
+            self._postgres = Postgres(folder, max_connections=200, shared_buffers="64MB").start()
+        return self._postgres.create_database()
 
     def redis_url(self) -> str:
         if self._redis is None:
