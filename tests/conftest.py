@@ -82,7 +82,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # their own (they kill, signal or restart it). Other slow tests say so where
 # they are written.
 SLOW_FOLDERS = {"browser", "interop", "scaleout", "deploy", "bench"}
-SLOW_FIXTURES = {"server", "make_server", "postgres"}
+SLOW_FIXTURES = {"make_server", "postgres"}  # conftest's server takes make_server
 TESTS = Path(__file__).resolve().parent
 
 

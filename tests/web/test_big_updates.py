@@ -27,6 +27,9 @@ from websockets.exceptions import ConnectionClosed
 
 from collab import protocol
 
+# Megabytes of updates against a server process of the module's own: seconds each.
+pytestmark = pytest.mark.slow
+
 v = protocol.write_varuint
 BYSTANDER_MS = 3000
 """Another note's worst round trip during any of these. The budget is 100 ms (issue

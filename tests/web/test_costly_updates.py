@@ -24,6 +24,9 @@ from websockets.exceptions import ConnectionClosed
 
 from collab import protocol
 
+# Megabytes of updates against a server process of the module's own: seconds each.
+pytestmark = pytest.mark.slow
+
 v = protocol.write_varuint
 FROZEN_MS = 1000  # today's code froze every note for 6.1 s on attack A
 
