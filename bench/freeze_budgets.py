@@ -5,7 +5,7 @@
         --offline-edits 100 --out tiny.md                    # a quick look
 
 One ``collab-notes serve --durability full`` process on a new SQLite file, on
-127.0.0.1, with ``--compact-after-idle-s 1`` so that the checkpoint each case
+127.0.0.1, with ``--checkpoint-after-idle-s 1`` so that the checkpoint each case
 sets off (the encode of the whole note) falls inside its window. A probe in a
 process of its own (so that this process's own clients, which apply the large
 updates too, cannot delay it) keeps two clients of another note typing to each
@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="freeze-bench-") as scratch:
         folder = Path(scratch)
         database = f"sqlite:///{folder / 'notes.db'}"
-        options = ("--log-level", "warning", "--compact-after-idle-s", "1")
+        options = ("--log-level", "warning", "--checkpoint-after-idle-s", "1")
         with Server(database, folder / "server.log", *options) as server:
             cases, quiet = asyncio.run(run_cases(server, args))
     sizes = (
