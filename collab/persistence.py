@@ -14,6 +14,7 @@ by the retention of history, which keeps a checkpoint for what it removes).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -112,6 +113,11 @@ class DocumentStore(Protocol):
         """The position of each note's last logged update, in one read."""
         ...
 
+    async def recent_log(self, note: int, within_s: float) -> list[tuple[str, bytes]]:
+        """The note's updates committed in the last ``within_s`` seconds (by any process),
+        each with its author, in log order."""
+        ...
+
 
 class EmptyCheckpointRefused(RuntimeError):
     """A checkpoint of a note with history came out as an empty document.
@@ -124,6 +130,7 @@ class EmptyCheckpointRefused(RuntimeError):
 @dataclass
 class _MemoryNote:
     log: list[Edit] = field(default_factory=list)
+    committed_at: list[float] = field(default_factory=list)  # time.monotonic(), one per row
     checkpoints: dict[int, bytes] = field(default_factory=dict)
     versions: list[tuple[str, str | None, int]] = field(default_factory=list)
 
@@ -149,8 +156,10 @@ class MemoryStore:
         return {note: [edit.update for edit in kept.log] for note, kept in self.notes.items()}
 
     def seed(self, note: int, *updates: bytes) -> None:
-        """Log ``updates`` for ``note`` as if they had been committed (for tests)."""
-        self.notes.setdefault(note, _MemoryNote()).log.extend(Edit(update) for update in updates)
+        """Log ``updates`` for ``note`` as if they had been committed long ago (for tests)."""
+        kept = self.notes.setdefault(note, _MemoryNote())
+        kept.log.extend(Edit(update) for update in updates)
+        kept.committed_at.extend(float("-inf") for _ in updates)
 
     def log_of(self, note: int) -> list[Edit]:
         return self.notes.get(note, _MemoryNote()).log
@@ -183,9 +192,10 @@ class MemoryStore:
         if self.fail_appends is not None:
             future.get_loop().call_soon(_fail, future, self.fail_appends)
         else:
-            log = self.notes.setdefault(note, _MemoryNote()).log
-            log.append(edit)
-            self._commit_later(future, len(log))
+            kept = self.notes.setdefault(note, _MemoryNote())
+            kept.log.append(edit)
+            kept.committed_at.append(time.monotonic())
+            self._commit_later(future, len(kept.log))
         return future
 
     def checkpoint(
@@ -223,6 +233,15 @@ class MemoryStore:
 
     async def heads(self, notes: list[int]) -> dict[int, int]:
         return {note: len(self.log_of(note)) for note in notes}
+
+    async def recent_log(self, note: int, within_s: float) -> list[tuple[str, bytes]]:
+        kept = self.notes.get(note, _MemoryNote())
+        since = time.monotonic() - within_s
+        return [
+            (edit.author, edit.update)
+            for edit, at in zip(kept.log, kept.committed_at, strict=True)
+            if at >= since
+        ]
 
     def _commit_later(self, future: asyncio.Future[Any], result: object) -> None:
         if self._held is not None:

@@ -77,7 +77,6 @@ class WritePipeline:
         events: RoomEvents = NO_EVENTS,
         on_committed: Callable[[list[tuple[int, bytes]]], None] | None = None,
         logged_state: Callable[[], bytes | None] | None = None,
-        on_batch: Callable[[float], None] | None = None,
     ) -> None:
         """Write for note ``note`` and broadcast to ``peers`` (the room's own set).
 
@@ -87,8 +86,7 @@ class WritePipeline:
         for a room that is its note's only writer, returns its document when it
         holds exactly what was loaded and written since (else None): it then
         stands for the log up to the last append, and a checkpoint hands it to the
-        store instead of having the store replay the log. ``on_batch`` hears,
-        once per committed batch, when its first change arrived (perf_counter).
+        store instead of having the store replay the log.
         """
         self.note = note
         self.failed = False
@@ -99,7 +97,6 @@ class WritePipeline:
         self._events = events
         self._on_committed = on_committed
         self._logged_state = logged_state
-        self._on_batch = on_batch
         self._appended = head  # where the log ends once every append so far is committed
         self._batch: _Batch | None = None  # applied in this loop turn, not yet appended
         self._outbox: list[tuple[set[Peer | None], bytes, float]] = []  # committed: to broadcast
@@ -215,8 +212,6 @@ class WritePipeline:
                     [(w.result(), edit.update) for w, edit in zip(writes, edits, strict=True)]
                 )
             self._checkpoints.logged(len(writes))
-            if self._on_batch is not None:
-                self._on_batch(batch.arrived)
         batch.committed.set_result(None)  # sync answers and save acks may go now
 
     def _send_outbox(self) -> None:

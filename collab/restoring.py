@@ -5,6 +5,8 @@
 typing at that moment: of the run each person who typed in the last
 :data:`LIVE_TYPING_S` seconds has been typing (their items chained one after
 the other up to their latest), the line it ends on is left whole where it is.
+Who typed is read from the note's log (:func:`typing_now`), so it is the same
+for a peer of another process and for someone who has just left.
 What they type next, before their page hears of the restore, goes on right
 after it, as Yjs places it there. Deleting it would cut their sentence in two:
 the part typed before the restore gone, the rest carrying on wherever their
@@ -25,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
-from collections import deque
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import pycrdt
@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("collab.restoring")
 
 LIVE_TYPING_S = 10.0
-"""Someone who typed this recently is typing now: a restore leaves their run whole."""
+"""Someone whose edit was committed this recently is typing now: a restore leaves their
+run whole, whether they are connected here, to another process, or left a moment ago."""
 
-_SAMPLE_EVERY_S = 1.0
 _RESTORE = "restore"  # the origin of the replayed restore, which the undo manager tracks
 
 
@@ -68,42 +68,39 @@ class Undone(NamedTuple):
 # -- who is typing ------------------------------------------------------------------------
 
 
-class TypingClocks:
-    """Samples of a document's state vector, at most one a second, for the last while.
+async def typing_now(room: Room, author: str, within_s: float = LIVE_TYPING_S) -> list[int]:
+    """The clients that inserted something in the last ``within_s`` seconds, but ``author``'s.
 
-    Taken when a batch of edits is committed (never on the keystroke path), so
-    a restore can tell whose clocks moved in the last :data:`LIVE_TYPING_S`:
-    those people are typing.
+    Read from the note's log, which holds every process's commits with their
+    time and author: a peer connected to another process counts as one of this
+    process does, and so does someone who typed and then left (closed the tab)
+    within the window, whose line a restore must spare as much. Call it once
+    everything the restore starts from is committed. Left out: the server's own
+    clients here (:attr:`Room.own_clients`: restores and undos) and the
+    restorer's, by name; a restore or undo another process made, or one this
+    room made before it was reloaded, looks like typing to this: the last line
+    of its text is kept, never a word lost.
     """
+    if within_s <= 0:
+        return []
+    rows = await room.store.recent_log(room.note, within_s)
+    writers = await asyncio.to_thread(_writers, rows, author)
+    return sorted(
+        client
+        for client in writers
+        if client not in room.own_clients and not _restorers(room, client, author)
+    )
 
-    def __init__(self, clocks: Callable[[], dict[int, int]]) -> None:
-        self._clocks = clocks
-        self._samples: deque[tuple[float, dict[int, int]]] = deque()
-        self._samples.append((time.perf_counter(), clocks()))  # as loaded
-        self.own: set[int] = set()  # the server's own clients (restores, undos): nobody types
 
-    def sample(self, arrived: float) -> None:
-        """A batch that began to arrive at ``arrived`` (perf_counter) is committed."""
-        if arrived - self._samples[-1][0] < _SAMPLE_EVERY_S:
-            return
-        self._samples.append((arrived, self._clocks()))
-        horizon = arrived - 2 * LIVE_TYPING_S
-        while len(self._samples) > 1 and self._samples[1][0] <= horizon:
-            self._samples.popleft()
-
-    def typing(self, within_s: float = LIVE_TYPING_S) -> list[int]:
-        """The clients that inserted something in the last ``within_s`` seconds."""
-        if within_s <= 0:
-            return []
-        since = time.perf_counter() - within_s
-        then = self._samples[0][1]
-        for at, clocks in self._samples:
-            if at > since:
-                break
-            then = clocks
-        return [
-            c for c, clock in self._clocks().items() if clock > then.get(c, 0) and c not in self.own
-        ]
+def _writers(rows: Sequence[tuple[str, bytes]], author: str) -> set[int]:
+    """The clients that inserted something in ``rows`` ((author, update)), but ``author``'s."""
+    found: set[int] = set()
+    theirs: set[int] = set()  # the restorer's own pages (a name, not Anonymous)
+    for by, update in rows:
+        info = check_update(update, DEFAULT_LIMITS.for_stored())
+        clients = {client for client, start, end in info.clocks if end > start}
+        (theirs if by == author and author != ANONYMOUS else found).update(clients)
+    return found - theirs
 
 
 # -- undoing a restore ------------------------------------------------------------------
@@ -183,14 +180,15 @@ async def restore(
     if room.broken:
         raise StorageFailed("this note could not be saved; try again")
     await room.remote.settle()  # other processes may write too: diff from the latest
-    typing = [c for c in room.typing.typing(live_typing_s) if not _restorers(room, c, author)]
     base, base_text = room.replica.doc.get_update(), str(room.replica.text)
+    await room.pipeline.settled()  # everything in ``base`` is in the log: who typed it, when
+    typing = await typing_now(room, author, live_typing_s)
     edit = await edit_apart(base, base_text, text, room.replica.stored_limits, typing)
     # Queued before the restore's own edits, so the store marks the state before them.
     marking = room.pipeline.mark_version("before-restore")
     change = None
     if edit is not None:
-        room.typing.own.update(client for client, _start, _end in edit.info.clocks)
+        room.own_clients.update(client for client, _start, _end in edit.info.clocks)
         change = room.replica.apply_own(edit.update, edit.info, edit.added, edit.removed)
     appended = None if change is None else room.pipeline.write_alone(change, author)
     logger.info("applied a restore of note=%s; committing it", room.note, extra={"note": room.note})
@@ -224,7 +222,7 @@ async def undo(room: Room, before: Sequence[bytes], after: Sequence[bytes], auth
         return Undone(False, kept_inside)
     # Made from a copy of the room's document: everything it refers to is in the room.
     info = check_update(update, DEFAULT_LIMITS.for_stored())
-    room.typing.own.update(client for client, _start, _end in info.clocks)
+    room.own_clients.update(client for client, _start, _end in info.clocks)
     change = room.replica.apply_committed(update, info)
     if change is not None:
         room.pipeline.write_alone(change, author)

@@ -52,7 +52,6 @@ from collab.protocol import (
 from collab.ratelimit import TokenBucket
 from collab.remote import LocalSide, RemoteSide, Side
 from collab.replica import Replica, Trackers
-from collab.restoring import TypingClocks
 from collab.sliced import Lane
 
 logger = logging.getLogger("collab.room")
@@ -103,7 +102,8 @@ class Room:
             renewal_delay_s=config.awareness_renewal_delay_s,
             publish=partial(fanout.presence, note),
         )
-        self.typing = TypingClocks(self.replica.clocks)  # who typed lately: see restoring
+        self.store = store
+        self.own_clients: set[int] = set()  # the server's (restores, undos): nobody types
         remote = self._side(fanout, store, head, events)
         self.remote: Side = remote
         # One process: nobody to tell, and the log's positions are the pipeline's own.
@@ -120,7 +120,6 @@ class Room:
             events=events,
             on_committed=linked,
             logged_state=None if linked is not None else self.replica.logged_state,
-            on_batch=self.typing.sample,
         )
         self.edits = Edits(
             note, self.replica, self.pipeline, config.limits, lane or Lane(), lambda: self.broken

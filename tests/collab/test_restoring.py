@@ -14,6 +14,7 @@ from support.memclient import MemoryClient
 from collab import liveruns, protocol, restoring
 from collab.config import RoomConfig
 from collab.document import TEXT_NAME
+from collab.manager import RoomManager
 from collab.persistence import MemoryStore
 from collab.restore import fork_edit
 from collab.room import Room
@@ -195,6 +196,29 @@ async def test_a_restore_deletes_what_was_typed_longer_ago_than_the_live_window(
         done = await restoring.restore(room, "kept\n", "Ana", live_typing_s=0)
         await asyncio.wait_for(ben.wait_until(lambda c: str(c.text) == "kept\n"), 2)
         assert done.kept == 0
+
+
+async def test_a_restore_spares_the_line_of_someone_who_typed_and_left_a_moment_ago() -> None:
+    """Ben types a line and closes his tab; the room closes (its grace is 0.1 s here) and
+    Ana's restore opens it afresh: his line is read as typed from the log, and spared.
+    Ana's own typing, in the same moment, is not: she is the one restoring."""
+    async with RoomManager(MemoryStore(), grace_s=0.1) as rooms:
+        closed = asyncio.Event()
+        rooms.on_closed = lambda note: closed.set()
+        async with MemoryClient.join(lambda channel: rooms.serve(NOTE, channel), "ana") as ana:
+            await ana.present({"user": {"name": "Ana"}})
+            await ana.edit(0, "# Plan\n\n")
+            version = str(ana.text)
+            async with MemoryClient.join(lambda ch: rooms.serve(NOTE, ch), "ben") as ben:
+                await ben.wait_until(lambda c: str(c.text) == version)
+                await ben.edit(len(version), "Ben's last line")
+                await ana.wait_until(lambda c: str(c.text).endswith("line"))
+            await ana.edit(0, "Ana's draft\n")
+            await ana.wait_until(lambda c: str(c.text).startswith("Ana's draft"))
+        await asyncio.wait_for(closed.wait(), 5)  # everyone left: it closes after its grace
+        done = await rooms.in_room(NOTE, lambda room: restoring.restore(room, version, "Ana"))
+        assert await rooms.read_text(NOTE) == version + "Ben's last line"
+        assert done.kept == len("Ben's last line")
 
 
 def typed(doc: pycrdt.Doc[pycrdt.Text], chars: str) -> None:

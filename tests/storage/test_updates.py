@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pycrdt
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session
 from support.sql import query
 
@@ -21,7 +21,8 @@ from collab.persistence import Edit, EmptyCheckpointRefused
 from storage import auto_versions, notes
 from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.jobs import Checkpoint
-from storage.updates import SqlDocumentStore
+from storage.models import UpdateLog, utcnow
+from storage.updates import RECENT_PAGE, SqlDocumentStore
 from storage.writer import Job
 
 
@@ -263,6 +264,24 @@ async def test_every_logged_update_records_when_who_and_how_much(
     [(head, updated)] = query(database_url, "SELECT head, updated_at FROM note")
     assert rows == [(1, "Ana", 5, True), (2, "Ben", 1, True)]
     assert head == 2 and updated
+
+
+async def test_the_recent_log_holds_the_updates_of_the_last_seconds_with_their_authors(
+    store: SqlDocumentStore,
+) -> None:
+    """What a restore reads to find who is typing: more rows than one page, none older."""
+    note, doc = new_note(store), pycrdt.Doc()
+    count = RECENT_PAGE + 50
+    edits = [text_update(doc, "x", author=f"p{n % 3}") for n in range(count)]
+    await asyncio.gather(*(store.append(note, edit) for edit in edits))
+    with Session(store.engine) as session:
+        old = (UpdateLog.note_id == note) & (UpdateLog.position <= 20)
+        when = utcnow() - timedelta(minutes=1)
+        session.execute(update(UpdateLog).where(old).values(committed_at=when))
+        session.commit()
+    recent = await store.recent_log(note, within_s=30)
+    assert recent == [(edit.author, edit.update) for edit in edits[20:]]
+    assert await store.recent_log(note + 1, within_s=30) == []
 
 
 async def test_edits_close_together_grow_one_auto_version_and_a_pause_starts_another(
