@@ -14,6 +14,8 @@ PEERS       count (4 bytes)                  it serves this many peers of the no
 HELLO       (none)                           it just opened the note: say who is here
 GONE        (none; control channel)          it is stopping: forget its peers
 ACCESS      note (8 bytes; control channel)  the note's links changed: check your peers
+NOTICE      position (8 bytes), JSON text    tell the peers that asked for notices (a
+                                             restore), once the log is read up to there
 =========== ================================ =========================================
 
 Decoding is strict: anything else raises :class:`BadMessage`, so a process of
@@ -42,6 +44,7 @@ class Kind(enum.IntEnum):
     HELLO = 5
     GONE = 6
     ACCESS = 7
+    NOTICE = 8
 
 
 class BadMessage(ValueError):
@@ -52,9 +55,9 @@ class BadMessage(ValueError):
 class Message:
     kind: Kind
     origin: str  # the sender's id, as hex
-    position: int = 0  # COMMITTED, DOORBELL; the note for ACCESS
+    position: int = 0  # COMMITTED, DOORBELL, NOTICE; the note for ACCESS
     count: int = 0  # PEERS
-    payload: bytes = b""  # COMMITTED: the update; PRESENCE: the awareness update
+    payload: bytes = b""  # COMMITTED: the update; PRESENCE: the awareness update; NOTICE: UTF-8
 
 
 def new_origin() -> str:
@@ -65,7 +68,7 @@ def new_origin() -> str:
 def encode(message: Message) -> bytes:
     head = _HEADER.pack(message.kind, bytes.fromhex(message.origin))
     kind = message.kind
-    if kind in (Kind.COMMITTED, Kind.DOORBELL, Kind.ACCESS):
+    if kind in _POSITIONED:
         return head + _POSITION.pack(message.position) + message.payload
     if kind is Kind.PEERS:
         return head + _COUNT.pack(message.count)
@@ -83,16 +86,8 @@ def decode(data: bytes) -> Message:
         raise BadMessage(f"unknown message kind {raw_kind}") from None
     origin = raw_origin.hex()
     body = data[_HEADER.size :]
-    if kind in (Kind.COMMITTED, Kind.DOORBELL, Kind.ACCESS):
-        if len(body) < _POSITION.size:
-            raise BadMessage(f"{kind.name}: no position")
-        (position,) = _POSITION.unpack_from(body)
-        payload = body[_POSITION.size :]
-        if kind is Kind.COMMITTED and not payload:
-            raise BadMessage("COMMITTED without its update")
-        if kind is not Kind.COMMITTED and payload:
-            raise BadMessage(f"{kind.name}: {len(payload)} unexpected bytes")
-        return Message(kind, origin, position=position, payload=payload)
+    if kind in _POSITIONED:
+        return _positioned(kind, origin, body)
     if kind is Kind.PEERS:
         if len(body) != _COUNT.size:
             raise BadMessage(f"PEERS: {len(body)} bytes, not {_COUNT.size}")
@@ -104,3 +99,24 @@ def decode(data: bytes) -> Message:
     if body:
         raise BadMessage(f"{kind.name}: {len(body)} unexpected bytes")
     return Message(kind, origin)
+
+
+_POSITIONED = (Kind.COMMITTED, Kind.DOORBELL, Kind.ACCESS, Kind.NOTICE)
+_CARRYING = (Kind.COMMITTED, Kind.NOTICE)  # a position, then a payload they cannot lack
+
+
+def _positioned(kind: Kind, origin: str, body: bytes) -> Message:
+    if len(body) < _POSITION.size:
+        raise BadMessage(f"{kind.name}: no position")
+    (position,) = _POSITION.unpack_from(body)
+    payload = body[_POSITION.size :]
+    if kind in _CARRYING and not payload:
+        raise BadMessage(f"{kind.name} without its payload")
+    if kind not in _CARRYING and payload:
+        raise BadMessage(f"{kind.name}: {len(payload)} unexpected bytes")
+    if kind is Kind.NOTICE:
+        try:
+            payload.decode()
+        except UnicodeDecodeError:
+            raise BadMessage("NOTICE: not UTF-8") from None
+    return Message(kind, origin, position=position, payload=payload)

@@ -150,18 +150,18 @@ class RedisFanout:
                 notes.discard(room.note)
 
     def committed(self, note: int, position: int, update: bytes) -> None:
-        if len(update) > self._max_carried:
-            self._send(note, Message(Kind.DOORBELL, self.origin, position=position))
-        else:
-            self._send(
-                note, Message(Kind.COMMITTED, self.origin, position=position, payload=update)
-            )
+        carried = len(update) <= self._max_carried  # a larger one rings: read it from the log
+        kind, payload = (Kind.COMMITTED, update) if carried else (Kind.DOORBELL, b"")
+        self._send(note, Message(kind, self.origin, position, payload=payload))
 
     def presence(self, note: int, payload: bytes) -> None:
         self._send(note, Message(Kind.PRESENCE, self.origin, payload=payload))
 
     def peers(self, note: int, count: int) -> None:
         self._send(note, Message(Kind.PEERS, self.origin, count=count))
+
+    def notice(self, note: int, position: int, notice: str) -> None:  # best effort, as presence
+        self._send(note, Message(Kind.NOTICE, self.origin, position, payload=notice.encode()))
 
     def access_changed(self, note: int) -> None:
         """This process changed the note's links: the others check their peers of it."""
@@ -286,16 +286,16 @@ class RedisFanout:
             return
         self._heard.setdefault(message.origin, set()).add(note)
         kind = message.kind
-        if kind is Kind.COMMITTED:
-            room.remote_committed(message.position, message.payload)
-        elif kind is Kind.DOORBELL:
-            room.remote_committed(message.position, None)
+        if kind in (Kind.COMMITTED, Kind.DOORBELL):  # a doorbell carries no update
+            room.remote_committed(message.position, message.payload or None)
         elif kind is Kind.PRESENCE:
             room.remote_presence(message.origin, message.payload)
         elif kind is Kind.PEERS:
             room.remote_peers(message.origin, message.count)
         elif kind is Kind.HELLO:
             self._introduce(room)
+        elif kind is Kind.NOTICE:
+            room.remote_notice(message.position, message.payload.decode())
 
     def _forget_process(self, origin: str) -> None:
         for note in self._heard.pop(origin, set()):

@@ -42,6 +42,10 @@ class RemoteRoom(Protocol):
         """How many peers another process serves in this note now."""
         ...
 
+    def remote_notice(self, position: int, notice: str) -> None:
+        """Another process told its peers ``notice`` once its room held the log to ``position``."""
+        ...
+
     def present_local(self) -> bytes | None:
         """This process's peers' presence, encoded, for a process that just opened the note."""
         ...
@@ -99,6 +103,11 @@ class Fanout(Protocol):
         """This process replaced a link of the note, or deleted it: the others check theirs."""
         ...
 
+    def notice(self, note: int, position: int, notice: str) -> None:
+        """This process told its peers ``notice`` (JSON text), its room holding the log up to
+        ``position``: the others tell theirs once they hold as much. Best effort."""
+        ...
+
     def hear_access(self, changed: Callable[[int], None]) -> None:
         """Call ``changed(note)`` when another process replaced a link of the note or deleted it."""
         ...
@@ -129,6 +138,9 @@ class NoFanout:
         pass
 
     def access_changed(self, note: int) -> None:
+        pass
+
+    def notice(self, note: int, position: int, notice: str) -> None:
         pass
 
     def hear_access(self, changed: Callable[[int], None]) -> None:

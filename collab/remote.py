@@ -12,12 +12,15 @@ and the log's positions are the room's own pipeline's.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from collab.fanout import Fanout
 from collab.logsync import LogSync
 from collab.peer import Peer
 from collab.presence import PresenceRelay
+
+MAX_HELD_NOTICES = 16
+"""Notices from other processes held at once, waiting for the log (past that: the oldest go)."""
 
 
 class Side(Protocol):
@@ -47,6 +50,10 @@ class Side(Protocol):
         """The room closed, or broke."""
         ...
 
+    def notified(self, notice: str) -> None:
+        """The peers here were told ``notice`` (JSON text): tell the other processes'."""
+        ...
+
 
 class LocalSide:
     """One process's :class:`Side`: nobody to tell, nothing to hear, no log to follow."""
@@ -74,6 +81,14 @@ class LocalSide:
     def unwatch(self) -> None:
         pass
 
+    def notified(self, notice: str) -> None:
+        pass  # every peer is here, and was told
+
+
+class _Held(NamedTuple):
+    position: int  # tell it once the room's document holds the log up to here
+    notice: str
+
 
 class RemoteSide:
     """A :class:`collab.fanout.RemoteRoom`: one note's room, as other processes reach it."""
@@ -86,10 +101,12 @@ class RemoteSide:
         presence: PresenceRelay,
         fanout: Fanout,
         broken: Callable[[], bool],
+        tell: Callable[[str], None] = lambda notice: None,
     ) -> None:
         """Link the room's ``peers``, ``log`` and ``presence`` to ``fanout``.
 
-        ``broken()`` says whether the room refuses everything (a write failed).
+        ``broken()`` says whether the room refuses everything (a write failed);
+        ``tell(notice)`` gives a notice to the peers here that asked for them.
         """
         self.note = note
         self.fanout = fanout
@@ -98,6 +115,8 @@ class RemoteSide:
         self._presence = presence
         self._broken = broken
         self._counts: dict[str, int] = {}  # other processes' peers in the note
+        self._tell = tell
+        self._held: list[_Held] = []  # other processes' notices, waiting for the log
 
     def peer_count(self) -> int:
         """Peers in the note's room, in every process serving it."""
@@ -134,6 +153,18 @@ class RemoteSide:
         self._log.local([position for position, _update in rows])
         for position, update in rows:
             self.fanout.committed(self.note, position, update)
+        self.release_notices()
+
+    def notified(self, notice: str) -> None:
+        """The peers here were told ``notice``: the other processes' peers are told too.
+
+        Best effort, as presence: a notice Redis loses is one a page does not
+        show; the edit it tells of travels, as every edit does, through the log.
+        It goes with the highest log position this room holds, and each other
+        process tells it once its room holds the log up to there: after the edit.
+        """
+        log = self._log
+        self.fanout.notice(self.note, max(log.ahead, default=log.known), notice)
 
     def present_local(self) -> bytes | None:
         """This process's peers' presence, encoded, for a process that just opened the note."""
@@ -145,11 +176,33 @@ class RemoteSide:
         """Another process committed ``update`` at ``position`` (None: read the log)."""
         if not self._broken():
             self._log.remote(position, update)
+            self.release_notices()
 
     def remote_head(self, head: int) -> None:
         """The note's log ends at ``head`` (the periodic check): catch up if behind."""
         if not self._broken() and self._log.behind(head):
             self._log.request_catch_up()
+
+    def remote_notice(self, position: int, notice: str) -> None:
+        """Another process told its peers ``notice``: tell those here once the room holds
+        the log up to ``position`` (at once if it does)."""
+        if self._broken():
+            return
+        self._held.append(_Held(position, notice))
+        del self._held[:-MAX_HELD_NOTICES]
+        if self._log.behind(position):
+            self._log.request_catch_up()
+        self.release_notices()
+
+    def release_notices(self) -> None:
+        """Tell the held notices whose position the room's document now holds, in order."""
+        if not self._held:
+            return
+        known = self._log.known
+        ready = [held for held in self._held if held.position <= known]
+        self._held = [held for held in self._held if held.position > known]
+        for held in ready:
+            self._tell(held.notice)
 
     def remote_presence(self, origin: str, payload: bytes) -> None:
         """Another process's peers changed their presence."""

@@ -129,9 +129,24 @@ class Room:
         """The room's side toward other processes: a null one when no other serves the note."""
         if not fanout.clustered:
             return LocalSide(self._peers, lambda: self.pipeline.head)
-        catch_up = spawner(self._tasks, lambda: log.catch_up_or_wait())
-        log = LogSync(self.note, store, self.replica, self._peers, head, catch_up, events)
-        return RemoteSide(self.note, self._peers, log, self.presence, fanout, lambda: self.broken)
+
+        async def catch_up() -> None:  # then tell the notices that waited for what it read
+            await log.catch_up_or_wait()
+            side.release_notices()
+
+        log = LogSync(
+            self.note,
+            store,
+            self.replica,
+            self._peers,
+            head,
+            spawner(self._tasks, catch_up),
+            events,
+        )
+        side = RemoteSide(
+            self.note, self._peers, log, self.presence, fanout, lambda: self.broken, self._tell
+        )
+        return side
 
     def __repr__(self) -> str:
         return f"<Room note={self.note} peers={len(self._peers)}>"
@@ -296,16 +311,23 @@ class Room:
         """Tell every peer that asked for notices (JSON text), after the edits made so far.
 
         Sent once every append made so far is committed and broadcast: a
-        notice of a restore reaches each peer after the restore's own edit.
+        notice of a restore reaches each peer after the restore's own edit. The
+        note's peers on other processes hear it too, after that edit, best
+        effort (see :meth:`collab.remote.RemoteSide.notified`).
         """
-        frame = protocol.encode_notice(notice)
 
         def send() -> None:
-            for peer in self._peers:
-                if peer.notices:
-                    peer.send(frame)
+            self._tell(notice)
+            self.remote.notified(notice)
 
         self.pipeline.after_appends(send)
+
+    def _tell(self, notice: str) -> None:
+        """Send ``notice`` to the peers here that asked for notices."""
+        frame = protocol.encode_notice(notice)
+        for peer in self._peers:
+            if peer.notices:
+                peer.send(frame)
 
     # -- failure and closing -------------------------------------------------------------
 

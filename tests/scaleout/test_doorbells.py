@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from support.live import LiveServer
@@ -145,3 +146,45 @@ async def test_concurrent_writers_in_two_processes_keep_positions_dense(
     positions = logged_positions(cluster_db, token)
     assert len(positions) >= 2
     assert positions == list(range(1, len(positions) + 1))  # dense: no gap, no repeat
+
+
+async def test_a_restore_notice_heard_before_its_edit_waits_for_the_edit_from_the_log(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    """The restore's own doorbell is lost on B and its notice is not: B holds the notice,
+    reads the log up to the notice's position, tells Ben the edit, then the notice."""
+    a, b = pair
+    # No periodic head check (once the current one ends): only the notice's read repairs it.
+    b.services.rooms.fanout.head_check_s = 3600  # type: ignore[attr-defined]  # Redis's only
+    checked = asyncio.get_running_loop().time() + 1.2
+    heard: list[str] = []  # B's text each time a notice reached its fan-out
+    losing = False
+
+    def lose_edits(deliver: Dispatch, channel: bytes, data: bytes) -> None:
+        if decode(data).kind is Kind.NOTICE:
+            heard.extend(str(room.text) for room in b.services.rooms.rooms.values())
+        elif losing and committed(data):
+            return
+        deliver(channel, data)
+
+    intercept(b, lose_edits)
+    token = a.post_note("kept\n")["id"]
+    versions = f"/api/notes/{token}/versions"
+    async with YClient.connect(a.ws_url, token) as ana, YClient.connect(b.ws_url, token) as ben:
+        await following(b)
+        await ben.subscribe_notices()
+        await ana.set_presence({"user": {"name": "Ana"}})
+        async with httpx.AsyncClient(base_url=a.url, timeout=20) as api:
+            named = await api.post(versions, json={"name": "kept"})
+            assert named.status_code == 201, named.text
+            ana.append("Ana's line\n")
+            await ben.wait_text("kept\nAna's line\n")
+            await asyncio.sleep(max(0.0, checked - asyncio.get_running_loop().time()))
+            losing = True
+            restored = await api.post(
+                f"{versions}/{named.json()['id']}/restore", json={"author": "Ana"}
+            )
+            assert restored.status_code == 200, restored.text
+        await ben.wait_until(lambda c: bool(c.notices()), timeout_s=5)
+        assert ben.text_at_notice("restored") == "kept\n"  # the edit first, then the notice
+    assert heard == ["kept\nAna's line\n"], "the notice came after the edit: nothing was held"

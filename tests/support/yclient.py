@@ -32,6 +32,7 @@ class YClient:
         self.close_reason = ""
         self.states: dict[int, dict[str, Any]] = {}
         self.received: list[bytes] = []
+        self.noticed: list[tuple[dict[str, Any], str]] = []  # each notice, and the text then
         self._changed = asyncio.Condition()
         self._remote = False
         self._awareness_clock = 0
@@ -75,6 +76,18 @@ class YClient:
         )
         payload = awareness.encode([entry])
         await self.ws.send(bytes([1]) + pycrdt.write_var_uint(len(payload)) + payload)
+
+    async def subscribe_notices(self) -> None:
+        """Ask for the server's notices (protocol message 101), as the app's page does."""
+        await self.ws.send(protocol.encode_notice_subscribe())
+
+    def notices(self) -> list[dict[str, Any]]:
+        """The notices received so far, in order."""
+        return [notice for notice, _text in self.noticed]
+
+    def text_at_notice(self, kind: str) -> str:
+        """The text as it stood when the first notice of ``kind`` arrived."""
+        return next(text for notice, text in self.noticed if notice["kind"] == kind)
 
     async def wait_until(
         self, predicate: Callable[[YClient], bool], timeout_s: float = 5.0
@@ -135,6 +148,8 @@ class YClient:
                 await self.ws.send(reply)
             if message[1] == 1:
                 self.synced.set()
+        elif message[:2] == bytes((protocol.MessageType.NOTICE, protocol.NoticeType.NOTICE)):
+            self.noticed.append((json.loads(pycrdt.read_message(message[2:])), str(self.text)))
         elif message[0] == 1:
             payload = pycrdt.read_message(message[1:])
             for entry in awareness.decode(payload, max_state_bytes=1 << 20):
