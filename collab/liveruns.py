@@ -15,7 +15,7 @@ import pycrdt
 
 from collab.document import TEXT_NAME
 from collab.protocol import write_varuint
-from collab.textdiff import DELETE, EQUAL, Diff
+from collab.textdiff import DELETE, EQUAL, INSERT, Diff
 from collab.yencoding import DEFAULT_LIMITS, decode_state_vector
 from collab.yencoding.decoder import UpdateDecoder
 from collab.yencoding.model import Place
@@ -114,6 +114,7 @@ def spare(diffs: Diff, text: str, live: Sequence[tuple[int, int]]) -> tuple[Diff
         return diffs, 0
     keep = [_last_line(text, _char(text, start), _char(text, end)) for start, end in live]
     out: Diff = []
+    spared: dict[int, tuple[int, int]] = {}  # index in ``out`` of what was kept: where it was
     at = kept = 0
     for op, chunk in diffs:
         if op != DELETE:
@@ -126,13 +127,51 @@ def spare(diffs: Diff, text: str, live: Sequence[tuple[int, int]]) -> tuple[Diff
             if lo < hi:
                 if lo > cut:
                     out.append((DELETE, text[cut:lo]))
+                spared[len(out)] = (lo, hi)
                 out.append((EQUAL, text[lo:hi]))
                 kept += hi - lo
                 cut = hi
         if cut < end:
             out.append((DELETE, text[cut:end]))
         at = end
-    return out, kept
+    return _own_lines(out, spared, text), kept
+
+
+def _own_lines(diffs: Diff, spared: dict[int, tuple[int, int]], text: str) -> Diff:
+    """``diffs`` with the line breaks a kept line had around it, where it had them.
+
+    A kept line stood where the version has other text: the diff deleted it with
+    its line break and put that text beside it, so, kept, it would run into the
+    restored text ("...by the weirkingfisher at dawn"). A line that began a line
+    (ended one) still does: a break goes before (after) it where the text beside
+    it does not give one. Typing inside a line is left as it is.
+    """
+    out: Diff = []
+    for index, (op, chunk) in enumerate(diffs):
+        if index not in spared:
+            out.append((op, chunk))
+            continue
+        lo, hi = spared[index]
+        before = _neighbour(diffs, index, -1)
+        began_a_line = lo == 0 or text[lo - 1] == "\n"
+        if began_a_line and before is not None and not before[1].endswith("\n"):
+            out.append((INSERT, "\n"))
+        out.append((op, chunk))
+        after = _neighbour(diffs, index, 1)
+        ended_a_line = hi == len(text) or text[hi] == "\n"
+        if ended_a_line and after is not None and not after[1].startswith("\n"):
+            out.append((INSERT, "\n"))
+    return out
+
+
+def _neighbour(diffs: Diff, index: int, step: int) -> tuple[int, str] | None:
+    """The nearest operation that is not a deletion before (-1) or after (1) ``index``."""
+    index += step
+    while 0 <= index < len(diffs):
+        if diffs[index][0] != DELETE:
+            return diffs[index]
+        index += step
+    return None
 
 
 def _last_line(text: str, start: int, end: int) -> tuple[int, int]:

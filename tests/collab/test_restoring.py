@@ -265,3 +265,33 @@ def test_a_restore_keeps_only_the_sentence_of_someone_who_wrote_the_whole_note()
     assert restore is not None and restore.kept == kept
     server.apply_update(restore.update)
     assert text_of(server) == version + "Now typing"
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "typing", "restored"),
+    [
+        # Ben's line stood where the version has a paragraph: both kept, each a line.
+        (
+            "# Notes\n\nBen: kingfisher at dawn\n",
+            "# Notes\n\nsaw a heron by the weir\n",
+            "Ben: kingfisher at dawn",
+            "# Notes\n\nBen: kingfisher at dawn\nsaw a heron by the weir\n",
+        ),
+        (
+            "# N\n\nkingfisher",
+            "# N\n\nheron\n\nend\n",
+            "kingfisher",
+            "# N\n\nkingfisher\nheron\n\nend\n",
+        ),
+        ("a\nxx typing\nb\n", "a\nb\nc\n", "xx typing", "a\nxx typing\nb\nc\n"),
+        # Typing inside a line stays inside it.
+        ("The quick brown fox\nz\n", "The slow brown fox\n", "brown", "The slow brown fox\n"),
+    ],
+)
+def test_a_kept_line_keeps_its_line_breaks_beside_restored_text(
+    text: str, version: str, typing: str, restored: str
+) -> None:
+    # Before, a kept line ran into the restored text: "...by the weirkingfisher at dawn".
+    start = text.index(typing)
+    diffs, _kept = liveruns.spare(text_diff(text, version), text, [(start, start + len(typing))])
+    assert "".join(chunk for op, chunk in diffs if op != DELETE) == restored
