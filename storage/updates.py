@@ -25,16 +25,17 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from collab.document import EMPTY_UPDATE, encode, merge
-from collab.persistence import ANONYMOUS, Edit, EmptyCheckpointRefused, VersionMark
+from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
+from storage import logreads
 from storage.auto_versions import DEFAULT_VERSION_GAP_S, Grown, Sessions
 from storage.indexing import IndexEntry, IndexStatements, write_entry
 from storage.jobs import Append, Checkpoint, MarkVersion, RoomCheckpoint, WriteIndex
 from storage.locks import try_note_lock
-from storage.models import as_utc, utcnow
-from storage.sql import LOG, NOTE, Statements
+from storage.models import utcnow
+from storage.sql import Statements
 from storage.writer import Job, Writer
 
 logger = logging.getLogger("storage.updates")
@@ -52,10 +53,6 @@ class Loaded:
     log_length: int
     head: int = 0
     checkpoint: int | None = None  # the position of the checkpoint it starts from
-
-
-RECENT_PAGE = 256  # log rows read at a time by recent_log, from the newest back
-RECENT_SLACK_S = 5.0  # how far past its window recent_log reads (rows out of time order)
 
 
 class SqlDocumentStore:
@@ -172,14 +169,7 @@ class SqlDocumentStore:
         """Each note's head, in one query (the periodic check of the open notes)."""
         if not notes:
             return {}
-        return await asyncio.to_thread(self._heads, notes)
-
-    def _heads(self, notes: list[int]) -> dict[int, int]:
-        with self.engine.connect() as connection:
-            found = connection.execute(
-                select(NOTE.c.id, NOTE.c.head).where(NOTE.c.id.in_(notes))
-            ).all()
-        return {int(note): int(head) for note, head in found}
+        return await asyncio.to_thread(logreads.heads, self.engine, notes)
 
     async def recent_log(self, note: int, within_s: float) -> list[tuple[str, bytes]]:
         """The note's updates committed in the last ``within_s`` seconds, with their authors.
@@ -188,32 +178,7 @@ class SqlDocumentStore:
         processes serving one database are expected to keep their clocks in step.
         """
         since = utcnow() - timedelta(seconds=within_s)
-        return await asyncio.to_thread(self._recent_log, note, since)
-
-    def _recent_log(self, note: int, since: datetime) -> list[tuple[str, bytes]]:
-        # From the head back, a page at a time: a few seconds' rows, never the whole log.
-        # A row's time is taken before its transaction waits for the note's row, so two
-        # processes' rows can be out of order by that wait: read RECENT_SLACK_S further.
-        found: list[tuple[str, bytes]] = []
-        stop = since - timedelta(seconds=RECENT_SLACK_S)
-        below: int | None = None
-        with self.engine.connect() as connection:
-            while True:
-                query = select(LOG.c.position, LOG.c.committed_at, LOG.c.author, LOG.c.data)
-                query = query.where(LOG.c.note_id == note)
-                if below is not None:
-                    query = query.where(LOG.c.position < below)
-                page = connection.execute(
-                    query.order_by(LOG.c.position.desc()).limit(RECENT_PAGE)
-                ).all()
-                for position, at, author, data in page:
-                    below, at = position, as_utc(at)
-                    if at >= since:
-                        found.append((author or ANONYMOUS, bytes(data)))
-                    elif at < stop:
-                        return found[::-1]
-                if len(page) < RECENT_PAGE:
-                    return found[::-1]
+        return await asyncio.to_thread(logreads.recent_log, self.engine, note, since)
 
     async def load(self, note: int) -> Loaded:
         """The note's latest checkpoint merged with the updates logged after it."""

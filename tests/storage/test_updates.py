@@ -21,8 +21,9 @@ from collab.persistence import Edit, EmptyCheckpointRefused
 from storage import auto_versions, notes
 from storage.db import DatabaseInUse, exclusive_sqlite
 from storage.jobs import Checkpoint
+from storage.logreads import RECENT_PAGE
 from storage.models import UpdateLog, utcnow
-from storage.updates import RECENT_PAGE, SqlDocumentStore
+from storage.updates import SqlDocumentStore
 from storage.writer import Job
 
 
