@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.backends import Backends
+from harness.backends import Backends, free_port
 from harness.paths import BENCH, Paths
 
 COLLAB = "collab-notes"
@@ -108,13 +108,6 @@ SERVERS: dict[str, ServerSpec] = {
 
 class ServerFailed(RuntimeError):
     """A server did not come up, or died while being measured."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

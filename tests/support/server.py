@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from harness.backends import free_port as free_port  # one copy, the launcher's
 
 from support import forked
 from support.http import http
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _Forked:
