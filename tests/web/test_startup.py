@@ -84,7 +84,9 @@ def skip_without_namespaces(done: subprocess.CompletedProcess[str]) -> None:
 def test_a_server_restarts_on_a_full_disk_and_serves_its_notes(tmp_path: Path, stop: str) -> None:
     # 205f207 wrote the schema version on every start: "database or disk is full", exit 3.
     # 8da4d82, after a clean stop (no -shm left): "is damaged (disk I/O error)", exit 5.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    # support.server takes free_port from the bench's launcher (harness.backends).
+    paths = [str(TESTS), str(TESTS.parent), str(TESTS.parent / "bench")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run(
         [*namespace(), sys.executable, "-m", "support.fulldisk", str(tmp_path), stop],
         capture_output=True,
