@@ -19,8 +19,8 @@ import * as readline from 'node:readline'
 console.log = console.error
 console.info = console.error
 
-const usage = 'usage: node client.mjs <ws base url> <room> [--name NAME] [--watch] ' +
-  '[--no-reconnect] [--max-backoff-ms N] [--param key=value]...'
+const usage = 'usage: node client.mjs [--name NAME] [--watch] [--no-reconnect] ' +
+  '[--max-backoff-ms N] [--param key=value]... [--] <ws base url> <room>'
 
 /** Parse argv into { serverUrl, room, name, watch, reconnect, maxBackoffTime, params }. */
 const parseArgs = (argv) => {
@@ -32,7 +32,10 @@ const parseArgs = (argv) => {
       if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`)
       return argv[++i]
     }
-    if (arg === '--name') opts.name = next()
+    if (arg === '--') { // the rest is positional: a room (a token) may start with '-'
+      positional.push(...argv.slice(i + 1))
+      break
+    } else if (arg === '--name') opts.name = next()
     else if (arg === '--watch') opts.watch = true
     else if (arg === '--no-reconnect') opts.reconnect = false
     else if (arg === '--max-backoff-ms') opts.maxBackoffTime = Number(next())

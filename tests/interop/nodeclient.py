@@ -117,7 +117,7 @@ class NodeClient:
         event; otherwise only after ``ready``.
         """
         _check_installed()
-        argv = [node, str(CLIENT_SCRIPT), ws_base_url, room]
+        argv = [node, str(CLIENT_SCRIPT)]
         if name is not None:
             argv += ["--name", name]
         if watch:
@@ -128,6 +128,8 @@ class NodeClient:
             argv += ["--max-backoff-ms", str(max_backoff_ms)]
         for key, value in (params or {}).items():
             argv += ["--param", f"{key}={value}"]
+        # After "--": a token may start with "-" (base64url), and is no flag then.
+        argv += ["--", ws_base_url, room]
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=str(INTEROP_DIR),
