@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from support.docrefs import ROOT, problems, prose
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_every_reference_in_the_docs_and_docstrings_resolves() -> None:
     found = [
         f"{path.relative_to(ROOT)}: {problem}"

@@ -134,6 +134,7 @@ def test_commits_during_the_copy_neither_restart_it_nor_get_into_it(
     assert note_count(db_path) == 20 + min(len(seen), 50)
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_the_copy_keeps_the_history_every_version_reads_back(
     tmp_path: Path, db_path: Path
 ) -> None:

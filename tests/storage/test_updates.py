@@ -142,6 +142,7 @@ def prepended(client: int, count: int) -> bytes:
     return v(1) + v(count) + v(client) + v(0) + b"".join(structs) + v(0)
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_large_notes_checkpoint_is_built_in_a_process_of_its_own(
     store: SqlDocumentStore, database_url: str
 ) -> None:
@@ -165,6 +166,7 @@ async def test_a_large_notes_checkpoint_is_built_in_a_process_of_its_own(
     assert checkpoint_cpu < building_cpu / 2  # and not here as well
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_checkpoint_asked_for_while_the_notes_is_being_built_is_left_to_it(
     store: SqlDocumentStore, database_url: str
 ) -> None:
@@ -336,6 +338,7 @@ async def test_a_rolled_back_batch_leaves_positions_dense(
     assert text_of(store.load_sync(note).updates) == "abcde"
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_continuous_editing_is_cut_into_versions_of_at_most_max_session_s(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

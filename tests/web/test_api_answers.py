@@ -22,6 +22,7 @@ def test_the_openapi_schema_is_served_with_the_bodies_it_takes(live: LiveServer)
     assert rotate["required"] is True
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_answers_with_an_edit_token_or_a_note_are_neither_stored_nor_sniffed(
     live: LiveServer,
 ) -> None:

@@ -27,6 +27,9 @@ from websockets.exceptions import ConnectionClosed
 from collab import protocol
 from collab.document import EMPTY_UPDATE
 
+# A module-scoped server and floods of frames: seconds, out of the inner loop.
+pytestmark = pytest.mark.slow
+
 varuint = protocol.write_varuint
 
 

@@ -52,6 +52,7 @@ async def wait_for_metrics(
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_an_editing_session_moves_the_gauges_counters_and_histograms(
     make_live: Callable[..., LiveServer],
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.search import search, wait_found
@@ -16,6 +17,7 @@ from web.routes.search import MAX_TOKENS
 FRESH_S = 2.0  # the promise: a committed word is findable this soon
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_word_typed_over_the_websocket_is_findable_within_2_s(live: LiveServer) -> None:
     note = live.post_note("# Field notes\n")
     async with YClient.connect(live.ws_url, note["id"]) as ana:
@@ -30,6 +32,7 @@ async def test_a_word_typed_over_the_websocket_is_findable_within_2_s(live: Live
     assert result["snippet"][start:end] == "kingfisher"
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_case_accents_prefix_and_phrases_match_and_a_view_token_names_the_note(
     live: LiveServer,
 ) -> None:
@@ -46,6 +49,7 @@ async def test_case_accents_prefix_and_phrases_match_and_a_view_token_names_the_
     assert search(live, "cafe", [other["id"]]) == []  # only the notes whose tokens are sent
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_deleted_note_vanishes_from_results_at_once_and_returns_with_undelete(
     live: LiveServer,
 ) -> None:
@@ -57,6 +61,7 @@ async def test_a_deleted_note_vanishes_from_results_at_once_and_returns_with_und
     assert [r["id"] for r in search(live, "quarterly", [note["id"]])] == [note["id"]]
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_removed_words_are_found_with_the_version_that_has_them_who_and_when(
     live: LiveServer,
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
@@ -44,6 +45,7 @@ def add_note(live: LiveServer, space: dict[str, Any], content: str) -> dict[str,
     return note
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_each_link_of_a_space_finds_its_notes_by_that_links_role(live: LiveServer) -> None:
     space = make_space(live)
     note = add_note(live, space, "# Rota\nwho waters the ficus on Fridays")
@@ -63,6 +65,7 @@ async def test_each_link_of_a_space_finds_its_notes_by_that_links_role(live: Liv
     assert space_search(live, space["id"], '"on Fridays"').json()["results"][0]["id"] == note["id"]
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_removed_words_are_found_through_the_edit_link_only(live: LiveServer) -> None:
     space = make_space(live)
     paragraph = "We agreed to repaint the lighthouse.\n"
@@ -81,6 +84,7 @@ async def test_removed_words_are_found_through_the_edit_link_only(live: LiveServ
     assert refused.status_code == 403 and "edit link" in refused.json()["detail"]
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_deleted_note_a_replaced_link_or_a_deleted_space_finds_nothing(
     live: LiveServer,
 ) -> None:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
@@ -126,6 +127,7 @@ def test_the_list_answers_304_until_something_changes(live: LiveServer) -> None:
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_a_renamed_note_shows_its_new_title_and_author_in_the_list_within_2_s(
     live: LiveServer,
 ) -> None:
@@ -253,6 +255,7 @@ def test_every_space_route_is_in_the_openapi_schema(live: LiveServer) -> None:
         assert methods <= set(paths[path]), path
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_an_edit_whose_room_closed_at_once_still_reaches_the_list(make_live: Any) -> None:
     """With no grace period the room closes as soon as its writer leaves, most likely
     before the summaries' next round saw its last edit: it is summarised from the store."""

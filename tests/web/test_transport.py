@@ -46,6 +46,7 @@ def stalled_sockets(port: int, count: int) -> Iterator[list[socket.socket]]:
         yield sockets
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_a_stalled_request_head_gets_408_and_is_closed(
     make_live: Callable[..., LiveServer],
 ) -> None:
@@ -58,6 +59,7 @@ def test_a_stalled_request_head_gets_408_and_is_closed(
     server.wait_for_log("with 408: no complete request head within 1 s")
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_a_head_trickled_a_byte_at_a_time_after_a_response_cannot_outlast_the_timeout(
     make_live: Callable[..., LiveServer],
 ) -> None:
@@ -80,6 +82,7 @@ def test_a_head_trickled_a_byte_at_a_time_after_a_response_cannot_outlast_the_ti
     assert status_of(answer + tail) == 408
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
     make_live: Callable[..., LiveServer],
 ) -> None:
@@ -190,6 +193,7 @@ def test_sixteen_megabytes_of_headers_are_refused_at_the_default_limit(live: Liv
         assert status_of(read_until_closed(sock)) == 431
 
 
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 def test_a_peer_that_answers_no_ping_is_closed_with_1011_as_the_readme_says(
     make_live: Callable[..., LiveServer],
 ) -> None:
