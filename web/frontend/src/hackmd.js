@@ -116,15 +116,15 @@ const withEmoji = (text) => {
   return emoji === null ? text : text.replace(/:([a-z0-9_+-]+):/g, (code, name) => Object.hasOwn(emoji, name) ? emoji[name] : code)
 }
 
+/** Where an extension may start in `src`, for marked (`undefined`: nowhere). */
+const startAt = (at) => at < 0 ? undefined : at
+
 // -- marked extensions ------------------------------------------------------------------
 
 const inline = (name, start, pattern, render, children = true) => ({
   name,
   level: 'inline',
-  start: (src) => {
-    const at = src.indexOf(start)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.indexOf(start)),
   tokenizer (src) {
     const match = pattern.exec(src)
     if (!match) return undefined
@@ -145,10 +145,7 @@ const sub = inline('sub', '~', /^~(?!~)((?:\\.|[^\s~\\])+)~(?!~)/, (html) => `<s
 const emojiCode = {
   name: 'emoji',
   level: 'inline',
-  start: (src) => {
-    const at = src.search(/:[a-z0-9_+-]+:/)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.search(/:[a-z0-9_+-]+:/)),
   tokenizer (src) {
     const match = /^:([a-z0-9_+-]+):/.exec(src)
     if (!match) return undefined
@@ -166,10 +163,7 @@ const emojiCode = {
 const footnoteRef = {
   name: 'footnoteRef',
   level: 'inline',
-  start: (src) => {
-    const at = src.indexOf('[^')
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.indexOf('[^')),
   tokenizer (src) {
     const match = /^\[\^([^\]\s]+)\](?!:)/.exec(src)
     return match ? { type: 'footnoteRef', raw: match[0], label: match[1] } : undefined
@@ -183,10 +177,7 @@ const footnoteRef = {
 const footnote = {
   name: 'footnote',
   level: 'block',
-  start: (src) => {
-    const at = src.search(/^\[\^[^\]\s]+\]:/m)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.search(/^\[\^[^\]\s]+\]:/m)),
   tokenizer (src) {
     // The definition's first line, and the lines indented under it.
     const match = /^\[\^([^\]\s]+)\]:[ \t]*([^\n]*(?:\n(?: {2,}|\t)[^\n]*)*)(?:\n|$)/.exec(src)
@@ -203,10 +194,7 @@ const footnote = {
 const container = {
   name: 'container',
   level: 'block',
-  start: (src) => {
-    const at = src.search(/^:::/m)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.search(/^:::/m)),
   tokenizer (src) {
     const match = /^:::[ \t]*(\w+)[ \t]*([^\n]*)\n([\s\S]*?)\n?^:::[ \t]*(?:\n|$)/m.exec(src)
     if (!match || !CONTAINERS.has(match[1].toLowerCase())) return undefined
@@ -230,10 +218,7 @@ const container = {
 const toc = {
   name: 'toc',
   level: 'block',
-  start: (src) => {
-    const at = src.search(/^[ \t]*\[TOC\]/im)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.search(/^[ \t]*\[TOC\]/im)),
   tokenizer (src) {
     const match = /^[ \t]*\[TOC\][ \t]*(?:\n|$)/i.exec(src)
     return match ? { type: 'toc', raw: match[0] } : undefined
@@ -251,10 +236,7 @@ const toc = {
 const mathInline = {
   name: 'mathInline',
   level: 'inline',
-  start: (src) => {
-    const at = src.indexOf('$')
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.indexOf('$')),
   tokenizer (src) {
     const match = /^\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<!\s)\$(?!\d)/.exec(src)
     return match ? { type: 'mathInline', raw: match[0], tex: match[1] } : undefined
@@ -265,10 +247,7 @@ const mathInline = {
 const mathBlock = {
   name: 'mathBlock',
   level: 'block',
-  start: (src) => {
-    const at = src.search(/^ {0,3}\$\$/m)
-    return at < 0 ? undefined : at
-  },
+  start: (src) => startAt(src.search(/^ {0,3}\$\$/m)),
   tokenizer (src) {
     const match = /^ {0,3}\$\$([\s\S]+?)\$\$[ \t]*(?:\n|$)/.exec(src)
     return match ? { type: 'mathBlock', raw: match[0], tex: match[1].trim() } : undefined
