@@ -154,3 +154,48 @@ def test_the_service_worker_is_served_for_the_whole_site_under_a_strict_policy(
     )
     assert policy["worker-src"] == "'self'"
     assert policy["script-src"] == "'self'"
+
+
+# IndexedDB's writes held back, as when a page unloads before they are done.
+HOLD_INDEXEDDB = """(() => {
+  const add = IDBObjectStore.prototype.add
+  IDBObjectStore.prototype.add = function (...args) {
+    if (window.holdIndexedDB) return {}  // a request that never completes
+    return add.apply(this, args)
+  }
+})()"""
+
+
+def test_edits_indexeddb_had_not_stored_when_the_page_unloaded_come_back_on_reload(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    # Seen in CI: a reload right after typing offline showed "Written off" of
+    # "Written offline." while the page had counted 16 edits waiting.
+    note = shared_server.post_note("# Field notes\n")
+    profile = person("Ana")
+    profile.context.add_init_script(HOLD_INDEXEDDB)
+    ana = profile.open(shared_server.url + note["url"]).wait_ready()
+    ana.type("Online. ")
+    ana.wait_saved()
+    name = f"collab-notes/{note['id']}"
+    stored = wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, name))
+    wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, name) == stored)
+    wait_until(
+        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        message="the service worker to keep the page",
+    )
+    profile.context.set_offline(True)
+    ana.page.evaluate("() => { window.holdIndexedDB = true }")
+    ana.type("Held.")
+    expect(ana.save_state).to_have_text(f"{len('Held.')} edits waiting")
+    assert ana.page.evaluate(COUNT_STORED_UPDATES, name) == stored  # none reached IndexedDB
+
+    ana.page.reload()  # IndexedDB works again; the held edits come from localStorage
+    ana.wait_text("# Field notes\nOnline. Held.")
+    expect(ana.save_state).to_have_text(f"{len('Held.')} edits waiting")
+    profile.context.set_offline(False)
+    ana.wait_ready()
+    wait_until(
+        lambda: shared_server.get_note(note["id"]).json()["content"].endswith("Online. Held."),
+        message="the held edits to reach the server",
+    )

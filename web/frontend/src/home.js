@@ -7,7 +7,7 @@ import {
 import { startHomeSpaces } from './homespaces.js'
 import { forgetOffline, keepOffline } from './offline.js'
 import { homeSearch } from './search.js'
-import { localCopyName } from './store.js'
+import { forgetLocalCopy } from './store.js'
 
 // The API's limit on a new note's text (web/routes/api.py MAX_INITIAL_CONTENT_CHARS).
 export const MAX_NOTE_CHARS = 2_000_000
@@ -96,7 +96,7 @@ class HomePage {
     const title = entry.title || 'Untitled note'
     const done = () => {
       this.pending.delete(entry.token)
-      if (entry.role === 'editor') window.indexedDB?.deleteDatabase(localCopyName(entry.token))
+      if (entry.role === 'editor') forgetLocalCopy(entry.token)
       forgetOffline(`/n/${entry.token}`)
     }
     this.pending.set(entry.token, { timer: setTimeout(done, UNDO_MS), done })

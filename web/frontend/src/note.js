@@ -11,6 +11,7 @@ import {
 } from './history.js'
 import { cleanName, loadIdentity, rename, withLight } from './identity.js'
 import { attachLayout } from './layout.js'
+import { LAST_UPDATES, keepLocalCopy } from './localcopy.js'
 import { attachMenu } from './menu.js'
 import { keepOffline } from './offline.js'
 import { attachPresence, distinctColor, guardRemoteStates, keepAlive, keepPresenceAcrossReconnects } from './presence.js'
@@ -65,7 +66,7 @@ class NotePage {
     this.text = this.doc.getText('content')
     this.toast = createToaster($('#toasts'))
     this.status = createStatus({ connection: $('#connection'), save: $('#save-state'), announcer: $('#announcer') })
-    this.persistence = this.canEdit ? new IndexeddbPersistence(localCopyName(this.token), this.doc) : null
+    this.persistence = this.canEdit ? keepLocalCopy(this.doc, () => this.token) : null
     this.provider = this.createProvider()
     guardRemoteStates(this.provider.awareness)
     keepPresenceAcrossReconnects(this.provider)
@@ -153,7 +154,8 @@ class NotePage {
   trackSaves () {
     const provider = this.provider
     return new SaveTracker(provider, {
-      isLocal: (origin) => origin !== provider && !(origin instanceof IndexeddbPersistence),
+      // Brought back from this browser: counted when they were made (waitingEdits).
+      isLocal: (origin) => origin !== provider && origin !== LAST_UPDATES && !(origin instanceof IndexeddbPersistence),
       carried: waitingEdits(this.token),
       onChange: () => {
         this.showSaveState()

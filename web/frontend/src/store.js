@@ -19,3 +19,16 @@ export function writeJSON (key, value) {
 
 /** The IndexedDB database that keeps an editor's copy of a note, by its edit token. */
 export const localCopyName = (token) => `collab-notes/${token}`
+
+/** The localStorage key of a note's last updates, kept beside that copy (localcopy.js). */
+export const lastUpdatesKey = (token) => `collab-notes/last-updates/${token}`
+
+/** Forget an editor's copy of a note in this browser: the database and its last updates. */
+export function forgetLocalCopy (token) {
+  window.indexedDB?.deleteDatabase(localCopyName(token))
+  try {
+    window.localStorage.removeItem(lastUpdatesKey(token))
+  } catch {
+    // Storage disabled: nothing was kept there.
+  }
+}
