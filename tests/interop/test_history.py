@@ -82,6 +82,14 @@ async def test_a_restore_reaches_every_client_at_once_and_undo_brings_back_what_
     assert kinds.count("before-restore") == 2
 
 
+async def until_saved(client: httpx.AsyncClient, token: str, content: str) -> None:
+    """Return once the note's saved text (what a REST read serves) is ``content``."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await client.get(f"/api/notes/{token}")).json()["content"] != content:
+        assert asyncio.get_running_loop().time() < deadline, f"not saved within 10 s: {content!r}"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_where_it_was(
     server: LiveServer,
 ) -> None:
@@ -95,11 +103,18 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
     text = "alpha\n\nbeta\n\ngamma\n"
     note = server.post_note(text)
     version = versions(server, note["id"])[0]
-    async with NodeClient.start(server.ws_url, note["id"], name="cat") as cat:
+    async with (
+        NodeClient.start(server.ws_url, note["id"], name="cat") as cat,
+        httpx.AsyncClient(base_url=server.url, timeout=20) as client,
+    ):
         await cat.delete(0, len("alpha\n\n"))  # the change to undo
         await cat.wait_text("beta\n\ngamma\n")
-        server.services.store.writer.paused.clear()  # commits wait: nothing is broadcast
-        async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        # Saved before the writer is held: a restore starts from what is saved, and
+        # would wait for an edit still on its way to disk (a REST read is of saved text).
+        await until_saved(client, note["id"], "beta\n\ngamma\n")
+        writer = server.services.store.writer
+        writer.paused.clear()  # commits wait: nothing is broadcast
+        try:
             restoring = asyncio.create_task(
                 client.post(f"/api/notes/{note['id']}/versions/{version['id']}/restore")
             )
@@ -111,8 +126,9 @@ async def test_a_restore_keeps_what_a_collaborator_types_at_the_same_moment_wher
             )
             assert await cat.text() == "beta\n\ngamma\n"
             await cat.insert(len("beta\n\ngamma"), " and delta")
-            server.services.store.writer.paused.set()
-            assert (await restoring).status_code == 200
+        finally:
+            writer.paused.set()  # a failure here must not leave the shared server held
+        assert (await restoring).status_code == 200
         final = await cat.wait_text("alpha\n\nbeta\n\ngamma and delta\n", timeout=10)
     assert server.get_note(note["id"]).json()["content"] == final
 
