@@ -86,6 +86,12 @@ def _tag(word: str) -> str:
     return word.casefold()[:MAX_TAG_CHARS] if word else ""
 
 
+def excerpt_of(text: str) -> str:
+    """A note's first words after its title (a list's and a link preview's), without its tags."""
+    _front, body = split_front_matter(text)
+    return _excerpt(body, title_of(text))
+
+
 def _excerpt(body: str, title: str) -> str:
     words: list[str] = []
     length = 0

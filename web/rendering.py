@@ -19,6 +19,8 @@ loop, and a rendering is kept for the next visitor of the same text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import nh3
@@ -33,6 +35,8 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
+
+from storage.summaries import excerpt_of
 
 MAX_RENDERED_CHARS = 20_000
 """How much of a note the page carries rendered: a few screens, about 40-170 ms of
@@ -94,13 +98,15 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-def _container(kind: str) -> dict[str, object]:
+def _alert(kind: str) -> Callable[[RendererHTML, list[Token], int, OptionsDict, EnvType], str]:
+    """The renderer of a ``:::kind`` container: the browser's ``alert alert-kind`` box."""
+
     def render(
         self: RendererHTML, tokens: list[Token], idx: int, _options: OptionsDict, env: EnvType
     ) -> str:
         return f'<div class="alert alert-{kind}">\n' if tokens[idx].nesting == 1 else "</div>\n"
 
-    return {"render": render}
+    return render
 
 
 def _spoiler(
@@ -124,7 +130,7 @@ def _parser() -> MarkdownIt:
     md.use(front_matter_plugin).use(footnote_plugin).use(tasklists_plugin)
     md.use(sub_plugin).use(superscript_plugin)
     for kind in CONTAINERS:
-        md.use(container_plugin, name=kind, **_container(kind))
+        md.use(container_plugin, name=kind, render=_alert(kind))
     md.use(container_plugin, name="spoiler", render=_spoiler)
     md.add_render_rule("front_matter", _nothing)  # metadata, not text
     return md
@@ -133,7 +139,6 @@ def _parser() -> MarkdownIt:
 _MARKDOWN = _parser()
 
 
-@lru_cache(maxsize=32)
 def render_markdown(text: str) -> tuple[str, bool]:
     """``text`` as sanitised HTML, and whether it was cut at :data:`MAX_RENDERED_CHARS`."""
     cut = len(text) > MAX_RENDERED_CHARS
@@ -141,3 +146,19 @@ def render_markdown(text: str) -> tuple[str, bool]:
         end = text.rfind("\n\n", 0, MAX_RENDERED_CHARS)
         text = text[: end if end > 0 else MAX_RENDERED_CHARS]
     return str(_CLEANER.clean(_MARKDOWN.render(text))), cut
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPaint:
+    """What the note page carries of its note before the live page takes over."""
+
+    html: str  # sanitised
+    cut: bool  # the note goes on past what ``html`` shows
+    description: str  # its first words, for link previews
+
+
+@lru_cache(maxsize=32)
+def first_paint(text: str) -> FirstPaint:
+    """The note page's rendering of ``text``, kept for the next visitor of the same text."""
+    html, cut = render_markdown(text)
+    return FirstPaint(html, cut, excerpt_of(text))

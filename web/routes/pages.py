@@ -23,11 +23,10 @@ from markupsafe import Markup
 
 from collab.document import title_of
 from collab.peer import Role
-from storage.summaries import summarise
 from web.access import NoteAccess, find, find_space
 from web.deps import ServicesDep
 from web.housekeeping import restorable, retention
-from web.rendering import render_markdown
+from web.rendering import first_paint
 from web.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -149,10 +148,10 @@ async def note_page(request: Request, token: str, services: ServicesDep) -> HTML
     context = note_context(access, title)
     context["retention_days"] = services.settings.deleted_note_retention_days
     # Readable before the websocket syncs, and with scripts blocked (web/rendering.py).
-    rendered, cut, description = await run_in_threadpool(_first_paint, text)
-    context["rendered"] = Markup(rendered)  # sanitised by an allow-list
-    context["rendered_cut"] = cut
-    context["description"] = description
+    paint = await run_in_threadpool(first_paint, text)
+    context["rendered"] = Markup(paint.html)  # sanitised by an allow-list
+    context["rendered_cut"] = paint.cut
+    context["description"] = paint.description
     return render(request, "note.html", context, cache="no-store")
 
 
@@ -182,12 +181,6 @@ async def space_page(request: Request, token: str, services: ServicesDep) -> HTM
         "name": access.space.name,
     }
     return render(request, "space.html", context, cache="no-store")
-
-
-def _first_paint(text: str) -> tuple[str, bool, str]:
-    """The note rendered (as much as the page carries), whether it was cut, its first words."""
-    rendered, cut = render_markdown(text)
-    return rendered, cut, summarise(text).excerpt
 
 
 def _deleted_page(request: Request, access: NoteAccess, settings: Settings) -> HTMLResponse:
