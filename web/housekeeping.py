@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -55,29 +56,16 @@ def purge_once(engine: Engine, rooms: RoomManager, days: float) -> list[int]:
         return purged
 
 
-@asynccontextmanager
-async def purging(engine: Engine, rooms: RoomManager, days: float) -> AsyncIterator[None]:
+def _purged_round(engine: Engine, rooms: RoomManager, days: float) -> str | None:
+    purged = purge_once(engine, rooms, days)
+    return f"purged {len(purged)} deleted notes: {purged}" if purged else None
+
+
+def purging(engine: Engine, rooms: RoomManager, days: float) -> AbstractAsyncContextManager[None]:
     """Purge expired notes now and then, for as long as the context is open."""
     interval_s = min(MAX_INTERVAL_S, max(0.2, retention(days).total_seconds() / 10))
-
-    async def run() -> None:
-        while True:
-            try:
-                purged = await asyncio.to_thread(purge_once, engine, rooms, days)
-            except Exception:  # a failed round is logged and retried next time
-                logger.exception("purging deleted notes failed; will try again")
-            else:
-                if purged:
-                    logger.info("purged %d deleted notes: %s", len(purged), purged)
-            await asyncio.sleep(interval_s)
-
-    task = asyncio.create_task(run(), name="purge deleted notes")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    work = partial(_purged_round, engine, rooms, days)
+    return _every(interval_s, work, "purging deleted notes", "purge deleted notes")
 
 
 THIN_EVERY_S = 3600.0
@@ -100,25 +88,44 @@ def thin_once(store: SqlDocumentStore, days: float) -> int:
     return thinned
 
 
+def _thinned_round(store: SqlDocumentStore, days: float) -> str | None:
+    thinned = thin_once(store, days)
+    return f"thinned the old history of {thinned} notes" if thinned else None
+
+
 @asynccontextmanager
 async def thinning(store: SqlDocumentStore, days: float) -> AsyncIterator[None]:
     """Thin old history now and then (``--history-days``), for as long as the context is open."""
     if days <= 0:
         yield
         return
+    work = partial(_thinned_round, store, days)
+    async with _every(THIN_EVERY_S, work, "thinning old history", "thin old history"):
+        yield
+
+
+@asynccontextmanager
+async def _every(
+    interval_s: float, work: Callable[[], str | None], doing: str, name: str
+) -> AsyncIterator[None]:
+    """Run ``work`` in a thread every ``interval_s``, for as long as the context is open.
+
+    What it returns is logged; a round that fails is logged (``doing`` failed) and
+    the next one runs as planned.
+    """
 
     async def run() -> None:
         while True:
             try:
-                thinned = await asyncio.to_thread(thin_once, store, days)
+                said = await asyncio.to_thread(work)
             except Exception:  # a failed round is logged and retried next time
-                logger.exception("thinning old history failed; will try again")
+                logger.exception("%s failed; will try again", doing)
             else:
-                if thinned:
-                    logger.info("thinned the old history of %d notes", thinned)
-            await asyncio.sleep(THIN_EVERY_S)
+                if said:
+                    logger.info("%s", said)
+            await asyncio.sleep(interval_s)
 
-    task = asyncio.create_task(run(), name="thin old history")
+    task = asyncio.create_task(run(), name=name)
     try:
         yield
     finally:
