@@ -38,7 +38,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +54,7 @@ from websockets.exceptions import ConnectionClosed
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from harness import environment  # noqa: E402
 from history.server import Server  # noqa: E402
 
 BUDGET_MS = 100.0
@@ -439,16 +439,6 @@ def render(results: dict[str, object], cases: list[Case], quiet: list[float]) ->
     return "\n".join(head + rows) + "\n"
 
 
-def _commit() -> str:
-    done = subprocess.run(
-        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=900_000, help="items in a hostile update")
@@ -482,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, object] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": environment.collab_notes()["commit"],  # the server code's
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "load_start": f"{load_start:.1f}",
         "load_end": f"{os.getloadavg()[0]:.1f}",
