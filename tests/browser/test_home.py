@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from browser.notepage import NoteTab, PersonFactory, search_for
 from playwright.sync_api import Page, expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -168,7 +169,7 @@ def drop_file(page: Page, name: str, text: str) -> None:
 
 
 def search_home(page: Page, query: str, state: str) -> None:
-    search_for(page, "Search the notes opened on this device", query, state)
+    search_for(page, "Search the notes and spaces opened on this device", query, state)
 
 
 def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
@@ -190,6 +191,22 @@ def test_searching_the_home_page_finds_typed_words_highlighted_and_deleted_text(
     expect(result.locator("mark")).to_have_text(["kingfisher"])
     search_home(page, "lapwing", "1 found")
     expect(result.locator(".snippet")).to_contain_text("<b>bold?</b> lapwing")  # text, not HTML
+
+    # A space opened on this device: its notes are searched too, never opened here.
+    space = http.post(f"{shared_server.url}/api/spaces", json={"name": "Club"}).json()
+    body = {"content": "# Outing\na curlew on the marsh"}
+    http.post(f"{shared_server.url}/api/spaces/{space['id']}/notes", json=body)
+    page.goto(shared_server.url + f"/s/{space['view_id']}")
+    expect(page.locator("#space-notes .space-note-title")).to_have_text(["Outing"])
+    page.goto(shared_server.url + "/")
+    search_home(page, "marsh", "1 found")
+    expect(result.locator(".meta")).to_have_text("in Club")
+    expect(result.locator("a")).to_have_attribute("href", re.compile("^/n/[^/#]+#match=marsh$"))
+    assert space["id"] not in page.content()  # the view link lists view tokens only
+    result.locator("a").click()
+    expect(page.locator("body")).to_have_attribute("data-role", "viewer")
+    page.goto(shared_server.url + "/")
+    search_home(page, "lapwing", "1 found")
 
     result.locator("a").click()
     tab = NoteTab(page).wait_ready()

@@ -4,7 +4,10 @@ token's results never carry an edit token or a version."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from support.http import http
@@ -12,7 +15,7 @@ from support.live import LiveServer
 from support.search import search, wait_found
 from support.yclient import YClient
 
-from web.routes.search import MAX_TOKENS
+from web.routes.search import MAX_SPACES, MAX_TOKENS
 
 FRESH_S = 2.0  # the promise: a committed word is findable this soon
 
@@ -87,6 +90,53 @@ async def test_removed_words_are_found_with_the_version_that_has_them_who_and_wh
         await ada.wait_saved()
         await wait_found(live, "lighthouse", [note["id"]])
     assert [r["deleted"] for r in search(live, "lighthouse", [note["id"]], deleted=True)] == [False]
+
+
+async def test_the_notes_of_the_spaces_sent_are_searched_by_the_space_links_role(
+    live: LiveServer,
+) -> None:
+    space = http.post(f"{live.url}/api/spaces", json={"name": "Birding club"}).json()
+    inside = http.post(
+        f"{live.url}/api/spaces/{space['id']}/notes", json={"content": "Walk\nan osprey fishing"}
+    ).json()
+    outside = live.post_note("Elsewhere\nanother osprey")
+
+    def found(spaces: list[str], tokens: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        body = {"q": "osprey", "tokens": list(tokens), "spaces": spaces}
+        response = http.post(f"{live.url}/api/search", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    [hit] = await wait_spaces(found, [space["id"]])
+    await wait_found(live, "osprey", [outside["id"]])
+    assert (hit["id"], hit["role"], hit["space"]) == (inside["id"], "editor", "Birding club")
+    [hit] = found([space["view_id"]])
+    assert (hit["id"], hit["role"]) == (inside["view_id"], "viewer")
+    assert inside["id"] not in str(found([space["view_id"]], (outside["view_id"],)))
+    # A note held by its view token and reached through the space's edit link: the edit token.
+    [hit] = found([space["id"]], (inside["view_id"],))
+    assert hit["id"] == inside["id"]
+    both = {r["id"] for r in found([space["id"]], (outside["id"],))}
+    assert both == {inside["id"], outside["id"]}
+    assert found(["not-a-space"]) == []
+    assert http.delete(f"{live.url}/api/spaces/{space['id']}").status_code == 204
+    assert found([space["id"], space["view_id"]]) == []  # a deleted space reaches nothing
+    too_many = [f"s{i}" for i in range(MAX_SPACES + 1)]
+    body = {"q": "x", "tokens": [], "spaces": too_many}
+    response = http.post(f"{live.url}/api/search", json=body)
+    assert response.status_code == 422 and "spaces" in response.text
+
+
+async def wait_spaces(
+    found: Callable[[list[str]], list[dict[str, Any]]], spaces: list[str]
+) -> list[dict[str, Any]]:
+    """Poll until the index has the space's notes (it is built off the keystroke path)."""
+    deadline = time.monotonic() + 10
+    while not (results := await asyncio.to_thread(found, spaces)):
+        assert time.monotonic() < deadline, "the space's note was never found"
+        await asyncio.sleep(0.05)
+    return results
 
 
 def test_too_many_tokens_or_an_empty_query_is_refused_with_a_reason(live: LiveServer) -> None:

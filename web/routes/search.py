@@ -1,16 +1,19 @@
 """Searching the notes a browser holds: ``POST /api/search``.
 
 The browser sends the tokens it holds in the body (never in a URL, where logs
-and proxies keep them), at most ``MAX_TOKENS``. Each result names its note by
-the token the caller sent for it, so a view token's results never carry an
-edit token. Text a version removed ("deleted": true) is searched only in the
-notes the caller holds an edit token of: like the history it comes from, it is
+and proxies keep them): at most ``MAX_TOKENS`` notes' and ``MAX_SPACES`` spaces'.
+Each result names its note by the token the caller sent for it, or, for a note
+reached through a space, by the note's token of the space link's role, so a view
+token's results never carry an edit token. Text a version removed ("deleted": true)
+is searched only in the notes the caller holds an edit token of (its own or its
+space's): like the history it comes from, it is
 for editors (a view link gets 403 on the history routes), and its ``version``
 opens with ``GET /api/notes/{edit token}/versions/{version}``.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -18,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from storage import notes, search
+from storage import notes, search, spaces
 from storage.search import Hit
 from web.deps import Services, ServicesDep
 from web.jsonbody import read_json, request_body
@@ -26,6 +29,8 @@ from web.jsonbody import read_json, request_body
 router = APIRouter(tags=["search"])
 
 MAX_TOKENS = 500
+MAX_SPACES = 100
+"""As many spaces as the browser remembers (web/frontend/src/spaces.js)."""
 MAX_QUERY_CHARS = 200
 
 
@@ -38,6 +43,11 @@ class SearchBody(BaseModel):
     tokens: list[str] = Field(
         max_length=MAX_TOKENS,
         description=f"Tokens (edit or view) of the notes to search, at most {MAX_TOKENS}",
+    )
+    spaces: list[str] = Field(
+        default=[],
+        max_length=MAX_SPACES,
+        description=f"Tokens (edit or view) of spaces whose notes to search, at most {MAX_SPACES}",
     )
     deleted: bool = Field(
         default=False, description="Also search text removed from notes held with an edit token"
@@ -62,6 +72,9 @@ class SearchResult(BaseModel):
     )
     removed_by: str | None = None
     removed_at: datetime | None = None
+    space: str | None = Field(
+        default=None, description="The name of the space the note was reached through, if any"
+    )
 
 
 class SearchResults(BaseModel):
@@ -80,7 +93,7 @@ MAX_BODY_BYTES = 64 * 1024
 async def search_notes(request: Request, services: ServicesDep) -> SearchResults:
     """Search the notes whose tokens are sent: current text first, then deleted text."""
     body = await read_json(
-        request, SearchBody, MAX_BODY_BYTES, max_strings=MAX_TOKENS + 16, lists=True
+        request, SearchBody, MAX_BODY_BYTES, max_strings=MAX_TOKENS + MAX_SPACES + 16, lists=True
     )
     return await run_in_threadpool(_search, services, body)
 
@@ -88,13 +101,36 @@ async def search_notes(request: Request, services: ServicesDep) -> SearchResults
 def _search(services: Services, body: SearchBody) -> SearchResults:
     with Session(services.engine) as session:
         held = _held(session, body.tokens) if body.tokens else {}
+        through = _through_spaces(session, body.spaces, held)
         hits = search.search_current(session, note_ids=list(held), query=body.q, limit=body.limit)
         if body.deleted:
             editable = [note for note, (_, editor) in held.items() if editor]
             hits += search.search_removed(
                 session, note_ids=editable, query=body.q, limit=body.limit
             )
-    return SearchResults(results=[result_of(hit, held[hit.note_id]) for hit in hits])
+    results = [result_of(hit, held[hit.note_id]) for hit in hits]
+    for hit, result in zip(hits, results, strict=True):
+        result.space = through.get(hit.note_id)
+    return SearchResults(results=results)
+
+
+def _through_spaces(
+    session: Session, tokens: list[str], held: dict[int, tuple[str, bool]]
+) -> dict[int, str]:
+    """Add the notes of the spaces ``tokens`` open to ``held``, each named by its token of
+    the space link's role (a note held by an edit token stays so); their spaces' names."""
+    through: dict[int, str] = {}
+    for token in dict.fromkeys(tokens):
+        space = spaces.find_space(session=session, token=token) if token else None
+        if space is None or space.id is None:
+            continue
+        editor = secrets.compare_digest(space.edit_token, token)
+        ids = spaces.note_ids(session=session, space_id=space.id)
+        for note, (edit, view) in notes.links_of(session=session, notes=ids).items():
+            if not held.get(note, ("", False))[1]:
+                held[note] = (edit, True) if editor else (view, False)
+            through.setdefault(note, space.name)
+    return through
 
 
 def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:

@@ -1,8 +1,8 @@
-// Search boxes, searched as you type: the home page's (the notes this browser holds)
-// and a space's (its notes, by its link).
+// Search boxes, searched as you type: the home page's (the notes and spaces this
+// browser holds) and a space's (its notes, by its link).
 //
 // The home page's tokens go in the request's body (POST /api/search), never in a URL;
-// at most MAX_TOKENS, the most recently opened first. A space's link is already in
+// at most MAX_TOKENS notes and MAX_SPACES spaces, the most recently opened first. A space's link is already in
 // its page's URL, so its search is GET /api/spaces/{token}/search. Results come as
 // plain text with match ranges, made into text nodes and <mark>s here: no HTML from
 // a note reaches the page. A result opens its note at the first matched word
@@ -10,8 +10,10 @@
 
 import { listNotes } from './history.js'
 import { problemOf } from './problems.js'
+import { listSpaces } from './spaces.js'
 
 export const MAX_TOKENS = 500 // web/routes/search.py MAX_TOKENS
+const MAX_SPACES = 100 // web/routes/search.py MAX_SPACES
 const DEBOUNCE_MS = 150
 
 const $ = (selector) => document.querySelector(selector)
@@ -50,6 +52,12 @@ function resultItem (result) {
   snippet.className = 'snippet'
   snippet.append(...highlighted(result.snippet, result.highlights))
   item.append(link, snippet)
+  if (result.space) {
+    const space = document.createElement('span')
+    space.className = 'meta'
+    space.textContent = `in ${result.space}`
+    item.append(space)
+  }
   if (result.deleted) {
     const meta = document.createElement('span')
     meta.className = 'meta'
@@ -111,14 +119,15 @@ export class SearchBox {
   }
 }
 
-/** The home page's: the notes this browser holds, their tokens in the request's body. */
+/** The home page's: the notes and spaces this browser holds, their tokens in the body. */
 export function homeSearch () {
   return new SearchBox((q, deleted) => {
     const tokens = listNotes().slice(0, MAX_TOKENS).map((entry) => entry.token)
+    const spaces = listSpaces().slice(0, MAX_SPACES).map((entry) => entry.token)
     return fetch('/api/search', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ q, tokens, deleted })
+      body: JSON.stringify({ q, tokens, spaces, deleted })
     })
   })
 }
