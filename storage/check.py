@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
 from collab.document import text
+from storage import files
 from storage.db import schema_revisions
 from storage.indexing import split_title
 from storage.models import as_utc, utcnow
@@ -98,6 +99,7 @@ def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report
         _check_pages(connection, report)
         if _check_schema(connection, report):
             _check_notes(connection, SqlDocumentStore(engine), report, vet, build)
+            _check_files(connection, report)
     return report
 
 
@@ -174,6 +176,13 @@ def _check_schema(connection: sqlite3.Connection, report: Report) -> bool:
         for table, rowid, parent, _ in orphans
     ]
     return True
+
+
+def _check_files(connection: sqlite3.Connection, report: Report) -> None:
+    try:
+        report.problems += [Problem(subject, why) for subject, why in files.problems(connection)]
+    except sqlite3.DatabaseError as error:
+        report.problems.append(Problem("database", f"cannot read the files: {error}"))
 
 
 def _check_notes(

@@ -165,3 +165,27 @@ class Restore(SQLModel, table=True):
     restored_at: datetime
     undone_by: str | None = Field(default=None, max_length=100)
     undone_at: datetime | None = Field(default=None, nullable=True)
+
+
+class FileBlob(SQLModel, table=True):
+    """The bytes of an uploaded file, stored once, keyed by their SHA-256 (``storage.files``)."""
+
+    __tablename__ = "file_blob"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of ``data``
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    media_type: str = Field(max_length=100)  # sniffed from the bytes when uploaded
+    size: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class NoteFile(SQLModel, table=True):
+    """A file uploaded to a note: readable through that note's links only."""
+
+    __tablename__ = "note_file"
+
+    note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
+    file_id: str = Field(foreign_key="file_blob.id", primary_key=True, max_length=64, index=True)
+    name: str = Field(max_length=200)
+    size: int
+    created_at: datetime = Field(default_factory=utcnow)

@@ -33,6 +33,7 @@ from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
 from web.metrics import Metrics
 from web.routes import (
     api,
+    files,
     history,
     pages,
     search,
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.install_error_handlers(app)
     saving.install(app)
     app.include_router(api.router)
+    app.include_router(files.router)
     app.include_router(history.router)
     app.include_router(spaces.router)
     app.include_router(space_notes.router)

@@ -20,7 +20,8 @@ from web import admin, logs, workers
 from web.app import create_app
 from web.deps import Services
 from web.http_transport import http_protocol, limits_from
-from web.settings import InvalidSettings, Settings, check, choices, env_names, flags, load
+from web.settings import Settings, check, choices, env_names, flags
+from web.settings_load import InvalidSettings, load
 from web.transport import WebSocketProtocol
 
 EXIT_USAGE = 2

@@ -38,11 +38,13 @@ class Services:
     connections: Counter[str] = field(default_factory=Counter)  # open websockets by address
     fatal: str | None = None  # set when the server cannot go on (the writer stopped)
     note_creations: AddressRateLimit = field(init=False)
+    uploads: AddressRateLimit = field(init=False)  # files uploaded, by address
     notices: ThrottledLog = field(default_factory=lambda: ThrottledLog(logging.getLogger("web")))
     summaries: SummaryKeeper | None = None  # keeps what the space lists show of each note
 
     def __post_init__(self) -> None:
         self.note_creations = AddressRateLimit(self.settings.max_notes_created_per_minute)
+        self.uploads = AddressRateLimit(self.settings.max_uploads_per_minute)
 
 
 def get_services(connection: HTTPConnection) -> Services:

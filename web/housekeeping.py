@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from collab.document import build
 from collab.manager import RoomManager
-from storage import notes, spaces
+from storage import files, notes, spaces
 from storage.models import utcnow
 from storage.retention import cutoff_for as retention_cutoff
 from storage.retention import notes_to_thin, thin
@@ -44,7 +44,8 @@ def restorable(deleted_at: datetime, days: float, now: datetime | None = None) -
 
 
 def purge_once(engine: Engine, rooms: RoomManager, days: float) -> list[int]:
-    """Remove every note (and space) deleted longer ago than the window; returns the notes' ids.
+    """Remove every note (and space) deleted longer ago than the window, with their files
+    (the bytes no other note has); returns the notes' ids.
 
     Notes whose room is still loaded are left for the next round, so a room
     never writes to a note that is gone.
@@ -53,6 +54,7 @@ def purge_once(engine: Engine, rooms: RoomManager, days: float) -> list[int]:
         before = utcnow() - retention(days)
         purged = notes.purge_deleted(session=session, deleted_before=before, keep=set(rooms.rooms))
         spaces.purge_deleted_spaces(session=session, deleted_before=before)
+        files.collect_blobs(session=session)  # the purged notes' files no other note has
         return purged
 
 

@@ -41,7 +41,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from web.logs import ThrottledLog
-from web.request_checks import BodyLimit, FramingCheck
+from web.request_checks import MULTIPART_SLACK_BYTES, BodyLimit, FramingCheck
 from web.settings import Settings
 
 logger = logging.getLogger("web.http")
@@ -61,6 +61,7 @@ class ConnectionLimits:
     request_head_timeout_s: float
     max_request_head_bytes: int
     max_request_body_bytes: int
+    max_upload_body_bytes: int = 0  # a file upload's body, when larger than the above
 
 
 def plain_response(status: int, reason: str, detail: str, *headers: str) -> bytes:
@@ -88,8 +89,13 @@ class HttpProtocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.limits.max_request_body_bytes:
-            limited = BodyLimit(self.app, self.limits.max_request_body_bytes, self._body_refused)
-            self.app = limited
+            limits = self.limits
+            self.app = BodyLimit(
+                self.app,
+                limits.max_request_body_bytes,
+                self._body_refused,
+                limits.max_upload_body_bytes,
+            )
         self.app = FramingCheck(self.app, self._framing_refused)
         self._refused = False
         self._timer: TimerHandle | None = None
@@ -287,6 +293,7 @@ def limits_from(settings: Settings) -> ConnectionLimits:
         request_head_timeout_s=settings.request_head_timeout_s,
         max_request_head_bytes=settings.max_request_head_bytes,
         max_request_body_bytes=settings.max_request_body_bytes,
+        max_upload_body_bytes=settings.max_file_bytes + MULTIPART_SLACK_BYTES,
     )
 
 

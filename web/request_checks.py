@@ -7,6 +7,7 @@ connection, and answer before the app is called when they can.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -15,6 +16,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UPLOAD_PATH = re.compile(r"/api/notes/[^/]+/files")
+"""Where files are uploaded (``web.routes.files``): bodies up to ``--max-file-bytes``..."""
+MULTIPART_SLACK_BYTES = 64 * 1024
+"""...and this much: a multipart body's boundaries, part headers and file name."""
 
 
 class BodyLimit:
@@ -26,33 +32,44 @@ class BodyLimit:
     stops. The 413 closes the connection, so the rest of the body is never read.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, on_refused: Callable[[int | None], None]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        on_refused: Callable[[int | None], None],
+        upload_bytes: int = 0,
+    ):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes  # a file upload's bound, if larger
         self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if scope["method"] == "POST" and UPLOAD_PATH.fullmatch(scope["path"]):
+            limit = max(limit, self.upload_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        if declared is not None and declared > limit:
             self.on_refused(declared)
-            await self.send_413(send)
+            await self.send_413(send, limit)
             return
-        await _LimitedRequest(self, receive, send).run(scope)
+        await _LimitedRequest(self, limit, receive, send).run(scope)
 
-    async def send_413(self, send: Send) -> None:
+    async def send_413(self, send: Send, limit: int) -> None:
         """Answer 413 and close the connection, so the rest of the body is never read."""
-        detail = f"the request body is larger than the server accepts ({self.max_bytes} bytes)"
+        detail = f"the request body is larger than the server accepts ({limit} bytes)"
         await send_closing(send, 413, detail)
 
 
 class _LimitedRequest:
     """One request whose body is counted as the app reads it."""
 
-    def __init__(self, limit: BodyLimit, receive: Receive, send: Send) -> None:
+    def __init__(self, limit: BodyLimit, max_bytes: int, receive: Receive, send: Send) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self._receive = receive
         self._send = send
         self.received = 0
@@ -71,12 +88,12 @@ class _LimitedRequest:
         message = await self._receive()
         if message["type"] == "http.request" and not self.refused:
             self.received += len(message.get("body", b""))
-            if self.received > self.limit.max_bytes:
+            if self.received > self.max_bytes:
                 self.refused = True
                 self.limit.on_refused(None)
                 if not self.started:
                     self.started = True
-                    await self.limit.send_413(self._send)
+                    await self.limit.send_413(self._send, self.max_bytes)
                 return {"type": "http.disconnect"}
         return message
 

@@ -1,7 +1,7 @@
 """Every option of the server: one pydantic-settings model, typed, bounded and described.
 
 Settings are built once, from ``COLLAB_*`` environment variables with the
-command line's flags on top (:func:`load`), and handed to
+command line's flags on top (``web.settings_load``), and handed to
 :func:`web.app.create_app`; nothing reads the environment at import time.
 Each field's description is the README's text for it (Markdown): ``web.cli``
 makes the flags and their help from these fields, and :func:`options_table`
@@ -14,14 +14,11 @@ variables, and are documented in their rows (:data:`OLD_NAMES`).
 
 from __future__ import annotations
 
-import os
 import re
 import typing
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AliasChoices, Field, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import AfterValidator, AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "COLLAB_"
@@ -286,80 +283,47 @@ class Settings(BaseSettings):
         description="Server processes sharing the port. More than 1 needs `--redis-url` and "
         "PostgreSQL, so that the processes see each other's edits.",
     )
+    max_file_bytes: int = Field(
+        10 * 1024 * 1024,
+        gt=0,
+        description="Largest file (or image) one upload may store in a note; a larger one "
+        "gets `413`.",
+    )
+    max_note_files_bytes: int = Field(
+        100 * 1024 * 1024,
+        ge=0,
+        description="The files of one note may take this many bytes in all (`0`: no limit); an "
+        "upload past it gets `413`. A file uploaded twice counts once.",
+    )
+    max_uploads_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Files one client address may upload a minute in each process, in bursts "
+        "of up to as many (`0`: no limit); past that `429` with `Retry-After`.",
+    )
+    max_image_pixels: int = Field(
+        100_000_000,
+        gt=0,
+        description="Largest image accepted, in pixels (width times height), checked before "
+        "it is decoded; a larger one (a decompression bomb, say) gets `422`.",
+    )
+    max_image_side_px: int = Field(
+        20_000,
+        gt=0,
+        description="Widest or tallest image accepted, in pixels; a larger one gets `422`.",
+    )
+    keep_image_location: bool = Field(
+        False,
+        description="Keep where a photo was taken (EXIF GPS, and XMP that mentions GPS) in "
+        "uploaded JPEG, PNG and WebP images. Off: it is removed before the image is stored, "
+        "its pixels untouched.",
+    )
 
 
 def choices(name: str) -> tuple[str, ...]:
     """The values an option of a ``Literal`` type accepts; () for the others."""
     annotation = Settings.model_fields[name].annotation
     return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()
-
-
-class InvalidSettings(ValueError):
-    """Values that are not what their options expect, one line each in ``problems``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def load(
-    given: Mapping[str, Any] | None = None, spelled: Mapping[str, str] | None = None
-) -> Settings:
-    """Settings from ``COLLAB_*`` variables, with ``given`` on top.
-
-    Args:
-        given: values by option name, from the command line (strings are parsed
-            as from the environment).
-        spelled: the flag each given option was set with (an old name, perhaps).
-
-    Raises:
-        InvalidSettings: a line per bad value, naming its flag or variable and
-            what was expected.
-    """
-    given = dict(given or {})
-    try:
-        return Settings(**given)
-    except ValidationError as error:
-        lines = [_problem(e, given, spelled or {}) for e in error.errors(include_url=False)]
-        raise InvalidSettings(lines) from None
-
-
-def _problem(error: ErrorDetails, given: Mapping[str, Any], spelled: Mapping[str, str]) -> str:
-    found = str(error["loc"][0]) if error["loc"] else ""
-    name = next(
-        (n for n in Settings.model_fields if found.upper() in {n.upper(), *env_names(n)}), found
-    )
-    if name in given:
-        where = spelled.get(name, flags(name)[0] if name in Settings.model_fields else name)
-    else:  # the environment: the variable that was read (the new name wins)
-        names = env_names(name)
-        where = next((n for n in names if n in os.environ), names[0])
-    if name.endswith(("_url", "_token")):  # may hold a password: never echoed to a log
-        return f"{where}: {_expected(name, error)}"
-    return f"{where}: {_expected(name, error)}, got {error['input']!r}"
-
-
-def _expected(name: str, error: ErrorDetails) -> str:
-    ctx = error.get("ctx", {})
-    match error["type"]:
-        case "int_parsing" | "int_from_float" | "int_type":
-            return "expected a whole number"
-        case "float_parsing" | "float_type" | "finite_number":
-            return "expected a number"
-        case "bool_parsing" | "bool_type":
-            return "expected true or false"
-        case "literal_error":
-            return "expected one of " + ", ".join(choices(name))
-        case "greater_than":
-            return f"expected more than {ctx['gt']:g}"
-        case "greater_than_equal":
-            return f"expected {ctx['ge']:g} or more"
-        case "less_than":
-            return f"expected less than {ctx['lt']:g}"
-        case "value_error":
-            return str(ctx["error"])
-        case _:
-            return error["msg"]
 
 
 def check(settings: Settings) -> list[str]:

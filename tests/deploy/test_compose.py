@@ -25,7 +25,8 @@ import pytest
 import yaml
 from support.ci import IN_CI
 
-from web.settings import Settings, check, env_names, load
+from web.settings import Settings, check, env_names
+from web.settings_load import load
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose.yaml"

@@ -9,7 +9,8 @@ import pytest
 
 from web import cli
 from web.cli import build_parser, settings_from
-from web.settings import InvalidSettings, Settings, check, env_name, load, options_table
+from web.settings import Settings, check, env_name, options_table
+from web.settings_load import InvalidSettings, load
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

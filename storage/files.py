@@ -1,0 +1,133 @@
+"""Files uploaded to notes, stored in the database: bytes once, a row per note that has them.
+
+``file_blob`` holds each distinct content once, keyed by the SHA-256 of its bytes
+(the file's id); ``note_file`` says which notes have which file, under which name.
+A note's links read only its own files (the row is the permission), so the same
+bytes in two notes are two rows and one blob. A file is committed in one
+transaction with its row: a crash leaves the whole file or nothing.
+
+A note keeps its rows for as long as it exists, so every version of it, however
+old, finds its files again; purging a note removes its rows (ON DELETE CASCADE)
+and :func:`collect_blobs` then deletes the blobs no note has any more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel
+
+from storage.models import FileBlob, NoteFile, utcnow
+
+BLOB = SQLModel.metadata.tables[FileBlob.__tablename__]
+NOTE_FILE = SQLModel.metadata.tables[NoteFile.__tablename__]
+
+
+class NoteFull(Exception):
+    """The note's files would take more than the limit: ``stored`` bytes already."""
+
+    def __init__(self, stored: int, limit: int) -> None:
+        super().__init__(f"{stored} of {limit} bytes used")
+        self.stored = stored
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file of a note, without its bytes."""
+
+    id: str
+    media_type: str
+    size: int
+    name: str
+
+
+def file_id(data: bytes) -> str:
+    """A file's id: the SHA-256 of its bytes, in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def add_file(
+    *, session: Session, note_id: int, data: bytes, media_type: str, name: str, max_note_bytes: int
+) -> StoredFile:
+    """Give the note this file, storing its bytes unless some note has them already; commit.
+
+    A file the note has already is answered as it is stored (under its first
+    name). ``max_note_bytes`` (0: no limit) bounds the sizes of the note's files
+    in all; past it, :class:`NoteFull` and nothing is written.
+    """
+    stored = StoredFile(file_id(data), media_type, len(data), name)
+    connection = session.connection()
+    found = file_of(connection, note_id, stored.id)
+    if found is not None:
+        return found
+    if max_note_bytes:
+        total = _note_total(connection, note_id)
+        if total + stored.size > max_note_bytes:
+            raise NoteFull(total, max_note_bytes)
+    now = utcnow()
+    blob = {"id": stored.id, "data": data, "media_type": media_type, "size": stored.size}
+    connection.execute(_insert_new(connection, BLOB), {**blob, "created_at": now})
+    row = {"note_id": note_id, "file_id": stored.id, "name": name, "size": stored.size}
+    connection.execute(NOTE_FILE.insert(), {**row, "created_at": now})
+    session.commit()
+    return stored
+
+
+def _insert_new(connection: Connection, table: Any) -> Any:
+    """INSERT that leaves an existing row (same key) as it is."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=["id"])
+
+
+def _note_total(connection: Connection, note_id: int) -> int:
+    statement = select(func.coalesce(func.sum(NOTE_FILE.c.size), 0))
+    return int(connection.execute(statement.where(NOTE_FILE.c.note_id == note_id)).scalar_one())
+
+
+def file_of(connection: Connection, note_id: int, file: str) -> StoredFile | None:
+    """The note's file ``file`` (its type, size and name), or None if the note has none such."""
+    statement = (
+        select(BLOB.c.media_type, NOTE_FILE.c.size, NOTE_FILE.c.name)
+        .join(BLOB, BLOB.c.id == NOTE_FILE.c.file_id)
+        .where(NOTE_FILE.c.note_id == note_id, NOTE_FILE.c.file_id == file)
+    )
+    row = connection.execute(statement).first()
+    return None if row is None else StoredFile(file, row[0], int(row[1]), row[2])
+
+
+def data_of(connection: Connection, file: str) -> bytes | None:
+    """The bytes of a stored file, or None."""
+    found = connection.execute(select(BLOB.c.data).where(BLOB.c.id == file)).scalar()
+    return None if found is None else bytes(found)
+
+
+def collect_blobs(*, session: Session) -> int:
+    """Delete the blobs no note has any more (after a purge); commits, returns how many."""
+    unused = ~exists().where(NOTE_FILE.c.file_id == BLOB.c.id)
+    deleted = session.connection().execute(delete(BLOB).where(unused))
+    session.commit()
+    return int(deleted.rowcount or 0)
+
+
+def problems(connection: sqlite3.Connection) -> list[tuple[str, str]]:
+    """What is wrong with the stored files, as (subject, reason), read on a SQLite connection.
+
+    A blob no note has (a purge deletes it), and a blob whose bytes are not what its id
+    says. A note's row without its blob is found by SQLite's foreign key check.
+    """
+    found = []
+    unused = connection.execute(
+        "SELECT id FROM file_blob WHERE NOT EXISTS"
+        " (SELECT 1 FROM note_file WHERE note_file.file_id = file_blob.id)"
+    )
+    found += [(f"file {blob}", "no note has it (the next purge deletes it)") for (blob,) in unused]
+    for blob, data, size in connection.execute("SELECT id, data, size FROM file_blob"):
+        if file_id(bytes(data)) != blob or len(data) != size:
+            found.append((f"file {blob}", "its bytes are not those it was stored with"))
+    return found
