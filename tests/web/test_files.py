@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import random
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 from support.http import http
 from support.live import LiveServer
+from support.server import MakeServer, ServerProcess
 from support.sql import query
 from support.waiting import until
 
+from collab import document
+from storage.backup import backup_sqlite
+from storage.check import check_sqlite
 from web.images import GPS_IFD
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -38,22 +48,31 @@ def photo_with_gps() -> bytes:
     return buffer.getvalue()
 
 
-def png_bomb(side: int = 20_000) -> bytes:
-    """A PNG of ``side`` x ``side`` black pixels, one bit each: 50 MB of pixels in 50 KB."""
+def raw_png(width: int, height: int, rows: bytes, *, depth: int = 8, color: int = 2) -> bytes:
+    """A PNG of these rows (each with its filter byte), made by hand: fast, any size."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = struct.pack(">I", zlib.crc32(kind + body))
         return struct.pack(">I", len(body)) + kind + body + crc
 
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" * ((side // 8 + 1) * side), 9)
+    header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
+    pixels = zlib.compress(rows, 9 if depth == 1 else 0)
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
 
 
+def png_bomb(side: int = 20_000) -> bytes:
+    """A PNG of ``side`` x ``side`` black pixels, one bit each: 50 MB of pixels in 50 KB."""
+    return raw_png(side, side, b"\x00" * ((side // 8 + 1) * side), depth=1, color=0)
+
+
 def upload(
-    server: LiveServer, token: str, data: bytes, name: str = "file", kind: str = "image/png"
+    server: LiveServer | ServerProcess,
+    token: str,
+    data: bytes,
+    name: str = "file",
+    kind: str = "image/png",
 ) -> httpx.Response:
     files = {"file": (name, data, kind)}
     return http.post(f"{server.url}/api/notes/{token}/files", files=files, timeout=10)
@@ -206,3 +225,53 @@ async def test_purging_a_note_deletes_the_files_no_other_note_has(
     left = [(hashlib.sha256(shared).hexdigest(),)]
     await until(lambda: query(url, blobs) == left, what="the purge", every_s=0.05)
     assert query(url, "SELECT count(*) FROM note_file") == [(1,)]
+
+
+def noise_png(seed: int, side: int = 1300) -> bytes:
+    """A PNG of random pixels, stored uncompressed: about 5 MB at 1300 x 1300."""
+    noise = random.Random(seed)
+    rows = b"".join(b"\x00" + noise.randbytes(side * 3) for _ in range(side))
+    return raw_png(side, side, rows)
+
+
+@pytest.mark.sqlite_only  # collab-notes check and backup read SQLite files
+def test_an_upload_killed_midway_leaves_the_whole_file_or_nothing(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = make_server().start()
+    note = server.post_note()
+    sent = {}
+    for delay in (0.0, 0.1, 0.3):
+        data = noise_png(int(delay * 100))
+        sent[hashlib.sha256(data).hexdigest()] = data
+
+        def send(data: bytes = data) -> None:
+            with contextlib.suppress(httpx.TransportError):
+                upload(server, note["id"], data)
+
+        request = threading.Thread(target=send)
+        request.start()
+        time.sleep(delay)  # SIGKILL somewhere in the upload: its body, its checks, its commit
+        server.kill()
+        request.join()
+        server.start()
+    answered = noise_png(99)
+    answered_id = uploaded(upload(server, note["id"], answered))["id"]
+    sent[answered_id] = answered
+    server.kill()  # at once after the 201: the file was committed before it
+    server.start()
+    url = server.database_url
+    stored = {file for (file,) in query(url, "SELECT file_id FROM note_file")}
+    assert {file for (file,) in query(url, "SELECT id FROM file_blob")} == stored
+    assert answered_id in stored
+    for file in stored:  # complete, or not there
+        assert (
+            http.get(f"{server.url}/api/notes/{note['view_id']}/files/{file}").content
+            == (sent[file])
+        )
+    print(f"\nuploads killed after 0-300 ms: {len(stored)} of {len(sent)} stored")
+    report = check_sqlite(server.db_path, vet=document.first_problem, build=document.build)
+    assert report.ok, report.problems
+    copy = tmp_path / "copy.db"
+    backup_sqlite(server.db_path, copy)  # the copy holds the files too
+    assert len(query(f"sqlite:///{copy}", "SELECT id FROM file_blob")) == len(stored)
