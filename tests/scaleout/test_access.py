@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
 import httpx
 import pytest
+from PIL import Image
 from scaleout.helpers import Nodes, new_note
 from support.http import http
 from support.server import ServerProcess
@@ -59,3 +61,22 @@ async def test_a_change_of_access_on_one_process_closes_connections_on_the_other
         assert at is not None, "still open 3 s after the change"
         assert (ws.close_code, ws.close_reason) == wanted
         assert at - changed < 1.0, f"closed {at - changed:.2f} s after the change"
+
+
+def test_a_file_uploaded_on_one_process_reads_on_the_other_until_deleted_there(
+    nodes: Nodes,
+) -> None:
+    a, b = nodes(2)
+    token = new_note(a, "a picture")
+    view = http.get(f"{a.url}/api/notes/{token}", timeout=10).json()["view_id"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), (9, 9, 9)).save(buffer, "GIF")
+    picture = buffer.getvalue()
+    files = {"file": ("dot.gif", picture, "image/gif")}
+    made = http.post(f"{a.url}/api/notes/{token}/files", files=files, timeout=10)
+    assert made.status_code == 201, made.text
+    address = f"{b.url}/api/notes/{view}/files/{made.json()['id']}"
+    read = http.get(address, timeout=10)
+    assert (read.status_code, read.content) == (200, picture)
+    assert http.delete(f"{a.url}/api/notes/{token}", timeout=10).status_code == 204
+    assert http.get(address, timeout=10).status_code == 404
