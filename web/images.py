@@ -57,7 +57,7 @@ def checked(data: bytes, media_type: str, limits: ImageLimits) -> bytes:
     if not located or limits.keep_location:
         return data
     stripped = _strip(data, media_type, image.getexif())
-    if stripped is None or GPS_IFD in _open(stripped, media_type, limits).getexif():
+    if stripped is None or GPS_IFD in _open(stripped, media_type, limits, decode=False).getexif():
         raise ImageRefused(
             f"this {_FORMATS[media_type]} image holds its location (EXIF GPS), which the "
             "server cannot remove from it; remove it, or save the photo as JPEG"
@@ -65,8 +65,8 @@ def checked(data: bytes, media_type: str, limits: ImageLimits) -> bytes:
     return stripped
 
 
-def _open(data: bytes, media_type: str, limits: ImageLimits) -> Image.Image:
-    """The image, its size checked, then decoded once to find damage."""
+def _open(data: bytes, media_type: str, limits: ImageLimits, decode: bool = True) -> Image.Image:
+    """The image, its size checked, then (``decode``) decoded once to find damage."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -79,6 +79,8 @@ def _open(data: bytes, media_type: str, limits: ImageLimits) -> Image.Image:
     width, height = image.size
     if max(width, height) > limits.max_side_px or width * height > limits.max_pixels:
         raise _too_large(f"{width} x {height} pixels", limits)
+    if not decode:
+        return image
     try:
         if media_type == "image/jpeg":
             image.draft(image.mode, (width // 8, height // 8))  # every byte decoded, 1/64 of it

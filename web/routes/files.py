@@ -25,9 +25,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from storage import files
 from storage.files import NoteFull, StoredFile
 from web import filetypes, images
-from web.access import NoteAccess, find
+from web.access import MAX_TOKEN_CHARS, NoteAccess, find
 from web.address_limit import retry_after
-from web.deps import NoteDep, Services, ServicesDep, require_editor
+from web.deps import Services, ServicesDep, require_editor
 from web.filetypes import RASTER
 from web.request_checks import MULTIPART_SLACK_BYTES
 
@@ -165,12 +165,11 @@ def _store(
 
 
 @router.get("/api/notes/{token}/files/{file_id}")
-async def read_file(
-    file_id: str, access: NoteDep, request: Request, services: ServicesDep
-) -> Response:
+async def read_file(token: str, file_id: str, request: Request, services: ServicesDep) -> Response:
     """A file of the note, for either of its links: 304 when the client has it, 206 for a
-    ``Range``; raster images inline, everything else as a download."""
-    found = await run_in_threadpool(_file_of, services, access, file_id)
+    ``Range``; raster images inline, everything else as a download. 404 for a link that
+    opens no live note (replaced, deleted) and for a file the note has not."""
+    found = await run_in_threadpool(_file_of, services, token, file_id)
     if found is None:
         raise HTTPException(404, detail="this note has no such file")
     headers = {"ETag": f'"{found.id}"', "Cache-Control": CACHE_CONTROL, **SAFE_HEADERS}
@@ -190,11 +189,11 @@ async def read_file(
     return Response(data[start : end + 1], 206, headers=headers, media_type=media_type)
 
 
-def _file_of(services: Services, access: NoteAccess, file_id: str) -> StoredFile | None:
-    if len(file_id) != 64:
+def _file_of(services: Services, token: str, file_id: str) -> StoredFile | None:
+    if len(file_id) != 64 or not token or len(token) > MAX_TOKEN_CHARS:
         return None
     with services.engine.connect() as connection:
-        return files.file_of(connection, access.note_id, file_id)
+        return files.file_by_token(connection, token, file_id)
 
 
 def _data_of(services: Services, file_id: str) -> bytes:

@@ -46,6 +46,10 @@ def upgrade() -> None:
     )
     # Collecting blobs asks, for each, whether any note still has it.
     op.create_index("ix_note_file_file_id", "note_file", ["file_id"])
+    if op.get_bind().dialect.name == "postgresql":
+        # Out of line, never compressed: images and PDFs are compressed already, and
+        # PostgreSQL's pglz would read each one for nothing.
+        op.execute("ALTER TABLE file_blob ALTER COLUMN data SET STORAGE EXTERNAL")
 
 
 def downgrade() -> None:
