@@ -95,7 +95,7 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, folder: 
     base = photo()
     assert base.count(CAMERA) == 1, "the camera name must be found once to be replaced"
     rows = []
-    options = ("--max-uploads-per-minute", "0", "--max-notes-created-per-minute", "0")
+    options = ("--max-uploads-per-minute", "0", "--max-note-files-bytes", "0")
     with (
         Server(database_url, folder / f"{name}.log", *options) as server,
         httpx.Client(base_url=server.url, timeout=60) as client,
