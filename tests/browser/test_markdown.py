@@ -4,10 +4,11 @@ images the page may not load, printing, and a preview that follows the editor.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
-from browser.notepage import Person, PersonFactory, wait_until
+from browser.notepage import NoteTab, Person, PersonFactory, wait_until
 from playwright.sync_api import Browser, expect
 from support.server import ServerProcess
 
@@ -287,7 +288,10 @@ def test_an_imported_hackmd_note_reads_as_it_did_there_and_is_titled_by_its_fron
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:
     note = shared_server.post_note(HACKMD_NOTE)
-    vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
+    vic_profile = person("Vic")
+    fetched: list[str] = []
+    vic_profile.context.on("request", lambda request: fetched.append(request.url))
+    vic = vic_profile.open(shared_server.url + note["view_url"]).wait_ready()
     ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
     for tab in (ana, vic):  # the editor's preview and the reading page render alike
         preview = tab.preview
@@ -314,6 +318,9 @@ def test_an_imported_hackmd_note_reads_as_it_did_there_and_is_titled_by_its_fron
         expect(preview.locator(".math-error")).to_contain_text("\\frac{1")
         expect(preview).to_contain_text("costs $5 and $6")
     expect(ana.page.locator("#note-title")).to_have_text("Team handbook")
+    # With the files it needed loaded, a note without a diagram never fetched Mermaid's.
+    assert any("/static/katex.js" in url for url in fetched)
+    assert not any("/static/mermaid.js" in url for url in fetched), fetched
 
     # A [TOC] entry moves the preview to its heading, within the page.
     ana.page.set_viewport_size({"width": 1200, "height": 300})
@@ -364,3 +371,135 @@ def test_the_reading_page_shows_the_note_before_it_syncs_and_with_scripts_blocke
         assert 'name="description" content="Ship it on Friday.' in html
     finally:
         context.close()
+
+
+DIAGRAMS_NOTE = """# Plans
+
+```mermaid
+flowchart LR
+  A[Start here] --> B{Decide}
+  B --> C[Ship it]
+```
+
+```mermaid
+%%{init: {"securityLevel": "loose", "htmlLabels": true, "flowchart": {"htmlLabels": true}}}%%
+flowchart TD
+  X["<img src=x onerror=window.__pwned=1>"] --> Y[Press me]
+  click Y call pwn()
+```
+
+```mermaid
+flowchart LR
+  A --> (broken
+```
+"""
+
+DIAGRAM_STATE = """(diagram) => {
+  const svg = diagram.querySelector('svg')
+  const rect = svg.querySelector('.node rect, .node polygon')
+  return { fill: getComputedStyle(rect).fill, width: svg.getBoundingClientRect().width,
+           foreign: svg.querySelectorAll('foreignObject, img').length }
+}"""
+
+# Records every diagram placeholder shown as code while Mermaid draws (a flicker).
+WATCH_PENDING = """() => {
+  window.pendingSeen = 0
+  new MutationObserver((records) => {
+    for (const record of records) for (const node of record.addedNodes) {
+      const shown = node instanceof Element ? [node, ...node.querySelectorAll('*')] : []
+      if (shown.some((el) => el.matches('.diagram-pending'))) window.pendingSeen++
+    }
+  }).observe(document.querySelector('#preview'), { childList: true, subtree: true })
+}"""
+
+
+RECORD_CSP_REPORTS = """
+window.cspReports = []
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.cspReports.push([event.sourceFile, event.lineNumber, event.columnNumber])
+})
+"""
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
+
+
+def _only_detached_parses(someone: Person, tab: NoteTab) -> None:
+    """Accept the CSP reports of parsing into a detached document, and only those.
+
+    Mermaid's strict level sanitises its SVG and a note's labels with DOMPurify, which
+    parses them with DOMParser: Chromium reports the <style> and `onerror=` it meets
+    there, though a detached document applies and runs nothing. Every report must come
+    from such a parseFromString call; a refusal in the page itself still fails the test.
+    """
+    reports = tab.page.evaluate("() => window.cspReports")
+    for source, line, column in reports:
+        assert source.split("?")[0].endswith("/static/mermaid.js"), reports
+        code = (STATIC / "mermaid.js").read_text().splitlines()[line - 1]
+        assert code[column - 1 :].startswith("parseFromString("), (source, line, column)
+    violations = [p for p in someone.problems if p.startswith("CSP violation")]
+    assert len(violations) == len(reports), (violations, reports)
+    someone.problems[:] = [p for p in someone.problems if not p.startswith("CSP violation")]
+
+
+def test_mermaid_diagrams_are_drawn_styled_and_safe_with_errors_in_place_and_in_print(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(DIAGRAMS_NOTE)
+    editor, reader = person("Ana"), person("Vic")
+    for someone in (editor, reader):
+        someone.context.add_init_script(RECORD_CSP_REPORTS)
+    ana = editor.open(shared_server.url + note["url"]).wait_ready()
+    vic = reader.open(shared_server.url + note["view_url"]).wait_ready()
+    ana.page.evaluate("() => { window.pwn = () => { window.__pwned = 2 } }")
+    for tab in (ana, vic):  # the editor's preview and the reading page
+        diagrams = tab.preview.locator(".diagram")
+        expect(diagrams.locator("svg")).to_have_count(2)
+        expect(diagrams.nth(0).locator("svg text")).to_contain_text(
+            ["Start here", "Decide", "Ship it"]
+        )
+        # Mermaid's <style> applied (the page's nonce): its theme's node fill, not SVG's black.
+        state = diagrams.nth(0).evaluate(DIAGRAM_STATE)
+        assert state["fill"] == "rgb(236, 236, 255)", state
+        # The init directive could not loosen it: no HTML labels, the label is text.
+        assert diagrams.nth(1).evaluate(DIAGRAM_STATE)["foreign"] == 0
+        expect(diagrams.nth(1).locator("svg text", has_text="<img")).to_have_count(1)
+        # A diagram that does not parse says so in place, Mermaid's message and its source.
+        broken = diagrams.nth(2)
+        expect(broken.locator(".diagram-message")).to_contain_text(
+            "This diagram could not be drawn: Parse error on line 2"
+        )
+        expect(broken.locator("pre code")).to_contain_text("A --> (broken")
+    ana.preview.locator(".diagram").nth(1).locator(".node", has_text="Press me").click()
+    assert ana.page.evaluate("() => window.__pwned") is None
+
+    # Editing a diagram draws it again; undoing shows the drawing kept for that text at
+    # once, never its code; an edit elsewhere leaves the drawings as they are.
+    ana.type_at_end_of("A[Start here]", " --> D[Later]")
+    expect(ana.preview.locator(".diagram").nth(0).locator("svg")).to_contain_text("Later")
+    ana.page.evaluate(WATCH_PENDING)
+    ana.page.keyboard.press("Control+z")
+    expect(ana.preview.locator(".diagram").nth(0).locator("svg")).not_to_contain_text("Later")
+    ana.page.locator(".diagram svg").first.evaluate("svg => { svg.dataset.kept = '1' }")
+    ana.type_at_end_of("# Plans", " for May")
+    expect(ana.preview.locator("h1")).to_have_text("Plans for May")
+    expect(ana.preview.locator(".diagram svg[data-kept]")).to_have_count(1)
+    assert ana.page.evaluate("() => window.pendingSeen") == 0
+
+    # Printed, the diagrams are on the page.
+    vic.page.emulate_media(media="print")
+    expect(vic.preview.locator(".diagram svg").first).to_be_visible()
+    assert vic.preview.locator(".diagram").first.evaluate(DIAGRAM_STATE)["width"] > 100
+    vic.page.emulate_media(media="screen")
+
+    # The history's rendered view draws them too (from the drawings kept, at once).
+    history = ana.history()
+    history.select(0)
+    history.choose("Rendered")
+    rendered = history.dialog.locator(".version-rendered .diagram")
+    expect(rendered.locator("svg")).to_have_count(2)
+    expect(rendered.nth(0).locator("svg text")).to_contain_text(["Start here"])
+    assert rendered.nth(0).evaluate(DIAGRAM_STATE)["fill"] == "rgb(236, 236, 255)"
+    expect(rendered.nth(2).locator(".diagram-message")).to_contain_text("Parse error")
+
+    for someone, tab in ((editor, ana), (reader, vic)):
+        assert tab.page.evaluate("() => window.__pwned") is None
+        _only_detached_parses(someone, tab)

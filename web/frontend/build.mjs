@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build the browser bundle into web/static (app.js, app.css, the service worker
 // sw.js, what notes load only when they use it (the emoji table emoji.js, KaTeX's
-// katex.js), and the notices of the bundled packages), or, with --check, build into a temporary directory and
+// katex.js, Mermaid's mermaid.js), and the notices of the bundled packages), or, with --check, build into a temporary directory and
 // fail if the committed files differ from what these sources build.
 //
 //   npm ci --prefix web/frontend
@@ -21,14 +21,14 @@ import { gzipSync } from 'node:zlib'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const staticDir = path.resolve(here, '..', 'static')
 const NOTICES = 'app.licenses.txt'
-const OUTPUTS = ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js', NOTICES]
+const OUTPUTS = ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js', 'mermaid.js', NOTICES]
 const REBUILD = 'npm ci --prefix web/frontend && node web/frontend/build.mjs'
 
 /** Bundle src/main.js (and the CSS it imports) and the service worker into `outdir`; returns esbuild's metafile. */
 async function bundle (outdir) {
   const result = await esbuild.build({
     absWorkingDir: here,
-    entryPoints: { app: 'src/main.js', sw: 'src/sw.js', emoji: 'src/emoji.js', katex: 'src/katex.js' },
+    entryPoints: { app: 'src/main.js', sw: 'src/sw.js', emoji: 'src/emoji.js', katex: 'src/katex.js', mermaid: 'src/mermaid.js' },
     outdir,
     bundle: true,
     minify: true,
@@ -76,7 +76,7 @@ function bundledPackages (metafile, only = () => true) {
 /**
  * Two copies of one package (yjs above all) break instanceof checks and y-codemirror:
  * checked in app.js, where the app's packages meet. The files loaded apart (emoji,
- * KaTeX) share nothing with it and may bring copies of their own.
+ * KaTeX, Mermaid) share nothing with it and may bring copies of their own.
  */
 function duplicates (packages) {
   return [...packages].filter(([, roots]) => roots.size > 1)
@@ -100,7 +100,7 @@ async function notices (packages) {
       (text ?? `License: ${meta.license}. No license file is shipped in the package.`))
   }
   const rule = '\n\n' + '-'.repeat(72) + '\n\n'
-  return 'app.js, sw.js, emoji.js and katex.js bundle the following packages.' + rule + sections.join(rule) + '\n'
+  return 'app.js, sw.js, emoji.js, katex.js and mermaid.js bundle the following packages.' + rule + sections.join(rule) + '\n'
 }
 
 async function buildInto (outdir) {
@@ -116,7 +116,7 @@ async function buildInto (outdir) {
 
 async function sizes (dir) {
   const lines = []
-  for (const name of ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js']) {
+  for (const name of ['app.js', 'app.css', 'sw.js', 'emoji.js', 'katex.js', 'mermaid.js']) {
     const data = await readFile(path.join(dir, name))
     lines.push(`${name}: ${(data.length / 1024).toFixed(1)} KiB raw, ` +
       `${(gzipSync(data, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`)

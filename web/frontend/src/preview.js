@@ -11,6 +11,7 @@ import DOMPurify from 'dompurify'
 import { Lexer, Marked, Parser } from 'marked'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
+import { renderDiagrams } from './diagrams.js'
 import { EXTENSIONS, HACKMD_CLASS, contextKey, extrasState, noteContext, onExtrasLoaded, renderMath, withContext } from './hackmd.js'
 import { markTags, renderFrontMatter } from './tags.js'
 
@@ -82,6 +83,7 @@ export function renderMarkdown (text, links = null) {
   for (const image of fragment.querySelectorAll('img')) explainBlockedImage(image)
   markTags(fragment)
   renderMath(fragment)
+  renderDiagrams(fragment)
   return fragment
 }
 

@@ -1,0 +1,181 @@
+// ```mermaid fences drawn as diagrams. Mermaid is 3.5 MB, so it is a file of its
+// own (mermaid.js, its address in <body data-mermaid-src>) that a page loads only
+// once a note has such a fence; until then, and when it cannot load, the fence
+// shows as code.
+//
+// Notes are untrusted. Mermaid runs at its strict security level (labels
+// sanitised, no click bindings), with no HTML labels (text in SVG <text>, no
+// <foreignObject>), and a note's %%{init}%% directive may not change those. Its SVG
+// is sanitised again here with DOMPurify's SVG profile before it is inserted.
+//
+// Mermaid styles a diagram with a <style> element inside its SVG; the page's CSP
+// refuses <style> without the page's nonce (web/routes/pages.py), so the nonce is
+// given to those elements before they join the page. The CSP stays as it is.
+
+import DOMPurify from 'dompurify'
+
+const CONFIG = {
+  startOnLoad: false,
+  securityLevel: 'strict',
+  htmlLabels: false,
+  flowchart: { htmlLabels: false },
+  suppressErrorRendering: true, // an error is shown here, in place, not as Mermaid's bomb picture
+  theme: 'default',
+  // What a note's %%{init: ...}%% may not change: these and Mermaid's own secure keys.
+  secure: ['secure', 'securityLevel', 'startOnLoad', 'maxTextSize', 'suppressErrorRendering', 'maxEdges',
+    'htmlLabels', 'themeCSS']
+}
+
+const purifier = DOMPurify(window)
+const SANITIZE = {
+  USE_PROFILES: { svg: true, svgFilters: true },
+  FORBID_TAGS: ['foreignObject', 'style'],
+  RETURN_DOM_FRAGMENT: true
+}
+
+// Drawn diagrams by source text, so that a block rendered again (an edit elsewhere
+// in it, the history's view) shows its diagram at once instead of its code first.
+const CACHE_SIZE = 64
+const drawn = new Map() // source -> {svg, id} | {error}
+const drawing = new Map() // source -> Promise of the same
+let mermaid = null
+let loading = null
+let count = 0
+
+/** Draw the ```mermaid fences of a sanitised fragment (or show them as code until Mermaid is here). */
+export function renderDiagrams (root) {
+  for (const code of root.querySelectorAll('pre > code.language-mermaid')) {
+    const pre = code.parentElement
+    const source = code.textContent
+    const figure = document.createElement('div')
+    figure.className = 'diagram'
+    pre.replaceWith(figure)
+    if (drawn.has(source)) {
+      show(figure, drawn.get(source), pre)
+      continue
+    }
+    figure.classList.add('diagram-pending')
+    figure.append(pre)
+    draw(source).then((result) => show(figure, result, pre), () => {}) // not loaded: stays as code
+  }
+}
+
+function draw (source) {
+  if (!drawing.has(source)) {
+    const result = loadMermaid().then((mermaid) => drawWith(mermaid, source))
+    drawing.set(source, result)
+    result.then((entry) => remember(source, entry), () => {}).finally(() => drawing.delete(source))
+  }
+  return drawing.get(source)
+}
+
+async function drawWith (mermaid, source) {
+  const id = `diagram-${++count}z` // "z": no id is the start of another
+  const restore = nonceNewStyles()
+  try {
+    const { svg } = await mermaid.render(id, source)
+    return { svg, id }
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) }
+  } finally {
+    restore()
+    document.getElementById(`d${id}`)?.remove() // Mermaid's scratch element, if an error left it
+  }
+}
+
+/**
+ * While Mermaid draws: the <style> elements it makes (document.createElement) carry
+ * the page's nonce. It draws each diagram once in a scratch element of the page to
+ * measure its labels; refused, that style would leave them measured in another font.
+ * Only elements made by script get it, never markup a note brings.
+ */
+function nonceNewStyles () {
+  if (drawingNow++ === 0) {
+    const create = Document.prototype.createElement
+    const nonce = styleNonce()
+    document.createElement = function (name, options) {
+      const element = create.call(this, name, options)
+      if (element instanceof HTMLStyleElement) element.setAttribute('nonce', nonce)
+      return element
+    }
+  }
+  return () => { if (--drawingNow === 0) delete document.createElement }
+}
+
+let drawingNow = 0 // renders under way (Mermaid queues them; ours may overlap)
+
+function remember (source, entry) {
+  drawn.delete(source)
+  drawn.set(source, entry)
+  if (drawn.size > CACHE_SIZE) drawn.delete(drawn.keys().next().value)
+}
+
+function show (figure, entry, pre) {
+  figure.classList.remove('diagram-pending')
+  if (entry.error !== undefined) {
+    figure.classList.add('diagram-error')
+    const box = document.createElement('div')
+    box.className = 'diagram-message'
+    box.setAttribute('role', 'note')
+    box.textContent = `This diagram could not be drawn: ${entry.error}`
+    figure.replaceChildren(box, pre)
+    return
+  }
+  figure.replaceChildren(svgOf(entry))
+}
+
+/**
+ * The diagram as nodes of this page: with ids of its own (the same diagram may be
+ * shown twice, in the preview and the history), its SVG sanitised, and its style
+ * sheet in a <style> with the page's nonce, holding only rules scoped to it.
+ */
+function svgOf ({ svg, id }) {
+  const own = `diagram-${++count}z`
+  const text = svg.replaceAll(id, own)
+  // Mermaid's one <style> first in its <svg>, taken out before anything parses it:
+  // parsed as markup, it is refused (and reported) by the CSP even in a detached document.
+  const match = /^(<svg[^>]*>)<style[^>]*>([^<]*)<\/style>/.exec(text)
+  const fragment = purifier.sanitize(match ? match[1] + text.slice(match[0].length) : text, SANITIZE)
+  const style = document.createElement('style')
+  style.setAttribute('nonce', styleNonce())
+  style.textContent = match ? scopedRules(match[2], `#${own}`) : ''
+  fragment.prepend(style)
+  return fragment
+}
+
+/** The rules of `css` that apply only within `scope` (and the animations they name). */
+function scopedRules (css, scope) {
+  const sheet = new CSSStyleSheet() // parsed, never applied: no CSP check
+  sheet.replaceSync(css)
+  return [...sheet.cssRules]
+    .filter((rule) => rule instanceof CSSKeyframesRule ||
+      (rule instanceof CSSStyleRule && rule.selectorText.split(',').every((part) => part.trim().startsWith(scope))))
+    .map((rule) => rule.cssText)
+    .join('\n')
+}
+
+/** The page's CSP nonce for <style>: the note page names it; CodeMirror's styles carry it. */
+const styleNonce = () => document.body.dataset.styleNonce || document.querySelector('style[nonce]')?.nonce || ''
+
+function loadMermaid () {
+  if (mermaid !== null) return Promise.resolve(mermaid)
+  if (loading !== null) return loading
+  const src = document.body?.dataset.mermaidSrc
+  if (!src) return Promise.reject(new Error('this page names no diagram renderer'))
+  loading = new Promise((resolve, reject) => {
+    const script = document.createElement('script')
+    script.src = src
+    script.onload = () => {
+      mermaid = window.collabNotesMermaid
+      mermaid.initialize(CONFIG)
+      resolve(mermaid)
+    }
+    script.onerror = () => {
+      loading = null // tried again by the next render (offline now, online later)
+      script.remove()
+      reject(new Error('the diagram renderer could not be loaded'))
+    }
+    document.head.append(script)
+  })
+  return loading
+}
