@@ -92,8 +92,9 @@ async function licenseText (root) {
 /** The license notices of every bundled package, in a stable order. */
 async function notices (packages) {
   const sections = []
-  for (const name of [...packages.keys()].sort()) {
-    const root = [...packages.get(name)][0]
+  // Every copy: a file loaded apart may bring versions of its own (Mermaid its KaTeX and marked).
+  const roots = [...packages.keys()].sort().flatMap((name) => [...packages.get(name)].sort())
+  for (const root of roots) {
     const meta = JSON.parse(await readFile(path.join(here, root, 'package.json'), 'utf8'))
     const text = await licenseText(root)
     sections.push(`${meta.name} ${meta.version} (${meta.license ?? 'see below'})\n\n` +
