@@ -384,8 +384,10 @@ flowchart LR
 ```mermaid
 %%{init: {"securityLevel": "loose", "htmlLabels": true, "flowchart": {"htmlLabels": true}}}%%
 flowchart TD
-  X["<img src=x onerror=window.__pwned=1>"] --> Y[Press me]
+  X["<img src=x onerror=window.__pwned=1>"] --> Y[Press me] --> Z[Or me]
   click Y call pwn()
+  click Z href "javascript:window.__pwned=3"
+  click X href "https://example.com/x"
 ```
 
 ```mermaid
@@ -462,13 +464,19 @@ def test_mermaid_diagrams_are_drawn_styled_and_safe_with_errors_in_place_and_in_
         # The init directive could not loosen it: no HTML labels, the label is text.
         assert diagrams.nth(1).evaluate(DIAGRAM_STATE)["foreign"] == 0
         expect(diagrams.nth(1).locator("svg text", has_text="<img")).to_have_count(1)
+        links = diagrams.nth(1).locator("a")  # a link opens apart; javascript: is none
+        expect(links).to_have_count(2)
+        expect(links.first).to_have_attribute("target", "_blank")
+        for link in links.all():
+            assert "javascript" not in (link.get_attribute("href") or ""), link
         # A diagram that does not parse says so in place, Mermaid's message and its source.
         broken = diagrams.nth(2)
         expect(broken.locator(".diagram-message")).to_contain_text(
             "This diagram could not be drawn: Parse error on line 2"
         )
         expect(broken.locator("pre code")).to_contain_text("A --> (broken")
-    ana.preview.locator(".diagram").nth(1).locator(".node", has_text="Press me").click()
+    for label in ("Press me", "Or me"):
+        ana.preview.locator(".diagram").nth(1).locator(".node", has_text=label).click()
     assert ana.page.evaluate("() => window.__pwned") is None
 
     # Editing a diagram draws it again; undoing shows the drawing kept for that text at

@@ -136,6 +136,10 @@ function svgOf ({ svg, id }) {
   // parsed as markup, it is refused (and reported) by the CSP even in a detached document.
   const match = /^(<svg[^>]*>)<style[^>]*>([^<]*)<\/style>/.exec(text)
   const fragment = purifier.sanitize(match ? match[1] + text.slice(match[0].length) : text, SANITIZE)
+  for (const link of fragment.querySelectorAll('a')) { // `click A href "…"`: as the preview's links
+    link.setAttribute('target', '_blank')
+    link.setAttribute('rel', 'noopener noreferrer nofollow')
+  }
   const style = document.createElement('style')
   style.setAttribute('nonce', styleNonce())
   style.textContent = match ? scopedRules(match[2], `#${own}`) : ''
