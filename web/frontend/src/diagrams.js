@@ -147,16 +147,24 @@ function svgOf ({ svg, id }) {
   return fragment
 }
 
-/** The rules of `css` that apply only within `scope` (and the animations they name). */
+/**
+ * The rules of `css` whose every selector starts with `scope` (an id, not the start
+ * of a longer one), and Mermaid's own animations: nothing a note's classDef could
+ * smuggle in reaches the rest of the page.
+ */
 function scopedRules (css, scope) {
   const sheet = new CSSStyleSheet() // parsed, never applied: no CSP check
   sheet.replaceSync(css)
+  const inScope = (selector) => selector.startsWith(scope) && !/^[\w-]/.test(selector.slice(scope.length))
   return [...sheet.cssRules]
-    .filter((rule) => rule instanceof CSSKeyframesRule ||
-      (rule instanceof CSSStyleRule && rule.selectorText.split(',').every((part) => part.trim().startsWith(scope))))
+    .filter((rule) => rule instanceof CSSKeyframesRule
+      ? MERMAID_KEYFRAMES.has(rule.name)
+      : rule instanceof CSSStyleRule && rule.selectorText.split(',').every((part) => inScope(part.trim())))
     .map((rule) => rule.cssText)
     .join('\n')
 }
+
+const MERMAID_KEYFRAMES = new Set(['dash', 'edge-animation-frame'])
 
 /** The page's CSP nonce for <style>: the note page names it; CodeMirror's styles carry it. */
 const styleNonce = () => document.body.dataset.styleNonce || document.querySelector('style[nonce]')?.nonce || ''
