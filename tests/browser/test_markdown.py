@@ -403,13 +403,17 @@ DIAGRAM_STATE = """(diagram) => {
            foreign: svg.querySelectorAll('foreignObject, img').length }
 }"""
 
-# Records every diagram placeholder shown as code while Mermaid draws (a flicker).
+# Counts the diagrams shown as code while Mermaid draws them (a flash), and those
+# shown at once from a drawing kept for their text.
 WATCH_PENDING = """() => {
-  window.pendingSeen = 0
+  window.diagramsSeen = { asCode: 0, drawn: 0 }
   new MutationObserver((records) => {
     for (const record of records) for (const node of record.addedNodes) {
-      const shown = node instanceof Element ? [node, ...node.querySelectorAll('*')] : []
-      if (shown.some((el) => el.matches('.diagram-pending'))) window.pendingSeen++
+      const added = node instanceof Element ? [node, ...node.querySelectorAll('.diagram')] : []
+      for (const el of added.filter((el) => el.matches('.diagram'))) {
+        if (el.querySelector(':scope > pre')) window.diagramsSeen.asCode++
+        else if (!el.matches('.diagram-pending')) window.diagramsSeen.drawn++
+      }
     }
   }).observe(document.querySelector('#preview'), { childList: true, subtree: true })
 }"""
@@ -479,18 +483,20 @@ def test_mermaid_diagrams_are_drawn_styled_and_safe_with_errors_in_place_and_in_
         ana.preview.locator(".diagram").nth(1).locator(".node", has_text=label).click()
     assert ana.page.evaluate("() => window.__pwned") is None
 
-    # Editing a diagram draws it again; undoing shows the drawing kept for that text at
-    # once, never its code; an edit elsewhere leaves the drawings as they are.
+    # Editing a diagram draws it again, its last drawing shown meanwhile, never its code;
+    # undoing shows the drawing kept for that text at once; an edit elsewhere leaves the
+    # drawings as they are.
+    ana.page.evaluate(WATCH_PENDING)
     ana.type_at_end_of("A[Start here]", " --> D[Later]")
     expect(ana.preview.locator(".diagram").nth(0).locator("svg")).to_contain_text("Later")
-    ana.page.evaluate(WATCH_PENDING)
     ana.page.keyboard.press("Control+z")
     expect(ana.preview.locator(".diagram").nth(0).locator("svg")).not_to_contain_text("Later")
+    seen = ana.page.evaluate("() => window.diagramsSeen")
+    assert seen["asCode"] == 0 and seen["drawn"] >= 1, seen
     ana.page.locator(".diagram svg").first.evaluate("svg => { svg.dataset.kept = '1' }")
     ana.type_at_end_of("# Plans", " for May")
     expect(ana.preview.locator("h1")).to_have_text("Plans for May")
     expect(ana.preview.locator(".diagram svg[data-kept]")).to_have_count(1)
-    assert ana.page.evaluate("() => window.pendingSeen") == 0
 
     # Printed, the diagrams are on the page.
     vic.page.emulate_media(media="print")

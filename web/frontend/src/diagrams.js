@@ -44,6 +44,7 @@ let count = 0
 
 /** Draw the ```mermaid fences of a sanitised fragment (or show them as code until Mermaid is here). */
 export function renderDiagrams (root) {
+  noteReplaced()
   for (const code of root.querySelectorAll('pre > code.language-mermaid')) {
     const pre = code.parentElement
     const source = code.textContent
@@ -55,9 +56,34 @@ export function renderDiagrams (root) {
       continue
     }
     figure.classList.add('diagram-pending')
-    figure.append(pre)
+    const before = replaced.length === 1 ? replaced.pop() : null
+    if (before) figure.append(...before.childNodes) // its last drawing, dimmed, until this one is drawn
+    else figure.append(pre)
     draw(source).then((result) => show(figure, result, pre), () => {}) // not loaded: stays as code
   }
+}
+
+// A diagram edited in the live preview: its block is replaced by one whose diagram is
+// not drawn yet. Showing the old drawing meanwhile, not its code, keeps the preview
+// from flashing at every keystroke. The preview removes a changed block before it
+// renders the new one, so a drawing that was on the page and is not any more, when
+// exactly one is (one diagram edited), is the one this new diagram replaces.
+const onPage = new Set() // figures showing a drawing that have been seen on the page
+let replaced = []
+
+function noteReplaced () {
+  replaced = []
+  if (onPage.size === 0) return
+  for (const figure of onPage) {
+    if (!figure.isConnected) {
+      onPage.delete(figure)
+      replaced.push(figure)
+    }
+  }
+}
+
+function watch (figure) {
+  requestAnimationFrame(() => { if (figure.isConnected) onPage.add(figure) })
 }
 
 function draw (source) {
@@ -122,6 +148,7 @@ function show (figure, entry, pre) {
     return
   }
   figure.replaceChildren(svgOf(entry))
+  watch(figure)
 }
 
 /**
