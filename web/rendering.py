@@ -52,9 +52,17 @@ _KEPT_CLASS = re.compile(
     r"|footnote|footnote-ref|footnote-label|toc|toc-[1-6])$"
 )
 
+# A note's own file, as its text names it: ``attachment:<sha256 hex>``, never a token.
+ATTACHMENT = re.compile(r"^attachment:([0-9a-f]{64})$")
+
 # What the page's CSP lets an image load from (``img-src 'self' data: https:``; no data:
-# URLs here): https: addresses and this server's own paths.
-_LOADABLE = re.compile(r"^(?:https:|/(?!/))", re.IGNORECASE)
+# URLs here): https: addresses, this server's own paths and the note's own files.
+_LOADABLE = re.compile(r"^(?:https:|/(?!/)|attachment:[0-9a-f]{64}$)", re.IGNORECASE)
+
+# A sanitised rendering's file addresses (only in a tag: text has its ``<`` escaped).
+_FILE_ADDRESS = re.compile(
+    r'(<(?:img|a)\s(?:[^>"]|"[^"]*")*?(?:src|href)=")attachment:([0-9a-f]{64})"'
+)
 
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
@@ -84,6 +92,8 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
         return None  # the page's CSP would block it; the browser's renderer says why
     if tag == "a" and attribute == "href" and value.startswith("#"):
         return None  # footnote marks: the page has no ids to go to (none are kept)
+    if value.startswith("attachment:") and not ATTACHMENT.match(value):
+        return None  # only a file id: anything else would make an address of its own
     return value
 
 
@@ -91,9 +101,13 @@ _CLEANER = nh3.Cleaner(
     tags=_TAGS,
     attributes=_ATTRIBUTES,
     attribute_filter=_keep,
-    url_schemes={"http", "https", "mailto"},
+    url_schemes={"http", "https", "mailto", "attachment"},  # attachment: see with_files
     link_rel="noopener noreferrer nofollow",
-    set_tag_attribute_values={"a": {"target": "_blank"}, "input": {"disabled": ""}},
+    set_tag_attribute_values={
+        "a": {"target": "_blank"},
+        "input": {"disabled": ""},
+        "img": {"loading": "lazy"},
+    },
     strip_comments=True,
 )
 
@@ -162,3 +176,15 @@ def first_paint(text: str) -> FirstPaint:
     """The note page's rendering of ``text``, kept for the next visitor of the same text."""
     html, cut = render_markdown(text)
     return FirstPaint(html, cut, excerpt_of(text))
+
+
+def with_files(html: str, token: str) -> str:
+    """``html`` (a sanitised rendering) with each ``attachment:<id>`` made the address of
+    that file under ``token``, the token of the page showing it.
+
+    The rendering is kept per text and shared by both links of a note; the token goes in
+    only here, per page, so a view page carries view-token addresses alone.
+    """
+    if "attachment:" not in html:
+        return html
+    return _FILE_ADDRESS.sub(lambda m: f'{m[1]}/api/notes/{token}/files/{m[2]}"', html)

@@ -84,3 +84,17 @@ def test_the_bundle_is_served_with_a_content_hash_in_its_url(
     response = http.get(shared_server.url + script)
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
+
+
+def test_a_view_page_addresses_the_notes_files_through_the_view_token_alone(
+    shared_server: ServerProcess,
+) -> None:
+    file_id = "5e" * 32
+    note = shared_server.post_note(
+        f"![plan](attachment:{file_id})\n\n[a.pdf](attachment:{file_id})\n"
+    )
+    view = http.get(shared_server.url + note["view_url"]).text
+    edit = http.get(shared_server.url + note["url"]).text
+    assert view.count(f"/api/notes/{note['view_id']}/files/{file_id}") == 2
+    assert note["id"] not in view
+    assert edit.count(f"/api/notes/{note['id']}/files/{file_id}") == 2

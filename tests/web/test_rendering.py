@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.rendering import MAX_RENDERED_CHARS, render_markdown
+from web.rendering import MAX_RENDERED_CHARS, first_paint, render_markdown, with_files
 
 
 def test_hackmd_markdown_renders_and_the_front_matter_is_hidden() -> None:
@@ -35,7 +35,7 @@ def test_what_could_run_restyle_or_leave_the_page_is_removed() -> None:
     assert (
         '<a href="https://e.com" target="_blank" rel="noopener noreferrer nofollow">ok</a>' in html
     )
-    assert '<img alt="plain">' in html  # the CSP would block it: not loaded
+    assert '<img loading="lazy" alt="plain">' in html  # the CSP would block it: no src
 
 
 def test_a_long_note_is_cut_at_a_blank_line() -> None:
@@ -44,3 +44,23 @@ def test_a_long_note_is_cut_at_a_blank_line() -> None:
     assert cut
     assert html.rstrip().endswith("</p>")
     assert "Paragraph 0." in html and f"Paragraph {MAX_RENDERED_CHARS // 10 - 1}." not in html
+
+
+FILE_ID = "0123456789abcdef" * 4
+
+
+def test_a_notes_files_are_addressed_through_the_token_of_the_page_showing_them() -> None:
+    text = (
+        f"![shot](attachment:{FILE_ID}) [report.pdf](attachment:{FILE_ID})\n\n"
+        f'[odd](attachment:../../x) <img src="attachment:{FILE_ID[:8]}">\n\n'
+        f"`![code](attachment:{FILE_ID})`\n"
+    )
+    shared = first_paint(text).html  # kept per text, for both links of the note
+    assert "/api/notes/" not in shared
+    html = with_files(shared, "view-token")
+    assert f'<img src="/api/notes/view-token/files/{FILE_ID}" alt="shot" loading="lazy">' in html
+    assert f'<a href="/api/notes/view-token/files/{FILE_ID}" target="_blank"' in html
+    assert html.count("/api/notes/") == 2  # code stays text; only a whole id is a file
+    assert "../../x" not in html and f'src="attachment:{FILE_ID[:8]}' not in html
+    assert f"<code>![code](attachment:{FILE_ID})</code>" in html
+    assert with_files(first_paint(text).html, "edit-token").count("edit-token") == 2

@@ -26,7 +26,7 @@ from collab.peer import Role
 from web.access import NoteAccess, find, find_space
 from web.deps import ServicesDep
 from web.housekeeping import restorable, retention
-from web.rendering import first_paint
+from web.rendering import first_paint, with_files
 from web.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -149,7 +149,8 @@ async def note_page(request: Request, token: str, services: ServicesDep) -> HTML
     context["retention_days"] = services.settings.deleted_note_retention_days
     # Readable before the websocket syncs, and with scripts blocked (web/rendering.py).
     paint = await run_in_threadpool(first_paint, text)
-    context["rendered"] = Markup(paint.html)  # sanitised by an allow-list
+    # Sanitised by an allow-list; its files addressed through this page's own token.
+    context["rendered"] = Markup(with_files(paint.html, access.token))
     context["rendered_cut"] = paint.cut
     context["description"] = paint.description
     return render(request, "note.html", context, cache="no-store")

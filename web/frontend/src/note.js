@@ -5,6 +5,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import * as authProtocol from 'y-protocols/auth'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
+import { setFileToken } from './attachments.js'
 import { createEditor } from './editor.js'
 import {
   forgetNote, markDeleted, markReplaced, markRestored, rememberNote, replaceToken, retitleNote
@@ -579,6 +580,7 @@ class NotePage {
     history.replaceState(null, '', `/n/${token}`)
     replaceToken(old, token)
     this.layout.rekey(token)
+    setFileToken(token) // the preview's files, through the new link
     this.showLinks()
     this.moveLocalCopy(token)
     keepOffline({ forget: `/n/${old}` })

@@ -9,6 +9,7 @@
 
 import DOMPurify from 'dompurify'
 import { Lexer, Marked, Parser } from 'marked'
+import { fileAddress, fileToken, namesFiles, onFileTokenChanged } from './attachments.js'
 import { splitBlocks, taskBoxes } from './blocks.js'
 import { highlightAll } from './codeblocks.js'
 import { renderDiagrams } from './diagrams.js'
@@ -44,11 +45,31 @@ purifier.addHook('uponSanitizeAttribute', (node, data) => {
   else data.attrValue = kept.join(' ')
 })
 
+// The note's own files (attachments.js): `attachment:<id>` becomes the file's address
+// under this page's token before DOMPurify checks it (it would drop the unknown scheme).
+const files = new WeakSet()
+purifier.addHook('uponSanitizeAttribute', (node, data) => {
+  if ((data.attrName !== 'src' && data.attrName !== 'href') || !data.attrValue.startsWith('attachment:')) return
+  const address = fileAddress(data.attrValue)
+  if (address === null) data.keepAttr = false
+  else {
+    data.attrValue = address
+    files.add(node)
+  }
+})
+
 purifier.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A' && node.hasAttribute('href')) {
     node.setAttribute('target', '_blank')
     node.setAttribute('rel', 'noopener noreferrer nofollow')
+    if (files.has(node)) {
+      // A file that is not an image is a download (the server says so too), named by its link.
+      node.removeAttribute('target')
+      node.setAttribute('download', '')
+      node.classList.add('attachment')
+    }
   }
+  if (node.tagName === 'IMG') node.setAttribute('loading', 'lazy')
   if (node.tagName === 'INPUT') {
     // Only the task-list boxes of GFM; whether they are live is decided later.
     if (node.getAttribute('type') !== 'checkbox') node.remove()
@@ -172,6 +193,7 @@ export function attachPreview (target, ytext, { isVisible, canEdit = false, onTo
     timer = setTimeout(render, Math.max(0, Math.min(RENDER_PAUSE_MS, RENDER_MAX_WAIT_MS - waited)))
   })
   onExtrasLoaded(() => { stale = true; render() }) // blocks with :codes: or math render again
+  onFileTokenChanged(() => { stale = true; render() }) // blocks with files, under the new link
   target.addEventListener('click', (event) => {
     const link = event.target instanceof Element ? event.target.closest('a[data-line], a[data-footnote]') : null
     if (link === null) return
@@ -245,7 +267,8 @@ function update (target, old, text, canEdit) {
   for (const block of blocks) {
     const shared = contextKey(block.text, context) // what of the whole note it shows
     block.key = `${block.frontMatter ? 'front' : ''}\u0000${references}\u0000${block.text}\u0000${shared}` +
-      (USES_EXTRAS.test(block.text) || USES_EXTRAS.test(shared) ? extras : '')
+      (USES_EXTRAS.test(block.text) || USES_EXTRAS.test(shared) ? extras : '') +
+      (namesFiles(block.text) || namesFiles(references) ? `\u0000${fileToken()}` : '')
   }
   let links // lexed once per render, and only when a block needs rendering
   let head = 0
