@@ -25,6 +25,7 @@ import { createStatus } from './status.js'
 import { localCopyName } from './store.js'
 import { pageTitle, titleOf } from './title.js'
 import { createToaster } from './toasts.js'
+import { attachUploads } from './uploads.js'
 import { attachHistory } from './versions.js'
 
 // The server's close codes that mean "this link will not work again" (collab.errors.CloseCode).
@@ -83,6 +84,7 @@ class NotePage {
       onScroll: () => this.syncScroll('editor')
     })
     this.saves = this.canEdit ? this.trackSaves() : null
+    this.uploads = this.canEdit ? this.attachUploads() : null
     this.attachPanels()
     this.restoreNotice = this.canEdit ? this.attachHistory(body.dataset.styleNonce) : null
     listenForNotices(this.provider, (message) => this.heard(message))
@@ -210,6 +212,18 @@ class NotePage {
       rotate: (which) => this.rotate(which)
     })
     this.showLinks()
+  }
+
+  /** Images and files pasted, dropped or picked: uploaded, then linked for everyone. */
+  attachUploads () {
+    return attachUploads({
+      view: this.editor.view,
+      ytext: this.text,
+      token: () => this.token,
+      provider: this.provider,
+      toast: this.toast,
+      picker: { button: $('[data-insert-file]'), input: $('#file-pick') }
+    })
   }
 
   /** The History view and, after a restore, the notice with Undo restore (editors only). */
@@ -581,6 +595,7 @@ class NotePage {
     replaceToken(old, token)
     this.layout.rekey(token)
     setFileToken(token) // the preview's files, through the new link
+    this.uploads.rekey(old, token)
     this.showLinks()
     this.moveLocalCopy(token)
     keepOffline({ forget: `/n/${old}` })
