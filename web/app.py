@@ -35,6 +35,7 @@ from web.routes import (
     api,
     files,
     history,
+    note_archive,
     pages,
     search,
     space_files,
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     saving.install(app)
     app.include_router(api.router)
     app.include_router(files.router)
+    app.include_router(note_archive.router)
     app.include_router(history.router)
     app.include_router(spaces.router)
     app.include_router(space_notes.router)

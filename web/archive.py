@@ -73,13 +73,20 @@ def read_markdown(data: bytes) -> Unpacked:
     return unpacked
 
 
+def path_trick(name: str) -> bool:
+    """Whether an entry's name tries to leave the archive's folder: ``..``, an absolute
+    path, a drive, a backslash or a control character."""
+    if any(unicodedata.category(c) in {"Cc", "Cs"} for c in name) or "\\" in name:
+        return True
+    path = PurePosixPath(name)
+    return path.is_absolute() or ".." in path.parts or bool(path.parts and ":" in path.parts[0])
+
+
 def _kind(name: str) -> str:
     """ "markdown", or why the entry is left out."""
-    if any(unicodedata.category(c) in {"Cc", "Cs"} for c in name) or "\\" in name:
+    if path_trick(name):
         return "refused: a path trick in its name"
     path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        return "refused: a path trick in its name"
     if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
         return "skipped: a hidden file"
     if not name.lower().endswith(MARKDOWN):
@@ -89,15 +96,9 @@ def _kind(name: str) -> str:
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, str | None, int]:
     """The file's text, or why not, and how many bytes it inflated to."""
-    if info.file_size > MAX_FILE_BYTES:
-        return "", f"refused: larger than {MAX_FILE_BYTES} bytes", 0
-    try:
-        with archive.open(info) as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
-        return "", f"refused: cannot be read ({error})", 0
-    if len(raw) > MAX_FILE_BYTES:  # its header said less: a bomb
-        return "", f"refused: inflates past {MAX_FILE_BYTES} bytes", len(raw)
+    raw, problem = read_bytes(archive, info, MAX_FILE_BYTES)
+    if problem is not None:
+        return "", problem, len(raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -105,6 +106,22 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, str | N
     if len(text) > MAX_FILE_CHARS:
         return "", f"refused: over {MAX_FILE_CHARS} characters", len(raw)
     return text.replace("\r\n", "\n"), None, len(raw)
+
+
+def read_bytes(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int
+) -> tuple[bytes, str | None]:
+    """An entry's bytes, inflated no further than ``limit``, or why not."""
+    if info.file_size > limit:
+        return b"", f"refused: larger than {limit} bytes"
+    try:
+        with archive.open(info) as handle:
+            raw = handle.read(limit + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+        return b"", f"refused: cannot be read ({error})"
+    if len(raw) > limit:  # its header said less: a bomb
+        return raw, f"refused: inflates past {limit} bytes"
+    return raw, None
 
 
 def _shown(name: str) -> str:

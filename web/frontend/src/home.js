@@ -154,8 +154,12 @@ class HomePage {
   }
 
   async importFile (file, trigger) {
+    if (/\.zip$/i.test(file.name)) {
+      await this.importZip(file, trigger)
+      return
+    }
     if (!/\.(md|markdown|mdown|txt)$/i.test(file.name) && !file.type.startsWith('text/')) {
-      this.fail(`“${file.name}” is not a Markdown or text file.`)
+      this.fail(`“${file.name}” is not a Markdown, text or .zip file.`)
       return
     }
     const text = await file.text()
@@ -165,6 +169,20 @@ class HomePage {
       return
     }
     await this.create(text, trigger)
+  }
+
+  /** A note exported as a .zip (or a folder of one note and its images, zipped). */
+  async importZip (file, trigger) {
+    trigger.disabled = true
+    this.error.hidden = true
+    try {
+      const response = await fetch('/api/notes/import', { method: 'POST', headers: { 'Content-Type': 'application/zip' }, body: file })
+      if (!response.ok) throw new Error(await problemOf(response))
+      window.location.assign((await response.json()).url)
+    } catch (problem) {
+      this.fail(`Could not import “${file.name}”: ${problem.message}`)
+      trigger.disabled = false
+    }
   }
 
   setupImport () {
