@@ -128,6 +128,15 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     loaded_image(ben.page, "train.png", timeout_ms=10_000)
     expect(ana.page.locator(".upload-placeholder")).to_have_count(0)
 
+    # The history's rendered view shows them too, through this page's own link.
+    history = ana.history()
+    history.select(0)
+    history.choose("Rendered")
+    expect(history.dialog.locator(".version-rendered img[alt='shot.png']")).to_have_attribute(
+        "src", shot
+    )
+    ana.page.keyboard.press("Escape")
+
     # A view link: the files by the view token, and nothing to upload with.
     vic = person("Vic").open(shared_server.url + note["view_url"]).wait_ready()
     view_shot = loaded_image(vic.page, "shot.png", timeout_ms=5000)
