@@ -119,6 +119,15 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     expect(ana.page.locator(".upload-placeholder")).to_have_count(0)
     assert ana.text() == before
 
+    # Picked with More → Insert image or file…
+    with ana.page.expect_file_chooser() as chooser:
+        ana.page.locator("#menu-open").click()
+        ana.page.get_by_role("button", name="Insert image or file…").click()
+    chooser.value.set_files(
+        {"name": "picked.png", "mimeType": "image/png", "buffer": png(12, 12, shade=0xF0)}
+    )
+    loaded_image(ben.page, "picked.png", timeout_ms=5000)
+
     # Pasted offline: kept in the browser, uploaded when the connection returns.
     ana.page.context.set_offline(True)
     expect(ana.connection).to_have_attribute("data-state", "offline")
