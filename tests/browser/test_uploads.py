@@ -159,6 +159,10 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     give(vic, "drop", "sneaky.pdf", "application/pdf", PDF)
     assert posted == [] and vic.text() == before
 
+    # Printing loads every image, not only those scrolled to.
+    vic.page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    expect(vic.preview.locator("img[alt='shot.png']")).to_have_attribute("loading", "eager")
+
     # With scripts blocked, the reading page shows the image (the server's rendering).
     blocked = browser.new_context(java_script_enabled=False)
     try:

@@ -355,6 +355,8 @@ class NotePage {
     window.addEventListener('beforeprint', () => {
       this.printing = true // the preview is what is printed, even when it is not shown
       this.preview.refresh()
+      // Images below the fold load only when scrolled to: a printout needs them all.
+      for (const image of document.querySelectorAll('#preview img[loading="lazy"]')) image.loading = 'eager'
     })
     window.addEventListener('afterprint', () => { this.printing = false })
     const dialog = $('#delete-dialog')
