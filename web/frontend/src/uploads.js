@@ -112,93 +112,9 @@ function send (token, entry, onProgress) {
  * Returns `{rekey(oldToken, newToken)}` for when the edit link is replaced.
  */
 export function attachUploads ({ view, ytext, token, provider, toast, picker }) {
-  const doc = ytext.doc
-  const online = () => navigator.onLine && provider.wsconnected
-  let running = false
-  let again = false
-  let retry = null
-
-  const label = (entry, state) => state === 'waiting' ? `Waiting to upload ${entry.name}…` : `Uploading ${entry.name}… ${state}%`
-  const showPlaceholder = (entry, state, pos = null) => {
-    view.dispatch({ effects: show.of({ key: entry.key, label: label(entry, state), pos: pos ?? positionOf(entry) }) })
-  }
-  const positionOf = (entry) => {
-    const where = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(entry.at), doc)
-    return Math.min(where?.type === ytext ? where.index : ytext.length, view.state.doc.length)
-  }
-  const shownKeys = () => {
-    const keys = new Set()
-    view.state.field(placeholders).between(0, view.state.doc.length, (_f, _t, deco) => { keys.add(deco.spec.key) })
-    return keys
-  }
-
-  async function add (files, pos) {
-    const at = Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(ytext, pos))
-    const entries = files.map((file, i) => ({
-      key: `${Date.now()}-${Math.random()}`,
-      note: token(),
-      name: file.name || 'file',
-      blob: file,
-      at,
-      after: i < files.length - 1 ? '\n' : '' // several at once: one a line
-    }))
-    for (const entry of entries) showPlaceholder(entry, online() ? 0 : 'waiting', pos)
-    for (const entry of entries) await keep(entry)
-    pump()
-  }
-
-  /** Upload what waits, oldest first, one at a time, while the connection lasts. */
-  async function pump () {
-    if (running) {
-      again = true
-      return
-    }
-    running = true
-    try {
-      do {
-        again = false
-        await exclusively(drain)
-      } while (again)
-    } finally {
-      running = false
-    }
-  }
-
-  // Two tabs of one note in this browser share the queue: one drains it at a time.
-  const exclusively = (work) => navigator.locks
-    ? navigator.locks.request(`collab-notes-uploads/${token()}`, work)
-    : work()
-
-  async function drain () {
-    const entries = await entriesOf(token())
-    const shown = shownKeys()
-    for (const entry of entries) if (!shown.has(entry.key)) showPlaceholder(entry, 'waiting')
-    for (const entry of entries) {
-      if (!online()) return
-      const answer = await send(token(), entry, (percent) => showPlaceholder(entry, percent))
-      if (answer.later) {
-        showPlaceholder(entry, 'waiting')
-        if (answer.reason !== 'offline') {
-          clearTimeout(retry)
-          retry = setTimeout(pump, RETRY_MS)
-        }
-        return
-      }
-      if (answer.markdown !== undefined) {
-        view.dispatch({
-          changes: { from: positionOf(entry), insert: answer.markdown + entry.after },
-          effects: hide.of(entry.key),
-          userEvent: 'input.paste'
-        })
-      } else {
-        view.dispatch({ effects: hide.of(entry.key) })
-        toast(`Could not upload “${entry.name}”: ${answer.refused}`)
-      }
-      await drop(entry.id)
-    }
-  }
-
+  const uploader = new Uploader(view, ytext, token, provider, toast)
   const takes = () => !view.state.readOnly
+  const atCaret = () => view.state.selection.main.head
   view.dispatch({
     effects: StateEffect.appendConfig.of([
       placeholders,
@@ -207,7 +123,7 @@ export function attachUploads ({ view, ytext, token, provider, toast, picker }) 
           const files = pastedFiles(event.clipboardData)
           if (files.length === 0 || !takes()) return false
           event.preventDefault()
-          add(files, view.state.selection.main.head)
+          uploader.add(files, atCaret())
           return true
         },
         drop (event) {
@@ -215,8 +131,7 @@ export function attachUploads ({ view, ytext, token, provider, toast, picker }) 
           const files = [...(event.dataTransfer?.files ?? [])].filter((file) => !isTextFile(file))
           if (files.length === 0 || !takes()) return false
           event.preventDefault()
-          const pos = view.posAtCoords({ x: event.clientX, y: event.clientY }) ?? view.state.selection.main.head
-          add(files, pos)
+          uploader.add(files, view.posAtCoords({ x: event.clientX, y: event.clientY }) ?? atCaret())
           return true
         }
       })
@@ -227,15 +142,115 @@ export function attachUploads ({ view, ytext, token, provider, toast, picker }) 
     picker.input.addEventListener('change', () => {
       const files = [...picker.input.files]
       picker.input.value = ''
-      if (files.length > 0 && takes()) add(files, view.state.selection.main.head)
+      if (files.length > 0 && takes()) uploader.add(files, atCaret())
     })
   }
   // Each sync (the first, and after every reconnect) uploads what waits, a previous
   // visit's files too: by then the note is here, so their places are known.
-  provider.on('sync', (synced) => { if (synced) pump() })
-  window.addEventListener('online', () => pump())
+  provider.on('sync', (synced) => { if (synced) uploader.pump() })
+  window.addEventListener('online', () => uploader.pump())
   return {
-    rekey: (oldToken, newToken) => rekey(oldToken, newToken).then(pump)
+    rekey: (oldToken, newToken) => rekey(oldToken, newToken).then(() => uploader.pump())
+  }
+}
+
+class Uploader {
+  constructor (view, ytext, token, provider, toast) {
+    Object.assign(this, { view, ytext, token, provider, toast })
+    this.running = false
+    this.again = false
+    this.retry = null
+  }
+
+  online () { return navigator.onLine && this.provider.wsconnected }
+
+  /** Keep `files` to go in at `pos`, then upload what waits. */
+  async add (files, pos) {
+    const at = Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(this.ytext, pos))
+    const entries = files.map((file, i) => ({
+      key: `${Date.now()}-${Math.random()}`,
+      note: this.token(),
+      name: file.name || 'file',
+      blob: file,
+      at,
+      after: i < files.length - 1 ? '\n' : '' // several at once: one a line
+    }))
+    for (const entry of entries) this.showPlaceholder(entry, this.online() ? 0 : 'waiting', pos)
+    for (const entry of entries) await keep(entry)
+    this.pump()
+  }
+
+  /** Upload what waits, oldest first, one at a time, while the connection lasts. */
+  async pump () {
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = true
+    try {
+      do {
+        this.again = false
+        await this.exclusively(() => this.drain())
+      } while (this.again)
+    } finally {
+      this.running = false
+    }
+  }
+
+  // Two tabs of one note in this browser share the queue: one drains it at a time.
+  exclusively (work) {
+    return navigator.locks ? navigator.locks.request(`collab-notes-uploads/${this.token()}`, work) : work()
+  }
+
+  async drain () {
+    const entries = await entriesOf(this.token())
+    const shown = this.shownKeys()
+    for (const entry of entries) if (!shown.has(entry.key)) this.showPlaceholder(entry, 'waiting')
+    for (const entry of entries) {
+      if (!this.online()) return
+      const answer = await send(this.token(), entry, (percent) => this.showPlaceholder(entry, percent))
+      if (answer.later) {
+        // Offline after all, or a server that cannot save now: the next sync, or this.
+        this.showPlaceholder(entry, 'waiting')
+        clearTimeout(this.retry)
+        this.retry = setTimeout(() => this.pump(), RETRY_MS)
+        return
+      }
+      this.settle(entry, answer)
+      await drop(entry.id)
+    }
+  }
+
+  /** The file is uploaded (its Markdown goes in, for everyone) or refused (a toast). */
+  settle (entry, answer) {
+    if (answer.markdown !== undefined) {
+      this.view.dispatch({
+        changes: { from: this.positionOf(entry), insert: answer.markdown + entry.after },
+        effects: hide.of(entry.key),
+        userEvent: 'input.paste'
+      })
+    } else {
+      this.view.dispatch({ effects: hide.of(entry.key) })
+      this.toast(`Could not upload “${entry.name}”: ${answer.refused}`)
+    }
+  }
+
+  showPlaceholder (entry, state, pos = null) {
+    const label = state === 'waiting' ? `Waiting to upload ${entry.name}…` : `Uploading ${entry.name}… ${state}%`
+    this.view.dispatch({ effects: show.of({ key: entry.key, label, pos: pos ?? this.positionOf(entry) }) })
+  }
+
+  /** Where the entry's Markdown goes now: its place, moved by everyone's edits since. */
+  positionOf (entry) {
+    const where = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(entry.at), this.ytext.doc)
+    return Math.min(where?.type === this.ytext ? where.index : this.ytext.length, this.view.state.doc.length)
+  }
+
+  shownKeys () {
+    const keys = new Set()
+    const shown = this.view.state.field(placeholders)
+    shown.between(0, this.view.state.doc.length, (_from, _to, deco) => { keys.add(deco.spec.key) })
+    return keys
   }
 }
 
