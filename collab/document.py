@@ -155,3 +155,12 @@ def title_of(text: str) -> str:
 
 if __name__ == "__main__":
     _encode_requested()
+
+
+def written_clocks(update: bytes) -> tuple[tuple[int, int, int], ...]:
+    """``(client, start, end)`` of each client's clocks a logged update holds (who wrote what);
+    none for bytes that are not an update (a log holds only checked ones: never guess)."""
+    try:
+        return check_update(update, DEFAULT_LIMITS.for_stored()).clocks
+    except InvalidUpdate:
+        return ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, func, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, func, text
 from sqlmodel import Field, SQLModel
 
 
@@ -189,3 +189,32 @@ class NoteFile(SQLModel, table=True):
     name: str = Field(max_length=200)
     size: int
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthorRun(SQLModel, table=True):
+    """Who typed clocks ``start``..``end`` of one Yjs client in a note, and when.
+
+    Built from the log, off the keystroke path (``storage/attribution.py``): a run
+    is the log rows of one client, one author and one UTC day whose items follow
+    each other. ``position`` is its first row's, which tells a restore's text.
+    """
+
+    __tablename__ = "author_run"
+
+    note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
+    client: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    start: int = Field(primary_key=True)
+    end: int
+    author: str | None = Field(default=None, max_length=100)  # None: the log kept no name
+    first_at: datetime
+    last_at: datetime
+    position: int
+
+
+class AuthorMark(SQLModel, table=True):
+    """How far into a note's log its ``author_run`` rows go."""
+
+    __tablename__ = "author_mark"
+
+    note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
+    position: int = 0

@@ -33,6 +33,7 @@ from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
 from web.metrics import Metrics
 from web.routes import (
     api,
+    authors,
     files,
     history,
     note_archive,
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(files.router)
     app.include_router(note_archive.router)
     app.include_router(history.router)
+    app.include_router(authors.router)
     app.include_router(spaces.router)
     app.include_router(space_notes.router)
     app.include_router(search.router)

@@ -1,0 +1,106 @@
+"""Who wrote what, from the log: runs of each Yjs client's clocks with their author and day,
+the same when built at once or a few rows at a time, and kept by later reads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pycrdt
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+from support.sql import query
+
+from collab.persistence import ANONYMOUS, Edit
+from storage import notes
+from storage.attribution import Run, attribution
+from storage.models import as_utc
+from storage.updates import SqlDocumentStore
+
+
+def typist(client: int) -> tuple[pycrdt.Doc, pycrdt.Text]:
+    doc: pycrdt.Doc = pycrdt.Doc(client_id=client)
+    return doc, doc.get("content", type=pycrdt.Text)
+
+
+def type_into(doc: pycrdt.Doc, text: pycrdt.Text, what: str, others: list[pycrdt.Doc]) -> bytes:
+    """``what`` typed at the end, one update; the others receive it."""
+    before = doc.get_state()
+    text.insert(len(str(text)), what)
+    update = doc.get_update(before)
+    for other in others:
+        other.apply_update(update)
+    return update
+
+
+def write(engine: Engine, sql: str, **params: object) -> None:
+    with engine.begin() as connection:
+        connection.execute(text(sql), params)
+
+
+def summary(runs: list[Run]) -> list[tuple[int, int, int, str | None]]:
+    return sorted((run.client, run.start, run.end, run.author) for run in runs)
+
+
+async def test_runs_say_who_typed_each_clock_and_grow_with_the_log(
+    engine: Engine, database_url: str
+) -> None:
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    store = SqlDocumentStore(engine)
+    ana, ana_text = typist(1001)
+    ben, ben_text = typist(2002)
+    async with store:
+        for letter in "Hello":  # five keystrokes of Ana's: one run
+            await store.append(note, Edit(type_into(ana, ana_text, letter, [ben]), "Ana"))
+        for letter in " there":  # Ben's, each arriving in Ana's doc too
+            await store.append(note, Edit(type_into(ben, ben_text, letter, [ana]), "Ben"))
+        first = attribution(engine, note)
+        assert first.position == 11
+        assert summary(first.runs) == [(1001, 0, 5, "Ana"), (2002, 0, 6, "Ben")]
+        # Ana renames herself, then a page that never set a name types.
+        await store.append(note, Edit(type_into(ana, ana_text, "!", [ben]), "Ana Lima"))
+        await store.append(note, Edit(type_into(ben, ben_text, "?", [ana]), ANONYMOUS))
+        # A row that repeats clocks already logged keeps their first author.
+        await store.append(note, Edit(ana.get_update(), "Mallory"))
+    second = attribution(engine, note)
+    expected = [
+        (1001, 0, 5, "Ana"),
+        (1001, 5, 6, "Ana Lima"),
+        (2002, 0, 6, "Ben"),
+        (2002, 6, 7, ANONYMOUS),
+    ]
+    assert second.position == 14 and summary(second.runs) == expected
+    # What was stored is what a build from scratch gives.
+    assert query(database_url, "SELECT position FROM author_mark") == [(14,)]
+    stored = query(database_url, 'SELECT client, start, "end", author FROM author_run')
+    assert sorted(stored) == expected
+    write(engine, "DELETE FROM author_run")
+    write(engine, "DELETE FROM author_mark")
+    assert summary(attribution(engine, note).runs) == expected
+
+
+async def test_a_new_day_and_a_nameless_row_start_runs_of_their_own(
+    engine: Engine, database_url: str
+) -> None:
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    store = SqlDocumentStore(engine)
+    ana, ana_text = typist(77)
+    async with store:
+        for letter in "abcd":
+            await store.append(note, Edit(type_into(ana, ana_text, letter, []), "Ana"))
+    # Rows 1-2 were typed yesterday; row 4's author was never kept (history before names).
+    typed = query(database_url, "SELECT committed_at FROM update_log WHERE position = 1")[0][0]
+    earlier = as_utc(typed) - timedelta(days=1)
+    write(engine, "UPDATE update_log SET committed_at = :at WHERE position <= 2", at=earlier)
+    write(engine, "UPDATE update_log SET author = NULL WHERE position = 4")
+    runs = sorted(attribution(engine, note).runs, key=lambda run: run.start)
+    assert [(run.start, run.end, run.author) for run in runs] == [
+        (0, 2, "Ana"),
+        (2, 3, "Ana"),
+        (3, 4, None),
+    ]
+    assert runs[0].first_at.date() < runs[1].first_at.date()
+    assert [run.position for run in runs] == [1, 3, 4]

@@ -1,0 +1,67 @@
+"""``GET /api/notes/{token}/authors``: who typed each run of the note's Yjs items, for any
+link of the note, with a restore's text given to the restorer and the version it restored."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from support.http import http
+from support.live import LiveServer
+from support.yclient import YClient
+
+
+def _authors(live: LiveServer, token: str) -> dict[str, Any]:
+    answer = http.get(f"{live.url}/api/notes/{token}/authors")
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def _by_client(runs: list[dict[str, Any]]) -> dict[int, list[tuple[int, int, str | None]]]:
+    found: dict[int, list[tuple[int, int, str | None]]] = {}
+    for run in runs:
+        found.setdefault(run["client"], []).append((run["start"], run["end"], run["author"]))
+    return found
+
+
+async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_version(
+    live: LiveServer,
+) -> None:
+    note = live.post_note("first")
+    versions = f"{live.url}/api/notes/{note['id']}/versions"
+    async with (
+        YClient.connect(live.ws_url, note["id"]) as ana,
+        YClient.connect(live.ws_url, note["id"]) as ben,
+    ):
+        await ana.set_presence({"user": {"name": "Ana"}})
+        await ben.set_presence({"user": {"name": "Ben"}})
+        await ben.wait_until(lambda c: ana.client_id in c.states)
+        await ana.wait_until(lambda c: ben.client_id in c.states)
+        ana.append(" and more")
+        await ana.wait_saved()
+        await ben.wait_text("first and more")
+        ben.append("!")
+        await ben.wait_saved()
+        named = await asyncio.to_thread(http.post, versions, json={"name": "With more"})
+        assert named.status_code == 201, named.text
+        del ben.text[5:]  # "first" again: the restore below brings " and more!" back
+        await ben.wait_saved()
+        runs = _authors(live, note["view_id"])["runs"]  # a view link may ask
+        by_client = _by_client(runs)
+        assert by_client[ana.client_id] == [(0, 9, "Ana")]
+        assert by_client[ben.client_id] == [(0, 1, "Ben")]
+        (initial,) = [run for run in runs if run["client"] not in (ana.client_id, ben.client_id)]
+        assert (initial["start"], initial["end"], initial["author"]) == (0, 5, "Anonymous")
+        restored = await asyncio.to_thread(
+            http.post, f"{versions}/{named.json()['id']}/restore", json={"author": "Cat"}
+        )
+        assert restored.status_code == 200, restored.text
+        await ana.wait_text("first and more!")
+    after = _authors(live, note["id"])
+    (cat,) = [run for run in after["runs"] if run["author"] == "Cat"]
+    assert cat["end"] - cat["start"] == len(" and more!")
+    assert cat["restored"]["kind"] == "named" and cat["restored"]["name"] == "With more"
+    assert all(run["restored"] is None for run in after["runs"] if run is not cat)
+    assert after["position"] > 0
+    assert http.get(f"{live.url}/api/notes/nosuchtoken/authors").status_code == 404
