@@ -6,7 +6,9 @@ import * as authProtocol from 'y-protocols/auth'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { setFileToken } from './attachments.js'
+import { attachAuthors } from './authors.js'
 import { createEditor } from './editor.js'
+import { attachFollow } from './follow.js'
 import {
   forgetNote, markDeleted, markReplaced, markRestored, rememberNote, replaceToken, retitleNote
 } from './history.js'
@@ -86,6 +88,7 @@ class NotePage {
     this.saves = this.canEdit ? this.trackSaves() : null
     this.uploads = this.canEdit ? this.attachUploads() : null
     this.attachPanels()
+    this.attachReview()
     this.restoreNotice = this.canEdit ? this.attachHistory(body.dataset.styleNonce) : null
     listenForNotices(this.provider, (message) => this.heard(message))
     this.followTitle(body.dataset.title ?? '')
@@ -223,6 +226,32 @@ class NotePage {
       provider: this.provider,
       toast: this.toast,
       picker: { button: $('[data-insert-file]'), input: $('#file-pick') }
+    })
+  }
+
+  /** Authors (editors: the colours are in the editor) and following someone's caret. */
+  attachReview () {
+    const view = this.editor.view
+    const awareness = this.provider.awareness
+    if (this.canEdit) {
+      attachAuthors({
+        button: $('#authors-toggle'),
+        legend: $('#authors-legend'),
+        view,
+        ytext: this.text,
+        awareness,
+        token: () => this.token,
+        myName: () => this.identity.name
+      })
+    }
+    attachFollow({
+      list: $('#presence'),
+      indicator: $('#following'),
+      view,
+      ytext: this.text,
+      awareness,
+      myKey: () => this.identity.id,
+      isVisible: () => this.layout?.mode() !== 'read'
     })
   }
 

@@ -171,20 +171,28 @@ function chip (person) {
   if (person.viewer) item.classList.add('viewer')
   if (person.self) item.classList.add('self')
   if (person.away) item.classList.add('away')
+  // Someone else's chip is a button: choosing it follows them (follow.js).
+  const holder = person.self ? item : document.createElement('button')
+  if (!person.self) {
+    Object.assign(holder, { type: 'button', className: 'follow', title: `Follow ${person.name}` })
+    holder.dataset.person = person.key
+    holder.setAttribute('aria-pressed', 'false')
+    item.append(holder)
+  }
   const dot = document.createElement('span')
   dot.className = 'dot'
   dot.style.backgroundColor = person.color
   const label = document.createElement('span')
   label.className = 'name'
   label.textContent = person.name
-  item.append(dot, label)
+  holder.append(dot, label)
   const tabs = person.tabs > 1 ? `${person.tabs} tabs` : ''
   const notes = [person.self && 'you', person.viewer && 'viewing', person.away && 'away', tabs].filter(Boolean)
   if (notes.length > 0) {
     const note = document.createElement('span')
     note.className = 'badge'
     note.textContent = notes.join(', ')
-    item.append(note)
+    holder.append(note)
   }
   item.title = person.name + (person.viewer ? ' (can view, not edit)' : '') +
     (person.away ? ', not heard from for a few seconds' : '') + (tabs ? `, ${tabs}` : '')

@@ -166,10 +166,21 @@ class VersionDetail {
       this.diff.replaceChildren()
       return
     }
-    this.summary.textContent = `${summary} Removed text is struck through, added text underlined.`
+    const by = this.changedBy()
+    const who = by.length > 0 ? ` Changes by ${by.join(', ')}.` : ''
+    this.summary.textContent = `${summary}${who} Removed text is struck through, added text underlined.`
     const { unchanged } = this.options
     const layout = NARROW.matches ? 'inline' : this.options.layout // no room for two columns
     this.view = showDiff(this.diff, { older, newer, layout, unchanged, labels, styleNonce: this.styleNonce })
+  }
+
+  /** Who made the changes compared: the authors of this version, or of every one since. */
+  changedBy () {
+    const { version } = this.shown
+    if (this.options.compare !== 'current') return version.authors
+    const versions = this.timeline.versions // newest first
+    const newer = versions.slice(0, Math.max(0, versions.indexOf(version)))
+    return [...new Set(newer.flatMap((v) => v.authors))]
   }
 
   /** What to compare, oldest first, and how to say it. */
