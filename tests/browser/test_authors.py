@@ -125,3 +125,54 @@ def test_authors_colour_each_run_by_its_typist_live_after_a_reload_a_restart_and
     wait_authored(ana, "Ana", BEN_LINE)  # the restorer's now, and said so on hover
     titles = [title for author, text, title, _ in ana.page.evaluate(RUNS_JS) if BEN_LINE in text]
     assert titles and "restored" in titles[0], titles
+
+
+# Whether Ana's caret (her presence cursor, drawn by carets.js) is inside Ben's editor view.
+CARET_IN_VIEW_JS = """() => {
+  const caret = document.querySelector('#editor .cm-ySelectionCaret')
+  if (!caret) return false
+  const box = caret.getBoundingClientRect()
+  const view = document.querySelector('#editor .cm-scroller').getBoundingClientRect()
+  return box.top >= view.top && box.bottom <= view.bottom
+}"""
+
+
+def test_following_a_chip_keeps_that_persons_caret_in_sight_until_one_scrolls(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    lines = "\n".join(f"Line {n} of the agenda." for n in range(1, 151))
+    note = shared_server.post_note(f"# Minutes\n\n{lines}\n")
+    url = shared_server.url + note["url"]
+    ana = person("Ana").open(url).wait_ready()
+    ben = person("Ben").open(url).wait_ready()
+    ben.wait_names("Ana", "Ben")
+    indicator = ben.page.locator("#following")
+    expect(indicator).to_be_hidden()
+
+    chip = ben.page.locator("#presence .follow", has_text="Ana")
+    chip.click()
+    expect(indicator).to_be_visible()
+    expect(indicator).to_contain_text("Following Ana")
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    ana.type("\nDecided: ship on Friday.")  # at the very end, 150 lines below Ben's view
+    ben.wait_text("Decided: ship on Friday.")
+    ben.page.wait_for_function(CARET_IN_VIEW_JS)
+    ana.page.keyboard.press("Control+Home")
+    ana.page.keyboard.type("Present: Ana, Ben. ")
+    ben.wait_text("Present: Ana, Ben.")
+    ben.page.wait_for_function(CARET_IN_VIEW_JS)  # back up with her
+
+    ben.page.locator("#editor .cm-scroller").hover()
+    ben.page.mouse.wheel(0, 1200)  # Ben scrolls: he stops following
+    expect(indicator).to_be_hidden()
+    expect(chip).to_have_attribute("aria-pressed", "false")
+    top = ben.page.evaluate("() => document.querySelector('#editor .cm-scroller').scrollTop")
+    ana.page.keyboard.press("Control+End")
+    ana.page.keyboard.type(" Done.")
+    # Her presence cursor leaves her page after the edit, and is relayed without a
+    # commit: once Ben has her text (his preview shows all of it; his editor draws only
+    # the lines in view), he has had her caret's move too.
+    expect(ben.preview).to_contain_text("Done.")
+    assert not ben.page.evaluate(CARET_IN_VIEW_JS)
+    now = ben.page.evaluate("() => document.querySelector('#editor .cm-scroller').scrollTop")
+    assert now == top
