@@ -164,3 +164,29 @@ def written_clocks(update: bytes) -> tuple[tuple[int, int, int], ...]:
         return check_update(update, DEFAULT_LIMITS.for_stored()).clocks
     except InvalidUpdate:
         return ()
+
+
+HEAD_BYTES = 32
+"""Enough of an update's first bytes for :func:`first_block` (at most 1 + 5 + 8 + 5 are read)."""
+
+
+def first_block(head: bytes) -> tuple[int, int] | None:
+    """``(client, clock)`` that an update of one client block starts at, read from its first
+    bytes; None when it has another number of blocks (or the bytes end first).
+
+    A logged keystroke holds one block: its client and first clock are the second to
+    fourth numbers of the update, so who-wrote-what reads 32 bytes, not the update.
+    """
+    numbers: list[int] = []
+    value = shift = 0
+    for byte in head:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            numbers.append(value)
+            value = shift = 0
+            if numbers[0] != 1:
+                return None
+            if len(numbers) == 4:  # blocks, structs, client, clock
+                return numbers[2], numbers[3]
+    return None

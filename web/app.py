@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -26,6 +26,7 @@ from storage.db import Durability, create_schema, exclusive_sqlite, serving_engi
 from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
+from web.authors_keeper import AuthorsKeeper, keeping_authors
 from web.deps import Services
 from web.headers import ApiHeaders
 from web.housekeeping import purging, thinning
@@ -146,6 +147,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 purging(engine, rooms, settings.deleted_note_retention_days),
                 thinning(store, settings.history_days),
                 keeping(SummaryKeeper(engine, rooms, store)) as keeper,
+                keeping_authors(engine) as authors_keeper,
                 indexing(engine, store),
             ):
                 clustered = fanout.clustered
@@ -153,7 +155,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                 links = LinkWatch(engine, rooms, grants) if clustered else None
                 if links is not None:
                     fanout.hear_access(links.changed)
-                rooms.on_closed = keeper.closed
+                rooms.on_closed = _both(keeper, authors_keeper)
                 metrics.watch(rooms)
                 if clustered:
                     metrics.watch_fanout(fanout)
@@ -174,6 +176,16 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     yield
         finally:
             engine.dispose()
+
+
+def _both(keeper: SummaryKeeper, authors: AuthorsKeeper) -> Callable[[int], None]:
+    """Tell both keepers of a note whose room closed."""
+
+    def closed(note: int) -> None:
+        keeper.closed(note)
+        authors.closed(note)
+
+    return closed
 
 
 def _ignore(updates: int) -> None:

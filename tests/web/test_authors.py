@@ -4,10 +4,13 @@ link of the note, with a restore's text given to the restorer and the version it
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from support.http import http
 from support.live import LiveServer
+from support.sql import query
+from support.waiting import until
 from support.yclient import YClient
 
 
@@ -65,3 +68,24 @@ async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_ver
     assert all(run["restored"] is None for run in after["runs"] if run is not cat)
     assert after["position"] > 0
     assert http.get(f"{live.url}/api/notes/nosuchtoken/authors").status_code == 404
+
+
+async def test_a_notes_runs_are_brought_level_with_its_log_when_its_room_closes(
+    make_live: Callable[..., LiveServer],
+) -> None:
+    live = make_live(room_grace_s=0.05).start()
+    note = live.post_note("")
+    async with YClient.connect(live.ws_url, note["id"]) as ana:
+        await ana.set_presence({"user": {"name": "Ana"}})
+        for letter in "minutes":
+            ana.append(letter)
+        await ana.wait_saved()
+    url = live.settings.database_url
+    # Nobody asked for the authors: the room's close did it, off the keystroke path.
+    head = query(url, "SELECT head FROM note")[0][0]
+    await until(
+        lambda: query(url, "SELECT position FROM author_mark") == [(head,)],
+        what="the runs stored up to the log's end",
+        every_s=0.05,
+    )
+    assert query(url, 'SELECT start, "end", author FROM author_run') == [(0, 7, "Ana")]
