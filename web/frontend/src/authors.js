@@ -8,9 +8,10 @@
 // present person's (their presence name, noted when first seen); anything else
 // asks the server again. Text the log has no name for shows as "earlier".
 //
-// Cost: nothing while the toggle is off. While on, a keystroke only maps the
-// decorations through the change; the runs are recomputed from the Y.Text's items
-// at most every RECOMPUTE_MS (a walk of the items, a few ms on a 200 KB note).
+// Cost: nothing while the toggle is off. While on, a keystroke maps the decorations
+// through the change and tints what it typed; the runs are recomputed from the
+// Y.Text's items (a walk of them) at most every RECOMPUTE_MS while others type, and
+// once this tab's typing pauses.
 
 import { StateEffect, StateField } from '@codemirror/state'
 import { Decoration, EditorView } from '@codemirror/view'
@@ -19,6 +20,7 @@ import { people } from './presence.js'
 import { problemOf } from './problems.js'
 
 const RECOMPUTE_MS = 250
+const LOCAL_SETTLE_MS = 1500 // after this tab's last keystroke, its runs are drawn anew
 const REFETCH_MS = 1000 // unknown items ask the server again, at most this often
 const EARLIER = 'earlier'
 const ANONYMOUS = 'Anonymous'
@@ -27,14 +29,26 @@ const DAY = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short',
 
 const setAuthors = StateEffect.define()
 
-const authorsField = StateField.define({
-  create: () => Decoration.none,
-  update (decorations, tr) {
-    for (const effect of tr.effects) if (effect.is(setAuthors)) return effect.value
-    return tr.docChanged ? decorations.map(tr.changes) : decorations
-  },
-  provide: (field) => EditorView.decorations.from(field)
-})
+/**
+ * The decorations: replaced by each draw, mapped through every change in between, and
+ * this tab's own typing tinted at once as its author's (`mine()`: the mark, or null).
+ */
+function authorsField (mine) {
+  return StateField.define({
+    create: () => Decoration.none,
+    update (decorations, tr) {
+      for (const effect of tr.effects) if (effect.is(setAuthors)) return effect.value
+      if (!tr.docChanged) return decorations
+      const mapped = decorations.map(tr.changes)
+      const mark = tr.isUserEvent('input') ? mine() : null
+      if (mark === null) return mapped
+      const typed = []
+      tr.changes.iterChanges((_fromA, _toA, fromB, toB) => { if (toB > fromB) typed.push(mark.range(fromB, toB)) })
+      return typed.length === 0 ? mapped : mapped.update({ add: typed, sort: true })
+    },
+    provide: (field) => EditorView.decorations.from(field)
+  })
+}
 
 /** A stable colour for a name that nobody present wears: its hash picks one of the palette. */
 function hashed (name) {
@@ -95,6 +109,13 @@ function runAt (list, clock) {
   return null
 }
 
+function authorMark (label, name, color) {
+  return Decoration.mark({
+    class: 'cm-author',
+    attributes: { style: `background-color: ${color}40`, title: label, 'data-author': name }
+  })
+}
+
 function describeRun (run) {
   const day = Number.isFinite(run.at) ? DAY.format(new Date(run.at)) : ''
   if (run.name === EARLIER) return 'Written before authors were recorded'
@@ -120,7 +141,20 @@ export function attachAuthors ({ button, legend, view, ytext, awareness, token, 
   const unknownSeen = new Set() // `${client}:${clock}` of items nobody here could name
   let shown = ''
 
-  view.dispatch({ effects: StateEffect.appendConfig.of(authorsField) })
+  let ready = false // the server answered (or failed to): drawing before would say "earlier"
+  let colors = new Map()
+  let myMark = null // {key, mark}: this tab's name and today, as its own typing is tinted
+  const mine = () => {
+    if (!on || !ready) return null
+    const run = { name: myName(), at: Date.now(), restored: null }
+    const label = describeRun(run)
+    if (myMark?.label !== label) {
+      if (!colors.has(run.name)) colors = authorColors([...colors.keys(), run.name], awareness)
+      myMark = { label, mark: authorMark(label, run.name, colors.get(run.name)) }
+    }
+    return myMark.mark
+  }
+  view.dispatch({ effects: StateEffect.appendConfig.of(authorsField(mine)) })
 
   const fetchRuns = async () => {
     lastFetch = performance.now()
@@ -194,18 +228,14 @@ export function attachAuthors ({ button, legend, view, ytext, awareness, token, 
 
   const draw = () => {
     timer = null
-    if (!on) return
+    if (!on || !ready) return
     const found = ranges()
     const names = [...new Set(found.map((range) => range.name))]
-    const colors = authorColors(names, awareness)
+    colors = authorColors(names, awareness)
+    myMark = null
     const marks = new Map()
     const decorations = found.map(({ from, to, label, name }) => {
-      if (!marks.has(label)) {
-        marks.set(label, Decoration.mark({
-          class: 'cm-author',
-          attributes: { style: `background-color: ${colors.get(name)}40`, title: label, 'data-author': name }
-        }))
-      }
+      if (!marks.has(label)) marks.set(label, authorMark(label, name, colors.get(name)))
       return marks.get(label).range(from, to)
     })
     view.dispatch({ effects: setAuthors.of(Decoration.set(decorations)) })
@@ -232,8 +262,24 @@ export function attachAuthors ({ button, legend, view, ytext, awareness, token, 
     if (timer === null && on) timer = setTimeout(draw, delay)
   }
 
-  const observer = () => schedule()
-  const onPeople = () => schedule()
+  // Others' edits are drawn within RECOMPUTE_MS; this tab's typing is tinted as it is
+  // typed (the field above), and checked against the rest once typing pauses.
+  let settle = null
+  const observer = (_event, transaction) => {
+    if (!transaction.local) return schedule()
+    clearTimeout(settle)
+    settle = setTimeout(() => schedule(0), LOCAL_SETTLE_MS)
+  }
+  // Colours follow who is here: drawn again when a name or colour changes, not when a
+  // caret moves (presence changes with every keystroke).
+  let present = ''
+  const onPeople = (_changes, origin) => {
+    if (origin === 'local') return
+    const now = JSON.stringify(people(awareness).map((person) => [person.name, person.color]))
+    if (now === present) return
+    present = now
+    schedule()
+  }
 
   const turn = async (next) => {
     on = next
@@ -241,7 +287,9 @@ export function attachAuthors ({ button, legend, view, ytext, awareness, token, 
     legend.hidden = !on
     if (!on) {
       clearTimeout(timer)
+      clearTimeout(settle)
       timer = null
+      ready = false
       ytext.unobserve(observer)
       awareness.off('change', onPeople)
       view.dispatch({ effects: setAuthors.of(Decoration.none) })
@@ -256,6 +304,7 @@ export function attachAuthors ({ button, legend, view, ytext, awareness, token, 
     } catch (problem) {
       legend.querySelector('.authors-state').textContent = `Only this visit’s authors: ${problem.message}`
     }
+    ready = true
     if (on) draw()
   }
 
