@@ -33,6 +33,8 @@ class Role(StrEnum):
 
     EDITOR = "editor"
     VIEWER = "viewer"
+    COMMENTER = "commenter"
+    """Reads and comments (a note's comment link); its edits are refused as a viewer's."""
 
 
 class PeerState(Enum):

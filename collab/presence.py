@@ -133,7 +133,7 @@ class PresenceRelay:
     def receive(self, peer: Peer, payload: bytes) -> None:
         """Take an awareness update from ``peer``; raises MalformedMessage if it is bad."""
         entries = awareness.read(payload, max_state_bytes=self._max_state_bytes)
-        stamp = _VIEWER_STAMP if peer.role is Role.VIEWER else None
+        stamp = _VIEWER_STAMP if peer.role is not Role.EDITOR else None  # commenters too
         held = {entry.client_id: self.states.state_of(entry.client_id) for entry in entries}
         returning = self.states.returning(entries, owner=peer)
         advanced = self.states.apply(entries, owner=peer, stamp=stamp)

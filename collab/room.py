@@ -267,13 +267,13 @@ class Room:
         """Act on one frame from ``peer``; raises PeerError for a frame it refuses.
 
         A large edit is handled over several loop turns, by the coroutine
-        returned. A viewer's edit frames are refused by their first bytes,
+        returned. A viewer's (or commenter's) edit frames are refused by their first bytes,
         before anything of them is read.
         """
         if self.broken:
             return None
         edits = self.edits
-        if peer.role is Role.VIEWER and frame[:2] in EDIT_FRAMES and frame not in NO_EDITS:
+        if peer.role is not Role.EDITOR and frame[:2] in EDIT_FRAMES and frame not in NO_EDITS:
             edits.refuse_viewer(peer)
             return None
         if len(frame) > LARGE_FRAME_BYTES and frame[:2] in EDIT_FRAMES:

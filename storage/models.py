@@ -50,7 +50,7 @@ class Space(SQLModel, table=True):
 
 
 class Note(NoteBase, table=True):
-    """A note, reachable through either of its two capability tokens."""
+    """A note, reachable through any of its three capability tokens."""
 
     # A space's list pages through these, never sorting the space's notes.
     __table_args__ = (
@@ -61,6 +61,7 @@ class Note(NoteBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     edit_token: str = Field(unique=True, index=True, max_length=64)
     view_token: str = Field(unique=True, index=True, max_length=64)
+    comment_token: str = Field(unique=True, index=True, max_length=64)  # reads and comments
     # Set while the note is deleted but can still be brought back; purged later.
     deleted_at: datetime | None = Field(default=None, nullable=True)
     head: int = Field(default=0)  # the position of the last update in the log
@@ -218,3 +219,38 @@ class AuthorMark(SQLModel, table=True):
 
     note_id: int = Field(foreign_key="note.id", primary_key=True, ondelete="CASCADE")
     position: int = 0
+
+
+class CommentThread(SQLModel, table=True):
+    """A thread of comments on a range of a note's text (``storage.comments``).
+
+    The range is two Yjs relative positions (``anchor_start``, ``anchor_end``, as
+    ``Y.encodeRelativePosition`` writes them): they follow the text through every
+    edit, and collapse to one point when the text is deleted; ``quote`` keeps the
+    words as they were when the thread began.
+    """
+
+    __tablename__ = "comment_thread"
+    __table_args__ = (Index("ix_comment_thread_note", "note_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    note_id: int = Field(foreign_key="note.id", ondelete="CASCADE")
+    anchor_start: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    anchor_end: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    quote: str = Field(max_length=1000)
+    resolved: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Comment(SQLModel, table=True):
+    """One comment of a thread; ``key_hash`` is the SHA-256 of its author's browser key."""
+
+    __table_args__ = (Index("ix_comment_thread", "thread_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="comment_thread.id", ondelete="CASCADE")
+    author: str = Field(max_length=100)
+    body: str = Field(max_length=5000)
+    key_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    edited_at: datetime | None = Field(default=None, nullable=True)

@@ -15,6 +15,10 @@ from storage import summaries
 from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
 from storage.sql import NOTE
 
+LinkKind = Literal["edit", "view", "comment"]
+LINK_COLUMNS = {"edit": Note.edit_token, "view": Note.view_token, "comment": Note.comment_token}
+"""The column of each of a note's links."""
+
 TOKEN_BYTES = 18
 """144 random bits per token: holding a token is what grants access."""
 
@@ -41,7 +45,12 @@ def create_note(
     in the same transaction, so it appears there titled. ``commit=False`` leaves the
     transaction open, to make many notes in one (an import).
     """
-    note = Note(edit_token=new_token(), view_token=new_token(), space_id=space_id)
+    note = Note(
+        edit_token=new_token(),
+        view_token=new_token(),
+        comment_token=new_token(),
+        space_id=space_id,
+    )
     session.add(note)
     session.flush()
     if initial_update is not None:
@@ -68,13 +77,15 @@ def create_note(
 
 
 def find_by_token(*, session: Session, token: str, include_deleted: bool = False) -> Note | None:
-    """The note whose edit or view token is ``token``, or None.
+    """The note whose edit, view or comment token is ``token``, or None.
 
     A deleted note is found only with ``include_deleted`` (to restore it, or to
     say that it was deleted).
     """
     statement = select(Note).where(
-        (col(Note.edit_token) == token) | (col(Note.view_token) == token)
+        (col(Note.edit_token) == token)
+        | (col(Note.view_token) == token)
+        | (col(Note.comment_token) == token)
     )
     note = session.exec(statement).first()
     if note is not None and note.deleted_at is not None and not include_deleted:
@@ -82,8 +93,8 @@ def find_by_token(*, session: Session, token: str, include_deleted: bool = False
     return note
 
 
-def find_by_tokens(*, session: Session, tokens: Sequence[str]) -> list[tuple[int, str, str]]:
-    """(id, edit token, view token) of each note one of ``tokens`` opens, deleted ones too.
+def find_by_tokens(*, session: Session, tokens: Sequence[str]) -> list[tuple[int, str, str, str]]:
+    """(id, edit, view, comment token) of each note one of ``tokens`` opens, deleted ones too.
 
     The tokens go as one parameter (an array; a JSON list on SQLite): 500 of
     them bound one by one, and the ORM rows, took a search request more CPU
@@ -93,22 +104,23 @@ def find_by_tokens(*, session: Session, tokens: Sequence[str]) -> list[tuple[int
     within = "= ANY(:tokens)"
     if session.connection().dialect.name != "postgresql":
         within, value = "IN (SELECT value FROM json_each(:tokens))", json.dumps(value)
+    columns = "SELECT id, edit_token, view_token, comment_token FROM note WHERE"
     rows = session.connection().execute(
         text(
-            f"SELECT id, edit_token, view_token FROM note WHERE edit_token {within}"
-            f" UNION SELECT id, edit_token, view_token FROM note WHERE view_token {within}"
+            f"{columns} edit_token {within} UNION {columns} view_token {within}"
+            f" UNION {columns} comment_token {within}"
         ),
         {"tokens": value},
     )
-    return [(int(note), edit, view) for note, edit, view in rows]
+    return [(int(note), edit, view, comment) for note, edit, view, comment in rows]
 
 
-def links_of(*, session: Session, notes: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """The edit and view tokens of those of ``notes`` that exist and are not deleted."""
-    statement = select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token).where(
+def links_of(*, session: Session, notes: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The edit, view and comment tokens of those of ``notes`` that exist and are not deleted."""
+    statement = select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token, NOTE.c.comment_token).where(
         NOTE.c.id.in_(notes), NOTE.c.deleted_at.is_(None)
     )
-    return {note: (edit, view) for note, edit, view in session.connection().execute(statement)}
+    return {note: tuple(links) for note, *links in session.connection().execute(statement)}
 
 
 def get_note(*, session: Session, note_id: int) -> Note | None:
@@ -117,9 +129,9 @@ def get_note(*, session: Session, note_id: int) -> Note | None:
 
 
 def replace_token(
-    *, session: Session, note_id: int, which: Literal["edit", "view"], edit_token: str, old: str
+    *, session: Session, note_id: int, which: LinkKind, edit_token: str, old: str
 ) -> Note | None:
-    """Replace the note's edit or view token ``old`` by a new one; the row as committed.
+    """Replace the note's edit, view or comment token ``old`` by a new one; the row as committed.
 
     A compare-and-swap: it happens only if the note still has ``edit_token`` (the
     requester's authority) and ``old``, and is not deleted. When a concurrent
@@ -127,7 +139,7 @@ def replace_token(
     ever handed a link that is already dead, and no deleted note gets a link
     nobody was given.
     """
-    column = col(Note.edit_token) if which == "edit" else col(Note.view_token)
+    column = col(LINK_COLUMNS[which])
     return _change(
         session,
         update(Note)

@@ -1,7 +1,8 @@
 """Where a link becomes a permission: a token resolves to a note and a role, here only.
 
 Holding a token is what grants access (tokens are capabilities): the edit token
-makes its bearer an editor, the view token a viewer. REST routes, pages and
+makes its bearer an editor, the view token a viewer, the comment token a commenter
+(a viewer who may comment). REST routes, pages and
 websockets all go through :func:`find`; websockets also through a small cache
 (:class:`GrantCache`), since fifty tabs may open one note at once.
 
@@ -55,7 +56,9 @@ class Grant:
 
 def role_of(note: Note, token: str) -> Role:
     """The role ``token`` grants on ``note`` (which it must belong to)."""
-    return Role.EDITOR if secrets.compare_digest(note.edit_token, token) else Role.VIEWER
+    if secrets.compare_digest(note.edit_token, token):
+        return Role.EDITOR
+    return Role.COMMENTER if secrets.compare_digest(note.comment_token, token) else Role.VIEWER
 
 
 def find(engine: Engine, token: str, *, include_deleted: bool = False) -> NoteAccess | None:

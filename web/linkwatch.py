@@ -70,7 +70,7 @@ class LinkWatch:
             for note in notes:
                 self._enforce(note, links.get(note))
 
-    def _enforce(self, note: int, links: tuple[str, str] | None) -> None:
+    def _enforce(self, note: int, links: tuple[str, ...] | None) -> None:
         room = self._rooms.rooms.get(note)
         if links is None:  # deleted (or purged)
             self._grants.forget_note(note)
@@ -85,7 +85,7 @@ class LinkWatch:
                 peer.close(CloseCode.FORBIDDEN, REPLACED_REASON)
 
 
-def _links_of(engine: Engine, notes: list[int]) -> dict[int, tuple[str, str]]:
+def _links_of(engine: Engine, notes: list[int]) -> dict[int, tuple[str, ...]]:
     with Session(engine) as session:
         return stored_notes.links_of(session=session, notes=notes)
 

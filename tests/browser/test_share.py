@@ -25,7 +25,7 @@ def replace_link(dialog: Locator, which: str) -> None:
     section.locator("[data-confirm]").click()
 
 
-def test_the_share_dialog_offers_both_links_to_copy(
+def test_the_share_dialog_offers_the_links_to_copy_and_replaces_the_comment_link(
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:
     note = shared_server.post_note("# Share me\n")
@@ -45,6 +45,13 @@ def test_the_share_dialog_offers_both_links_to_copy(
         ana.page.evaluate("() => navigator.clipboard.readText()")
         == shared_server.url + note["view_url"]
     )
+
+    expect(dialog.locator("#comment-link")).to_have_value(shared_server.url + note["comment_url"])
+    replace_link(dialog, "comment")
+    expect(dialog.locator("#comment-link")).not_to_have_value(
+        shared_server.url + note["comment_url"]
+    )
+    assert shared_server.get_note(note["comment_id"]).status_code == 404
 
     ana.page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

@@ -294,3 +294,33 @@ def test_notes_indexed_at_revision_0007_rank_by_their_top_words_after_the_upgrad
     finally:
         engine.dispose()
     assert [hit.note_id for hit in hits] == [2, 1]
+
+
+def test_notes_of_revision_0008_each_get_a_comment_link_of_their_own(database_url: str) -> None:
+    """0011 gives every existing note a fresh random comment token, and keeps its history."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0008")
+        with engine.begin() as connection:
+            for note in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO note (id, edit_token, view_token, created_at, updated_at,"
+                        " head, session_added, session_removed, is_template, title, excerpt,"
+                        " summary_head, edited_at) VALUES (:id, :e, :v, :t, :t, 0, 0, 0, false,"
+                        " '', '', 0, :t)"
+                    ),
+                    {"id": note, "e": f"e{note}", "v": f"v{note}", "t": datetime(2026, 12, 1)},
+                )
+        create_schema(engine)
+        with Session(engine) as session:
+            found = notes.find_by_token(session=session, token="e1")
+            assert found is not None
+            by_comment = notes.find_by_token(session=session, token=found.comment_token)
+        with engine.connect() as connection:
+            tokens = connection.execute(text("SELECT comment_token FROM note")).scalars().all()
+    finally:
+        engine.dispose()
+    assert by_comment is not None and by_comment.id == 1
+    assert len(set(tokens)) == 2 and all(len(token) == 24 for token in tokens)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -20,6 +20,7 @@ from collab.errors import CloseCode
 from collab.peer import Role
 from storage import notes
 from storage.models import Note, utcnow
+from storage.notes import LinkKind
 from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.address_limit import retry_after
@@ -45,12 +46,15 @@ class NoteCreate(BaseModel):
 
 
 class NotePublic(BaseModel):
-    """A note as the API shows it. ``id`` (the edit token) is absent for viewers."""
+    """A note as the API shows it. ``id`` (the edit token) is absent for viewers and
+    commenters, ``comment_id`` (the comment token) for viewers."""
 
     id: str | None = None
     url: str | None = None
     view_id: str
     view_url: str
+    comment_id: str | None = None
+    comment_url: str | None = None
     role: str
     title: str
     content: str
@@ -147,7 +151,7 @@ class Rotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    which: Literal["edit", "view"] = Field(description="Which link to replace.")
+    which: LinkKind = Field(description="Which link to replace.")
 
 
 @router.post(
@@ -156,7 +160,8 @@ class Rotate(BaseModel):
     openapi_extra=request_body(Rotate, required=True),
 )
 async def rotate_link(access: NoteDep, request: Request, services: ServicesDep) -> NotePublic:
-    """Replace the edit or view link; connections opened with the old one are closed (4403).
+    """Replace the edit, view or comment link; connections opened with the old one are
+    closed (4403).
 
     Concurrent changes of one note's links and deletion serialise in the
     database: a replacement that lost to another gets 409 instead of a link that
@@ -164,7 +169,7 @@ async def rotate_link(access: NoteDep, request: Request, services: ServicesDep) 
     """
     require_editor(access, "rotate links")
     body = await read_json(request, Rotate)
-    old = access.note.edit_token if body.which == "edit" else access.note.view_token
+    old = getattr(access.note, f"{body.which}_token")
     note = await run_in_threadpool(_replace, services, access, body.which, old)
     if note is None:
         now = await run_in_threadpool(find, services.engine, access.token, include_deleted=True)
@@ -179,9 +184,7 @@ async def rotate_link(access: NoteDep, request: Request, services: ServicesDep) 
     return public_note(NoteAccess(note, Role.EDITOR, token), content)
 
 
-def _replace(
-    services: Services, access: NoteAccess, which: Literal["edit", "view"], old: str
-) -> Note | None:
+def _replace(services: Services, access: NoteAccess, which: LinkKind, old: str) -> Note | None:
     with Session(services.engine) as session:
         return notes.replace_token(
             session=session, note_id=access.note_id, which=which, edit_token=access.token, old=old
@@ -207,7 +210,7 @@ async def delete_note(token: str, services: ServicesDep) -> Response:
     note = await run_in_threadpool(_delete, services, access)
     if note is None:  # its edit link was replaced meanwhile
         raise HTTPException(status_code=404, detail="no note has this link")
-    services.grants.forget(note.edit_token, note.view_token)  # its links as deleted
+    services.grants.forget(note.edit_token, note.view_token, note.comment_token)  # as deleted
     services.rooms.disconnect(access.note_id, CloseCode.UNKNOWN_NOTE, DELETED_REASON)
     services.rooms.fanout.access_changed(access.note_id)
     return Response(status_code=204)
@@ -251,6 +254,8 @@ def public_note(access: NoteAccess, content: str) -> NotePublic:
     editor: dict[str, Any] = {}
     if access.role is Role.EDITOR:
         editor = {"id": note.edit_token, "url": f"/n/{note.edit_token}"}
+    if access.role is not Role.VIEWER:  # a viewer is never handed a link that comments
+        editor |= {"comment_id": note.comment_token, "comment_url": f"/n/{note.comment_token}"}
     return NotePublic(
         **editor,
         view_id=note.view_token,

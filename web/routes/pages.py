@@ -200,7 +200,8 @@ def _deleted_page(request: Request, access: NoteAccess, settings: Settings) -> H
 
 
 def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
-    """What a note's page may know: its own token, the view token, the role, the title.
+    """What a note's page may know: its own token, the view and comment tokens, the role,
+    the title.
 
     Only these strings reach the template, never the note row, so the edit token
     cannot leak into a view page by accident.
@@ -209,6 +210,8 @@ def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
         "role": access.role.value,
         "token": access.token,
         "view_token": access.note.view_token,
+        # The comment link is shown to those who hold it or more, never to a viewer.
+        "comment_token": "" if access.role is Role.VIEWER else access.note.comment_token,
         "title": title,
         "page_title": f"{title or 'Untitled note'} · collab-notes",
     }

@@ -59,7 +59,7 @@ class SearchResult(BaseModel):
     """A note that matches, or text removed from one."""
 
     id: str = Field(description="The token the caller sent for this note")
-    role: str = Field(description="editor or viewer: what that token grants")
+    role: str = Field(description="editor, commenter or viewer: what that token grants")
     title: str
     title_highlights: list[tuple[int, int]]
     snippet: str = Field(description="Plain text around the first match (never HTML)")
@@ -133,21 +133,26 @@ def _through_spaces(
     return through
 
 
-def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool]]:
-    """Each note the tokens reach: the token to name it by (an edit one if sent), editor?"""
+def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool | None]]:
+    """Each note the tokens reach: the token to name it by (the most it grants of those
+    sent), and editor? (None: a commenter, who reads as a viewer does)."""
     sent = set(tokens)
-    held: dict[int, tuple[str, bool]] = {}
-    for note, edit_token, view_token in notes.find_by_tokens(session=session, tokens=sorted(sent)):
-        held[note] = (edit_token, True) if edit_token in sent else (view_token, False)
+    held: dict[int, tuple[str, bool | None]] = {}
+    for note, edit, view, comment in notes.find_by_tokens(session=session, tokens=sorted(sent)):
+        if edit in sent:
+            held[note] = (edit, True)
+        else:
+            held[note] = (comment, None) if comment in sent else (view, False)
     return held
 
 
-def result_of(hit: Hit, held: tuple[str, bool]) -> SearchResult:
-    """A hit as the API answers it, named by ``held``: (the token to name it by, editor?)."""
+def result_of(hit: Hit, held: tuple[str, bool | None]) -> SearchResult:
+    """A hit as the API answers it, named by ``held``: (the token to name it by, editor?
+    with None for a commenter)."""
     token, editor = held
     return SearchResult(
         id=token,
-        role="editor" if editor else "viewer",
+        role="editor" if editor else "viewer" if editor is False else "commenter",
         title=hit.title,
         title_highlights=list(hit.title_highlights),
         snippet=hit.snippet.text,

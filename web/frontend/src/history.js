@@ -6,7 +6,7 @@ import { readJSON, writeJSON } from './store.js'
 const KEY = 'collab-notes:history'
 const MAX_ENTRIES = 100
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/
-const ROLES = ['editor', 'viewer']
+const ROLES = ['editor', 'commenter', 'viewer']
 
 const load = () => {
   const entries = readJSON(KEY, [])

@@ -34,7 +34,7 @@ function entryItem (entry, actions) {
     item.classList.add('replaced')
     marks.push('link replaced: ask for the new one')
   }
-  meta.textContent = [...marks, entry.role === 'viewer' ? 'view only' : 'can edit', when].filter(Boolean).join(' · ')
+  meta.textContent = [...marks, ({ viewer: 'view only', commenter: 'can comment' })[entry.role] ?? 'can edit', when].filter(Boolean).join(' · ')
   const buttons = document.createElement('span')
   buttons.className = 'entry-actions'
   const restorable = entry.deletedAt && entry.role === 'editor' && (entry.restorableUntil ?? 0) > Date.now()

@@ -58,6 +58,7 @@ class NotePage {
     this.role = body.dataset.role
     this.token = body.dataset.token
     this.viewToken = body.dataset.viewToken
+    this.commentToken = body.dataset.commentToken
     this.retentionDays = Number(body.dataset.retentionDays) || 7
     this.canEdit = this.role === 'editor'
     this.rotating = false
@@ -311,8 +312,9 @@ class NotePage {
   }
 
   links () {
-    return this.canEdit
-      ? { edit: noteUrl(this.token), view: noteUrl(this.viewToken) }
+    if (this.canEdit) return { edit: noteUrl(this.token), view: noteUrl(this.viewToken), comment: noteUrl(this.commentToken) }
+    return this.role === 'commenter'
+      ? { view: noteUrl(this.viewToken), comment: noteUrl(this.token) }
       : { view: noteUrl(this.token) }
   }
 
@@ -600,6 +602,7 @@ class NotePage {
     if (!response.ok) return
     const note = await response.json()
     if (this.canEdit && note.view_id) this.viewToken = note.view_id
+    if (this.canEdit && note.comment_id) this.commentToken = note.comment_id
   }
 
   async rotate (which) {
@@ -613,6 +616,7 @@ class NotePage {
       if (!response.ok) throw new Error(await problemOf(response))
       const note = await response.json()
       if (which === 'view') this.viewToken = note.view_id
+      else if (which === 'comment') this.commentToken = note.comment_id
       else this.switchToken(note.id)
     } finally {
       this.rotating = false

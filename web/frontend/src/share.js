@@ -23,9 +23,9 @@ function flash (button, text) {
  * @param {object} options
  * @param {HTMLDialogElement} options.dialog
  * @param {HTMLElement} options.opener the button that opens it
- * @param {() => {edit?: string, view: string}} options.links absolute URLs to show
+ * @param {() => {edit?: string, view: string, comment?: string}} options.links absolute URLs to show
  * @param {() => Promise<void>} options.refresh fetch the current links before showing them
- * @param {(which: 'edit'|'view') => Promise<void>} options.rotate replace a link
+ * @param {(which: 'edit'|'view'|'comment') => Promise<void>} options.rotate replace a link
  */
 export function attachShareDialog ({ dialog, opener, links, refresh, rotate }) {
   const error = dialog.querySelector('.share-error')
