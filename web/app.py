@@ -35,6 +35,7 @@ from web.metrics import Metrics
 from web.routes import (
     api,
     authors,
+    comments,
     files,
     history,
     note_archive,
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(note_archive.router)
     app.include_router(history.router)
     app.include_router(authors.router)
+    app.include_router(comments.router)
     app.include_router(spaces.router)
     app.include_router(space_notes.router)
     app.include_router(search.router)
