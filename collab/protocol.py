@@ -14,7 +14,8 @@ A frame is one message: a varuint message type, then a type-specific body.
 * ``101`` collab-notes notices, an opt-in extension: a client sends ``101, 0``
   ("tell me"); the server then sends it ``101, 1, s``, ``s`` a length-prefixed
   JSON object saying what someone did to the note (restored a version, undid a
-  restore). Stock clients never ask, so they never receive one.
+  restore, commented: ``web.routes.comments``). Stock clients never ask, so they
+  never receive one.
 
 Nothing here touches a socket or a document, so every rule can be tested on byte strings.
 Payloads are checked by :mod:`collab.yencoding` before anything hands them to pycrdt.

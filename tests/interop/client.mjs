@@ -156,6 +156,12 @@ const handlers = {
   insert: (c) => { ydoc.transact(() => ytext.insert(c.index, c.text), LOCAL) },
   delete: (c) => { ydoc.transact(() => ytext.delete(c.index, c.length), LOCAL) },
   text: () => ({ event: 'text', text: ytext.toString() }),
+  // Where a relative position (base64, as Y.encodeRelativePosition writes it) is now.
+  position: (c) => {
+    const relative = Y.decodeRelativePosition(Buffer.from(String(c.relative), 'base64'))
+    const absolute = Y.createAbsolutePositionFromRelativePosition(relative, ydoc)
+    return { event: 'position', index: absolute === null ? null : absolute.index }
+  },
   type: (c) => {
     const text = String(c.text)
     typeText(text, Number(c.interval_ms ?? 0)).then(
