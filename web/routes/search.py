@@ -115,7 +115,7 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
 
 
 def _through_spaces(
-    session: Session, tokens: list[str], held: dict[int, tuple[str, bool]]
+    session: Session, tokens: list[str], held: dict[int, tuple[str, bool | None]]
 ) -> dict[int, str]:
     """Add the notes of the spaces ``tokens`` open to ``held``, each named by its token of
     the space link's role (a note held by an edit token stays so); their spaces' names."""
@@ -126,7 +126,7 @@ def _through_spaces(
             continue
         editor = secrets.compare_digest(space.edit_token, token)
         ids = spaces.note_ids(session=session, space_id=space.id)
-        for note, (edit, view) in notes.links_of(session=session, notes=ids).items():
+        for note, (edit, view, *_) in notes.links_of(session=session, notes=ids).items():
             if not held.get(note, ("", False))[1]:
                 held[note] = (edit, True) if editor else (view, False)
             through.setdefault(note, space.name)
