@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -102,21 +102,27 @@ def file_of(connection: Connection, note_id: int, file: str) -> StoredFile | Non
     return None if row is None else StoredFile(file, row[0], int(row[1]), row[2])
 
 
+_BY_TOKEN = (
+    select(BLOB.c.media_type, NOTE_FILE.c.size, NOTE_FILE.c.name)
+    .select_from(NOTE.join(NOTE_FILE, NOTE_FILE.c.note_id == NOTE.c.id))
+    .join(BLOB, BLOB.c.id == NOTE_FILE.c.file_id)
+    .where(
+        or_(NOTE.c.edit_token == bindparam("token"), NOTE.c.view_token == bindparam("token")),
+        NOTE.c.deleted_at.is_(None),
+        NOTE_FILE.c.file_id == bindparam("file"),
+    )
+)
+
+
 def file_by_token(connection: Connection, token: str, file: str) -> StoredFile | None:
     """The file ``file`` of the live note one of whose links is ``token``, or None.
 
-    One statement for what a cached image's revalidation asks: is this a live link,
-    and has its note this file (the note's row read through the ORM, then the file
-    in a second query, took most of a 304's time).
+    One statement, built once, for what a cached image's revalidation asks: is this
+    a live link, and has its note this file. The note's row read through the ORM,
+    then the file, was most of a 304's time; building this statement per call was
+    0.7 of its 0.84 ms of CPU.
     """
-    link = or_(NOTE.c.edit_token == token, NOTE.c.view_token == token)  # two unique indexes
-    statement = (
-        select(BLOB.c.media_type, NOTE_FILE.c.size, NOTE_FILE.c.name)
-        .select_from(NOTE.join(NOTE_FILE, NOTE_FILE.c.note_id == NOTE.c.id))
-        .join(BLOB, BLOB.c.id == NOTE_FILE.c.file_id)
-        .where(link, NOTE.c.deleted_at.is_(None), NOTE_FILE.c.file_id == file)
-    )
-    found = connection.execute(statement).first()
+    found = connection.execute(_BY_TOKEN, {"token": token, "file": file}).first()
     return None if found is None else StoredFile(file, found[0], int(found[1]), found[2])
 
 
