@@ -92,7 +92,7 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
         return None  # the page's CSP would block it; the browser's renderer says why
     if tag == "a" and attribute == "href" and value.startswith("#"):
         return None  # footnote marks: the page has no ids to go to (none are kept)
-    if value.startswith("attachment:") and not ATTACHMENT.match(value):
+    if value[:11].lower() == "attachment:" and not ATTACHMENT.match(value):
         return None  # only a file id: anything else would make an address of its own
     return value
 

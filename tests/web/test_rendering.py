@@ -52,7 +52,8 @@ FILE_ID = "0123456789abcdef" * 4
 def test_a_notes_files_are_addressed_through_the_token_of_the_page_showing_them() -> None:
     text = (
         f"![shot](attachment:{FILE_ID}) [report.pdf](attachment:{FILE_ID})\n\n"
-        f'[odd](attachment:../../x) <img src="attachment:{FILE_ID[:8]}">\n\n'
+        f'[odd](attachment:../../x) <img src="attachment:{FILE_ID[:8]}">'
+        f"[upper](ATTACHMENT:{FILE_ID.upper()})\n\n"
         f"`![code](attachment:{FILE_ID})`\n"
     )
     shared = first_paint(text).html  # kept per text, for both links of the note
@@ -62,5 +63,6 @@ def test_a_notes_files_are_addressed_through_the_token_of_the_page_showing_them(
     assert f'<a href="/api/notes/view-token/files/{FILE_ID}" target="_blank"' in html
     assert html.count("/api/notes/") == 2  # code stays text; only a whole id is a file
     assert "../../x" not in html and f'src="attachment:{FILE_ID[:8]}' not in html
+    assert FILE_ID.upper() not in html
     assert f"<code>![code](attachment:{FILE_ID})</code>" in html
     assert with_files(first_paint(text).html, "edit-token").count("edit-token") == 2
