@@ -498,6 +498,23 @@ def test_mermaid_diagrams_are_drawn_styled_and_safe_with_errors_in_place_and_in_
     expect(ana.preview.locator("h1")).to_have_text("Plans for May")
     expect(ana.preview.locator(".diagram svg[data-kept]")).to_have_count(1)
 
+    # Print (More > Print) waits for a diagram edited while the preview was hidden.
+    ana.page.locator(".modes [data-mode=edit]").click()
+    ana.type_at_end_of("B --> C[Ship it]", " --> E[Party]")
+    ana.page.evaluate(
+        """() => { window.print = () => {
+          const first = document.querySelector('#preview .diagram')
+          window.printed = { text: first.textContent, pending: first.matches('.diagram-pending') }
+        } }"""
+    )
+    ana.page.locator("#menu-open").click()
+    ana.page.locator("[data-print]").click()
+    wait_until(lambda: ana.page.evaluate("() => window.printed") is not None)
+    printed = ana.page.evaluate("() => window.printed")
+    assert "Party" in printed["text"] and not printed["pending"], printed
+    ana.page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    ana.page.locator(".modes [data-mode=both]").click()
+
     # Printed, the diagrams are on the page.
     vic.page.emulate_media(media="print")
     expect(vic.preview.locator(".diagram svg").first).to_be_visible()

@@ -86,6 +86,12 @@ function watch (figure) {
   requestAnimationFrame(() => { if (figure.isConnected) onPage.add(figure) })
 }
 
+/** Settles once the diagrams being drawn now are drawn (or in at most `limitMs`). */
+export function diagramsDrawn (limitMs = 5000) {
+  const drawings = Promise.allSettled([...drawing.values()])
+  return Promise.race([drawings, new Promise((resolve) => setTimeout(resolve, limitMs))])
+}
+
 function draw (source) {
   if (!drawing.has(source)) {
     const result = loadMermaid().then((mermaid) => drawWith(mermaid, source))

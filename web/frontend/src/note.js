@@ -7,6 +7,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { setFileToken } from './attachments.js'
 import { attachAuthors } from './authors.js'
+import { diagramsDrawn } from './diagrams.js'
 import { createEditor } from './editor.js'
 import { attachFollow } from './follow.js'
 import {
@@ -382,7 +383,12 @@ class NotePage {
         downloadText(this.text.toString())
       })
     }
-    $('[data-print]').addEventListener('click', () => window.print())
+    $('[data-print]').addEventListener('click', async () => {
+      this.printing = true
+      this.preview.refresh()
+      await diagramsDrawn() // printed drawn, not as their code (Ctrl+P cannot wait)
+      window.print()
+    })
     window.addEventListener('beforeprint', () => {
       this.printing = true // the preview is what is printed, even when it is not shown
       this.preview.refresh()
