@@ -269,8 +269,7 @@ class HttpProtocol(H11Protocol):
             "Content-Length and Transfer-Encoding",
         )
 
-    def _body_refused(self, declared: int | None) -> None:
-        limit = self.limits.max_request_body_bytes
+    def _body_refused(self, declared: int | None, limit: int) -> None:
         said = f"declares {declared} bytes" if declared is not None else "grew past that"
         self.notices.warning(
             "body size",

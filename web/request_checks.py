@@ -36,7 +36,7 @@ class BodyLimit:
         self,
         app: ASGIApp,
         max_bytes: int,
-        on_refused: Callable[[int | None], None],
+        on_refused: Callable[[int | None, int], None],
         upload_bytes: int = 0,
     ):
         self.app = app
@@ -53,7 +53,7 @@ class BodyLimit:
             limit = max(limit, self.upload_bytes)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            self.on_refused(declared)
+            self.on_refused(declared, limit)
             await self.send_413(send, limit)
             return
         await _LimitedRequest(self, limit, receive, send).run(scope)
@@ -90,7 +90,7 @@ class _LimitedRequest:
             self.received += len(message.get("body", b""))
             if self.received > self.max_bytes:
                 self.refused = True
-                self.limit.on_refused(None)
+                self.limit.on_refused(None, self.max_bytes)
                 if not self.started:
                     self.started = True
                     await self.limit.send_413(self._send, self.max_bytes)

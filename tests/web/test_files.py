@@ -181,14 +181,18 @@ def test_uploads_are_refused_with_a_reason(make_live: Callable[..., LiveServer])
     assert query(live.settings.database_url, "SELECT count(*) FROM file_blob") == [(1,)]
 
 
-def test_uploads_past_the_rate_limit_get_429(make_live: Callable[..., LiveServer]) -> None:
-    live = make_live(max_uploads_per_minute=2).start()
+def test_an_upload_may_be_larger_than_other_bodies_and_past_the_rate_limit_gets_429(
+    make_live: Callable[..., LiveServer],
+) -> None:
+    live = make_live(max_uploads_per_minute=2, max_request_body_bytes=100_000).start()
     note = live.post_note()
-    assert [upload(live, note["id"], png(color=(n, 0, 0))).status_code for n in range(3)] == [
-        201,
-        201,
-        429,
-    ]
+    assert upload(live, note["id"], b"a" * 200_000).status_code == 201  # --max-file-bytes
+    too_large = http.post(f"{live.url}/api/notes", json={"content": "a" * 200_000})
+    assert too_large.status_code == 413  # other bodies: --max-request-body-bytes
+    assert upload(live, note["id"], png()).status_code == 201
+    refused = upload(live, note["id"], png(color=(1, 1, 1)))
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["detail"] == "too many uploads from your address; try again later"
 
 
 def test_only_the_notes_live_links_read_its_files(live: LiveServer) -> None:
