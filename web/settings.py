@@ -219,7 +219,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Largest request body (`0`: no limit); a larger one gets `413`, before it "
         "is read when its length is declared. The default holds a 2,000,000-character note "
-        "in UTF-8 JSON.",
+        "in UTF-8 JSON. A file upload is bounded by `--max-file-bytes` instead.",
     )
     max_notes_created_per_minute: int = Field(
         60,
