@@ -102,6 +102,7 @@ class _Builder:
 
     def __init__(self, runs: list[Run]) -> None:
         self.runs = runs
+        self.stored = len(runs)  # runs[:stored] came from the database
         self.last: dict[int, int] = {}  # client -> index of its last closed run
         self.start: dict[int, int] = {}  # client -> the first clock of its last row
         self.open: dict[int, _Open] = {}
@@ -272,14 +273,15 @@ def _store(
         if moved.rowcount != 1:  # another reader stored these rows first: theirs stand
             connection.rollback()
             return
-    changed = [builder.runs[index] for index in sorted(builder.changed)]
-    changed = [run for run in changed if run.end > run.start]
-    for run in changed:
+    grown = [builder.runs[index] for index in sorted(builder.changed) if index < builder.stored]
+    for run in grown:  # a stored run that went on: written again
         connection.execute(
             RUN.delete().where(
                 RUN.c.note_id == note, RUN.c.client == run.client, RUN.c.start == run.start
             )
         )
+    changed = [builder.runs[index] for index in sorted(builder.changed)]
+    changed = [run for run in changed if run.end > run.start]
     if changed:
         connection.execute(RUN.insert(), [_row(note, run) for run in changed])
     connection.commit()

@@ -94,12 +94,6 @@ def test_authors_colour_each_run_by_its_typist_live_after_a_reload_a_restart_and
     ana.type_at_end_of("Ana again.", " Live from Ana.")
     wait_authored(ana, "Ana", "Live from Ana.")
 
-    ana.page.reload()
-    ana.wait_ready()
-    authors_on(ana)
-    wait_authored(ana, "Ben", BEN_LINE + " Live from Ben.")
-    wait_authored(ana, "Ana", "Live from Ana.")
-
     server.stop()
     expect(ana.connection).not_to_have_attribute("data-state", "online")
     server.start()
@@ -107,11 +101,11 @@ def test_authors_colour_each_run_by_its_typist_live_after_a_reload_a_restart_and
         tab.wait_ready()
     ben.type_at_end_of(BEN_LINE, " After the restart.")
     wait_authored(ana, "Ben", "After the restart.")
-    ana.page.reload()  # every run read anew from the restarted server's database
+    ana.page.reload()  # a reload: every run read anew from the restarted server's database
     ana.wait_ready()
     authors_on(ana)
-    wait_authored(ana, "Ben", "After the restart.")
-    wait_authored(ana, "Ana", "Ana again.")
+    wait_authored(ana, "Ben", BEN_LINE + " Live from Ben. After the restart.")
+    wait_authored(ana, "Ana", "Ana again. Live from Ana.")
 
     ben.delete_lines(BEN_LINE, 1)
     wait_until(lambda: BEN_LINE not in ana.text(), message="Ben's line gone")
