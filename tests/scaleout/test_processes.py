@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from interop.nodeclient import NodeClient
 from scaleout.helpers import Nodes, converged, each_typed, names, new_note, stored_text
+from support.http import http
 from support.server import ServerProcess
 from support.services import Postgres, Redis
 
@@ -39,6 +40,20 @@ async def test_clients_spread_over_processes_converge(nodes: Nodes, processes: i
         final = await converged(clients, each_typed(letters, 30))
     for server in servers:  # every process serves, and the database holds, the same text
         assert stored_text(server, token) == final
+        # ...and names every process's typists from the shared log (who wrote what).
+        assert typed_by(server, token) == {"Anonymous": len("shared: ")} | {
+            f"p{i}": 30 for i in range(len(clients))
+        }
+
+
+def typed_by(server: ServerProcess, token: str) -> dict[str, int]:
+    """How many clocks (characters typed) ``GET .../authors`` gives each author."""
+    answer = http.get(f"{server.url}/api/notes/{token}/authors")
+    assert answer.status_code == 200, answer.text
+    counts: dict[str, int] = {}
+    for run in answer.json()["runs"]:
+        counts[run["author"]] = counts.get(run["author"], 0) + run["end"] - run["start"]
+    return counts
 
 
 async def test_presence_crosses_processes_both_ways(nodes: Nodes) -> None:
