@@ -1,5 +1,6 @@
 """``GET /api/notes/{token}/authors``: who typed each run of the note's Yjs items, for any
-link of the note, with a restore's text given to the restorer and the version it restored."""
+link of the note, with a restore's text given to the restorer and the version it restored;
+and the runs kept level with the log when a note's room closes."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def _by_client(runs: list[dict[str, Any]]) -> dict[int, list[tuple[int, int, str
 
 
 async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_version(
-    live: LiveServer,
+    make_live: Callable[..., LiveServer],
 ) -> None:
+    live = make_live(room_grace_s=0.05).start()
     note = live.post_note("first")
     versions = f"{live.url}/api/notes/{note['id']}/versions"
     async with (
@@ -65,6 +67,15 @@ async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_ver
         )
         assert restored.status_code == 200, restored.text
         await ana.wait_text("first and more!")
+    # Nobody asked since the restore: the room's close brought the runs up to the head,
+    # off the keystroke path (web/authors_keeper.py).
+    url = live.settings.database_url
+    head = query(url, "SELECT head FROM note")[0][0]
+    await until(
+        lambda: query(url, "SELECT position FROM author_mark") == [(head,)],
+        what="the runs stored up to the log's end once the room closed",
+        every_s=0.05,
+    )
     after = _authors(live, note["id"])
     (cat,) = [run for run in after["runs"] if run["author"] == "Cat"]
     assert cat["end"] - cat["start"] == len(" and more!")
@@ -72,24 +83,3 @@ async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_ver
     assert all(run["restored"] is None for run in after["runs"] if run is not cat)
     assert after["position"] > 0
     assert http.get(f"{live.url}/api/notes/nosuchtoken/authors").status_code == 404
-
-
-async def test_a_notes_runs_are_brought_level_with_its_log_when_its_room_closes(
-    make_live: Callable[..., LiveServer],
-) -> None:
-    live = make_live(room_grace_s=0.05).start()
-    note = live.post_note("")
-    async with YClient.connect(live.ws_url, note["id"]) as ana:
-        await ana.set_presence({"user": {"name": "Ana"}})
-        for letter in "minutes":
-            ana.append(letter)
-        await ana.wait_saved()
-    url = live.settings.database_url
-    # Nobody asked for the authors: the room's close did it, off the keystroke path.
-    head = query(url, "SELECT head FROM note")[0][0]
-    await until(
-        lambda: query(url, "SELECT position FROM author_mark") == [(head,)],
-        what="the runs stored up to the log's end",
-        every_s=0.05,
-    )
-    assert query(url, 'SELECT start, "end", author FROM author_run') == [(0, 7, "Ana")]
