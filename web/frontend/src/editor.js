@@ -77,7 +77,7 @@ const DARK = window.matchMedia('(prefers-color-scheme: dark)')
  * A viewer's editor is read-only twice over: the state refuses changes and the
  * content is not editable; the server refuses a viewer's edits in any case.
  */
-export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, onScroll }) {
+export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, onScroll, extra = [] }) {
   const undoManager = new Y.UndoManager(ytext)
   const locking = new Compartment()
   const theme = new Compartment()
@@ -102,6 +102,7 @@ export function createEditor (parent, { ytext, awareness, readOnly, styleNonce, 
     placeholder(readOnly ? 'This note is empty.' : 'Start writing. Markdown works: # Title, **bold**, - lists…')
   ]
   if (styleNonce) extensions.push(EditorView.cspNonce.of(styleNonce))
+  extensions.push(...extra)
   const state = EditorState.create({ doc: ytext.toString(), extensions })
   const view = new EditorView({ state, parent })
   DARK.addEventListener('change', () => {

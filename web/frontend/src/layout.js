@@ -34,12 +34,13 @@ function rememberMode (token, mode, { forget = null } = {}) {
  * @param {HTMLElement} options.workspace gets `data-mode`
  * @param {NodeListOf<HTMLButtonElement>} options.buttons one per mode, `data-mode`
  * @param {boolean} options.canEdit viewers always read
+ * @param {string} [options.readerMode] what those who cannot edit see ('both' for commenters)
  * @param {string} options.token the note's edit token, under which its mode is kept
  * @param {(mode: string) => void} options.onChange after the shown mode changed
  */
-export function attachLayout ({ workspace, buttons, canEdit, token, onChange }) {
+export function attachLayout ({ workspace, buttons, canEdit, token, onChange, readerMode = 'read' }) {
   let key = token
-  let chosen = canEdit ? rememberedMode(key) : 'read'
+  let chosen = canEdit ? rememberedMode(key) : readerMode
   const shown = () => (chosen === 'both' && NARROW.matches ? 'edit' : chosen)
   const apply = () => {
     const mode = shown()

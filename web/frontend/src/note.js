@@ -22,6 +22,7 @@ import { attachPresence, distinctColor, guardRemoteStates, keepAlive, keepPresen
 import { attachPreview } from './preview.js'
 import { problemOf } from './problems.js'
 import { attachRestoreNotice, describeNotice, listenForNotices } from './restores.js'
+import { attachComments, commentMarks } from './comments.js'
 import { SaveTracker, keepWaitingEdits, waitingEdits } from './saves.js'
 import { attachShareDialog } from './share.js'
 import { createStatus } from './status.js'
@@ -62,6 +63,7 @@ class NotePage {
     this.commentToken = body.dataset.commentToken
     this.retentionDays = Number(body.dataset.retentionDays) || 7
     this.canEdit = this.role === 'editor'
+    this.canComment = this.canEdit || this.role === 'commenter'
     this.rotating = false
     this.closed = false
     this.deleted = false
@@ -85,12 +87,14 @@ class NotePage {
       awareness: this.provider.awareness,
       readOnly: !this.canEdit,
       styleNonce: body.dataset.styleNonce,
-      onScroll: () => this.syncScroll('editor')
+      onScroll: () => this.syncScroll('editor'),
+      extra: commentMarks()
     })
     this.saves = this.canEdit ? this.trackSaves() : null
     this.uploads = this.canEdit ? this.attachUploads() : null
     this.attachPanels()
     this.attachReview()
+    this.comments = this.attachComments()
     this.restoreNotice = this.canEdit ? this.attachHistory(body.dataset.styleNonce) : null
     listenForNotices(this.provider, (message) => this.heard(message))
     this.followTitle(body.dataset.title ?? '')
@@ -204,6 +208,7 @@ class NotePage {
       buttons: document.querySelectorAll('.modes [data-mode]'),
       canEdit: this.canEdit,
       token: this.token,
+      readerMode: this.canComment ? 'both' : 'read',
       onChange: () => {
         this.preview.refresh()
         this.syncScroll('editor')
@@ -276,12 +281,40 @@ class NotePage {
 
   /** Someone restored a version or undid a restore: everyone is told at once. */
   heard (message) {
+    if (this.comments.heard(message)) return
     if (this.restoreNotice !== null) {
       this.restoreNotice.heard(message)
       return
     }
     const said = describeNotice(message)
     if (said !== null) this.toast(said)
+  }
+
+  /** The comments panel; its threads load once the text is synced (and on each re-sync). */
+  attachComments () {
+    const comments = attachComments({
+      token: this.token,
+      canComment: this.canComment,
+      canEdit: this.canEdit,
+      doc: this.doc,
+      ytext: this.text,
+      editor: this.editor,
+      panel: $('#comments'),
+      opener: document.querySelector('#comment-add'),
+      toggle: $('#comments-open'),
+      author: () => this.identity.name,
+      toast: this.toast
+    })
+    this.provider.on('sync', (synced) => { if (synced) comments.load() })
+    if (this.canComment) {
+      document.addEventListener('keydown', (event) => {
+        if (event.key.toLowerCase() === 'm' && event.altKey && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault()
+          comments.start()
+        }
+      })
+    }
+    return comments
   }
 
   /** Tick or untick a task-list box: the `[ ]` / `[x]` in the text is what changes. */
