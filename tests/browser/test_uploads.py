@@ -164,8 +164,14 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     give(ana, "paste", "train.png", "image/png", png(20, 20, shade=0x20))
     expect(ana.page.locator(".upload-placeholder")).to_have_text("Waiting to upload train.png…")
     wait_until(lambda: ana.page.evaluate(WAITING_FILES_JS) == 1, message="the file kept")
+    # The images open offline from the service worker's copy, not the HTTP cache.
+    cdp = ana.page.context.new_cdp_session(ana.page)
+    cdp.send("Network.clearBrowserCache")
+    cdp.detach()
     ana.page.reload()
     expect(ana.connection).to_have_attribute("data-state", "offline")
+    for alt in ("shot.png", "picked.png"):
+        assert loaded_image(ana.page, alt, timeout_ms=5000).startswith(f"/api/notes/{edit}/files/")
     ana.page.context.set_offline(False)
     loaded_image(ben.page, "train.png", timeout_ms=10_000)
     expect(ana.page.locator(".upload-placeholder")).to_have_count(0)

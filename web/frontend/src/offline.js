@@ -6,6 +6,13 @@ const assetUrls = () => [
   ...document.querySelectorAll('script[src], link[rel="stylesheet"], link[rel="icon"]')
 ].map((element) => element.src || element.href)
 
+// The note's files this page has loaded so far (the worker keeps those it serves
+// itself; these are the ones loaded before it controlled the page).
+const FILE_PATH = /^\/api\/notes\/[^/]+\/files\/[^/]+$/
+const fileUrls = () => performance.getEntriesByType('resource')
+  .map((entry) => entry.name)
+  .filter((url) => FILE_PATH.test(new URL(url).pathname))
+
 /** Keep this page for offline use; `forget` is a page of this note no longer valid. */
 export function keepOffline ({ forget = null } = {}) {
   if (!('serviceWorker' in navigator) || !window.isSecureContext) return
@@ -14,8 +21,15 @@ export function keepOffline ({ forget = null } = {}) {
       type: 'keep',
       page: location.pathname,
       assets: assetUrls(),
-      forget
+      forget,
+      files: fileUrls()
     })
+    if (navigator.serviceWorker.controller === null) {
+      // A first visit: files loaded until the worker takes the page went around it.
+      navigator.serviceWorker.addEventListener('controllerchange', () => {
+        navigator.serviceWorker.controller?.postMessage({ type: 'keep', files: fileUrls() })
+      }, { once: true })
+    }
   }, (problem) => console.warn('collab-notes: no offline copy of this page:', problem))
 }
 
