@@ -62,6 +62,13 @@ WAITING_FILES_JS = """async () => {
   }
 }"""
 
+# How many files of a link the service worker keeps (sw.js).
+KEPT_FILES_JS = """async (token) => {
+  const files = await caches.open('collab-notes-files-v1')
+  const prefix = `/api/notes/${token}/files/`
+  return (await files.keys()).filter((r) => new URL(r.url).pathname.startsWith(prefix)).length
+}"""
+
 LOADED_IMAGE_JS = """(alt) => {
   const image = [...document.querySelectorAll('#preview img')].find((img) => img.alt === alt)
   const loaded = image !== undefined && image.complete && image.naturalWidth > 0
@@ -216,10 +223,20 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     finally:
         blocked.close()
 
-    # A replaced view link cuts its file addresses at once.
+    # A replaced view link cuts its file addresses at once, and the copies the
+    # service worker kept of them go when its page answers 404.
+    wait_until(
+        lambda: vic.page.evaluate(KEPT_FILES_JS, view) > 0,
+        message="the service worker to keep the view page's images",
+    )
     response = http.post(
         f"{shared_server.url}/api/notes/{edit}/rotate", json={"which": "view"}, timeout=10
     )
     assert response.status_code == 200
     assert http.get(shared_server.url + view_shot).status_code == 404
     assert http.get(shared_server.url + shot).status_code == 200
+    vic.page.reload()
+    wait_until(
+        lambda: vic.page.evaluate(KEPT_FILES_JS, view) == 0,
+        message="the kept images of the replaced link to go",
+    )
