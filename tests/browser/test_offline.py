@@ -7,6 +7,10 @@ offline, so both that and a stopped server are tested here.
 
 from __future__ import annotations
 
+import hashlib
+import struct
+import zlib
+
 import pytest
 from browser.notepage import PersonFactory, wait_until
 from playwright.sync_api import expect
@@ -198,4 +202,59 @@ def test_edits_indexeddb_had_not_stored_when_the_page_unloaded_come_back_on_relo
     wait_until(
         lambda: shared_server.get_note(note["id"]).json()["content"].endswith("Online. Held."),
         message="the held edits to reach the server",
+    )
+
+
+def _png(side: int) -> bytes:
+    """A grey PNG of ``side`` x ``side``."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        check = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + check
+
+    head = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"".join(b"\x00" + b"\x60" * side for _ in range(side)))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+FAR_IMAGE_LOADED_JS = """() => {
+  const image = document.querySelector('#preview img[alt="far.png"]')
+  image?.scrollIntoView()
+  return image !== null && image.complete && image.naturalWidth > 0
+}"""
+
+
+def test_an_image_below_the_fold_never_scrolled_to_opens_offline_once_the_page_was_left(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    data = _png(24)
+    file_id = hashlib.sha256(data).hexdigest()
+    filler = "".join(f"Line {n} of a long note.\n\n" for n in range(150))
+    note = shared_server.post_note(f"# Far\n\n{filler}![far.png](attachment:{file_id})\n")
+    uploaded = http.post(
+        f"{shared_server.url}/api/notes/{note['id']}/files",
+        files={"file": ("far.png", data, "image/png")},
+        timeout=10,
+    )
+    assert uploaded.status_code == 201 and uploaded.json()["id"] == file_id
+    profile = person("Ana")
+    ana = profile.open(shared_server.url + note["url"]).wait_ready()
+    expect(ana.preview.locator("img[alt='far.png']")).to_have_count(1)
+    wait_until(
+        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        message="the service worker to keep the page",
+    )
+    ana.page.goto(shared_server.url + "/")  # the note's page is left: its images are kept
+    path = f"/api/notes/{note['id']}/files/{file_id}"
+    wait_until(lambda: ana.page.evaluate(KEPT_OFFLINE, path), message="the far image to be kept")
+
+    profile.context.set_offline(True)
+    cdp = profile.context.new_cdp_session(ana.page)
+    cdp.send("Network.clearBrowserCache")  # so the image can come only from the worker
+    cdp.detach()
+    ana.page.goto(shared_server.url + note["url"])
+    expect(ana.connection).to_have_attribute("data-state", "offline")
+    expect(ana.preview.locator("img[alt='far.png']")).to_have_count(1)
+    wait_until(
+        lambda: ana.page.evaluate(FAR_IMAGE_LOADED_JS), message="the far image to show offline"
     )

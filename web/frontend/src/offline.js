@@ -9,13 +9,28 @@ const assetUrls = () => [
 // The note's files this page has loaded so far (the worker keeps those it serves
 // itself; these are the ones loaded before it controlled the page).
 const FILE_PATH = /^\/api\/notes\/[^/]+\/files\/[^/]+$/
-const fileUrls = () => performance.getEntriesByType('resource')
-  .map((entry) => entry.name)
-  .filter((url) => FILE_PATH.test(new URL(url).pathname))
+const fileUrls = () => [
+  ...performance.getEntriesByType('resource').map((entry) => entry.name),
+  ...[...document.querySelectorAll('#preview img[src]')].map((image) => image.src)
+].filter((url) => FILE_PATH.test(new URL(url, location.href).pathname))
+
+// When the page is left or hidden, the worker is given every image of the note,
+// also those below the fold that were never scrolled to (and so never loaded).
+let keepingOnHide = false
+function keepFilesOnHide () {
+  if (keepingOnHide) return
+  keepingOnHide = true
+  const keepAll = () => navigator.serviceWorker.controller?.postMessage({ type: 'keep', files: fileUrls() })
+  window.addEventListener('pagehide', keepAll)
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') keepAll()
+  })
+}
 
 /** Keep this page for offline use; `forget` is a page of this note no longer valid. */
 export function keepOffline ({ forget = null } = {}) {
   if (!('serviceWorker' in navigator) || !window.isSecureContext) return
+  keepFilesOnHide()
   navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready).then((registration) => {
     registration.active?.postMessage({
       type: 'keep',

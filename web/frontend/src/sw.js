@@ -113,13 +113,14 @@ function trimFiles () {
   return trimming
 }
 
-/** Keep files the page loaded before this worker controlled it (from the HTTP cache, mostly). */
+/** Keep files the page names; asked of the server (a 304, mostly), since the HTTP
+ * cache would still give a file whose link was replaced or whose note was deleted. */
 async function keepFiles (urls) {
   const files = await caches.open(FILES)
   await Promise.all(urls.map(async (url) => {
     const key = new URL(url, self.location.origin).pathname
     if (fileToken(key) === null || (await files.match(key))) return
-    const response = await fetch(key, { credentials: 'same-origin' })
+    const response = await fetch(key, { credentials: 'same-origin', cache: 'no-cache' })
     if (response.status === 200) await files.put(key, response)
   }))
   await trimFiles()
