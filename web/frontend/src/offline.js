@@ -9,9 +9,10 @@ const assetUrls = () => [
 // The note's files this page has loaded so far (the worker keeps those it serves
 // itself; these are the ones loaded before it controlled the page).
 const FILE_PATH = /^\/api\/notes\/[^/]+\/files\/[^/]+$/
-const fileUrls = () => [
+// With `all`, the preview's images not loaded yet too.
+const fileUrls = ({ all = false } = {}) => [
   ...performance.getEntriesByType('resource').map((entry) => entry.name),
-  ...[...document.querySelectorAll('#preview img[src]')].map((image) => image.src)
+  ...(all ? [...document.querySelectorAll('#preview img[src]')].map((image) => image.src) : [])
 ].filter((url) => FILE_PATH.test(new URL(url, location.href).pathname))
 
 // When the page is left or hidden, the worker is given every image of the note,
@@ -20,7 +21,7 @@ let keepingOnHide = false
 function keepFilesOnHide () {
   if (keepingOnHide) return
   keepingOnHide = true
-  const keepAll = () => navigator.serviceWorker.controller?.postMessage({ type: 'keep', files: fileUrls() })
+  const keepAll = () => navigator.serviceWorker.controller?.postMessage({ type: 'keep', files: fileUrls({ all: true }) })
   window.addEventListener('pagehide', keepAll)
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') keepAll()

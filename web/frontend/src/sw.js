@@ -36,7 +36,7 @@ self.addEventListener('fetch', (event) => {
   if (request.mode === 'navigate' && isPage(url)) event.respondWith(networkFirst(request))
   else if (url.pathname.startsWith('/static/')) event.respondWith(cacheFirst(request))
   else if (fileToken(url.pathname) !== null && !request.headers.has('Range')) {
-    event.respondWith(fileFirst(request, url.pathname))
+    event.respondWith(fileFirst(event, url.pathname))
   }
 })
 
@@ -66,15 +66,14 @@ async function cacheFirst (request) {
   return response
 }
 
-async function fileFirst (request, key) {
+async function fileFirst (event, key) {
   const files = await caches.open(FILES)
   const kept = await files.match(key)
   if (kept) return kept
-  const response = await fetch(request)
-  if (response.status === 200) {
-    await files.put(key, response.clone())
-    trimFiles()
-  } else if (response.status === 404) await dropFiles(fileToken(key))
+  const response = await fetch(event.request)
+  // Kept while the page already reads it: the page never waits for the copy.
+  if (response.status === 200) event.waitUntil(files.put(key, response.clone()).then(trimFiles))
+  else if (response.status === 404) event.waitUntil(dropFiles(fileToken(key)))
   return response
 }
 
