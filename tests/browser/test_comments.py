@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from browser.notepage import NoteTab, PersonFactory
 from playwright.sync_api import expect
+from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -97,3 +98,36 @@ def test_two_people_comment_reply_resolve_and_the_anchor_follows_and_outlives_it
     ana.wait_saved()
     stored = shared_server.get_note(note["id"]).json()["content"]
     assert stored == "# Minutes\n\nNext steps.\n" and "vandalism" not in stored
+
+
+def test_a_comment_written_offline_is_kept_and_sent_on_its_words_once_back_online(
+    shared_server: ServerProcess, person: PersonFactory
+) -> None:
+    note = shared_server.post_note(TEXT)
+    ana = person("Ana").open(shared_server.url + note["url"]).wait_ready()
+    ana.page.context.set_offline(True)
+    expect(ana.connection).to_have_attribute("data-state", "offline")
+    select_word(ana, "budget")
+    ana.page.keyboard.press("Control+Alt+m")
+    ana.page.keyboard.type("Written on the train.")
+    ana.page.locator("#comments .comment-new [type=submit]").click()
+    expect(ana.page.get_by_text("Offline: the comment is kept")).to_be_visible()
+    ana.page.locator("#editor .cm-line", has_text="The budget").click()
+    ana.page.keyboard.press("Home")
+    ana.page.keyboard.type("Offline too: ")  # moves the words the comment is on
+    ana.page.reload()  # kept across a reload, still offline
+    ana.wait_text("Offline too: The budget")
+    ana.page.context.set_offline(False)
+    ana.wait_ready()
+    threads = ana.page.locator("#comments .thread")
+    expect(threads).to_have_count(1)
+    expect(threads.locator(".thread-quote")).to_have_text("budget")
+    expect(ana.page.locator("#editor .cm-comment")).to_have_text("budget")
+    answer = http.get(f"{shared_server.url}/api/notes/{note['id']}/comments").json()
+    [thread] = answer["threads"]
+    assert thread["quote"] == "budget"
+    assert [c["body"] for c in thread["comments"]] == ["Written on the train."]
+    assert (
+        ana.page.evaluate("Object.keys(localStorage).filter(k => k.includes('pending-comments'))")
+        == []
+    )

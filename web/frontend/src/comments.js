@@ -27,6 +27,7 @@ const marksField = StateField.define({
 export const commentMarks = () => [marksField]
 
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+const toBase64 = (bytes) => btoa(Array.from(bytes, (byte) => String.fromCharCode(byte)).join(''))
 
 /** The browser's own key for its comments: made once, kept in localStorage. */
 function commentKey () {
@@ -129,6 +130,42 @@ export function attachComments (o) {
   }
 
   const attempt = (work) => work.catch((problem) => o.toast(`Could not save the comment: ${problem.message}`))
+
+  // Comments written offline: kept in this browser with their words' Yjs relative
+  // positions (the offsets they were written at move as the text is edited), sent
+  // in order once the note syncs again, by one tab at a time (a Web Lock).
+  const PENDING = `collab-notes:pending-comments:${o.token}`
+  const waiting = () => {
+    try { return JSON.parse(localStorage.getItem(PENDING) ?? '[]') } catch { return [] }
+  }
+  const keepPending = (queue) => {
+    if (queue.length) localStorage.setItem(PENDING, JSON.stringify(queue))
+    else localStorage.removeItem(PENDING)
+  }
+  const relative = (index, assoc) => toBase64(Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(o.ytext, index, assoc)))
+  const absolute = (encoded) => Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(fromBase64(encoded)), o.doc)?.index ?? null
+  const offline = (problem) => problem instanceof TypeError || !navigator.onLine
+
+  const sendPending = async () => {
+    for (let queue = waiting(); queue.length; queue = waiting()) {
+      const [next] = queue
+      let from = absolute(next.anchor[0]) ?? 0
+      let to = absolute(next.anchor[1]) ?? from
+      if (to <= from) [from, to] = [Math.max(0, Math.min(from, o.ytext.length - 1)), Math.min(from + 1, o.ytext.length)] // its words went meanwhile
+      try {
+        const thread = await send('', 'POST', { body: next.body, author: next.author, key: next.key, from, to })
+        rememberOwn(thread.comments[0].id)
+        took(thread)
+      } catch (problem) {
+        if (offline(problem)) return
+        o.toast(`A comment written offline could not be saved: ${problem.message} ("${next.body}")`)
+      }
+      keepPending(waiting().filter((kept) => kept.id !== next.id))
+    }
+  }
+  const sendPendingOnce = () => navigator.locks
+    ? navigator.locks.request(PENDING, sendPending)
+    : sendPending()
 
   const took = (thread) => {
     threads.set(thread.id, thread)
@@ -257,14 +294,26 @@ export function attachComments (o) {
     event.preventDefault()
     const text = form.querySelector('textarea')
     if (!selection || !text.value.trim()) return
-    attempt(send('', 'POST', { body: text.value, from: selection.from, to: selection.to, author: o.author(), key: commentKey() })
+    const said = { body: text.value, author: o.author(), key: commentKey() }
+    const written = { ...selection }
+    const done = () => {
+      text.value = ''
+      form.hidden = true
+      selection = null
+    }
+    send('', 'POST', { ...said, ...written })
       .then((thread) => {
         rememberOwn(thread.comments[0].id)
-        text.value = ''
-        form.hidden = true
-        selection = null
+        done()
         took(thread)
-      }))
+      })
+      .catch((problem) => {
+        if (!offline(problem)) return o.toast(`Could not save the comment: ${problem.message}`)
+        const anchor = [relative(written.from, 0), relative(written.to, -1)]
+        keepPending([...waiting(), { ...said, anchor, id: `${Date.now()}-${Math.random()}` }])
+        done()
+        o.toast('Offline: the comment is kept in this browser and sent when the note is back online.')
+      })
   })
   form.querySelector('[data-cancel]').addEventListener('click', () => { form.hidden = true })
 
@@ -274,6 +323,7 @@ export function attachComments (o) {
     threads.clear()
     for (const thread of (await response.json()).threads) threads.set(thread.id, thread)
     render()
+    if (o.canComment && waiting().length) await sendPendingOnce()
   }
 
   return {
