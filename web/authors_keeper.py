@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import Engine
 
 from storage.attribution import attribution
+from web.saving import first_line, is_database_error
 
 logger = logging.getLogger("web.authors_keeper")
 
@@ -46,8 +47,16 @@ class AuthorsKeeper:
                 note = self._due.pop()
                 try:
                     await asyncio.to_thread(attribution, self._engine, note)
-                except Exception:  # logged; the route catches up by itself when asked
-                    logger.exception("bringing the authors of note %s up to date failed", note)
+                except Exception as error:  # logged; the route catches up by itself when asked
+                    if not is_database_error(error, self._engine):
+                        logger.exception("bringing the authors of note %s up to date failed", note)
+                    else:  # an outage: one line, as everywhere else (no traceback)
+                        logger.warning(
+                            "the authors of note %s were not brought up to date:"
+                            " the database does not answer (%s)",
+                            note,
+                            first_line(error),
+                        )
                 self.done += 1
 
 
