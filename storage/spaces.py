@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -286,3 +287,23 @@ def note_ids(*, session: Session, space_id: int) -> list[int]:
     """Every note of the space that is not deleted, oldest first (an export's order)."""
     query = select(NOTE.c.id).where(NOTE.c.space_id == space_id, NOTE.c.deleted_at.is_(None))
     return list(session.execute(query.order_by(NOTE.c.id)).scalars())
+
+
+def notes_reached(
+    *, session: Session, tokens: Sequence[str]
+) -> list[tuple[int, str, str, str, bool]]:
+    """(note, its edit token, its view token, its space's name, editor?) of every note
+    that is not deleted in the spaces that are not deleted whose edit or view link is
+    among ``tokens``; editor? is whether the space's edit link was. One query for all."""
+    sent = list(dict.fromkeys(tokens))
+    if not sent:
+        return []
+    editor = SPACE.c.edit_token.in_(sent)
+    query = (
+        select(NOTE.c.id, NOTE.c.edit_token, NOTE.c.view_token, SPACE.c.name, editor)
+        .join(SPACE, NOTE.c.space_id == SPACE.c.id)
+        .where(editor | SPACE.c.view_token.in_(sent))
+        .where(SPACE.c.deleted_at.is_(None), NOTE.c.deleted_at.is_(None))
+    )
+    rows = session.execute(query)
+    return [(int(note), edit, view, name, bool(by)) for note, edit, view, name, by in rows]

@@ -114,6 +114,9 @@ async def test_the_notes_of_the_spaces_sent_are_searched_by_the_space_links_role
     [hit] = found([space["view_id"]])
     assert (hit["id"], hit["role"]) == (inside["view_id"], "viewer")
     assert inside["id"] not in str(found([space["view_id"]], (outside["view_id"],)))
+    # A note held by its comment link and reached through the space's view link keeps it.
+    [hit] = found([space["view_id"]], (inside["comment_id"],))
+    assert (hit["id"], hit["role"]) == (inside["comment_id"], "commenter")
     # A note held by its view token and reached through the space's edit link: the edit token.
     [hit] = found([space["id"]], (inside["view_id"],))
     assert hit["id"] == inside["id"]

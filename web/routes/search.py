@@ -13,7 +13,6 @@ opens with ``GET /api/notes/{edit token}/versions/{version}``.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -117,19 +116,16 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
 def _through_spaces(
     session: Session, tokens: list[str], held: dict[int, tuple[str, bool | None]]
 ) -> dict[int, str]:
-    """Add the notes of the spaces ``tokens`` open to ``held``, each named by its token of
-    the space link's role (a note held by an edit token stays so); their spaces' names."""
+    """Add the notes of the spaces ``tokens`` open to ``held``: by their edit token through
+    a space's edit link, else by their view token unless a token of theirs was sent (a
+    note is named by the most any link grants). The names of the spaces they were in."""
     through: dict[int, str] = {}
-    for token in dict.fromkeys(tokens):
-        space = spaces.find_space(session=session, token=token) if token else None
-        if space is None or space.id is None:
-            continue
-        editor = secrets.compare_digest(space.edit_token, token)
-        ids = spaces.note_ids(session=session, space_id=space.id)
-        for note, (edit, view, *_) in notes.links_of(session=session, notes=ids).items():
-            if not held.get(note, ("", False))[1]:
-                held[note] = (edit, True) if editor else (view, False)
-            through.setdefault(note, space.name)
+    for note, edit, view, name, editor in spaces.notes_reached(session=session, tokens=tokens):
+        if editor and held.get(note, ("", False))[1] is not True:
+            held[note] = (edit, True)
+        elif note not in held:
+            held[note] = (view, False)
+        through[note] = name
     return through
 
 
