@@ -1,5 +1,5 @@
 // ```mermaid fences drawn as diagrams. Mermaid is 3.5 MB, so it is a file of its
-// own (mermaid.js, its address in <body data-mermaid-src>) that a page loads only
+// own (mermaid.js, its address in <body data-mermaid-src>) that a page loads (lazyfiles.js) only
 // once a note has such a fence; until then, and when it cannot load, the fence
 // shows as code.
 //
@@ -13,6 +13,7 @@
 // given to those elements before they join the page. The CSP stays as it is.
 
 import DOMPurify from 'dompurify'
+import { loadFile } from './lazyfiles.js'
 
 const CONFIG = {
   startOnLoad: false,
@@ -38,8 +39,7 @@ const SANITIZE = {
 const CACHE_SIZE = 64
 const drawn = new Map() // source -> {svg, id} | {error}
 const drawing = new Map() // source -> Promise of the same
-let mermaid = null
-let loading = null
+let mermaid = null // once loaded and set up
 let count = 0
 
 /** Draw the ```mermaid fences of a sanitised fragment (or show them as code until Mermaid is here). */
@@ -203,24 +203,11 @@ const MERMAID_KEYFRAMES = new Set(['dash', 'edge-animation-frame'])
 const styleNonce = () => document.body.dataset.styleNonce || document.querySelector('style[nonce]')?.nonce || ''
 
 function loadMermaid () {
-  if (mermaid !== null) return Promise.resolve(mermaid)
-  if (loading !== null) return loading
-  const src = document.body?.dataset.mermaidSrc
-  if (!src) return Promise.reject(new Error('this page names no diagram renderer'))
-  loading = new Promise((resolve, reject) => {
-    const script = document.createElement('script')
-    script.src = src
-    script.onload = () => {
-      mermaid = window.collabNotesMermaid
+  return loadFile('mermaidSrc', 'collabNotesMermaid').then((loaded) => {
+    if (mermaid === null) {
+      mermaid = loaded
       mermaid.initialize(CONFIG)
-      resolve(mermaid)
     }
-    script.onerror = () => {
-      loading = null // tried again by the next render (offline now, online later)
-      script.remove()
-      reject(new Error('the diagram renderer could not be loaded'))
-    }
-    document.head.append(script)
+    return mermaid
   })
-  return loading
 }

@@ -11,6 +11,8 @@
 // block that uses them carries them in its key (`contextKey`), so it is
 // rendered again when they change and only then.
 
+import { loadFile } from './lazyfiles.js'
+
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 const CONTAINERS = new Set(['info', 'warning', 'success', 'danger', 'spoiler'])
@@ -78,7 +80,7 @@ export function withContext (ctx, render) {
 
 // -- what a note loads only when it uses it: the emoji table, KaTeX -------------------
 
-// The files are built beside app.js (build.mjs); the page names their addresses.
+// Loaded by lazyfiles.js: [the page's data key of its address, the global it sets].
 const LAZY = { emoji: ['emojiSrc', 'collabNotesEmoji'], katex: ['katexSrc', 'collabNotesKatex'] }
 const loaded = {} // name -> what the file set on window, once loaded
 const loading = {}
@@ -94,18 +96,12 @@ export function onExtrasLoaded (listener) {
 export const extrasState = () => Object.keys(loaded).sort().join(',')
 
 function load (name) {
-  const [dataKey, global] = LAZY[name]
-  const src = document.body?.dataset[dataKey]
-  if (loading[name] || !src) return
+  if (loading[name]) return
   loading[name] = true
-  const script = document.createElement('script')
-  script.src = src
-  script.onload = () => {
-    loaded[name] = window[global] ?? {}
+  loadFile(...LAZY[name]).then((value) => {
+    loaded[name] = value ?? {}
     for (const listener of lazyListeners) listener()
-  }
-  script.onerror = () => { loading[name] = false } // shown as typed; tried again on the next render
-  document.head.append(script)
+  }, () => { loading[name] = false }) // shown as typed; tried again on the next render
 }
 
 const emojiTable = () => loaded.emoji ?? null
