@@ -37,6 +37,33 @@ WAIT_FOR_TEXT_JS = """([want, mode]) => {
   return mode === 'equals' ? text === want : text.includes(want)
 }""".replace("EDITOR_TEXT", EDITOR_TEXT_JS)
 
+# How many records an object store of this page's IndexedDB holds: `[database, store]`
+# (y-indexeddb's 'updates' of a note's local copy, uploadqueue.js's waiting 'files').
+COUNT_RECORDS_JS = """async ([name, store]) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name)
+    request.onsuccess = () => resolve(request.result)
+    request.onerror = () => reject(request.error)
+  })
+  try {
+    return await new Promise((resolve, reject) => {
+      const count = db.transaction(store).objectStore(store).count()
+      count.onsuccess = () => resolve(count.result)
+      count.onerror = () => reject(count.error)
+    })
+  } finally {
+    db.close()
+  }
+}"""
+
+# Whether the service worker controls the page and keeps the page `path`, so that it
+# reloads offline (sw.js).
+KEPT_OFFLINE_JS = """async (path) => {
+  const registration = await navigator.serviceWorker.ready
+  if (!registration.active || navigator.serviceWorker.controller === null) return false
+  return Boolean(await caches.match(path))
+}"""
+
 
 def wait_until(
     check: Callable[[], T],

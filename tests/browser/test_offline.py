@@ -12,29 +12,12 @@ import struct
 import zlib
 
 import pytest
-from browser.notepage import PersonFactory, wait_until
+from browser.notepage import COUNT_RECORDS_JS, KEPT_OFFLINE_JS, PersonFactory, wait_until
 from playwright.sync_api import expect
 from support.http import http
 from support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
-
-COUNT_STORED_UPDATES = """async (name) => {
-  const db = await new Promise((resolve, reject) => {
-    const request = indexedDB.open(name)
-    request.onsuccess = () => resolve(request.result)
-    request.onerror = () => reject(request.error)
-  })
-  try {
-    return await new Promise((resolve, reject) => {
-      const count = db.transaction('updates').objectStore('updates').count()
-      count.onsuccess = () => resolve(count.result)
-      count.onerror = () => reject(count.error)
-    })
-  } finally {
-    db.close()
-  }
-}"""
 
 
 def test_edits_typed_offline_wait_and_then_merge_with_the_others(
@@ -69,7 +52,7 @@ def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns
     note = server.post_note("# Kept locally\n")
     ana_profile = person("Ana")
     ana = ana_profile.open(server.url + note["url"]).wait_ready()
-    stored_before = ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
+    stored_before = ana.page.evaluate(COUNT_RECORDS_JS, [f"collab-notes/{note['id']}", "updates"])
 
     server.stop()
     expect(ana.connection).to_have_attribute("data-state", "reconnecting")
@@ -78,7 +61,7 @@ def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns
     # One IndexedDB record per keystroke: wait until all of them are written.
     wait_until(
         lambda: (
-            ana.page.evaluate(COUNT_STORED_UPDATES, f"collab-notes/{note['id']}")
+            ana.page.evaluate(COUNT_RECORDS_JS, [f"collab-notes/{note['id']}", "updates"])
             >= stored_before + len(words)
         ),
         message="the edits to reach IndexedDB",
@@ -97,13 +80,6 @@ def test_an_edit_made_offline_survives_closing_the_tab_before_the_server_returns
     ben.wait_text(words)
 
 
-KEPT_OFFLINE = """async (path) => {
-  const registration = await navigator.serviceWorker.ready
-  if (!registration.active || navigator.serviceWorker.controller === null) return false
-  return Boolean(await caches.match(path))
-}"""
-
-
 def test_a_note_reloads_and_reopens_offline_from_its_local_copy(
     shared_server: ServerProcess, person: PersonFactory
 ) -> None:
@@ -113,7 +89,7 @@ def test_a_note_reloads_and_reopens_offline_from_its_local_copy(
     ana.type("Written online. ")
     ana.wait_saved()
     wait_until(
-        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        lambda: ana.page.evaluate(KEPT_OFFLINE_JS, f"/n/{note['id']}"),
         message="the service worker to keep the page",
     )
 
@@ -182,17 +158,19 @@ def test_edits_indexeddb_had_not_stored_when_the_page_unloaded_come_back_on_relo
     ana.type("Online. ")
     ana.wait_saved()
     name = f"collab-notes/{note['id']}"
-    stored = wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, name))
-    wait_until(lambda: ana.page.evaluate(COUNT_STORED_UPDATES, name) == stored)
+    stored = wait_until(lambda: ana.page.evaluate(COUNT_RECORDS_JS, [name, "updates"]))
+    wait_until(lambda: ana.page.evaluate(COUNT_RECORDS_JS, [name, "updates"]) == stored)
     wait_until(
-        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        lambda: ana.page.evaluate(KEPT_OFFLINE_JS, f"/n/{note['id']}"),
         message="the service worker to keep the page",
     )
     profile.context.set_offline(True)
     ana.page.evaluate("() => { window.holdIndexedDB = true }")
     ana.type("Held.")
     expect(ana.save_state).to_have_text(f"{len('Held.')} edits waiting")
-    assert ana.page.evaluate(COUNT_STORED_UPDATES, name) == stored  # none reached IndexedDB
+    assert (
+        ana.page.evaluate(COUNT_RECORDS_JS, [name, "updates"]) == stored
+    )  # none reached IndexedDB
 
     ana.page.reload()  # IndexedDB works again; the held edits come from localStorage
     ana.wait_text("# Field notes\nOnline. Held.")
@@ -241,12 +219,12 @@ def test_an_image_below_the_fold_never_scrolled_to_opens_offline_once_the_page_w
     ana = profile.open(shared_server.url + note["url"]).wait_ready()
     expect(ana.preview.locator("img[alt='far.png']")).to_have_count(1)
     wait_until(
-        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{note['id']}"),
+        lambda: ana.page.evaluate(KEPT_OFFLINE_JS, f"/n/{note['id']}"),
         message="the service worker to keep the page",
     )
     ana.page.goto(shared_server.url + "/")  # the note's page is left: its images are kept
     path = f"/api/notes/{note['id']}/files/{file_id}"
-    wait_until(lambda: ana.page.evaluate(KEPT_OFFLINE, path), message="the far image to be kept")
+    wait_until(lambda: ana.page.evaluate(KEPT_OFFLINE_JS, path), message="the far image to be kept")
 
     profile.context.set_offline(True)
     cdp = profile.context.new_cdp_session(ana.page)

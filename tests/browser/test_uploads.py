@@ -12,7 +12,7 @@ import time
 import zlib
 
 import pytest
-from browser.notepage import NoteTab, PersonFactory, wait_until
+from browser.notepage import COUNT_RECORDS_JS, KEPT_OFFLINE_JS, NoteTab, PersonFactory, wait_until
 from playwright.sync_api import Browser, Page, expect
 from support.http import http
 from support.server import ServerProcess
@@ -37,30 +37,6 @@ GIVE_FILE_JS = """async ([how, name, type, data]) => {
   }
 }"""
 
-# Whether the service worker keeps a page, so that it reloads offline (as test_offline).
-KEPT_OFFLINE = """async (path) => {
-  const registration = await navigator.serviceWorker.ready
-  if (!registration.active || navigator.serviceWorker.controller === null) return false
-  return Boolean(await caches.match(path))
-}"""
-
-# How many files wait in this browser to be uploaded (uploadqueue.js).
-WAITING_FILES_JS = """async () => {
-  const db = await new Promise((resolve, reject) => {
-    const request = indexedDB.open('collab-notes-uploads')
-    request.onsuccess = () => resolve(request.result)
-    request.onerror = () => reject(request.error)
-  })
-  try {
-    return await new Promise((resolve, reject) => {
-      const count = db.transaction('files').objectStore('files').count()
-      count.onsuccess = () => resolve(count.result)
-      count.onerror = () => reject(count.error)
-    })
-  } finally {
-    db.close()
-  }
-}"""
 
 # How many files of a link the service worker keeps (sw.js).
 KEPT_FILES_JS = """async (token) => {
@@ -163,14 +139,17 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
     # Pasted offline: kept in the browser (across a reload), uploaded when the
     # connection returns.
     wait_until(
-        lambda: ana.page.evaluate(KEPT_OFFLINE, f"/n/{edit}"),
+        lambda: ana.page.evaluate(KEPT_OFFLINE_JS, f"/n/{edit}"),
         message="the service worker to keep the page",
     )
     ana.page.context.set_offline(True)
     expect(ana.connection).to_have_attribute("data-state", "offline")
     give(ana, "paste", "train.png", "image/png", png(20, 20, shade=0x20))
     expect(ana.page.locator(".upload-placeholder")).to_have_text("Waiting to upload train.png…")
-    wait_until(lambda: ana.page.evaluate(WAITING_FILES_JS) == 1, message="the file kept")
+    wait_until(
+        lambda: ana.page.evaluate(COUNT_RECORDS_JS, ["collab-notes-uploads", "files"]) == 1,
+        message="the file kept",
+    )
     # The images open offline from the service worker's copy, not the HTTP cache.
     cdp = ana.page.context.new_cdp_session(ana.page)
     cdp.send("Network.clearBrowserCache")
