@@ -2,13 +2,14 @@
 // IndexedDB, so that it reopens offline. Its writes are asynchronous, and a page
 // that unloads a moment after a keystroke may lose the last of them: a reload
 // right after typing offline showed "Written off" of "Written offline." (the
-// count of waiting edits, kept synchronously, said 16). So the updates of the
-// last few seconds are also written, merged, to localStorage (synchronous) when
+// count of waiting edits, kept synchronously, said 16). So this page's updates of
+// the last few seconds are also written, merged, to localStorage (synchronous) when
 // the page is hidden or unloads, and the next load applies them once the
 // IndexedDB copy is loaded; Yjs ignores what the copy already holds.
 
 import * as Y from 'yjs'
 import { IndexeddbPersistence } from 'y-indexeddb'
+import { WebsocketProvider } from 'y-websocket'
 import { lastUpdatesKey as keyOf, localCopyName } from './store.js'
 
 const AT_RISK_MS = 5000 // IndexedDB has long written what is older than this
@@ -24,7 +25,8 @@ export function keepLocalCopy (doc, token) {
   const persistence = new IndexeddbPersistence(localCopyName(token()), doc)
   const recent = [] // [when, update], oldest first
   doc.on('update', (update, origin) => {
-    if (origin === persistence) return // read from the copy: already there
+    // Read from the copy, or the server's (a first sync is the whole note): kept there.
+    if (origin === persistence || origin instanceof WebsocketProvider) return
     const now = Date.now()
     recent.push([now, update])
     while (recent.length > 0 && recent[0][0] < now - AT_RISK_MS) recent.shift()
