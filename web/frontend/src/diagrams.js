@@ -44,8 +44,12 @@ let count = 0
 
 /** Draw the ```mermaid fences of a sanitised fragment (or show them as code until Mermaid is here). */
 export function renderDiagrams (root) {
+  const fences = root.querySelectorAll('pre > code.language-mermaid')
+  // Most blocks have none; they leave `replaced` to the edited diagram's block, which a
+  // render that redraws several blocks (a paragraph before it too) may reach second.
+  if (fences.length === 0) return
   noteReplaced()
-  for (const code of root.querySelectorAll('pre > code.language-mermaid')) {
+  for (const code of fences) {
     const pre = code.parentElement
     const source = code.textContent
     const figure = document.createElement('div')
