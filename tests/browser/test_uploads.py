@@ -10,6 +10,7 @@ import base64
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from browser.notepage import COUNT_RECORDS_JS, KEPT_OFFLINE_JS, NoteTab, PersonFactory, wait_until
@@ -219,3 +220,31 @@ def test_pasted_and_dropped_files_reach_everyone_and_a_view_link_reads_them_by_i
         lambda: vic.page.evaluate(KEPT_FILES_JS, view) == 0,
         message="the kept images of the replaced link to go",
     )
+
+
+def test_a_file_past_the_upload_rate_waits_for_retry_after_and_then_goes_in(
+    person: PersonFactory, tmp_path: Path
+) -> None:
+    server = ServerProcess(tmp_path / "notes.db", tmp_path, "--max-uploads-per-minute", "15")
+    server.start()
+    try:
+        note = server.post_note("# Rated\n\n")
+        ana = person("Ana").open(server.url + note["url"]).wait_ready()
+        statuses: list[int] = []
+        ana.page.on("response", lambda r: statuses.append(r.status) if "/files" in r.url else None)
+        # This address spends its 15 uploads of the minute; the next waits up to 4 s.
+        for shade in range(16):
+            answer = http.post(
+                f"{server.url}/api/notes/{note['id']}/files",
+                files={"file": (f"{shade}.png", png(4, 4, shade=shade), "image/png")},
+                timeout=10,
+            )
+            if answer.status_code == 429:
+                break
+        assert answer.status_code == 429, answer.text
+        give(ana, "paste", "late.png", "image/png", png(8, 8))
+        ana.wait_text("![late.png](attachment:")  # sent again after Retry-After
+        assert 429 in statuses and statuses[-1] in (200, 201), statuses
+        expect(ana.toasts.filter(has_text="Could not upload")).to_have_count(0)
+    finally:
+        server.discard()

@@ -14,7 +14,7 @@ import { drop, entriesOf, keep, rekey } from './uploadqueue.js'
 // What editor.js's own drop handler inserts as text (a dropped .md goes in as Markdown).
 const TEXT_FILE = /\.(md|markdown|mdown|txt)$/i
 const isTextFile = (file) => TEXT_FILE.test(file.name) || file.type.startsWith('text/')
-// A server that cannot save now (503) is asked again after this long.
+// A server that cannot save now (503) and names no wait is asked again after this long.
 const RETRY_MS = 10000
 
 // -- the placeholders: widgets in this person's editor only, mapped through edits -----
@@ -75,7 +75,13 @@ function reasonOf (xhr) {
   return `the server answered ${xhr.status}`
 }
 
-/** Upload `entry` under `token`: {markdown} | {refused: reason} | {later: true}. */
+/** How long the server asked to wait (Retry-After, in seconds), or RETRY_MS. */
+function retryAfterMs (xhr) {
+  const seconds = Number(xhr.getResponseHeader('Retry-After'))
+  return seconds > 0 ? 1000 * seconds : RETRY_MS
+}
+
+/** Upload `entry` under `token`: {markdown} | {refused: reason} | {later: true, afterMs}. */
 function send (token, entry, onProgress) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest()
@@ -84,7 +90,8 @@ function send (token, entry, onProgress) {
       if (event.lengthComputable) onProgress(Math.floor((100 * event.loaded) / Math.max(1, event.total)))
     }
     xhr.onload = () => {
-      if (xhr.status >= 500) resolve({ later: true, reason: reasonOf(xhr) })
+      // A server that cannot save now, or too many uploads (429): the same file, later.
+      if (xhr.status >= 500 || xhr.status === 429) resolve({ later: true, afterMs: retryAfterMs(xhr) })
       else if (xhr.status !== 201 && xhr.status !== 200) resolve({ refused: reasonOf(xhr) })
       else {
         let markdown = null
@@ -96,7 +103,7 @@ function send (token, entry, onProgress) {
         resolve(typeof markdown === 'string' ? { markdown } : { refused: 'the server gave no Markdown for it' })
       }
     }
-    xhr.onerror = xhr.onabort = xhr.ontimeout = () => resolve({ later: true, reason: 'offline' })
+    xhr.onerror = xhr.onabort = xhr.ontimeout = () => resolve({ later: true, afterMs: RETRY_MS }) // offline
     const form = new FormData()
     form.append('file', entry.blob, entry.name)
     xhr.send(form)
@@ -210,10 +217,10 @@ class Uploader {
       if (!this.online()) return
       const answer = await send(this.token(), entry, (percent) => this.showPlaceholder(entry, percent))
       if (answer.later) {
-        // Offline after all, or a server that cannot save now: the next sync, or this.
+        // Offline after all, or a server that cannot take it now: the next sync, or this.
         this.showPlaceholder(entry, 'waiting')
         clearTimeout(this.retry)
-        this.retry = setTimeout(() => this.pump(), RETRY_MS)
+        this.retry = setTimeout(() => this.pump(), answer.afterMs)
         return
       }
       this.settle(entry, answer)
