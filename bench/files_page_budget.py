@@ -25,12 +25,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import random
 import statistics
-import struct
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 
 import httpx
@@ -39,6 +36,7 @@ from playwright.sync_api import Page, sync_playwright
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from files_budgets import screenshot  # noqa: E402
 from history.server import Server  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,24 +65,9 @@ LOADED_JS = """([count, onScreen]) => {
 }"""
 
 
-def png(seed: int, side: int = 260) -> bytes:
-    """A PNG of noise, stored uncompressed: about 200 KB."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    noise = random.Random(seed)
-    rows = b"".join(b"\x00" + noise.randbytes(side * 3) for _ in range(side))
-    head = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    idat = zlib.compress(rows, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 def make_note(client: httpx.Client, count: int) -> str:
     """A note whose text shows ``count`` uploaded images; its edit address."""
-    images = [png(n) for n in range(count)]
+    images = [screenshot(n, side=260) for n in range(count)]
     ids = [hashlib.sha256(data).hexdigest() for data in images]
     text = "# Fifty images\n\n" + "".join(f"![{n}](attachment:{i})\n\n" for n, i in enumerate(ids))
     note = client.post("/api/notes", json={"content": text}).json()
