@@ -126,6 +126,17 @@ def file_by_token(connection: Connection, token: str, file: str) -> StoredFile |
     return None if found is None else StoredFile(file, found[0], int(found[1]), found[2])
 
 
+_READ_BY_TOKEN = _BY_TOKEN.add_columns(BLOB.c.data)
+
+
+def read_by_token(connection: Connection, token: str, file: str) -> tuple[StoredFile, bytes] | None:
+    """:func:`file_by_token` and the file's bytes, in the same one statement (a download)."""
+    found = connection.execute(_READ_BY_TOKEN, {"token": token, "file": file}).first()
+    if found is None:
+        return None
+    return StoredFile(file, found[0], int(found[1]), found[2]), bytes(found[3])
+
+
 def data_of(connection: Connection, file: str) -> bytes | None:
     """The bytes of a stored file, or None."""
     found = connection.execute(select(BLOB.c.data).where(BLOB.c.id == file)).scalar()

@@ -11,12 +11,14 @@ that into an address with its own token, so a view page carries view links only.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
@@ -32,6 +34,7 @@ from web.filetypes import RASTER
 from web.request_checks import MULTIPART_SLACK_BYTES
 
 router = APIRouter()
+T = TypeVar("T")
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 """A file's bytes never change under its id; private: only its link's holders may see it."""
@@ -40,6 +43,8 @@ SAFE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "sandbox; default-src 'none'",
 }
+
+NO_SUCH_FILE = "this note has no such file"
 
 NOT_ACCEPTED = (
     "this kind of file is not accepted; the server takes PNG, JPEG, GIF, WebP and AVIF "
@@ -169,13 +174,15 @@ async def read_file(token: str, file_id: str, request: Request, services: Servic
     """A file of the note, for either of its links: 304 when the client has it, 206 for a
     ``Range``; raster images inline, everything else as a download. 404 for a link that
     opens no live note (replaced, deleted) and for a file the note has not."""
-    found = await run_in_threadpool(_file_of, services, token, file_id)
-    if found is None:
-        raise HTTPException(404, detail="this note has no such file")
-    headers = {"ETag": f'"{found.id}"', "Cache-Control": CACHE_CONTROL, **SAFE_HEADERS}
-    if _has_it(request.headers.get("if-none-match"), found.id):
+    headers = {"ETag": f'"{file_id}"', "Cache-Control": CACHE_CONTROL, **SAFE_HEADERS}
+    if _has_it(request.headers.get("if-none-match"), file_id):
+        if await run_in_threadpool(_lookup, services, files.file_by_token, token, file_id) is None:
+            raise HTTPException(404, detail=NO_SUCH_FILE)
         return Response(status_code=304, headers=headers)
-    data = await run_in_threadpool(_data_of, services, found.id)
+    read = await run_in_threadpool(_lookup, services, files.read_by_token, token, file_id)
+    if read is None:
+        raise HTTPException(404, detail=NO_SUCH_FILE)
+    found, data = read
     headers["Content-Disposition"] = _disposition(found)
     headers["Accept-Ranges"] = "bytes"
     media_type = found.media_type
@@ -189,19 +196,14 @@ async def read_file(token: str, file_id: str, request: Request, services: Servic
     return Response(data[start : end + 1], 206, headers=headers, media_type=media_type)
 
 
-def _file_of(services: Services, token: str, file_id: str) -> StoredFile | None:
-    if len(file_id) != 64 or not token or len(token) > MAX_TOKEN_CHARS:
+def _lookup(
+    services: Services, find_file: Callable[[Connection, str, str], T | None], token: str, file: str
+) -> T | None:
+    """What ``find_file`` finds of the file of the note one of whose links is ``token``."""
+    if len(file) != 64 or not token or len(token) > MAX_TOKEN_CHARS:
         return None
     with services.engine.connect() as connection:
-        return files.file_by_token(connection, token, file_id)
-
-
-def _data_of(services: Services, file_id: str) -> bytes:
-    with services.engine.connect() as connection:
-        data = files.data_of(connection, file_id)
-    if data is None:  # collected since it was found: the note was purged meanwhile
-        raise HTTPException(404, detail="this note has no such file")
-    return data
+        return find_file(connection, token, file)
 
 
 def _has_it(if_none_match: str | None, file_id: str) -> bool:
