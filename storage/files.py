@@ -137,10 +137,16 @@ def read_by_token(connection: Connection, token: str, file: str) -> tuple[Stored
     return StoredFile(file, found[0], int(found[1]), found[2]), bytes(found[3])
 
 
-def data_of(connection: Connection, file: str) -> bytes | None:
-    """The bytes of a stored file, or None."""
-    found = connection.execute(select(BLOB.c.data).where(BLOB.c.id == file)).scalar()
-    return None if found is None else bytes(found)
+def named_files(
+    connection: Connection, note_id: int, ids: set[str]
+) -> dict[str, tuple[str, bytes]]:
+    """Those of the files ``ids`` the note has: id -> (its name in the note, its bytes)."""
+    statement = (
+        select(NOTE_FILE.c.file_id, NOTE_FILE.c.name, BLOB.c.data)
+        .join(BLOB, BLOB.c.id == NOTE_FILE.c.file_id)
+        .where(NOTE_FILE.c.note_id == note_id, NOTE_FILE.c.file_id.in_(ids))
+    )
+    return {file: (name, bytes(data)) for file, name, data in connection.execute(statement)}
 
 
 def collect_blobs(*, session: Session) -> int:

@@ -60,14 +60,8 @@ async def export_zip(access: NoteDep, services: ServicesDep) -> Response:
 
 def _files_named(services: Services, note_id: int, text: str) -> dict[str, tuple[str, bytes]]:
     """The note's files its text names: id -> (name, bytes)."""
-    found = {}
     with services.engine.connect() as connection:
-        for file in set(note_archive.ATTACHMENT.findall(text)):
-            stored = files.file_of(connection, note_id, file)
-            data = None if stored is None else files.data_of(connection, file)
-            if stored is not None and data is not None:
-                found[file] = (stored.name, data)
-    return found
+        return files.named_files(connection, note_id, set(note_archive.ATTACHMENT.findall(text)))
 
 
 @router.post(
