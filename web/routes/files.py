@@ -148,25 +148,33 @@ def _checked_image(services: Services, data: bytes, media_type: str) -> bytes:
 def _store(
     services: Services, access: NoteAccess, data: bytes, media_type: str, name: str
 ) -> StoredFile:
-    limit = services.settings.max_note_files_bytes
-    for attempt in (1, 2):  # the one blob was collected between our insert and our row
+    """Add the file to the note; once more after a race (another upload gave the note the
+    same file meanwhile, or a purge collected the blob this one found); 404 if the note
+    itself was purged meanwhile."""
+    try:
         try:
-            with Session(services.engine) as session:
-                return files.add_file(
-                    session=session,
-                    note_id=access.note_id,
-                    data=data,
-                    media_type=media_type,
-                    name=name,
-                    max_note_bytes=limit,
-                )
-        except NoteFull as full:
-            detail = f"the note's files would take more than {full.limit} bytes"
-            raise HTTPException(413, detail=f"{detail} ({full.stored} used)") from None
+            return _add(services, access, data, media_type, name)
         except IntegrityError:
-            if attempt == 2:  # the note was purged meanwhile
-                raise HTTPException(404, detail="no note has this link") from None
-    raise AssertionError("unreachable")
+            return _add(services, access, data, media_type, name)
+    except NoteFull as full:
+        detail = f"the note's files would take more than {full.limit} bytes"
+        raise HTTPException(413, detail=f"{detail} ({full.stored} used)") from None
+    except IntegrityError:
+        raise HTTPException(404, detail="no note has this link") from None
+
+
+def _add(
+    services: Services, access: NoteAccess, data: bytes, media_type: str, name: str
+) -> StoredFile:
+    with Session(services.engine) as session:
+        return files.add_file(
+            session=session,
+            note_id=access.note_id,
+            data=data,
+            media_type=media_type,
+            name=name,
+            max_note_bytes=services.settings.max_note_files_bytes,
+        )
 
 
 @router.get("/api/notes/{token}/files/{file_id}")
