@@ -131,6 +131,13 @@ def test_files_are_typed_by_their_bytes_and_served_safely_through_either_link(
     assert fetch(live, note["id"], picture["id"], Range="bytes=-4").content == image[-4:]
     assert fetch(live, note["id"], picture["id"], Range=f"bytes={len(image)}-").status_code == 416
 
+    # A media type is case-insensitive (RFC 9110, 8.3.1): this body is multipart/form-data too.
+    part_head = b'Content-Disposition: form-data; name="file"; filename="a.txt"'
+    body = b"--b\r\n" + part_head + b"\r\n\r\nhello\r\n--b--\r\n"
+    cased = {"Content-Type": "Multipart/Form-Data; boundary=b"}
+    url = f"{live.url}/api/notes/{note['id']}/files"
+    assert uploaded(http.post(url, content=body, headers=cased, timeout=10))["size"] == 5
+
 
 def test_a_photos_location_is_removed_and_the_same_bytes_are_stored_once(
     live: LiveServer,

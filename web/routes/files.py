@@ -102,7 +102,7 @@ def _limit_uploads(request: Request, services: Services) -> None:
 
 async def _read_file(request: Request, max_file_bytes: int) -> tuple[str, bytes]:
     """The name and bytes of the body's ``file`` field; 413 past the limit, 422 without one."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(422, detail="send the file as multipart/form-data, in a field 'file'")
     too_large = HTTPException(413, detail=f"the file is larger than {max_file_bytes} bytes")
     limit = max_file_bytes + MULTIPART_SLACK_BYTES
