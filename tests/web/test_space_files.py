@@ -11,6 +11,7 @@ import httpx
 import pytest
 from support.http import http
 from support.live import LiveServer
+from support.zips import zipped
 
 from web import archive
 
@@ -18,14 +19,6 @@ from web import archive
 def make_space(server: LiveServer) -> dict[str, str]:
     data: dict[str, str] = http.post(f"{server.url}/api/spaces", json={"name": "Vault"}).json()
     return data
-
-
-def zipped(files: dict[str, bytes | str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as made:
-        for name, content in files.items():
-            made.writestr(name, content)
-    return buffer.getvalue()
 
 
 def send(server: LiveServer, space: str, body: bytes) -> httpx.Response:
