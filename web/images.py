@@ -83,7 +83,8 @@ def _open(data: bytes, media_type: str, limits: ImageLimits, decode: bool = True
         return image
     try:
         if media_type == "image/jpeg":
-            image.draft(image.mode, (width // 8, height // 8))  # every byte decoded, 1/64 of it
+            # Every byte decoded, 1/64 of the pixels made (never 0 a side: Pillow divides by it).
+            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
         image.load()
     except Exception as error:  # truncated data, a bad checksum, a corrupt stream...
         raise ImageRefused(f"the image is damaged: {error}") from None

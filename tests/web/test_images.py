@@ -71,3 +71,11 @@ def test_sizes_past_the_limits_are_refused_before_decoding() -> None:
     Image.new("1", (2001, 1)).save(buffer, "PNG")
     with pytest.raises(ImageRefused, match=r"too large \(2001 x 1 pixels\)"):
         checked(buffer.getvalue(), "image/png", LIMITS)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 300), (300, 7)])
+def test_a_jpeg_narrower_than_8_pixels_is_taken(size: tuple[int, int]) -> None:
+    # A JPEG is decoded at 1/8 of its size to find damage: never at 0 pixels.
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, "JPEG")
+    assert checked(buffer.getvalue(), "image/jpeg", LIMITS) == buffer.getvalue()
