@@ -18,6 +18,9 @@ from sqlmodel import Session, col, delete, select
 
 from storage.models import Comment, CommentThread, as_utc, utcnow
 
+MAX_ID = 2**31 - 1
+"""Ids are SQL INTEGERs: PostgreSQL refuses a larger one in a query (an error, not a miss)."""
+
 
 @dataclass(frozen=True)
 class Said:
@@ -141,7 +144,7 @@ def own_comment(
     """The comment if ``key`` is its author's; False if it is not, None if there is none."""
     if _row(session, note_id, thread_id) is None:
         return None
-    comment = session.get(Comment, comment_id)
+    comment = session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None or comment.thread_id != thread_id:
         return None
     return comment if comment.key_hash == key_hash(key) else False
@@ -173,7 +176,7 @@ def delete_comment(*, session: Session, comment: Comment) -> bool:
 
 
 def _row(session: Session, note_id: int, thread_id: int) -> CommentThread | None:
-    row = session.get(CommentThread, thread_id)
+    row = session.get(CommentThread, thread_id) if 0 < thread_id <= MAX_ID else None
     return row if row is not None and row.note_id == note_id else None
 
 

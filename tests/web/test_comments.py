@@ -65,6 +65,15 @@ def test_comment_reply_resolve_and_reopen_by_the_edit_and_comment_links_not_the_
     assert post(live, view, f"/{thread}/resolve")["status"] == 403
     assert post(live, edit, "/999999/replies", body="x")["status"] == 404
     assert post(live, edit, "/999999/resolve")["status"] == 404
+    # Past what an SQL INTEGER holds (PostgreSQL refused it with an error: 500).
+    too_big = 2**31
+    assert post(live, edit, f"/{too_big}/replies", body="x")["status"] == 404
+    assert http.delete(f"{live.url}/api/notes/{edit}/comments/{too_big}").status_code == 404
+    edited = http.patch(
+        f"{live.url}/api/notes/{edit}/comments/{thread}/comments/{too_big}",
+        json={"body": "x", "key": KEY},
+    )
+    assert edited.status_code == 404, edited.text
     assert http.get(f"{live.url}/api/notes/nosuchlink/comments").status_code == 404
 
 
