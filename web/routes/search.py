@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from collab.peer import Role
 from storage import notes, search, spaces
 from storage.search import Hit
 from web.deps import Services, ServicesDep
@@ -103,7 +104,7 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
         through = _through_spaces(session, body.spaces, held)
         hits = search.search_current(session, note_ids=list(held), query=body.q, limit=body.limit)
         if body.deleted:
-            editable = [note for note, (_, editor) in held.items() if editor]
+            editable = [note for note, (_, role) in held.items() if role is Role.EDITOR]
             hits += search.search_removed(
                 session, note_ids=editable, query=body.q, limit=body.limit
             )
@@ -114,41 +115,41 @@ def _search(services: Services, body: SearchBody) -> SearchResults:
 
 
 def _through_spaces(
-    session: Session, tokens: list[str], held: dict[int, tuple[str, bool | None]]
+    session: Session, tokens: list[str], held: dict[int, tuple[str, Role]]
 ) -> dict[int, str]:
     """Add the notes of the spaces ``tokens`` open to ``held``: by their edit token through
     a space's edit link, else by their view token unless a token of theirs was sent (a
     note is named by the most any link grants). The names of the spaces they were in."""
     through: dict[int, str] = {}
     for note, edit, view, name, editor in spaces.notes_reached(session=session, tokens=tokens):
-        if editor and held.get(note, ("", False))[1] is not True:
-            held[note] = (edit, True)
+        if editor and (note not in held or held[note][1] is not Role.EDITOR):
+            held[note] = (edit, Role.EDITOR)
         elif note not in held:
-            held[note] = (view, False)
+            held[note] = (view, Role.VIEWER)
         through[note] = name
     return through
 
 
-def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, bool | None]]:
+def _held(session: Session, tokens: list[str]) -> dict[int, tuple[str, Role]]:
     """Each note the tokens reach: the token to name it by (the most it grants of those
-    sent), and editor? (None: a commenter, who reads as a viewer does)."""
+    sent), and the role it grants."""
     sent = set(tokens)
-    held: dict[int, tuple[str, bool | None]] = {}
+    held: dict[int, tuple[str, Role]] = {}
     for note, edit, view, comment in notes.find_by_tokens(session=session, tokens=sorted(sent)):
         if edit in sent:
-            held[note] = (edit, True)
+            held[note] = (edit, Role.EDITOR)
         else:
-            held[note] = (comment, None) if comment in sent else (view, False)
+            held[note] = (comment, Role.COMMENTER) if comment in sent else (view, Role.VIEWER)
     return held
 
 
-def result_of(hit: Hit, held: tuple[str, bool | None]) -> SearchResult:
-    """A hit as the API answers it, named by ``held``: (the token to name it by, editor?
-    with None for a commenter)."""
-    token, editor = held
+def result_of(hit: Hit, held: tuple[str, Role]) -> SearchResult:
+    """A hit as the API answers it, named by ``held``: (the token to name it by, its role)."""
+    token, role = held
+    editor = role is Role.EDITOR
     return SearchResult(
         id=token,
-        role="editor" if editor else "viewer" if editor is False else "commenter",
+        role=role.value,
         title=hit.title,
         title_highlights=list(hit.title_highlights),
         snippet=hit.snippet.text,

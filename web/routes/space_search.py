@@ -56,4 +56,5 @@ def _search(
                 select(Note.id, Note.edit_token, Note.view_token).where(col(Note.id).in_(found))
             )
         }
-    return SearchResults(results=[result_of(hit, (tokens[hit.note_id], editor)) for hit in hits])
+    held = {note: (token, access.role) for note, token in tokens.items()}
+    return SearchResults(results=[result_of(hit, held[hit.note_id]) for hit in hits])
