@@ -36,6 +36,11 @@ class Role(StrEnum):
     COMMENTER = "commenter"
     """Reads and comments (a note's comment link); its edits are refused as a viewer's."""
 
+    @property
+    def may_comment(self) -> bool:
+        """Whether this role comments (and is handed the comment link): editors, commenters."""
+        return self in (Role.EDITOR, Role.COMMENTER)
+
 
 class PeerState(Enum):
     """Where a peer's connection is in its life."""

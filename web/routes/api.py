@@ -254,7 +254,7 @@ def public_note(access: NoteAccess, content: str) -> NotePublic:
     editor: dict[str, Any] = {}
     if access.role is Role.EDITOR:
         editor = {"id": note.edit_token, "url": f"/n/{note.edit_token}"}
-    if access.role is not Role.VIEWER:  # a viewer is never handed a link that comments
+    if access.role.may_comment:  # a viewer is never handed a link that comments
         editor |= {"comment_id": note.comment_token, "comment_url": f"/n/{note.comment_token}"}
     return NotePublic(
         **editor,

@@ -24,7 +24,6 @@ from sqlmodel import Session
 
 from collab.anchors import BadAnchor, anchor_in
 from collab.names import clean_name
-from collab.peer import Role
 from collab.persistence import ANONYMOUS
 from storage import comments
 from storage.comments import Thread
@@ -290,7 +289,7 @@ def _own(session: Session, access: NoteAccess, thread: int, comment: int, key: s
 
 
 def _may_comment(access: NoteAccess) -> None:
-    if access.role is Role.VIEWER:
+    if not access.role.may_comment:
         raise HTTPException(403, detail="only the edit or comment link can comment")
 
 

@@ -211,7 +211,7 @@ def note_context(access: NoteAccess, title: str) -> dict[str, Any]:
         "token": access.token,
         "view_token": access.note.view_token,
         # The comment link is shown to those who hold it or more, never to a viewer.
-        "comment_token": "" if access.role is Role.VIEWER else access.note.comment_token,
+        "comment_token": access.note.comment_token if access.role.may_comment else "",
         "title": title,
         "page_title": f"{title or 'Untitled note'} · collab-notes",
     }
