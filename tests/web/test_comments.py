@@ -89,6 +89,8 @@ def test_422_with_the_reason_and_an_author_edits_and_deletes_own_comments_by_key
         "at most 5000 characters": {"body": "x" * 5001, "from": 0, "to": 1},
         "0 <= from < to <= 4": {"body": "x", "from": 0, "to": 5},
         "split a character": {"body": "x", "from": 0, "to": 2},
+        "body: Field required": {"from": 0, "to": 1},  # the field named, though it is "body"
+        "body: Input should be a valid string": {"body": 5, "from": 0, "to": 1},
     }
     for reason, body in cases.items():
         answer = post(live, token, **body)

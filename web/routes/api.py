@@ -297,7 +297,10 @@ def install_error_handlers(app: Any) -> None:
 
 
 def _describe(problem: Any) -> str:
-    where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+    loc = tuple(problem.get("loc", ()))
+    if loc[:1] == ("body",):  # where FastAPI puts the request body; a field may be "body" too
+        loc = loc[1:]
+    where = ".".join(str(part) for part in loc)
     message = str(problem.get("msg", "invalid"))
     if problem.get("type") == "json_invalid":
         return "the request body is not valid JSON"
