@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from browser.notepage import NoteTab, PersonFactory
+from browser.test_comments import select_word
 from playwright.sync_api import Locator, expect
 from support.server import ServerProcess
 
@@ -84,6 +85,12 @@ def test_replacing_the_edit_link_moves_this_page_and_locks_out_the_old_one(
     expect(ana.page.locator("#download")).to_have_attribute(
         "href", f"/api/notes/{new_token}/export.md"
     )
+    # Comments go through the new link too (they went to the old one: 404).
+    select_word(ana, "Leaked")
+    ana.page.keyboard.press("Control+Alt+m")
+    ana.page.keyboard.type("Who leaked it?")
+    ana.page.locator("#comments .comment-new [type=submit]").click()
+    expect(ana.page.locator("#comments .thread .thread-quote")).to_have_text("Leaked")
 
 
 def test_replacing_the_view_link_closes_the_old_view_link(

@@ -55,7 +55,7 @@ function element (tag, className, text) {
 
 /**
  * @param {object} o
- * @param {string} o.token this page's link
+ * @param {() => string} o.token this page's link (an edit link may be replaced meanwhile)
  * @param {boolean} o.canComment the edit or comment link
  * @param {boolean} o.canEdit the edit link (deletes any thread)
  * @param {Y.Doc} o.doc
@@ -70,7 +70,7 @@ function element (tag, className, text) {
 export function attachComments (o) {
   const threads = new Map()
   let chosen = null
-  const api = `/api/notes/${o.token}/comments`
+  const api = () => `/api/notes/${o.token()}/comments`
   const list = o.panel.querySelector('[data-threads]')
   const form = o.panel.querySelector('[data-new]')
 
@@ -113,7 +113,7 @@ export function attachComments (o) {
   }
 
   const send = async (path, method, body, headers = {}) => {
-    const response = await fetch(api + path, {
+    const response = await fetch(api() + path, {
       method,
       headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body)
@@ -134,13 +134,13 @@ export function attachComments (o) {
   // Comments written offline: kept in this browser with their words' Yjs relative
   // positions (the offsets they were written at move as the text is edited), sent
   // in order once the note syncs again, by one tab at a time (a Web Lock).
-  const PENDING = `collab-notes:pending-comments:${o.token}`
+  const pendingKey = (token = o.token()) => `collab-notes:pending-comments:${token}`
   const waiting = () => {
-    try { return JSON.parse(localStorage.getItem(PENDING) ?? '[]') } catch { return [] }
+    try { return JSON.parse(localStorage.getItem(pendingKey()) ?? '[]') } catch { return [] }
   }
   const keepPending = (queue) => {
-    if (queue.length) localStorage.setItem(PENDING, JSON.stringify(queue))
-    else localStorage.removeItem(PENDING)
+    if (queue.length) localStorage.setItem(pendingKey(), JSON.stringify(queue))
+    else localStorage.removeItem(pendingKey())
   }
   const relative = (index, assoc) => toBase64(Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(o.ytext, index, assoc)))
   const absolute = (encoded) => Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(fromBase64(encoded)), o.doc)?.index ?? null
@@ -164,7 +164,7 @@ export function attachComments (o) {
     }
   }
   const sendPendingOnce = () => navigator.locks
-    ? navigator.locks.request(PENDING, sendPending)
+    ? navigator.locks.request(pendingKey(), sendPending)
     : sendPending()
 
   const took = (thread) => {
@@ -318,7 +318,7 @@ export function attachComments (o) {
   form.querySelector('[data-cancel]').addEventListener('click', () => { form.hidden = true })
 
   const load = async () => {
-    const response = await fetch(api, { cache: 'no-store' })
+    const response = await fetch(api(), { cache: 'no-store' })
     if (!response.ok) return
     threads.clear()
     for (const thread of (await response.json()).threads) threads.set(thread.id, thread)
@@ -329,6 +329,13 @@ export function attachComments (o) {
   return {
     load,
     start,
+    /** This page's edit link was replaced: its comments written offline go with it. */
+    rekey (old) {
+      const kept = localStorage.getItem(pendingKey(old))
+      if (kept === null) return
+      localStorage.setItem(pendingKey(), kept)
+      localStorage.removeItem(pendingKey(old))
+    },
     /** A notice from the server: true if it was about comments. */
     heard (message) {
       if (message.kind === 'comment') took(message.thread)

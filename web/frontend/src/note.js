@@ -293,7 +293,7 @@ class NotePage {
   /** The comments panel; its threads load once the text is synced (and on each re-sync). */
   attachComments () {
     const comments = attachComments({
-      token: this.token,
+      token: () => this.token,
       canComment: this.canComment,
       canEdit: this.canEdit,
       doc: this.doc,
@@ -671,6 +671,7 @@ class NotePage {
     this.layout.rekey(token)
     setFileToken(token) // the preview's files, through the new link
     this.uploads.rekey(old, token)
+    this.comments.rekey(old)
     this.showLinks()
     this.moveLocalCopy(token)
     keepOffline({ forget: `/n/${old}` })
