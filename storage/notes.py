@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import text, update
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, or_, select
 
 from storage import summaries
 from storage.models import Note, UpdateLog, Version, VersionAuthor, utcnow
@@ -82,11 +82,7 @@ def find_by_token(*, session: Session, token: str, include_deleted: bool = False
     A deleted note is found only with ``include_deleted`` (to restore it, or to
     say that it was deleted).
     """
-    statement = select(Note).where(
-        (col(Note.edit_token) == token)
-        | (col(Note.view_token) == token)
-        | (col(Note.comment_token) == token)
-    )
+    statement = select(Note).where(or_(*(col(link) == token for link in LINK_COLUMNS.values())))
     note = session.exec(statement).first()
     if note is not None and note.deleted_at is not None and not include_deleted:
         return None
