@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 MAX_QUOTE_CHARS = 1000
 """The words a thread keeps of its range; a longer range's quote ends with an ellipsis."""
 COMMITTED_WAIT_S = 2.0
+"""How long an anchor waits for a note's open room to have its edits on disk."""
 MARK = "\x00"
 """What :func:`anchor` inserts in its copy of the document to split an item."""
-"""How long an anchor waits for a note's open room to have its edits on disk."""
 
 
 class BadAnchor(ValueError):
