@@ -11,7 +11,6 @@ here, and turning Authors on stays within its budget on a note of long history.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import Engine
 
 from storage.attribution import attribution
+from web.background import running
 from web.saving import first_line, is_database_error
 
 logger = logging.getLogger("web.authors_keeper")
@@ -64,10 +64,5 @@ class AuthorsKeeper:
 async def keeping_authors(engine: Engine) -> AsyncIterator[AuthorsKeeper]:
     """Run an :class:`AuthorsKeeper` for as long as the context is open."""
     keeper = AuthorsKeeper(engine)
-    task = asyncio.get_running_loop().create_task(keeper.run(), name="keep authors")
-    try:
+    async with running(keeper.run, "keep authors"):
         yield keeper
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -26,6 +26,7 @@ from collab.errors import CloseCode
 from collab.manager import RoomManager
 from storage import notes as stored_notes
 from web.access import DELETED_REASON, REPLACED_REASON, GrantCache
+from web.background import running
 
 logger = logging.getLogger("web.linkwatch")
 
@@ -96,10 +97,5 @@ async def watching(watch: LinkWatch | None) -> AsyncIterator[None]:
     if watch is None:
         yield
         return
-    task = asyncio.get_running_loop().create_task(watch.run(), name="link watch")
-    try:
+    async with running(watch.run, "link watch"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -16,7 +16,6 @@ A rename shows in a list within :data:`EVERY_S` plus the list's own polling.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +29,7 @@ from collab.room import Room
 from storage import summaries
 from storage.sql import NOTE
 from storage.updates import SqlDocumentStore
+from web.background import running
 
 logger = logging.getLogger("web.summary_keeper")
 
@@ -151,10 +151,5 @@ def _behind(engine: Engine, notes: list[int]) -> list[int]:
 @asynccontextmanager
 async def keeping(keeper: SummaryKeeper) -> AsyncIterator[SummaryKeeper]:
     """Run ``keeper`` for as long as the context is open."""
-    task = asyncio.get_running_loop().create_task(keeper.run(), name="summarise notes")
-    try:
+    async with running(keeper.run, "summarise notes"):
         yield keeper
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
