@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Row, and_, func, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 from sqlmodel import SQLModel
 
@@ -262,17 +263,9 @@ def _store(
 ) -> None:
     """Write the runs ``builder`` changed, if the mark is still where it was read."""
     connection.rollback()  # the reads' transaction: the writes take one of their own
-    if mark is None:
-        connection.execute(MARK.insert().values(note_id=note, position=position))
-    else:
-        moved = connection.execute(
-            update(MARK)
-            .where(and_(MARK.c.note_id == note, MARK.c.position == mark))
-            .values(position=position)
-        )
-        if moved.rowcount != 1:  # another reader stored these rows first: theirs stand
-            connection.rollback()
-            return
+    if not _move_mark(connection, note, mark, position):  # another reader stored first
+        connection.rollback()  # theirs stand
+        return
     grown = [builder.runs[index] for index in sorted(builder.changed) if index < builder.stored]
     for run in grown:  # a stored run that went on: written again
         connection.execute(
@@ -285,6 +278,22 @@ def _store(
     if changed:
         connection.execute(RUN.insert(), [_row(note, run) for run in changed])
     connection.commit()
+
+
+def _move_mark(connection: Connection, note: int, mark: int | None, position: int) -> bool:
+    """Move the note's mark from ``mark`` to ``position``; False if it is no longer at ``mark``."""
+    if mark is None:
+        try:
+            connection.execute(MARK.insert().values(note_id=note, position=position))
+        except IntegrityError:  # a first reader elsewhere inserted it since this one looked
+            return False
+        return True
+    moved = connection.execute(
+        update(MARK)
+        .where(and_(MARK.c.note_id == note, MARK.c.position == mark))
+        .values(position=position)
+    )
+    return moved.rowcount == 1
 
 
 def _restores(connection: Connection, note: int) -> list[RestoredText]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pycrdt
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 from support.sql import query
 
@@ -104,3 +104,32 @@ async def test_a_new_day_and_a_nameless_row_start_runs_of_their_own(
     ]
     assert runs[0].first_at.date() < runs[1].first_at.date()
     assert [run.position for run in runs] == [1, 3, 4]
+
+
+async def test_two_first_readers_at_once_both_answer_and_the_first_stored_stands(
+    engine: Engine, database_url: str
+) -> None:
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    ana, ana_text = typist(5)
+    async with SqlDocumentStore(engine) as store:
+        for letter in "abc":
+            await store.append(note, Edit(type_into(ana, ana_text, letter, []), "Ana"))
+
+    raced: list[int] = []
+
+    def other_reader_first(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # Another process's first read stores its runs just before this one stores its own.
+        if statement.startswith("INSERT INTO author_mark") and not raced:
+            raced.append(0)  # once: the other reader's own insert is not raced
+            raced[0] = attribution(engine, note).position
+
+    event.listen(engine, "before_cursor_execute", other_reader_first)
+    try:
+        assert summary(attribution(engine, note).runs) == [(5, 0, 3, "Ana")]
+    finally:
+        event.remove(engine, "before_cursor_execute", other_reader_first)
+    assert raced == [3]
+    assert query(database_url, "SELECT position FROM author_mark") == [(3,)]
+    assert query(database_url, 'SELECT client, start, "end" FROM author_run') == [(5, 0, 3)]
