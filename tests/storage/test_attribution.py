@@ -17,6 +17,13 @@ from storage.models import as_utc
 from storage.updates import SqlDocumentStore
 
 
+def new_note(engine: Engine) -> int:
+    with Session(engine) as session:
+        note = notes.create_note(session=session).id
+    assert note is not None
+    return note
+
+
 def typist(client: int) -> tuple[pycrdt.Doc, pycrdt.Text]:
     doc: pycrdt.Doc = pycrdt.Doc(client_id=client)
     return doc, doc.get("content", type=pycrdt.Text)
@@ -44,9 +51,7 @@ def summary(runs: list[Run]) -> list[tuple[int, int, int, str | None]]:
 async def test_runs_say_who_typed_each_clock_and_grow_with_the_log(
     engine: Engine, database_url: str
 ) -> None:
-    with Session(engine) as session:
-        note = notes.create_note(session=session).id
-    assert note is not None
+    note = new_note(engine)
     store = SqlDocumentStore(engine)
     ana, ana_text = typist(1001)
     ben, ben_text = typist(2002)
@@ -83,9 +88,7 @@ async def test_runs_say_who_typed_each_clock_and_grow_with_the_log(
 async def test_a_new_day_and_a_nameless_row_start_runs_of_their_own(
     engine: Engine, database_url: str
 ) -> None:
-    with Session(engine) as session:
-        note = notes.create_note(session=session).id
-    assert note is not None
+    note = new_note(engine)
     store = SqlDocumentStore(engine)
     ana, ana_text = typist(77)
     async with store:
@@ -109,9 +112,7 @@ async def test_a_new_day_and_a_nameless_row_start_runs_of_their_own(
 async def test_two_first_readers_at_once_both_answer_and_the_first_stored_stands(
     engine: Engine, database_url: str
 ) -> None:
-    with Session(engine) as session:
-        note = notes.create_note(session=session).id
-    assert note is not None
+    note = new_note(engine)
     ana, ana_text = typist(5)
     async with SqlDocumentStore(engine) as store:
         for letter in "abc":
