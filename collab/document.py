@@ -153,10 +153,6 @@ def title_of(text: str) -> str:
     return ""
 
 
-if __name__ == "__main__":
-    _encode_requested()
-
-
 def written_clocks(update: bytes) -> tuple[tuple[int, int, int], ...]:
     """``(client, start, end)`` of each client's clocks a logged update holds (who wrote what);
     none for bytes that are not an update (a log holds only checked ones: never guess)."""
@@ -190,3 +186,7 @@ def first_block(head: bytes) -> tuple[int, int] | None:
             if len(numbers) == 4:  # blocks, structs, client, clock
                 return numbers[2], numbers[3]
     return None
+
+
+if __name__ == "__main__":
+    _encode_requested()
