@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -25,6 +25,7 @@ from storage.models import utcnow
 from storage.retention import cutoff_for as retention_cutoff
 from storage.retention import notes_to_thin, thin
 from storage.updates import SqlDocumentStore
+from web.background import running
 
 logger = logging.getLogger("web.housekeeping")
 
@@ -127,10 +128,5 @@ async def _every(
                     logger.info("%s", said)
             await asyncio.sleep(interval_s)
 
-    task = asyncio.create_task(run(), name=name)
-    try:
+    async with running(run, name):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
