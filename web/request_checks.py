@@ -60,7 +60,10 @@ class BodyLimit:
 
     async def send_413(self, send: Send, limit: int) -> None:
         """Answer 413 and close the connection, so the rest of the body is never read."""
-        detail = f"the request body is larger than the server accepts ({limit} bytes)"
+        if limit == self.upload_bytes > self.max_bytes:  # in the upload route's own words
+            detail = f"the file is larger than {limit - MULTIPART_SLACK_BYTES} bytes"
+        else:
+            detail = f"the request body is larger than the server accepts ({limit} bytes)"
         await send_closing(send, 413, detail)
 
 

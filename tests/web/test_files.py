@@ -191,9 +191,15 @@ def test_uploads_are_refused_with_a_reason(make_live: Callable[..., LiveServer])
 def test_an_upload_may_be_larger_than_other_bodies_and_past_the_rate_limit_gets_429(
     make_live: Callable[..., LiveServer],
 ) -> None:
-    live = make_live(max_uploads_per_minute=2, max_request_body_bytes=100_000).start()
+    live = make_live(
+        max_uploads_per_minute=2, max_request_body_bytes=100_000, max_file_bytes=300_000
+    ).start()
     note = live.post_note()
     assert upload(live, note["id"], b"a" * 200_000).status_code == 201  # --max-file-bytes
+    # Past both, refused before it is read, in the words the route would use.
+    too_large = upload(live, note["id"], b"a" * 400_000)
+    assert too_large.status_code == 413
+    assert too_large.json()["detail"] == "the file is larger than 300000 bytes"
     too_large = http.post(f"{live.url}/api/notes", json={"content": "a" * 200_000})
     assert too_large.status_code == 413  # other bodies: --max-request-body-bytes
     assert upload(live, note["id"], png()).status_code == 201
