@@ -292,8 +292,16 @@ async def test_edits_close_together_grow_one_auto_version_and_a_pause_starts_ano
 ) -> None:
     async with SqlDocumentStore(engine, version_gap_s=0.3) as store:
         note, doc = new_note(store), pycrdt.Doc()
-        await store.append(note, text_update(doc, "one ", author="Ana"))
-        await store.append(note, text_update(doc, "two ", author="Ben"))
+        # Close together: committed at one moment. Awaited one after the other, a commit
+        # slower than a tenth of the gap (30 ms, once in a CI-style run) made Ben's edit
+        # Ben taking over after a pause, which is a version of its own (auto_versions).
+        store.writer.paused.clear()
+        together = [
+            store.append(note, text_update(doc, "one ", author="Ana")),
+            store.append(note, text_update(doc, "two ", author="Ben")),
+        ]
+        store.writer.paused.set()
+        await asyncio.gather(*together)
         await asyncio.sleep(0.35)  # a pause longer than the gap: the next edit is a new version
         await store.append(note, text_update(doc, "three", author="Ana"))
     versions = query(
