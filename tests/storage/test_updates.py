@@ -170,21 +170,13 @@ async def test_a_large_notes_checkpoint_is_built_in_a_process_of_its_own(
 async def test_a_checkpoint_asked_for_while_the_notes_is_being_built_is_left_to_it(
     store: SqlDocumentStore, database_url: str
 ) -> None:
-    one, two, large = new_note(store), new_note(store), prepended(7, 200_000)
-    await store.append(one, Edit(large))
-    await store.append(two, Edit(large))
-    children = children_cpu()
-    await store.checkpoint(one)
-    alone = children_cpu() - children  # what building it once costs
-    children = children_cpu()
-    await asyncio.gather(store.checkpoint(two), store.checkpoint(two))
-    twice = children_cpu() - children
-    print(f"\n  building once: {alone * 1000:.0f} ms; asked twice at once: {twice * 1000:.0f} ms")
-    assert twice < alone * 1.5  # built once
-    assert query(database_url, "SELECT note_id, position FROM checkpoint ORDER BY note_id") == [
-        (one, 1),
-        (two, 1),
-    ]
+    note = new_note(store)
+    await store.append(note, Edit(prepended(7, 200_000)))  # a build of about 0.3 s
+    building = store.checkpoint(note)
+    await store.checkpoint(note)  # asked for again meanwhile: answered without a build
+    assert not building.done()  # the first is still building (the CPU each took, compared,
+    await building  # was this machine's load as much as the build: failed once in CI)
+    assert query(database_url, "SELECT note_id, position FROM checkpoint") == [(note, 1)]
 
 
 def children_cpu() -> float:
