@@ -16,12 +16,16 @@ pycrdt's own indexes count UTF-8 bytes, so they are converted here.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import pycrdt
 
 from collab import document
+from collab.liveruns import structs_of
 
 if TYPE_CHECKING:
     from collab.manager import RoomManager
@@ -94,10 +98,88 @@ async def anchor_in(rooms: RoomManager, note: int, start: int, end: int) -> Anch
     names a character a crash could lose), else from the store, built off the
     event loop.
     """
+    state = await _committed_state(rooms, note)
+    return await asyncio.to_thread(anchor, state, start, end)
+
+
+async def ranges_in(
+    rooms: RoomManager, note: int, ends: Sequence[tuple[bytes, bytes]]
+) -> tuple[str, list[tuple[int, int] | None]]:
+    """:func:`ranges` of a note's committed text (read as :func:`anchor_in` reads it)."""
+    state = await _committed_state(rooms, note)
+    return await asyncio.to_thread(ranges, state, ends)
+
+
+async def _committed_state(rooms: RoomManager, note: int) -> bytes:
     room = rooms.rooms.get(note)
     if room is not None and await room.pipeline.committed(within_s=COMMITTED_WAIT_S):
-        state = room.text.doc.get_update()
-    else:
-        stored = await rooms.store.load(note)
-        state = await asyncio.to_thread(document.encode, list(stored.updates))
-    return await asyncio.to_thread(anchor, state, start, end)
+        return room.text.doc.get_update()
+    stored = await rooms.store.load(note)
+    return await asyncio.to_thread(document.encode, list(stored.updates))
+
+
+def ranges(
+    state: bytes, ends: Sequence[tuple[bytes, bytes]]
+) -> tuple[str, list[tuple[int, int] | None]]:
+    """The text ``state`` makes, and where each anchored range (its two encoded ends) is
+    in it now, as indexes of that ``str``; None for a range on removed text.
+
+    An end resolves as Yjs resolves it in the browser. pycrdt's
+    ``StickyIndex.get_index`` counts UTF-8 bytes up to the item the end names but
+    adds the end's clock offset inside that item in UTF-16 units (the mirror of
+    what :func:`anchor` works around), so each end is read as the index of its
+    item's first character (offset 0: bytes, exact) plus that offset, which is
+    0 when the item is deleted.
+    """
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    doc.apply_update(state)
+    text = doc.get(document.TEXT_NAME, type=pycrdt.Text)
+    content = str(text)
+    where = _Resolver(doc, text, content)
+    found: list[tuple[int, int] | None] = []
+    for start, end in ends:
+        head, tail = where.index(start), where.index(end)
+        if head is not None and tail is not None and head < tail:
+            found.append((head, tail))
+        else:  # its ends met: all its words were deleted
+            found.append(None)
+    return content, found
+
+
+class _Resolver:
+    """Encoded relative positions to ``str`` indexes of one document's text."""
+
+    def __init__(self, doc: pycrdt.Doc[pycrdt.Text], text: pycrdt.Text, content: str) -> None:
+        self.doc, self.text, self.content = doc, text, content
+        self.starts: dict[int, list[int]] = {}  # each client's struct clocks
+        ascii_only = content.isascii()
+        self.ends = None if ascii_only else list(accumulate(len(c.encode()) for c in content))
+
+    def index(self, encoded: bytes) -> int | None:
+        sticky = pycrdt.StickyIndex.decode(encoded, self.text)
+        item = sticky.to_json().get("item")
+        if not isinstance(item, dict):  # at the text's start or end: no offset to convert
+            return self._char(sticky.get_index())
+        client, clock = int(item["client"]), int(item["clock"])
+        starts = self.starts.get(client)
+        if starts is None:
+            starts = [at for at, _size, _place in structs_of(self.doc, client)]
+            self.starts[client] = starts
+        if not starts or clock < starts[0]:
+            return None
+        first = starts[bisect_right(starts, clock) - 1]
+        base = pycrdt.StickyIndex.from_json(
+            {"item": {"client": client, "clock": first}, "assoc": 0}, self.text
+        ).get_index()
+        return self._advance(self._char(base), sticky.get_index() - base)
+
+    def _char(self, byte: int) -> int:
+        """The index of the character that begins at UTF-8 offset ``byte``."""
+        return byte if self.ends is None else bisect_right(self.ends, byte)
+
+    def _advance(self, at: int, units: int) -> int:
+        """``units`` UTF-16 units on from the character at ``at``."""
+        while units > 0 and at < len(self.content):
+            units -= 2 if ord(self.content[at]) > 0xFFFF else 1
+            at += 1
+        return at

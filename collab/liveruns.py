@@ -39,7 +39,8 @@ class _Structs(UpdateDecoder):
         return size, end
 
 
-def _structs_of(doc: pycrdt.Doc[pycrdt.Text], client: int) -> list[tuple[int, int, Place | None]]:
+def structs_of(doc: pycrdt.Doc[pycrdt.Text], client: int) -> list[tuple[int, int, Place | None]]:
+    """``client``'s structs in ``doc`` as (clock, length, place), in clock order."""
     state = decode_state_vector(doc.get_state())
     others = [(c, clock) for c, clock in state.items() if c != client]
     vector = write_varuint(len(others)) + b"".join(
@@ -84,7 +85,7 @@ def live_ranges(doc: pycrdt.Doc[pycrdt.Text], clients: Iterable[int]) -> list[tu
     found = []
     for client in clients:
         stretches: list[tuple[int, int]] = []
-        for clock, size in _run(_structs_of(doc, client), client):
+        for clock, size in _run(structs_of(doc, client), client):
             start = _index(text, client, clock, 0)
             end = _index(text, client, clock + size - 1, -1)
             if end > start:  # a deleted struct has no width

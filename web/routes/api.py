@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +24,7 @@ from storage.notes import LinkKind
 from web import saving
 from web.access import DELETED_REASON, REPLACED_REASON, NoteAccess, find
 from web.address_limit import retry_after
+from web.commented_export import CommentStyle, export_with_comments
 from web.deps import NoteDep, RoomsDep, Services, ServicesDep, require_editor
 from web.housekeeping import retention
 from web.jsonbody import read_json, request_body
@@ -133,9 +134,23 @@ async def read_note(access: NoteDep, rooms: RoomsDep) -> NotePublic:
 
 
 @router.get("/api/notes/{token}/export.md")
-async def export_note(access: NoteDep, rooms: RoomsDep) -> Response:
-    """The note as a Markdown file download, named after its title."""
-    content = await rooms.read_text(access.note_id)
+async def export_note(
+    access: NoteDep,
+    services: ServicesDep,
+    comments: Annotated[
+        CommentStyle | None,
+        Query(description="Include the comments: as footnotes, or as CriticMarkup (critic)."),
+    ] = None,
+) -> Response:
+    """The note as a Markdown file download, named after its title.
+
+    Without ``comments`` its comments are left out; with it, any link that reads
+    them (every link of the note) gets them too (see web/commented_export.py).
+    """
+    if comments is None:
+        content = await services.rooms.read_text(access.note_id)
+    else:
+        content = await export_with_comments(services, access.note_id, comments)
     filename = _filename(title_of(content))
     disposition = f'attachment; filename="{filename.encode("ascii", "replace").decode()}"; '
     disposition += f"filename*=UTF-8''{quote(filename)}"
