@@ -85,6 +85,9 @@ def test_replacing_the_edit_link_moves_this_page_and_locks_out_the_old_one(
     expect(ana.page.locator("#download")).to_have_attribute(
         "href", f"/api/notes/{new_token}/export.md"
     )
+    expect(ana.page.locator("#download-comments")).to_have_attribute(
+        "href", f"/api/notes/{new_token}/export.md?comments=footnotes"
+    )
     # Comments go through the new link too (they went to the old one: 404).
     select_word(ana, "Leaked")
     ana.page.keyboard.press("Control+Alt+m")

@@ -353,7 +353,7 @@ class NotePage {
   }
 
   showLinks () {
-    for (const link of document.querySelectorAll('[data-export]')) link.href = exportUrl(this.token)
+    for (const link of document.querySelectorAll('[data-export]')) link.href = exportUrl(this.token) + (link.dataset.exportQuery ?? '')
     for (const link of document.querySelectorAll('[data-export-zip]')) link.href = `/api/notes/${this.token}/export.zip`
   }
 
