@@ -78,6 +78,26 @@ def test_two_people_comment_reply_resolve_and_the_anchor_follows_and_outlives_it
         ["Is this enough?", "Yes, with margin."], timeout=SECOND
     )
     expect(rev.page.locator("#comments")).to_be_visible()  # open since Rev commented
+
+    # Ana edits her reply in place (an empty edit: the server's reason; Esc cancels);
+    # Rev sees the new words within a second, and has Edit on his comment only.
+    reply_id = ana.page.locator("#comments .comment").nth(1).get_attribute("data-comment")
+    mine = ana.page.locator(f'#comments .comment[data-comment="{reply_id}"]')
+    mine.locator("[data-edit-comment]").click()
+    mine.locator(".comment-edit").fill(" ")
+    mine.locator("[data-save-comment]").click()
+    expect(mine.locator(".comment-problem")).to_contain_text("the comment is empty")
+    mine.locator(".comment-edit").press("Escape")
+    expect(mine.locator(".comment-edit")).to_have_count(0)
+    mine.locator("[data-edit-comment]").click()
+    mine.locator(".comment-edit").fill("Yes, with a 10% margin.")
+    mine.locator("[data-save-comment]").click()
+    said = rev.page.locator("#comments .comment")
+    expect(said.locator(".comment-body")).to_have_text(
+        ["Is this enough?", "Yes, with a 10% margin."], timeout=SECOND
+    )
+    expect(said.nth(1).locator("[data-edit-comment]")).to_have_count(0)
+    expect(said.nth(0).locator("[data-edit-comment]")).to_have_count(1)
     rev.page.locator("#comments .thread-quote").click()
     expect(rev.page.locator("#editor .cm-comment-chosen")).to_have_text("budXXget")
 

@@ -8,6 +8,7 @@
 import { StateEffect, StateField } from '@codemirror/state'
 import { Decoration, EditorView } from '@codemirror/view'
 import * as Y from 'yjs'
+import { ownControls } from './owncomment.js'
 
 const KEY_STORE = 'collab-notes:comment-key'
 const OWN_STORE = 'collab-notes:own-comments'
@@ -181,20 +182,17 @@ export function attachComments (o) {
     if (!removed) o.editor.select(from, to)
   }
 
+  const edits = new Map() // own comments being edited: their drafts, kept across redraws
   const commentItem = (comment) => {
     const item = element('li', 'comment')
+    item.dataset.comment = String(comment.id)
     const head = element('div', 'comment-head')
     head.append(element('strong', 'comment-author', comment.author), ' ',
       element('time', 'comment-time', new Date(comment.created_at).toLocaleString()))
+    if (comment.edited_at) head.append(' ', element('span', 'comment-edited', '(edited)'))
     item.append(head, element('p', 'comment-body', comment.body))
     if (o.canComment && ownComments().has(comment.id)) {
-      const remove = element('button', 'link-button', 'Delete')
-      remove.type = 'button'
-      remove.addEventListener('click', (event) => {
-        event.stopPropagation()
-        attempt(send(`/${comment.thread}/comments/${comment.id}`, 'DELETE', undefined, { 'X-Comment-Key': commentKey() }))
-      })
-      item.append(remove)
+      ownControls(item, comment, { send, key: commentKey, took, attempt, drafts: edits })
     }
     return item
   }
@@ -259,7 +257,9 @@ export function attachComments (o) {
     const parts = [element('h3', 'threads-head', `Open (${open.length})`), ...open.map(card)]
     if (resolved.length) parts.push(element('h3', 'threads-head', `Resolved (${resolved.length})`), ...resolved.map(card))
     const drafts = new Map([...list.querySelectorAll('.thread')].map((item) => [item.dataset.thread, item.querySelector('.thread-reply')?.value]))
+    const editing = document.activeElement?.closest?.('.comment-editing')?.closest('.comment')?.dataset.comment
     list.replaceChildren(...parts)
+    if (editing) list.querySelector(`.comment[data-comment="${editing}"] .comment-edit`)?.focus() // typing on
     for (const item of list.querySelectorAll('.thread')) {
       const draft = drafts.get(item.dataset.thread)
       if (draft) item.querySelector('.thread-reply').value = draft // a reply being written stays
