@@ -6,9 +6,10 @@ comment's author, time (UTC) and text, "(resolved)" first for a resolved thread.
 
 ``critic``: CriticMarkup, ``{==words==}{>>author: text<<}`` with one more
 ``{>>...<<}`` per reply and ``{>>(resolved)<<}`` last for a resolved thread.
-A highlight cannot hold another, nor span a blank line or hold ``==}``: a thread
-whose words overlap an earlier highlight, or are such words, gets its comments
-alone, ``{>>...<<}``, after its words (or after the highlight they end in).
+A highlight begins after a line's block marker (``# ``, ``- ``, ``> ``, ``1. ``)
+and cannot hold another, a line break or ``==}``: a thread whose words overlap
+an earlier highlight, or are such words, gets its comments alone,
+``{>>...<<}``, after its words (or after the highlight they end in).
 
 In both, a marker goes before the line breaks its words end with (it would
 otherwise begin the next line, which may be a heading), and the threads whose
@@ -52,7 +53,10 @@ class CommentStyle(StrEnum):
 Span = tuple[int, int]
 _ESCAPED = frozenset("\\`*_[]<>{}|~^&")
 _NUMBERED = re.compile(r"\d+(?=[.)])")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLOCK_MARKERS = re.compile(r"(?:[ \t]*(?:#{1,6}[ \t]+|[-+*][ \t]+|>[ \t]?|\d{1,9}[.)][ \t]+))*")
+"""What begins a line's block (heading, list item, quote): a highlight begins after it."""
+_BREAKS = re.compile(r"\n|==}")
+"""What a highlight may not hold: a line break (the next line may begin a block) or its end."""
 
 
 async def export_with_comments(services: Services, note_id: int, style: CommentStyle) -> str:
@@ -113,18 +117,17 @@ def _critic(text: str, placed: list[tuple[Thread, Span]]) -> list[tuple[int, int
     lit: list[Span] = []  # the highlights made so far, in order
     for thread, (start, end) in sorted(placed, key=lambda found: found[1]):
         said = _critic_comments(thread)
+        marker = _BLOCK_MARKERS.match(text, start, end)
+        if marker and (start == 0 or text[start - 1] == "\n"):  # "{==# " is no heading
+            start = marker.end()
         words = text[start:end]
-        if (not lit or start >= lit[-1][1]) and "==}" not in words and not _blank_line(words):
+        if words and (not lit or start >= lit[-1][1]) and not _BREAKS.search(words):
             lit.append((start, end))
             inserts += [(start, 2, "{=="), (end, 0, "==}" + said)]
             continue
         after = max([end, *(stop for begin, stop in lit if begin < end < stop)])
         inserts.append((after, 1, said))
     return inserts
-
-
-def _blank_line(words: str) -> bool:
-    return _BLANK_LINE.search(words) is not None
 
 
 def _insert(text: str, inserts: list[tuple[int, int, str]]) -> str:

@@ -3,12 +3,15 @@ words are now, escaped, with the threads on removed text last; any link reads th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from support.http import http
 from support.live import LiveServer
 from support.yclient import YClient
+
+from storage.comments import Said, Thread
+from web.commented_export import CommentStyle, with_comments
 
 TEXT = "# Café 😀 plan\n\nThe budget is 40k.\nOld line here.\n"
 TRICKY = "Too *much*? See [^c9] and <b>x</b> {>>no<<} ]"
@@ -83,3 +86,17 @@ async def test_export_writes_the_comments_as_footnotes_or_criticmarkup_escaped(
     assert rotated.status_code == 200
     old = http.get(f"{live.url}/api/notes/{view}/export.md?comments=footnotes")
     assert old.status_code == 404
+
+
+def test_a_highlight_keeps_to_one_line_and_begins_after_its_block_marker() -> None:
+    """``{==`` before ``# `` would turn a heading into a paragraph, and a highlight over
+    a line break could hold a line that begins a block: such words get comments alone."""
+    text = "# Title\n- item one\nnext\n"
+    said = [Said(1, "Ana", "hm", datetime(2026, 1, 2, 3, 4, tzinfo=UTC), None)]
+    threads = [
+        Thread(n, "", False, b"", b"", datetime(2026, 1, 2, tzinfo=UTC), said) for n in (1, 2)
+    ]
+    spans = [(0, len("# Title")), (text.index("item"), text.index("next") + 2)]
+    assert with_comments(text, threads, spans, CommentStyle.CRITIC) == (
+        "# {==Title==}{>>Ana: hm<<}\n- item one\nne{>>Ana: hm<<}xt\n"
+    )
