@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 
 import pycrdt
 
@@ -82,14 +83,19 @@ def live_ranges(doc: pycrdt.Doc[pycrdt.Text], clients: Iterable[int]) -> list[tu
     :func:`spare`, which keeps its last line).
     """
     text = doc.get(TEXT_NAME, type=pycrdt.Text)
+    units = _Utf16(str(text))
     found = []
     for client in clients:
         stretches: list[tuple[int, int]] = []
         for clock, size in _run(structs_of(doc, client), client):
-            start = _index(text, client, clock, 0)
-            end = _index(text, client, clock + size - 1, -1)
-            if end > start:  # a deleted struct has no width
-                stretches.append((start, end))
+            # pycrdt's get_index counts UTF-8 bytes up to the item an index names, then
+            # UTF-16 units inside it: a struct's first character is exact (in bytes), and
+            # its width is the difference (0 for a deleted struct)
+            first = _index(text, client, clock, 0)
+            width = _index(text, client, clock + size - 1, -1) - first
+            if width > 0:
+                start = units.of_byte(first)
+                stretches.append((start, start + width))
         if not stretches:
             continue
         lo, hi = stretches[-1]  # the last in clock order with some width
@@ -101,6 +107,22 @@ def live_ranges(doc: pycrdt.Doc[pycrdt.Text], clients: Iterable[int]) -> list[tu
                     lo, hi, grown = min(lo, start), max(hi, end), True
         found.append((lo, hi))
     return sorted(found)
+
+
+class _Utf16:
+    """UTF-8 offsets of a text (of its characters' starts) to UTF-16 offsets."""
+
+    def __init__(self, text: str) -> None:
+        self.ascii = text.isascii()
+        if not self.ascii:
+            self.byte_ends = list(accumulate(len(char.encode()) for char in text))
+            self.unit_ends = list(accumulate(2 if ord(char) > 0xFFFF else 1 for char in text))
+
+    def of_byte(self, byte: int) -> int:
+        if self.ascii:
+            return byte
+        before = bisect_right(self.byte_ends, byte)  # the characters that end by ``byte``
+        return self.unit_ends[before - 1] if before else 0
 
 
 def _index(text: pycrdt.Text, client: int, clock: int, assoc: int) -> int:

@@ -247,6 +247,22 @@ def test_the_run_someone_is_typing_spans_their_backspaces_and_not_their_older_te
     assert kept == len("Ben types a sentence on")
 
 
+def test_the_run_someone_is_typing_is_found_after_and_among_characters_of_several_bytes() -> None:
+    server: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    ana: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    ben: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    typed(ana, "Café ☕ 😀 crème brûlée\n")  # two, three and four UTF-8 bytes, a surrogate pair
+    synced(ana, ben)
+    typed(ben, "Ben: naïve 😀 ok")
+    synced(server, ana, ben)
+    text = text_of(server)
+    [(start, end)] = liveruns.live_ranges(server, [ben.client_id])  # UTF-16 offsets
+    units = text.encode("utf-16-le")
+    assert units[2 * start : 2 * end].decode("utf-16-le") == "Ben: naïve 😀 ok"  # was "ve 😀 ok"
+    _diffs, kept = liveruns.spare([(DELETE, text)], text, [(start, end)])
+    assert kept == len("Ben: naïve 😀 ok")
+
+
 def test_a_restore_keeps_only_the_sentence_of_someone_who_wrote_the_whole_note() -> None:
     server: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
     ben: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
