@@ -12,6 +12,9 @@ The runs are a cache of the log, extended when they are read: :func:`attribution
 reads the rows after ``author_mark.position`` (the new ones since the last read,
 from any process), folds them in, and stores what it added under the condition
 that nobody moved the mark meanwhile. Nothing of it is on the keystroke path.
+The server's keeper (``web/authors_keeper.py``) moves the mark on by itself, a
+few thousand rows at a time (:func:`level`), for every note whose log is
+:func:`behind` its runs by many rows: a read then folds in the tail only.
 Rows thinned out of the log before their runs were made are not attributed:
 their text is shown as "earlier", never as someone else's.
 """
@@ -27,8 +30,9 @@ from sqlalchemy.types import NullType
 from sqlmodel import SQLModel
 
 from collab.document import HEAD_BYTES, first_block, written_clocks
+from storage.locks import AUTHORS, try_note_lock
 from storage.models import AuthorMark, AuthorRun, Restore, as_utc
-from storage.sql import LOG, VERSION
+from storage.sql import LOG, NOTE, VERSION
 
 RUN = SQLModel.metadata.tables[AuthorRun.__tablename__]
 MARK = SQLModel.metadata.tables[AuthorMark.__tablename__]
@@ -202,38 +206,80 @@ class _Builder:
 
 def attribution(engine: Engine, note: int) -> Attribution:
     """The note's runs up to its log's end (every process's rows), stored for next time."""
+    return _attribute(engine, note, None)[0]
+
+
+def level(engine: Engine, note: int, rows: int) -> int | None:
+    """Fold up to ``rows`` of the note's log rows after its mark into its stored runs.
+
+    The number of rows read (fewer than ``rows``: the runs are level with the log);
+    None when another process holds the note's lock for this (PostgreSQL), and is
+    doing it. What is stored is what :func:`attribution` would store: the mark's
+    condition keeps two writers from both storing the same rows.
+    """
+    with engine.connect() as guard:  # the lock lasts as long as this transaction
+        if not try_note_lock(guard, note, AUTHORS):
+            return None
+        read = _attribute(engine, note, rows)[1]
+        guard.rollback()
+    return read
+
+
+def behind(engine: Engine, rows: int, limit: int, after: int = 0) -> list[tuple[int, int]]:
+    """Up to ``limit`` notes (not deleted, by id from ``after`` on) whose log's head is
+    ``rows`` or more past the mark of their stored runs, with that head."""
+    mark = func.coalesce(MARK.c.position, 0)
+    query = (
+        select(NOTE.c.id, NOTE.c.head)
+        .select_from(NOTE.outerjoin(MARK, MARK.c.note_id == NOTE.c.id))
+        .where(NOTE.c.id > after, NOTE.c.deleted_at.is_(None), NOTE.c.head - mark >= rows)
+        .order_by(NOTE.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [(note, head) for note, head in connection.execute(query)]
+
+
+def _attribute(engine: Engine, note: int, rows: int | None) -> tuple[Attribution, int]:
+    """:func:`attribution` from at most ``rows`` more log rows (None: all); and how many."""
     with engine.connect() as connection:
         mark = connection.execute(select(MARK.c.position).where(MARK.c.note_id == note)).scalar()
         runs = [_run(row) for row in connection.execute(select(RUN).where(RUN.c.note_id == note))]
         restores = _restores(connection, note)
         builder = _Builder(runs)
-        position = _read_log(connection, note, mark or 0, builder)
+        position, read = _read_log(connection, note, mark or 0, builder, rows)
         builder.close(_ends(connection, note, builder.row))
         if position != (mark or 0):
             _store(connection, note, mark, position, builder)
-    return Attribution(position, builder.result(), restores)
+    return Attribution(position, builder.result(), restores), read
 
 
-def _read_log(connection: Connection, note: int, after: int, builder: _Builder) -> int:
-    """Fold the log rows after ``after`` into ``builder``; the last position read."""
+def _read_log(
+    connection: Connection, note: int, after: int, builder: _Builder, rows: int | None
+) -> tuple[int, int]:
+    """Fold up to ``rows`` log rows after ``after`` into ``builder`` (None: all of them);
+    the last position read, and how many rows were."""
     head = func.substr(LOG.c.data, 1, HEAD_BYTES)
     at, author = (type_coerce(column, NullType()) for column in (LOG.c.committed_at, LOG.c.author))
+    read = 0
     while True:
-        rows = connection.execute(
+        page = PAGE if rows is None else min(PAGE, rows - read)
+        found = connection.execute(
             select(LOG.c.position, at, author, head)
             .where(LOG.c.note_id == note, LOG.c.position > after)
             .order_by(LOG.c.position)
-            .limit(PAGE)
+            .limit(page)
         ).all()
-        for position, moment, name, first_bytes in rows:
+        read += len(found)
+        for position, moment, name, first_bytes in found:
             after, first_bytes = position, bytes(first_bytes)
             block = first_block(first_bytes)
             if block is not None:
                 builder.add_start(position, moment, name, *block)
             elif first_bytes[:1] != b"\x00":  # not a deletion alone: read it all
                 builder.add_full(position, moment, name, _data(connection, note, position))
-        if len(rows) < PAGE:
-            return after
+        if len(found) < page or (rows is not None and read >= rows):
+            return after, read
 
 
 def _data(connection: Connection, note: int, position: int) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 HISTORY = 0x636E  # the lock class of a note's stored history ("cn")
+AUTHORS = 0x6361  # of a note's stored authors (``storage.attribution.level``: "ca")
 
 
 def try_note_lock(connection: Connection, note: int, purpose: int = HISTORY) -> bool:

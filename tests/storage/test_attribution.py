@@ -12,7 +12,7 @@ from support.sql import query
 
 from collab.persistence import ANONYMOUS, Edit
 from storage import notes
-from storage.attribution import Run, attribution
+from storage.attribution import Run, attribution, behind, level
 from storage.models import as_utc
 from storage.updates import SqlDocumentStore
 
@@ -82,6 +82,16 @@ async def test_runs_say_who_typed_each_clock_and_grow_with_the_log(
     assert sorted(stored) == expected
     write(engine, "DELETE FROM author_run")
     write(engine, "DELETE FROM author_mark")
+    assert summary(attribution(engine, note).runs) == expected
+    # Brought level a few rows at a time (the keeper's steps), the runs are the same.
+    write(engine, "DELETE FROM author_run")
+    write(engine, "DELETE FROM author_mark")
+    assert behind(engine, 14, 10) == [(note, 14)] and behind(engine, 15, 10) == []
+    assert [level(engine, note, 4) for _ in range(5)] == [4, 4, 4, 2, 0]
+    assert behind(engine, 1, 10) == []
+    assert sorted(stored) == sorted(
+        query(database_url, 'SELECT client, start, "end", author FROM author_run')
+    )
     assert summary(attribution(engine, note).runs) == expected
 
 

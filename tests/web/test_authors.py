@@ -8,11 +8,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pycrdt
+from sqlalchemy import Engine
+from sqlmodel import Session
 from support.http import http
 from support.live import LiveServer
 from support.sql import query
 from support.waiting import until
 from support.yclient import YClient
+
+from collab.persistence import Edit
+from storage import notes
+from storage.updates import SqlDocumentStore
+from web.authors_keeper import LEVEL_ROWS
 
 
 def _authors(live: LiveServer, token: str) -> dict[str, Any]:
@@ -83,3 +91,45 @@ async def test_runs_name_each_typist_and_a_restore_is_the_restorers_with_its_ver
     assert all(run["restored"] is None for run in after["runs"] if run is not cat)
     assert after["position"] > 0
     assert http.get(f"{live.url}/api/notes/nosuchtoken/authors").status_code == 404
+
+
+async def test_a_note_with_history_and_no_runs_gets_them_without_anyone_asking(
+    engine: Engine, make_live: Callable[..., LiveServer]
+) -> None:
+    with Session(engine) as session:
+        made = notes.create_note(session=session)
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc(client_id=4242)
+    text = doc.get("content", type=pycrdt.Text)
+    keystrokes: list[bytes] = []
+    doc.observe(lambda event: keystrokes.append(event.update))
+    for index in range(2 * LEVEL_ROWS + 200):
+        text.insert(index, "a")
+    first, later = keystrokes[: LEVEL_ROWS + 200], keystrokes[LEVEL_ROWS + 200 :]
+
+    async def log(updates: list[bytes]) -> None:  # written as another process would
+        async with SqlDocumentStore(engine) as store:
+            await asyncio.gather(*(store.append(made.id or 0, Edit(u, "Ana")) for u in updates))
+
+    def mark() -> list[tuple[int, ...]]:
+        return query(live.settings.database_url, "SELECT position FROM author_mark")
+
+    await log(first)  # history from before the server (or before attribution) existed
+    live = make_live().start()
+    await until(
+        lambda: mark() == [(len(first),)],
+        what="runs stored after the start",
+        timeout_s=15,
+        every_s=0.05,
+    )
+    # No room open, nobody asking: LEVEL_ROWS more rows are brought level by a sweep,
+    # so a request never reads more than that many (plus one sweep's worth).
+    await log(later)
+    await until(
+        lambda: mark() == [(len(keystrokes),)],
+        what="the later rows levelled",
+        timeout_s=15,
+        every_s=0.05,
+    )
+    runs = _authors(live, made.view_token)["runs"]
+    assert {run["author"] for run in runs} == {"Ana"}
+    assert sum(run["end"] - run["start"] for run in runs) == len(keystrokes)
