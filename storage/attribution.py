@@ -13,8 +13,8 @@ reads the rows after ``author_mark.position`` (the new ones since the last read,
 from any process), folds them in, and stores what it added under the condition
 that nobody moved the mark meanwhile. Nothing of it is on the keystroke path.
 The server's keeper (``web/authors_keeper.py``) moves the mark on by itself, a
-few thousand rows at a time (:func:`level`), for every note whose log is
-:func:`behind` its runs by many rows: a read then folds in the tail only.
+few thousand rows at a time (:func:`level`), for every note whose log is far
+ahead of its runs (``storage/levelling.py``): a read then folds in the tail only.
 Rows thinned out of the log before their runs were made are not attributed:
 their text is shown as "earlier", never as someone else's.
 """
@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 from collab.document import HEAD_BYTES, first_block, written_clocks
 from storage.locks import AUTHORS, try_note_lock
 from storage.models import AuthorMark, AuthorRun, Restore, as_utc
-from storage.sql import LOG, NOTE, VERSION
+from storage.sql import LOG, VERSION
 
 RUN = SQLModel.metadata.tables[AuthorRun.__tablename__]
 MARK = SQLModel.metadata.tables[AuthorMark.__tablename__]
@@ -223,21 +223,6 @@ def level(engine: Engine, note: int, rows: int) -> int | None:
         read = _attribute(engine, note, rows)[1]
         guard.rollback()
     return read
-
-
-def behind(engine: Engine, rows: int, limit: int, after: int = 0) -> list[tuple[int, int]]:
-    """Up to ``limit`` notes (not deleted, by id from ``after`` on) whose log's head is
-    ``rows`` or more past the mark of their stored runs, with that head."""
-    mark = func.coalesce(MARK.c.position, 0)
-    query = (
-        select(NOTE.c.id, NOTE.c.head)
-        .select_from(NOTE.outerjoin(MARK, MARK.c.note_id == NOTE.c.id))
-        .where(NOTE.c.id > after, NOTE.c.deleted_at.is_(None), NOTE.c.head - mark >= rows)
-        .order_by(NOTE.c.id)
-        .limit(limit)
-    )
-    with engine.connect() as connection:
-        return [(note, head) for note, head in connection.execute(query)]
 
 
 def _attribute(engine: Engine, note: int, rows: int | None) -> tuple[Attribution, int]:

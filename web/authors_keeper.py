@@ -2,7 +2,7 @@
 
 ``GET .../authors`` folds the log rows after the stored runs' mark into them
 (``storage/attribution.py``): 10-20 us a row, so 1-2 s for 100,000 rows nobody
-had asked about. The keeper folds them in beforehand, in a worker thread:
+had asked about. The keeper folds them in beforehand:
 
 - when a note's room closes (once per editing session here);
 - and every :data:`SWEEP_S`, for every note of the database whose log is
@@ -13,9 +13,10 @@ had asked about. The keeper folds them in beforehand, in a worker thread:
   when it last closed, or is caught by the sweep.
 
 So ``GET .../authors`` reads fewer than :data:`LEVEL_ROWS` rows plus those logged
-since the last sweep. A note is folded in :data:`STEP_ROWS` rows at a time, each
-step followed by a rest as long as the step (:data:`REST`): at most half a core,
-and the GIL handed back to the event loop between steps. Several processes on one
+since the last sweep. A note :data:`APART_ROWS` or more behind (a backfill) is
+levelled in a process of its own at a lower priority (``storage/levelling.py``);
+a nearer one in a worker thread, :data:`STEP_ROWS` rows at a time, each step
+followed by a rest as long as the step (:data:`REST`). Several processes on one
 PostgreSQL database each sweep; a note's lock (``storage.locks.AUTHORS``) gives
 each note to one of them, and the mark's condition keeps their writes apart.
 """
@@ -31,7 +32,9 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import Engine
 
-from storage.attribution import behind, level
+from collab.restore import run_apart
+from storage.attribution import level
+from storage.levelling import behind, level_apart
 from web.background import running
 from web.logs import ThrottledLog
 from web.saving import first_line, is_database_error
@@ -42,6 +45,9 @@ LEVEL_ROWS = 1_000
 """A note this many log rows past its runs is brought level by a sweep: what a request
 reads is under it plus a sweep's rows (10-40 ms at 10-40 us a row, loaded)."""
 STEP_ROWS = 5_000  # rows folded per worker-thread call: 50-200 ms of CPU
+APART_ROWS = 2 * LEVEL_ROWS
+"""A note this many rows behind is levelled in a process of its own (``storage/levelling.py``):
+in a thread, a backfill of 100,000 rows took joins of other notes from 6 to 16 ms (p50)."""
 REST = 1.0  # after each step, a pause this many times its duration
 SWEEP_S = 2.0
 """How often notes are looked for: one query over the note table (33-56 ms for 10,000 notes
@@ -90,13 +96,21 @@ class AuthorsKeeper:
         # before their runs were made) never keep the others waiting.
         more = len(found) == SWEEP_NOTES
         self._after = found[-1][0] if more else 0
-        found = [(note, head) for note, head in found if self._tried.get(note) != head]
+        found = [row for row in found if self._tried.get(row[0]) != row[1]]
         if not found:
             return more
         started, rows = time.monotonic(), 0
-        for note, head in found:
-            self._tried[note] = head  # rows thinned away before their runs: not again
-            rows += await self._level(note)
+        self._tried.update((note, head) for note, head, _mark in found)
+        far = [note for note, head, mark in found if head - mark >= APART_ROWS]
+        if far:
+            url = self._engine.url.render_as_string(hide_password=False)
+            try:
+                rows += await run_apart(level_apart, url, far, STEP_ROWS)
+            except Exception as error:  # logged; the next time they are behind, again
+                self._failed(f"bringing the authors of notes {far} up to date", error)
+        for note, head, mark in found:
+            if head - mark < APART_ROWS:
+                rows += await self._level(note)
         logger.info(
             "authors brought level: %d notes, %d log rows, in %.1f s",
             len(found),

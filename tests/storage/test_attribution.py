@@ -3,6 +3,7 @@ the same when built at once or a few rows at a time, and kept by later reads."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pycrdt
@@ -12,7 +13,8 @@ from support.sql import query
 
 from collab.persistence import ANONYMOUS, Edit
 from storage import notes
-from storage.attribution import Run, attribution, behind, level
+from storage.attribution import Run, attribution, level
+from storage.levelling import behind, level_apart
 from storage.locks import AUTHORS, try_note_lock
 from storage.models import as_utc
 from storage.updates import SqlDocumentStore
@@ -87,9 +89,14 @@ async def test_runs_say_who_typed_each_clock_and_grow_with_the_log(
     # Brought level a few rows at a time (the keeper's steps), the runs are the same.
     write(engine, "DELETE FROM author_run")
     write(engine, "DELETE FROM author_mark")
-    assert behind(engine, 14, 10) == [(note, 14)] and behind(engine, 15, 10) == []
+    assert behind(engine, 14, 10) == [(note, 14, 0)] and behind(engine, 15, 10) == []
     assert [level(engine, note, 4) for _ in range(5)] == [4, 4, 4, 2, 0]
     assert behind(engine, 1, 10) == []
+    write(engine, "DELETE FROM author_run")
+    write(engine, "DELETE FROM author_mark")
+    # The same from an engine of its own (a process of its own in the server; here a
+    # thread, whose priority it leaves alone).
+    assert await asyncio.to_thread(level_apart, database_url, [note], 4) == 14
     assert sorted(stored) == sorted(
         query(database_url, 'SELECT client, start, "end", author FROM author_run')
     )

@@ -20,7 +20,7 @@ from support.yclient import YClient
 from collab.persistence import Edit
 from storage import notes
 from storage.updates import SqlDocumentStore
-from web.authors_keeper import LEVEL_ROWS
+from web.authors_keeper import APART_ROWS, LEVEL_ROWS
 
 
 def _authors(live: LiveServer, token: str) -> dict[str, Any]:
@@ -102,9 +102,9 @@ async def test_a_note_with_history_and_no_runs_gets_them_without_anyone_asking(
     text = doc.get("content", type=pycrdt.Text)
     keystrokes: list[bytes] = []
     doc.observe(lambda event: keystrokes.append(event.update))
-    for index in range(2 * LEVEL_ROWS + 200):
+    for index in range(APART_ROWS + LEVEL_ROWS):
         text.insert(index, "a")
-    first, later = keystrokes[: LEVEL_ROWS + 200], keystrokes[LEVEL_ROWS + 200 :]
+    first, later = keystrokes[:APART_ROWS], keystrokes[APART_ROWS:]
 
     async def log(updates: list[bytes]) -> None:  # written as another process would
         async with SqlDocumentStore(engine) as store:
@@ -113,7 +113,9 @@ async def test_a_note_with_history_and_no_runs_gets_them_without_anyone_asking(
     def mark() -> list[tuple[int, ...]]:
         return query(live.settings.database_url, "SELECT position FROM author_mark")
 
-    await log(first)  # history from before the server (or before attribution) existed
+    # History from before the server (or before attribution) existed: levelled in a
+    # process of its own; the later rows, fewer, in the server's worker thread.
+    await log(first)
     live = make_live().start()
     await until(
         lambda: mark() == [(len(first),)],
