@@ -106,8 +106,10 @@ class AuthorsKeeper:
             url = self._engine.url.render_as_string(hide_password=False)
             try:
                 rows += await run_apart(level_apart, url, far, STEP_ROWS)
-            except Exception as error:  # logged; the next time they are behind, again
+            except Exception as error:  # logged; a later sweep tries them again
                 self._failed(f"bringing the authors of notes {far} up to date", error)
+                for note in far:
+                    self._tried.pop(note, None)
         for note, head, mark in found:
             if head - mark < APART_ROWS:
                 rows += await self._level(note)
