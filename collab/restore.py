@@ -101,7 +101,12 @@ async def run_apart(work: Callable[..., T], *args: object) -> T:
         )
     except OSError:  # no interpreter to start (a frozen build): the loop shares the GIL
         return await asyncio.to_thread(work, *args)
-    answer, _ = await child.communicate(request)
+    try:
+        answer, _ = await child.communicate(request)
+    except asyncio.CancelledError:  # its caller stops (the server does): so does the child
+        child.kill()
+        await child.wait()
+        raise
     if child.returncode != 0:
         raise RuntimeError(f"a restore's process failed with exit status {child.returncode}")
     result: T = pickle.loads(answer)  # from our own process: trusted

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import time
+from pathlib import Path
 
 import pycrdt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.memclient import MemoryClient
+from support.waiting import until
 
 from collab import liveruns, protocol, restoring
 from collab.config import RoomConfig
 from collab.document import TEXT_NAME
 from collab.manager import RoomManager
 from collab.persistence import MemoryStore
-from collab.restore import fork_edit
+from collab.restore import fork_edit, run_apart
 from collab.room import Room
 from collab.textdiff import DELETE, text_diff
 from collab.yencoding import DEFAULT_LIMITS
@@ -311,3 +316,30 @@ def test_a_kept_line_keeps_its_line_breaks_beside_restored_text(
     start = text.index(typing)
     diffs, _kept = liveruns.spare(text_diff(text, version), text, [(start, start + len(typing))])
     assert "".join(chunk for op, chunk in diffs if op != DELETE) == restored
+
+
+def _processes_apart() -> list[str]:
+    """This process's children running ``collab.restore``: where each waits in the kernel."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+            if parent == os.getpid() and b"collab.restore" in command:
+                found.append((stat.parent / "wchan").read_text())
+    return found
+
+
+async def test_a_process_apart_is_killed_when_its_caller_is_cancelled() -> None:
+    # The authors keeper's backfill runs apart for seconds: a server stopping must not
+    # leave it writing to the database behind its back.
+    work = asyncio.create_task(run_apart(time.sleep, 60))
+    await until(
+        lambda: any("sleep" in waits for waits in _processes_apart()),
+        what="the process apart at its work (time.sleep)",
+        timeout_s=10,
+    )
+    work.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await work
+    assert _processes_apart() == []
