@@ -25,10 +25,12 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
 from collab.document import text
-from storage import files
+from storage import file_retention, files
 from storage.db import schema_revisions
 from storage.indexing import split_title
 from storage.models import as_utc, utcnow
+from storage.retention import DEFAULT_HISTORY_DAYS
+from storage.retention import cutoff_for as retention_cutoff
 from storage.updates import SqlDocumentStore
 
 MAX_INTEGRITY_ERRORS = 100
@@ -76,13 +78,21 @@ class Report:
         return not self.problems
 
 
-def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report:
+def check_sqlite(
+    path: Path,
+    *,
+    vet: VetUpdates,
+    build: BuildDocument,
+    history_days: float = DEFAULT_HISTORY_DAYS,
+) -> Report:
     """Check the SQLite database at ``path``: its pages, its schema, then every note.
 
     Args:
         path: The database file; it is not created if missing.
         vet: Vets a note's stored updates before they are handed to pycrdt.
         build: Builds a document from the store's load, as the server does.
+        history_days: The server's ``--history-days``: a note's file that neither its
+            text nor a version of this window names is reported (0: none is).
 
     Returns:
         A report listing each problem as a sentence that names what is wrong:
@@ -98,8 +108,10 @@ def check_sqlite(path: Path, *, vet: VetUpdates, build: BuildDocument) -> Report
     with _read_transaction(path) as (connection, engine):
         _check_pages(connection, report)
         if _check_schema(connection, report):
-            _check_notes(connection, SqlDocumentStore(engine), report, vet, build)
+            store = SqlDocumentStore(engine)
+            broken = _check_notes(connection, store, report, vet, build)
             _check_files(connection, report)
+            _check_unnamed_files(store, broken, history_days, report)
     return report
 
 
@@ -185,24 +197,48 @@ def _check_files(connection: sqlite3.Connection, report: Report) -> None:
         report.problems.append(Problem("database", f"cannot read the files: {error}"))
 
 
+def _check_unnamed_files(
+    store: SqlDocumentStore, broken: set[int], history_days: float, report: Report
+) -> None:
+    """The notes' files the purge would collect: named by no text of the history window."""
+    now = utcnow()
+    cutoff = retention_cutoff(history_days, now)
+    if cutoff is None:
+        return
+    try:
+        due = file_retention.due(store.engine, cutoff)
+    except sqlite3.DatabaseError as error:
+        report.problems.append(Problem("database", f"cannot read the files: {error}"))
+        return
+    for note, found in sorted(due.items()):
+        if note in broken:
+            continue  # reported as a note that does not load
+        for file in sorted(file_retention.judge(store, note, found, cutoff, now).unnamed):
+            why = f"of note {note}, named by no text of its last {history_days:g} days"
+            report.problems.append(Problem(f"file {file}", f"{why} (the next purge deletes it)"))
+
+
 def _check_notes(
     connection: sqlite3.Connection,
     store: SqlDocumentStore,
     report: Report,
     vet: VetUpdates,
     build: BuildDocument,
-) -> None:
+) -> set[int]:
+    """Check every note; returns those that do not load."""
     try:
         notes = [row[0] for row in connection.execute("SELECT id FROM note ORDER BY id")]
     except sqlite3.DatabaseError as error:
         report.problems.append(Problem("database", f"cannot list the notes: {error}"))
-        return
+        return set()
     now = utcnow()
+    broken = set()
     for note in notes:
         problem, built = _check_note(connection, store, note, vet, build)
         report.notes_checked += 1
         if problem is not None:
             report.notes_broken += 1
+            broken.add(note)
             report.problems.append(Problem(f"note {note}", problem))
         else:
             problem = _check_index(
@@ -211,6 +247,7 @@ def _check_notes(
             if problem is not None:
                 report.index_problems += 1
                 report.problems.append(Problem(f"note {note}", problem))
+    return broken
 
 
 def _check_note(

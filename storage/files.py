@@ -6,9 +6,12 @@ A note's links read only its own files (the row is the permission), so the same
 bytes in two notes are two rows and one blob. A file is committed in one
 transaction with its row: a crash leaves the whole file or nothing.
 
-A note keeps its rows for as long as it exists, so every version of it, however
-old, finds its files again; purging a note removes its rows (ON DELETE CASCADE)
-and :func:`collect_blobs` then deletes the blobs no note has any more.
+A note keeps a file while its text, or one of its versions inside the history
+window, names it (``storage.file_retention``, which the purge runs); an upload, even
+of a file the note has, counts as the note naming it, so a file is never collected
+between its upload and the arrival of the Markdown that names it. Purging a note
+removes its rows (ON DELETE CASCADE), and :func:`collect_blobs` then deletes the
+blobs no note has any more.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -59,25 +63,38 @@ def add_file(
     """Give the note this file, storing its bytes unless some note has them already; commit.
 
     A file the note has already is answered as it is stored (under its first
-    name). ``max_note_bytes`` (0: no limit) bounds the sizes of the note's files
-    in all; past it, :class:`NoteFull` and nothing is written.
+    name), and counts as seen now. ``max_note_bytes`` (0: no limit) bounds the
+    sizes of the note's files in all; past it, :class:`NoteFull` and nothing is written.
     """
     stored = StoredFile(file_id(data), media_type, len(data), name)
     connection = session.connection()
-    found = file_of(connection, note_id, stored.id)
-    if found is not None:
-        return found
+    now = utcnow()
+    if _seen(connection, note_id, stored.id, now):
+        found = file_of(connection, note_id, stored.id)
+        if found is not None:
+            session.commit()
+            return found
     if max_note_bytes:
         total = _note_total(connection, note_id)
         if total + stored.size > max_note_bytes:
             raise NoteFull(total, max_note_bytes)
-    now = utcnow()
     blob = {"id": stored.id, "data": data, "media_type": media_type, "size": stored.size}
     connection.execute(_insert_new(connection, BLOB), {**blob, "created_at": now})
     row = {"note_id": note_id, "file_id": stored.id, "name": name, "size": stored.size}
-    connection.execute(NOTE_FILE.insert(), {**row, "created_at": now})
+    connection.execute(NOTE_FILE.insert(), {**row, "created_at": now, "seen_at": now})
     session.commit()
     return stored
+
+
+def _seen(connection: Connection, note_id: int, file: str, now: datetime) -> bool:
+    """Mark the note's file seen ``now``; False if the note has no such file.
+
+    An UPDATE, not a read: a purge deleting the row meanwhile either waits for it
+    and then finds the row seen (so keeps it), or deleted it first (so this is False
+    and the upload stores the file again).
+    """
+    seen = update(NOTE_FILE).where(NOTE_FILE.c.note_id == note_id, NOTE_FILE.c.file_id == file)
+    return bool(connection.execute(seen.values(seen_at=now)).rowcount)
 
 
 def _insert_new(connection: Connection, table: Any) -> Any:

@@ -190,6 +190,8 @@ class NoteFile(SQLModel, table=True):
     name: str = Field(max_length=200)
     size: int
     created_at: datetime = Field(default_factory=utcnow)
+    # When the note was last seen naming it (``storage.file_retention``); an upload counts.
+    seen_at: datetime = Field(default_factory=utcnow, index=True, nullable=True)
 
 
 class AuthorRun(SQLModel, table=True):

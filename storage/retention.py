@@ -32,6 +32,9 @@ from storage.models import Checkpoint, as_utc, utcnow
 
 logger = logging.getLogger("storage.retention")
 
+DEFAULT_HISTORY_DAYS = 30.0
+"""``--history-days`` unless set: every version of this many days is kept."""
+
 BuildState = Callable[[int, int], bytes]
 """(note, position) -> the note's whole document at that position, as one update."""
 

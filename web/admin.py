@@ -39,6 +39,7 @@ from storage.db import (
     make_engine,
     sqlite_path,
 )
+from storage.retention import DEFAULT_HISTORY_DAYS
 from storage.updates import SqlDocumentStore
 from web.settings import Settings, env_name
 
@@ -73,8 +74,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check = commands.add_parser(
         "check",
         help="check the database and that every note loads",
-        description="Run SQLite's integrity check and load every note as the server would. "
-        "Exit status: 0 nothing is wrong, 1 problems found (each listed), 2 could not check.",
+        description="Run SQLite's integrity check and load every note as the server would; "
+        "list the files the next purge collects. Exit status: 0 nothing is wrong, 1 problems "
+        "found (each listed), 2 could not check.",
+    )
+    check.add_argument(
+        "--history-days",
+        type=float,
+        metavar="DAYS",
+        help="the server's --history-days: files no text of this window names are listed "
+        f"[env: {env_name('history_days')}] (default: {DEFAULT_HISTORY_DAYS:g})",
     )
     migrate = commands.add_parser(
         "migrate",
@@ -128,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
         return _refuse(args.command, _not_sqlite(args.command, url, backend))
     if args.command == "backup":
         return backup(path, args.dest, force=args.force, step_pages=args.step_pages)
-    return check(path)
+    days = args.history_days
+    if days is None:
+        days = float(os.environ.get(env_name("history_days"), DEFAULT_HISTORY_DAYS))
+    return check(path, days)
 
 
 def migrate(url: str) -> int:
@@ -227,11 +239,13 @@ def _progress(step_pages: int) -> Callable[[int, int], None]:
     return show
 
 
-def check(path: Path) -> int:
+def check(path: Path, history_days: float = DEFAULT_HISTORY_DAYS) -> int:
     """Check the SQLite database at ``path``; print what is wrong."""
     print(f"collab-notes check: {path}", flush=True)
     try:
-        report = check_sqlite(path, vet=document.first_problem, build=document.build)
+        report = check_sqlite(
+            path, vet=document.first_problem, build=document.build, history_days=history_days
+        )
     except CheckRefused as error:
         return _refuse("check", str(error))
     print(f"database integrity (PRAGMA integrity_check): {report.integrity}")

@@ -146,7 +146,7 @@ async def _lifespan(settings: Settings, app: FastAPI) -> AsyncIterator[None]:
                     events=metrics if settings.metrics else NO_EVENTS,
                     fanout=fanout,
                 ) as rooms,
-                purging(engine, rooms, settings.deleted_note_retention_days),
+                purging(store, rooms, settings.deleted_note_retention_days, settings.history_days),
                 thinning(store, settings.history_days),
                 keeping(SummaryKeeper(engine, rooms, store)) as keeper,
                 keeping_authors(engine) as authors_keeper,

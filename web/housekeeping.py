@@ -3,7 +3,8 @@
 A deleted note keeps its whole history for ``--deleted-note-retention-days``,
 so that a slip can be undone; after that it is removed, history and all. Every
 note's history older than ``--history-days`` is thinned to one version a day
-(``storage.retention``).
+(``storage.retention``), and a note's files that neither its text nor any version
+of that window names are collected with the purge (``storage.file_retention``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from collab.document import build
 from collab.manager import RoomManager
-from storage import files, notes, spaces
+from storage import file_retention, files, notes, spaces
 from storage.models import utcnow
 from storage.retention import cutoff_for as retention_cutoff
 from storage.retention import notes_to_thin, thin
@@ -44,30 +44,44 @@ def restorable(deleted_at: datetime, days: float, now: datetime | None = None) -
     return now.replace(tzinfo=None) - deleted_at.replace(tzinfo=None) < retention(days)
 
 
-def purge_once(engine: Engine, rooms: RoomManager, days: float) -> list[int]:
-    """Remove every note (and space) deleted longer ago than the window, with their files
-    (the bytes no other note has); returns the notes' ids.
+def purge_once(
+    store: SqlDocumentStore, rooms: RoomManager, days: float, history_days: float
+) -> tuple[list[int], int]:
+    """Remove every note (and space) deleted longer ago than the window, and the files no
+    text or version of the last ``history_days`` names (0: none), then the bytes no note
+    has any more; returns the purged notes' ids and how many files notes lost.
 
     Notes whose room is still loaded are left for the next round, so a room
     never writes to a note that is gone.
     """
-    with Session(engine) as session:
+    with Session(store.engine) as session:
         before = utcnow() - retention(days)
         purged = notes.purge_deleted(session=session, deleted_before=before, keep=set(rooms.rooms))
         spaces.purge_deleted_spaces(session=session, deleted_before=before)
-        files.collect_blobs(session=session)  # the purged notes' files no other note has
-        return purged
+    now = utcnow()
+    cutoff = retention_cutoff(history_days, now)
+    collected = 0 if cutoff is None else file_retention.collect(store, cutoff, now)
+    with Session(store.engine) as session:
+        files.collect_blobs(session=session)  # the bytes no note has any more
+    return purged, collected
 
 
-def _purged_round(engine: Engine, rooms: RoomManager, days: float) -> str | None:
-    purged = purge_once(engine, rooms, days)
-    return f"purged {len(purged)} deleted notes: {purged}" if purged else None
+def _purged_round(
+    store: SqlDocumentStore, rooms: RoomManager, days: float, history_days: float
+) -> str | None:
+    purged, collected = purge_once(store, rooms, days, history_days)
+    said = [f"purged {len(purged)} deleted notes: {purged}"] if purged else []
+    if collected:
+        said.append(f"collected {collected} files no text of the history window names")
+    return "; ".join(said) or None
 
 
-def purging(engine: Engine, rooms: RoomManager, days: float) -> AbstractAsyncContextManager[None]:
-    """Purge expired notes now and then, for as long as the context is open."""
+def purging(
+    store: SqlDocumentStore, rooms: RoomManager, days: float, history_days: float
+) -> AbstractAsyncContextManager[None]:
+    """Purge expired notes and files now and then, for as long as the context is open."""
     interval_s = min(MAX_INTERVAL_S, max(0.2, retention(days).total_seconds() / 10))
-    work = partial(_purged_round, engine, rooms, days)
+    work = partial(_purged_round, store, rooms, days, history_days)
     return _every(interval_s, work, "purging deleted notes", "purge deleted notes")
 
 

@@ -21,6 +21,8 @@ from typing import Literal
 from pydantic import AfterValidator, AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.retention import DEFAULT_HISTORY_DAYS
+
 ENV_PREFIX = "COLLAB_"
 
 _CLIENT_ADDRESSES = "docs/deploy.md#client-addresses-x-forwarded-for-and-the-per-address-limits"
@@ -265,10 +267,12 @@ class Settings(BaseSettings):
         "minutes of continuous editing.",
     )
     history_days: float = Field(
-        30.0,
+        DEFAULT_HISTORY_DAYS,
         ge=0,
         description="Keep every version of the last this many days; older history is thinned "
-        "to one version a day (named versions are kept for ever). `0` keeps everything.",
+        "to one version a day (named versions are kept for ever). A note's file that neither "
+        "its text nor a version of these days shows is deleted by the purge. `0` keeps "
+        "everything.",
     )
     shutdown_timeout_s: float = Field(
         10.0,

@@ -16,3 +16,13 @@ def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in connection.execute(text(sql), params)]
     finally:
         engine.dispose()
+
+
+def execute(url: str, sql: str, **params: Any) -> int:
+    """Run one statement that returns no rows (an UPDATE), committed; how many rows it hit."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            return int(connection.execute(text(sql), params).rowcount)
+    finally:
+        engine.dispose()
