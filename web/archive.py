@@ -129,20 +129,15 @@ def _shown(name: str) -> str:
     return "".join("?" if unicodedata.category(c) in {"Cc", "Cs"} else c for c in name)[:300]
 
 
-def write_markdown(files: list[tuple[str, str]]) -> bytes:
-    """A ``.zip`` of ``(title, text)`` pairs, one ``<title>.md`` each, names made unique."""
-    buffer = io.BytesIO()
-    used: set[str] = set()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for title, text in files:
-            stem = file_stem(title)
-            name, n = f"{stem}.md", 1
-            while name.lower() in used:
-                n += 1
-                name = f"{stem} ({n}).md"
-            used.add(name.lower())
-            archive.writestr(name, text)
-    return buffer.getvalue()
+def unique_name(title: str, used: set[str]) -> str:
+    """``<title>.md`` as a name no entry of ``used`` has (``<title> (2).md``...); added to it."""
+    stem = file_stem(title)
+    name, n = f"{stem}.md", 1
+    while name.lower() in used:
+        n += 1
+        name = f"{stem} ({n}).md"
+    used.add(name.lower())
+    return name
 
 
 def file_stem(title: str) -> str:

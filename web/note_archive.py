@@ -16,7 +16,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
@@ -40,17 +40,33 @@ def entry_name(file: str, name: str) -> str:
 
 def export(title: str, text: str, files: Mapping[str, tuple[str, bytes]]) -> bytes:
     """A ``.zip`` of the note (``text``) and its ``files`` (id -> name, bytes) it names."""
+    return export_many([(title, text, files)])
+
+
+def export_many(notes: Sequence[tuple[str, str, Mapping[str, tuple[str, bytes]]]]) -> bytes:
+    """A ``.zip`` of notes (title, text, files): each ``<title>.md`` (names made unique),
+    its files in ``files/`` beside it, each file once however many notes have it."""
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as made:
+        for title, text, files in notes:
+            made.writestr(archive.unique_name(title, used), _relative(text, files))
+            for file, (name, data) in sorted(files.items()):
+                entry = entry_name(file, name)
+                if entry.lower() not in used:
+                    used.add(entry.lower())
+                    made.writestr(entry, data)
+    return buffer.getvalue()
+
+
+def _relative(text: str, files: Mapping[str, tuple[str, bytes]]) -> str:
+    """``text`` with each ``attachment:<id>`` of ``files`` a link to its entry."""
 
     def relative(match: re.Match[str]) -> str:
         found = files.get(match[1])
         return match[0] if found is None else quote(entry_name(match[1], found[0]))
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as made:
-        made.writestr(f"{archive.file_stem(title)}.md", ATTACHMENT.sub(relative, text))
-        for file, (name, data) in sorted(files.items()):
-            made.writestr(entry_name(file, name), data)
-    return buffer.getvalue()
+    return ATTACHMENT.sub(relative, text)
 
 
 @dataclass
@@ -76,6 +92,17 @@ def read(data: bytes, max_file_bytes: int) -> Imported:
     name, text = unpacked.files[0]
     imported = Imported(name, text)
     wanted = linked_paths(text, posixpath.dirname(name))
+    imported.files, imported.refused = read_linked(data, wanted, max_file_bytes)
+    return imported
+
+
+def read_linked(
+    data: bytes, wanted: set[str], max_file_bytes: int
+) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    """The entries ``wanted`` of the ``.zip`` (path -> bytes), and those refused, why; raises
+    :class:`web.archive.ArchiveRefused` when they inflate past the archive's limit."""
+    found: dict[str, bytes] = {}
+    refused: list[tuple[str, str]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as opened:
         total = 0
         for info in opened.infolist():
@@ -88,10 +115,10 @@ def read(data: bytes, max_file_bytes: int) -> Imported:
                     f"the archive inflates to over {archive.MAX_TOTAL_BYTES} bytes"
                 )
             if problem is None:
-                imported.files[info.filename] = content
+                found[info.filename] = content
             else:
-                imported.refused.append((info.filename, problem))
-    return imported
+                refused.append((info.filename, problem))
+    return found, refused
 
 
 def linked_paths(text: str, folder: str) -> set[str]:

@@ -3,17 +3,25 @@ limits on size, count, zip bombs and path tricks; an export of every note."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
 
 import httpx
 import pytest
+from PIL import Image
 from support.http import http
 from support.live import LiveServer
 from support.zips import zipped
 
 from web import archive
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def make_space(server: LiveServer) -> dict[str, str]:
@@ -121,3 +129,33 @@ def test_a_space_exports_every_note_as_markdown_files(live: LiveServer) -> None:
         "a b c.md": "# a/b: c?\n",
     }
     assert http.get(f"{live.url}/api/spaces/nosuchspace/export.zip").status_code == 404
+
+
+def test_a_space_exported_with_its_notes_files_imports_back_with_them(live: LiveServer) -> None:
+    space, image = make_space(live), png()
+    file = hashlib.sha256(image).hexdigest()
+    for content in (
+        f"# Trip\n![shot.png](attachment:{file})\n",
+        f"# Again\n![](attachment:{file})",
+    ):
+        note = http.post(f"{live.url}/api/spaces/{space['id']}/notes", json={"content": content})
+        sent = {"file": ("shot.png", image, "image/png")}
+        uploaded = http.post(f"{live.url}/api/notes/{note.json()['id']}/files", files=sent)
+        assert uploaded.status_code == 201
+    http.post(f"{live.url}/api/spaces/{space['id']}/notes", json={"content": "# Plain\n"})
+    exported = http.get(f"{live.url}/api/spaces/{space['view_id']}/export.zip")
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    shot = f"files/{file}-shot.png"  # once, though both notes have it
+    assert sorted(entries) == ["Again.md", "Plain.md", "Trip.md", shot]
+    assert entries["Trip.md"].decode() == f"# Trip\n![shot.png]({shot})\n"
+    assert entries[shot] == image
+    other = make_space(live)
+    answer = send(live, other["id"], exported.content)
+    assert answer.status_code == 201 and answer.json()["refused"] == [], answer.text
+    for imported in answer.json()["imported"]:
+        content = live.get_note(imported["id"]).json()["content"]
+        if imported["title"] != "Plain":
+            assert f"(attachment:{file})" in content
+            served = http.get(f"{live.url}/api/notes/{imported['id']}/files/{file}")
+            assert served.status_code == 200 and served.content == image

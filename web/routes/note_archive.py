@@ -23,12 +23,25 @@ from web import archive, filetypes, images, note_archive
 from web.deps import NoteDep, Services, ServicesDep
 from web.filetypes import RASTER
 from web.routes.api import limit_creations
-from web.routes.space_files import ZIP_BODY, Refused
 
 router = APIRouter()
 
+ZIP_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
 # An exported file's name in the archive: its id, then its name in the note.
 _EXPORTED = re.compile(r"^[0-9a-f]{64}-(.+)$")
+
+
+class Refused(BaseModel):
+    """A file of an archive left out (a note's file, or a note of a space's), and why."""
+
+    file: str
+    reason: str
 
 
 class NoteImported(BaseModel):
@@ -48,7 +61,7 @@ async def export_zip(access: NoteDep, services: ServicesDep) -> Response:
     """The note as ``<title>.md`` with its files beside it in ``files/``, links made relative."""
     text = await services.rooms.read_text(access.note_id)
     title = title_of(text) or "Untitled note"
-    named = await run_in_threadpool(_files_named, services, access.note_id, text)
+    named = await run_in_threadpool(files_named, services, access.note_id, text)
     body = await run_in_threadpool(note_archive.export, title, text, named)
     name = f"{archive.file_stem(title)}.zip"
     disposition = f'attachment; filename="{name.encode("ascii", "replace").decode()}"; '
@@ -58,7 +71,7 @@ async def export_zip(access: NoteDep, services: ServicesDep) -> Response:
     )
 
 
-def _files_named(services: Services, note_id: int, text: str) -> dict[str, tuple[str, bytes]]:
+def files_named(services: Services, note_id: int, text: str) -> dict[str, tuple[str, bytes]]:
     """The note's files its text names: id -> (name, bytes)."""
     with services.engine.connect() as connection:
         return files.named_files(connection, note_id, set(note_archive.ATTACHMENT.findall(text)))
@@ -106,21 +119,29 @@ async def import_zip(request: Request, services: ServicesDep) -> NoteImported:
 def _accepted(services: Services, read: note_archive.Imported) -> dict[str, tuple[str, bytes, str]]:
     """The files that pass an upload's checks: path -> (name, bytes as stored, type);
     the others are added to ``read.refused``, with the reason."""
+    return accepted_files(services, read.files, read.refused)
+
+
+def accepted_files(
+    services: Services, found: dict[str, bytes], refused: list[tuple[str, str]]
+) -> dict[str, tuple[str, bytes, str]]:
+    """Those of ``found`` (path -> bytes) that pass an upload's checks: path -> (name,
+    bytes as stored, type); the others are added to ``refused``, with the reason."""
     settings = services.settings
     limits = images.ImageLimits(
         settings.max_image_pixels, settings.max_image_side_px, settings.keep_image_location
     )
     accepted = {}
-    for path, content in read.files.items():
+    for path, content in found.items():
         media_type = filetypes.sniff(content)
         if media_type is None:
-            read.refused.append((path, "refused: this kind of file is not accepted"))
+            refused.append((path, "refused: this kind of file is not accepted"))
             continue
         if media_type in RASTER:
             try:
                 content = images.checked(content, media_type, limits)
             except images.ImageRefused as error:
-                read.refused.append((path, f"refused: {error}"))
+                refused.append((path, f"refused: {error}"))
                 continue
         base = posixpath.basename(path)
         exported = _EXPORTED.match(base)
@@ -129,19 +150,24 @@ def _accepted(services: Services, read: note_archive.Imported) -> dict[str, tupl
     return accepted
 
 
+def add_files(session: Session, note_id: int, accepted: list[tuple[str, bytes, str]]) -> None:
+    """Give a new note these files (name, bytes, type), each committed with its row."""
+    for name, content, media_type in accepted:
+        files.add_file(
+            session=session,
+            note_id=note_id,
+            data=content,
+            media_type=media_type,
+            name=name,
+            max_note_bytes=0,  # checked before, for all of them
+        )
+
+
 def _create(services: Services, text: str, accepted: list[tuple[str, bytes, str]]) -> Note:
     """The note, then its files, each committed with its row (a fresh note cannot be full)."""
     added = len(text.encode("utf-16-le")) // 2  # characters, as Yjs counts them
     with Session(services.engine, expire_on_commit=False) as session:
         note = notes.create_note(session=session, initial_update=initial_update(text), added=added)
         assert note.id is not None
-        for name, content, media_type in accepted:
-            files.add_file(
-                session=session,
-                note_id=note.id,
-                data=content,
-                media_type=media_type,
-                name=name,
-                max_note_bytes=0,  # checked above, for all of them
-            )
+        add_files(session, note.id, accepted)
     return note
