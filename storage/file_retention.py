@@ -3,29 +3,28 @@ names it; then the purge collects it, and ``collab-notes check`` reports it unti
 
 The window is ``--history-days``: the versions made inside it are kept as they
 are, so restoring one of them brings its images back. A file is *named* by a text
-that holds its id (``attachment:<id>``, or the file's address: any run of 64 hex
-digits, in either case, counts; reading more references than there are never loses
-a file). The texts looked at are the note's current text, each version made inside
+that holds its id (``attachment:<id>``, or the file's address: its 64 hex digits
+anywhere, in either case). The texts looked at are the note's current text, each version made inside
 the window, and the text the note had when the window began (the state just before
 its first update inside it), so a reference that left the text moments ago is
 always found, even in a note nobody had touched for longer than the window.
 
-Building those texts costs a replay of the log per version, so it is done only for
-the files that may be due. Each ``note_file`` row has ``seen_at``: when the note was
-last seen naming it (an upload counts, see ``storage.files``). Only files not seen
-since the window began are judged: :func:`judge` reads the texts (newest first,
-stopping once every such file is found) off the event loop, and :func:`settle`
-records when each found file was last named, so that it is not judged again
-before that moment leaves the window, and deletes the rest, unless the note's head
-moved since the texts were read (a new edit might name one: the next round sees
-it) or the file was seen meanwhile (an upload of it). ``seen_at`` only decides
-what is judged: whether a file goes is decided by the texts alone.
+Building those texts costs a replay of the window's log, so it is done only for the
+files that may be due. Each ``note_file`` row has ``seen_at``: when the note was last
+seen naming it (an upload counts, see ``storage.files``). Only files not seen since
+the window began are judged: :func:`judge` reads the current text, and the window's
+texts only for the files it does not name, off the event loop (a 100,000-character
+note: 1.4-1.7 ms for its text, 0.2-0.7 s for 1,000 versions). :func:`settle` records when each
+found file was last named, so that it is not judged again before that leaves the
+window, and deletes the rest, unless the note's head moved since the texts were read
+(a new edit might name one: the next round sees it) or the file was seen meanwhile
+(an upload of it). ``seen_at`` only decides what is judged: whether a file goes is
+decided by the texts alone.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,12 +45,16 @@ NOTES_PER_ROUND = 200
 """Notes judged in one purge round at most (those unseen longest first): the first
 round after an upgrade, when every older file is due, is spread over several."""
 
-_FILE_ID = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 
+def named(markdown: str, files: set[str]) -> set[str]:
+    """Those of ``files`` (ids, lower case) whose id ``markdown`` holds, in either case.
 
-def named_in(markdown: str) -> set[str]:
-    """The file ids ``markdown`` holds (lower case), however it names them."""
-    return {found.lower() for found in _FILE_ID.findall(markdown)}
+    A substring search: 0.1 ms for 100,000 characters, where a regular expression for
+    runs of exactly 64 hex digits took 8.9 ms. An id inside a longer run of hex digits
+    counts too: reading more references than there are never loses a file.
+    """
+    lowered = markdown.lower()
+    return {file for file in files if file in lowered}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,26 +94,53 @@ def judge(
     note's files as they are.
     """
     loaded = store.load_sync(note)
-    seen = dict.fromkeys(files & named_in(text_of(build(loaded.updates))), now)
+    seen = dict.fromkeys(named(text_of(build(loaded.updates)), files), now)
     left = files - seen.keys()
-    for position, moment in _texts_inside(store.engine, note, cutoff, loaded.head):
-        if not left:
-            break
-        named = left & named_in(text_of(build(store.load_sync(note, upto=position).updates)))
-        seen |= dict.fromkeys(named, moment)
-        left -= named
+    if left:
+        texts = sorted(_texts_inside(store.engine, note, cutoff, loaded.head))
+        for file, moment in _named_inside(store, note, left, texts).items():
+            seen[file] = moment
+            left.discard(file)
     return Judged(note, loaded.head, seen, frozenset(left))
+
+
+def _named_inside(
+    store: SqlDocumentStore, note: int, files: set[str], texts: list[tuple[int, datetime]]
+) -> dict[str, datetime]:
+    """Which of ``files`` the texts at these positions (ascending) name, and the latest
+    moment each was named.
+
+    One replay: the document at the first position, then the log after it, applied an
+    update at a time (where thinning left no rows, from the position's checkpoint).
+    Building each version from its checkpoint took 22 s for a 100,000-character note
+    with 1,000 versions (each a whole document decoded); this, 0.2-0.7 s.
+    """
+    if not texts:
+        return {}
+    first = texts[0][0]
+    doc = build(store.load_sync(note, upto=first).updates)
+    updates = dict(store.read_log_sync(note, after=first))
+    found: dict[str, datetime] = {}
+    position = first
+    for target, moment in texts:
+        if all(at in updates for at in range(position + 1, target + 1)):
+            for at in range(position + 1, target + 1):
+                doc.apply_update(updates[at])
+        else:  # thinned history: a kept version has a checkpoint of its own
+            doc = build(store.load_sync(note, upto=target).updates)
+        position = target
+        for file in named(text_of(doc), files):
+            found[file] = max(moment, found.get(file, moment))
+    return found
 
 
 def _texts_inside(
     engine: Engine, note: int, cutoff: datetime, head: int
 ) -> Iterator[tuple[int, datetime]]:
     """The positions whose texts count (besides the head's), with when each was the
-    note's: its versions made since ``cutoff``, newest first, then the window's start."""
-    versions = (
-        select(VERSION.c.position, VERSION.c.created_at)
-        .where(VERSION.c.note_id == bindparam("note"), VERSION.c.created_at >= _CUTOFF)
-        .order_by(VERSION.c.created_at.desc(), VERSION.c.id.desc())
+    note's: its versions made since ``cutoff``, and the window's start."""
+    versions = select(VERSION.c.position, VERSION.c.created_at).where(
+        VERSION.c.note_id == bindparam("note"), VERSION.c.created_at >= _CUTOFF
     )
     inside = select(func.min(LOG.c.position)).where(
         LOG.c.note_id == bindparam("note"), LOG.c.committed_at >= _CUTOFF
