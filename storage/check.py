@@ -213,7 +213,15 @@ def _check_unnamed_files(
     for note, found in sorted(due.items()):
         if note in broken:
             continue  # reported as a note that does not load
-        for file in sorted(file_retention.judge(store, note, found, cutoff, now).unnamed):
+        try:
+            judged = file_retention.judge(store, note, found, cutoff, now)
+        except BaseException as error:  # yrs panics surface as pyo3's PanicException
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
+            why = f"cannot read the texts that name its files: {error!r}"
+            report.problems.append(Problem(f"note {note}", why))
+            continue
+        for file in sorted(judged.unnamed):
             why = f"of note {note}, named by no text of its last {history_days:g} days"
             report.problems.append(Problem(f"file {file}", f"{why} (the next purge deletes it)"))
 
