@@ -324,3 +324,30 @@ def test_notes_of_revision_0008_each_get_a_comment_link_of_their_own(database_ur
         engine.dispose()
     assert by_comment is not None and by_comment.id == 1
     assert len(set(tokens)) == 2 and all(len(token) == 24 for token in tokens)
+
+
+def test_files_of_revision_0011_count_as_seen_when_they_were_uploaded(database_url: str) -> None:
+    """0012 gives every note's file the time the purge judges it from: its upload's."""
+    engine = make_engine(database_url)
+    uploaded = datetime(2026, 11, 2, 9, 30)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0011")
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO note (id, edit_token, view_token, comment_token, created_at,"
+                " updated_at, head, session_added, session_removed, is_template, title, excerpt,"
+                " summary_head, edited_at) VALUES (1, 'e', 'v', 'c', :t, :t, 0, 0, 0, false, '',"
+                " '', 0, :t)",
+                "INSERT INTO file_blob (id, data, media_type, size, created_at)"
+                " VALUES ('f', :data, 'text/plain', 1, :t)",
+                "INSERT INTO note_file (note_id, file_id, name, size, created_at)"
+                " VALUES (1, 'f', 'a.txt', 1, :t)",
+            ):
+                connection.execute(text(statement), {"t": uploaded, "data": b"x"})
+        create_schema(engine)
+        with engine.connect() as connection:
+            seen = connection.execute(text("SELECT seen_at FROM note_file")).scalar_one()
+    finally:
+        engine.dispose()
+    assert str(seen).startswith("2026-11-02 09:30:00")
