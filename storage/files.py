@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -164,6 +164,40 @@ def named_files(
         .where(NOTE_FILE.c.note_id == note_id, NOTE_FILE.c.file_id.in_(ids))
     )
     return {file: (name, bytes(data)) for file, name, data in connection.execute(statement)}
+
+
+def named(markdown: str, files: set[str]) -> set[str]:
+    """Those of ``files`` (ids, lower case) whose id ``markdown`` holds, in either case.
+
+    A substring search: 0.1 ms for 100,000 characters, where a regular expression for
+    runs of exactly 64 hex digits took 8.9 ms. An id inside a longer run of hex digits
+    counts too: reading more references than there are never loses a file.
+    """
+    lowered = markdown.lower()
+    return {file for file in files if file in lowered}
+
+
+def share_files(connection: Connection, source: int, target: int, text: str) -> int:
+    """Give note ``target`` the files of note ``source`` that ``text`` names: a note made
+    from a template names the template's files, and a file is read only through a note
+    that has it. The bytes are shared; the rows are the new note's own, seen now.
+    Returns how many."""
+    held = select(NOTE_FILE.c.file_id).where(NOTE_FILE.c.note_id == source)
+    ids = named(text, {str(file) for file in connection.execute(held).scalars()})
+    if not ids:
+        return 0
+    now = utcnow()
+    copied = select(
+        literal(target),
+        NOTE_FILE.c.file_id,
+        NOTE_FILE.c.name,
+        NOTE_FILE.c.size,
+        literal(now, NOTE_FILE.c.created_at.type),
+        literal(now, NOTE_FILE.c.seen_at.type),
+    ).where(NOTE_FILE.c.note_id == source, NOTE_FILE.c.file_id.in_(sorted(ids)))
+    columns = ["note_id", "file_id", "name", "size", "created_at", "seen_at"]
+    connection.execute(NOTE_FILE.insert().from_select(columns, copied))
+    return len(ids)
 
 
 def collect_blobs(*, session: Session) -> int:

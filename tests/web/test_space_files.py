@@ -159,3 +159,27 @@ def test_a_space_exported_with_its_notes_files_imports_back_with_them(live: Live
             assert f"(attachment:{file})" in content
             served = http.get(f"{live.url}/api/notes/{imported['id']}/files/{file}")
             assert served.status_code == 200 and served.content == image
+
+
+def test_a_note_from_a_template_or_a_duplicate_has_the_files_its_text_names(
+    live: LiveServer,
+) -> None:
+    space, image = make_space(live), png()
+    file = hashlib.sha256(image).hexdigest()
+    template = http.post(
+        f"{live.url}/api/spaces/{space['id']}/notes",
+        json={"content": f"# Visit\n![plan](attachment:{file})\n"},
+    ).json()
+    for name, data in (("plan.png", image), ("left-out.txt", b"only the template's")):
+        sent = {"file": (name, data, "application/octet-stream")}
+        assert http.post(f"{live.url}/api/notes/{template['id']}/files", files=sent).is_success
+    kept = hashlib.sha256(b"only the template's").hexdigest()
+    started = http.post(
+        f"{live.url}/api/spaces/{space['id']}/notes", json={"template": template["view_id"]}
+    ).json()
+    copy = http.post(f"{live.url}/api/notes/{template['id']}/duplicate").json()
+    for made in (started, copy):  # through their own links: the template's are not theirs
+        for token in (made["id"], made["view_id"]):
+            served = http.get(f"{live.url}/api/notes/{token}/files/{file}")
+            assert served.status_code == 200 and served.content == image, made["title"]
+        assert http.get(f"{live.url}/api/notes/{made['id']}/files/{kept}").status_code == 404

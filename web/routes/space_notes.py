@@ -72,11 +72,14 @@ def _put(services: Services, note: int, space: int | None) -> None:
 
 @router.post("/api/notes/{token}/duplicate", status_code=201, response_model=NotePublic)
 async def duplicate_note(access: NoteDep, request: Request, services: ServicesDep) -> NotePublic:
-    """A new note with this one's text, in the same space (its history starts afresh)."""
+    """A new note with this one's text and the files it names, in the same space (its
+    history starts afresh)."""
     require_editor(access, "duplicate the note")
     content = await services.rooms.read_text(access.note_id)
     limit_creations(request, services)
-    note = await run_in_threadpool(create_note, services, access.note.space_id, content)
+    note = await run_in_threadpool(
+        create_note, services, access.note.space_id, content, access.note_id
+    )
     return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
 
 

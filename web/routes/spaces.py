@@ -20,7 +20,7 @@ from collab.document import initial_update
 from collab.errors import CloseCode
 from collab.names import BadName, clean_name
 from collab.peer import Role
-from storage import notes, spaces
+from storage import files, notes, spaces
 from storage.models import Note, Space, utcnow
 from web.access import DELETED_REASON, NoteAccess, SpaceAccess, find, find_space
 from web.deps import Services, ServicesDep
@@ -247,35 +247,45 @@ async def create_in_space(token: str, request: Request, services: ServicesDep) -
     access = await space_of(services, token, needs_editor="make notes in it")
     limit = services.settings.max_request_body_bytes or MAX_INITIAL_CONTENT_CHARS * 6
     body = await read_json(request, SpaceNoteCreate, limit)
-    content = body.content
+    content, template = body.content, None
     if body.template is not None:
         if content:
             raise HTTPException(422, detail="give either content or a template, not both")
-        content = await template_text(services, access, body.template)
+        template, content = await template_text(services, access, body.template)
     limit_creations(request, services)
-    note = await run_in_threadpool(create_note, services, access.space_id, content)
+    note = await run_in_threadpool(create_note, services, access.space_id, content, template)
     return public_note(NoteAccess(note, Role.EDITOR, note.edit_token), content)
 
 
-async def template_text(services: Services, access: SpaceAccess, token: str) -> str:
-    """The text of the space's note ``token``; 422 if no note of the space has it."""
+async def template_text(services: Services, access: SpaceAccess, token: str) -> tuple[int, str]:
+    """The id and text of the space's note ``token``; 422 if no note of the space has it."""
     found = await run_in_threadpool(find, services.engine, token)
     if found is None or found.note.space_id != access.space_id:
         raise HTTPException(422, detail="template: no note of this space has this link")
-    return await services.rooms.read_text(found.note_id)
+    return found.note_id, await services.rooms.read_text(found.note_id)
 
 
-def create_note(services: Services, space_id: int | None, content: str) -> Note:
-    """A new note in the space ``space_id`` (None: in none), summarised for its list."""
+def create_note(
+    services: Services, space_id: int | None, content: str, source: int | None = None
+) -> Note:
+    """A new note in the space ``space_id`` (None: in none), summarised for its list; made
+    from the note ``source`` (a template, a duplicate), it has the files of ``source``
+    that its text names."""
     added = len(content.encode("utf-16-le")) // 2  # characters, as Yjs counts them
     with Session(services.engine, expire_on_commit=False) as session:
-        return notes.create_note(
+        note = notes.create_note(
             session=session,
             initial_update=initial_update(content),
             added=added,
             space_id=space_id,
             text=content,
+            commit=source is None,
         )
+        if source is not None:
+            assert note.id is not None
+            files.share_files(session.connection(), source, note.id, content)
+            session.commit()
+        return note
 
 
 @router.post(
