@@ -80,7 +80,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     check.add_argument(
         "--history-days",
-        type=float,
+        type=_days,
         metavar="DAYS",
         help="the server's --history-days: files no text of this window names are listed "
         f"[env: {env_name('history_days')}] (default: {DEFAULT_HISTORY_DAYS:g})",
@@ -121,6 +121,17 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _days(raw: str) -> float:
+    """A number of days, 0 or more (as the server's --history-days)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of days, 0 or more, got {raw!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``backup``, ``check`` or ``migrate``; return the exit status."""
     url = args.database_url or os.environ.get(env_name("database_url"), DEFAULT_DATABASE_URL)
@@ -139,7 +150,11 @@ def run(args: argparse.Namespace) -> int:
         return backup(path, args.dest, force=args.force, step_pages=args.step_pages)
     days = args.history_days
     if days is None:
-        days = float(os.environ.get(env_name("history_days"), DEFAULT_HISTORY_DAYS))
+        name = env_name("history_days")
+        try:
+            days = _days(os.environ.get(name, str(DEFAULT_HISTORY_DAYS)))
+        except argparse.ArgumentTypeError as error:
+            return _refuse(args.command, f"{name}: {error}")
     return check(path, days)
 
 

@@ -112,3 +112,17 @@ def test_a_postgresql_database_is_pointed_to_pg_amcheck(
     assert main(["check", "--database-url", "postgresql://notes:pw@db/notes"]) == 2
     err = capsys.readouterr().err
     assert "pg_amcheck 'postgresql://notes:***@db/notes'" in err and ":pw@" not in err
+
+
+def test_a_history_window_that_is_not_a_number_of_days_is_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/notes.db"
+    monkeypatch.setenv("COLLAB_HISTORY_DAYS", "a month")
+    assert main(["check", "--database-url", url]) == 2
+    said = capsys.readouterr().err.strip()
+    expected = "expected a number of days, 0 or more, got 'a month'"
+    assert said == f"collab-notes check: COLLAB_HISTORY_DAYS: {expected}"
+    with pytest.raises(SystemExit) as refused:
+        main(["check", "--database-url", url, "--history-days", "-1"])
+    assert refused.value.code == 2 and "0 or more, got '-1'" in capsys.readouterr().err
