@@ -108,7 +108,7 @@ async def run_apart(work: Callable[..., T], *args: object) -> T:
         await child.wait()
         raise
     if child.returncode != 0:
-        raise RuntimeError(f"a restore's process failed with exit status {child.returncode}")
+        raise RuntimeError(f"a process apart failed with exit status {child.returncode}")
     result: T = pickle.loads(answer)  # from our own process: trusted
     return result
 

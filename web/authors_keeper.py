@@ -53,6 +53,7 @@ SWEEP_S = 2.0
 """How often notes are looked for: one query over the note table (33-56 ms for 10,000 notes
 on SQLite, at load 12); a note typed in grows its unread rows by this much typing at most."""
 SWEEP_NOTES = 20  # notes brought level per sweep
+RETRY_S = 60.0  # a backfill that failed (an outage, a full disk) waits this long to run again
 
 
 class AuthorsKeeper:
@@ -63,6 +64,7 @@ class AuthorsKeeper:
         self._due: set[int] = set()
         self._wake = asyncio.Event()
         self._tried: dict[int, int] = {}  # note -> its head when a sweep last levelled it
+        self._retry_at: dict[int, float] = {}  # note -> when a failed backfill may run again
         self._after = 0  # the note a sweep goes on after: they take the notes by id
         self._outages = ThrottledLog(logger)  # a sweep every 2 s: one line per 10 s at most
         self.done = 0  # notes brought up to date (for tests)
@@ -96,7 +98,12 @@ class AuthorsKeeper:
         # before their runs were made) never keep the others waiting.
         more = len(found) == SWEEP_NOTES
         self._after = found[-1][0] if more else 0
-        found = [row for row in found if self._tried.get(row[0]) != row[1]]
+        now = time.monotonic()
+        found = [
+            row
+            for row in found
+            if self._tried.get(row[0]) != row[1] or self._retry_at.get(row[0], now + 1) <= now
+        ]
         if not found:
             return more
         started, rows = time.monotonic(), 0
@@ -106,10 +113,11 @@ class AuthorsKeeper:
             url = self._engine.url.render_as_string(hide_password=False)
             try:
                 rows += await run_apart(level_apart, url, far, STEP_ROWS)
-            except Exception as error:  # logged; a later sweep tries them again
-                self._failed(f"bringing the authors of notes {far} up to date", error)
                 for note in far:
-                    self._tried.pop(note, None)
+                    self._retry_at.pop(note, None)
+            except Exception as error:  # logged; a sweep RETRY_S later tries them again
+                self._failed(f"bringing the authors of notes {far} up to date", error)
+                self._retry_at.update((note, time.monotonic() + RETRY_S) for note in far)
         for note, head, mark in found:
             if head - mark < APART_ROWS:
                 rows += await self._level(note)
