@@ -36,8 +36,7 @@ from collab.restore import run_apart
 from storage.attribution import level
 from storage.levelling import behind, level_apart
 from web.background import running
-from web.logs import ThrottledLog
-from web.saving import first_line, is_database_error
+from web.logs import Failures
 
 logger = logging.getLogger("web.authors_keeper")
 
@@ -66,7 +65,7 @@ class AuthorsKeeper:
         self._tried: dict[int, int] = {}  # note -> its head when a sweep last levelled it
         self._retry_at: dict[int, float] = {}  # note -> when a failed backfill may run again
         self._after = 0  # the note a sweep goes on after: they take the notes by id
-        self._outages = ThrottledLog(logger)  # a sweep every 2 s: one line per 10 s at most
+        self._failures = Failures(logger, engine, "authors")  # a sweep every 2 s: see Failures
         self.done = 0  # notes brought up to date (for tests)
 
     def closed(self, note: int) -> None:
@@ -147,11 +146,7 @@ class AuthorsKeeper:
             await asyncio.sleep((time.monotonic() - started) * REST)
 
     def _failed(self, what: str, error: Exception) -> None:
-        if not is_database_error(error, self._engine):
-            logger.exception("%s failed", what)
-        else:  # an outage: one line, as everywhere else (no traceback)
-            message = f"{what} failed: the database does not answer ({first_line(error)})"
-            self._outages.warning("authors", message)
+        self._failures.failed(what, error)
 
 
 @asynccontextmanager

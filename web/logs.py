@@ -26,6 +26,9 @@ import time
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _TOKEN_IN_PATH = re.compile(r"(/(?:ws|n|api/notes)/)((?!~)[^/?#\s\"'\\]+)")
@@ -123,6 +126,40 @@ class ThrottledLog:
         more = f" (and {skipped} more like it since the last such line)" if skipped else ""
         self.logger.warning("%s%s", message, more, extra={"refusal": kind, "skipped": skipped})
         self._next[kind] = now + self.every_s
+
+
+def first_line(error: BaseException | None) -> str:
+    """The first line of an error's message (a DBAPI's may run to several)."""
+    lines = str(error).strip().splitlines() if error is not None else []
+    return lines[0][:160] if lines else type(error).__name__
+
+
+def is_database_error(error: BaseException, engine: Engine) -> bool:
+    """Whether ``error`` is the database failing (wrapped by SQLAlchemy or not), not a bug.
+
+    A pool's raw connection raises the driver's own error when it cannot connect.
+    """
+    if isinstance(error, DBAPIError):
+        return True
+    return isinstance(error, engine.dialect.loaded_dbapi.OperationalError)
+
+
+class Failures:
+    """How a background loop logs what failed: the database not answering as one line
+    (at most one per kind every ten seconds, counting the rest: an outage is told where
+    requests meet it too), anything else with its traceback, a bug to fix."""
+
+    def __init__(self, logger: logging.Logger, engine: Engine, kind: str) -> None:
+        self._logger, self._engine, self._kind = logger, engine, kind
+        self._outages = ThrottledLog(logger)
+
+    def failed(self, what: str, error: Exception, **extra: Any) -> None:
+        """Log that ``what`` failed with ``error`` (called from its ``except``)."""
+        if not is_database_error(error, self._engine):
+            self._logger.exception("%s failed", what, extra=extra or None)
+        else:
+            message = f"{what} failed: the database does not answer ({first_line(error)})"
+            self._outages.warning(self._kind, message)
 
 
 def configure(level: str, log_format: str, stream: IO[str] | None = None) -> None:

@@ -18,7 +18,6 @@ import logging
 import shutil
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storage.db import sqlite_path, statement_busy_timeout
 from web.deps import Services
+from web.logs import first_line
 
 logger = logging.getLogger("web.saving")
 
@@ -115,22 +115,6 @@ def database_reason(error: Exception) -> str:
     if invalidated or "connect" in message:
         return "the database does not answer"
     return f"the database failed: {message[:120]}"
-
-
-def first_line(error: BaseException | None) -> str:
-    """The first line of an error's message (a DBAPI's may run to several)."""
-    lines = str(error).strip().splitlines() if error is not None else []
-    return lines[0][:160] if lines else type(error).__name__
-
-
-def is_database_error(error: BaseException, engine: Engine) -> bool:
-    """Whether ``error`` is the database failing (wrapped by SQLAlchemy or not), not a bug.
-
-    A pool's raw connection raises the driver's own error when it cannot connect.
-    """
-    if isinstance(error, DBAPIError):
-        return True
-    return isinstance(error, engine.dialect.loaded_dbapi.OperationalError)
 
 
 def install(app: Any) -> None:

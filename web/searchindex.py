@@ -42,6 +42,7 @@ from storage import indexing as index_sql
 from storage.indexing import IndexEntry, Removal, split_title
 from storage.models import utcnow
 from storage.updates import MERGE_CHUNK, SqlDocumentStore
+from web.logs import Failures
 
 logger = logging.getLogger("web.searchindex")
 
@@ -183,6 +184,7 @@ class SearchIndexer:
         self._store = store
         self._seen: dict[int, tuple[int, float]] = {}  # note -> (head, first seen behind)
         self._recent = Recent()
+        self._failures = Failures(logger, engine, "search index")
         self.rounds = 0
         self.stopping = asyncio.Event()
 
@@ -196,8 +198,8 @@ class SearchIndexer:
             done = 0
             try:
                 done = await self.round()
-            except Exception:
-                logger.exception("search indexing failed; trying again")
+            except Exception as error:  # the next round tries again
+                self._failures.failed("search indexing", error)
             if done == BATCH:  # more may be ready: a catch-up goes on without a pause
                 await asyncio.sleep(0)
                 continue
@@ -276,8 +278,8 @@ class SearchIndexer:
                 break
             try:
                 entries.append(build_entry(self._engine, self._store, note, recent=self._recent))
-            except Exception:
-                logger.exception("could not index note=%s", note, extra={"note": note})
+            except Exception as error:  # the next round tries it again
+                self._failures.failed(f"indexing note={note}", error, note=note)
         return entries
 
 

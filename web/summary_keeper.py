@@ -30,6 +30,7 @@ from storage import summaries
 from storage.sql import NOTE
 from storage.updates import SqlDocumentStore
 from web.background import running
+from web.logs import Failures
 
 logger = logging.getLogger("web.summary_keeper")
 
@@ -55,6 +56,7 @@ class SummaryKeeper:
         self._done: dict[int, int] = {}  # note -> the position it was last looked at
         self._next_at: dict[int, float] = {}  # note -> when it may be summarised again
         self._closed: set[int] = set()  # notes whose room closed since the last round
+        self._failures = Failures(logger, engine, "summaries")
         self.rounds = 0
 
     async def run(self) -> None:
@@ -63,8 +65,8 @@ class SummaryKeeper:
             await asyncio.sleep(EVERY_S)
             try:
                 await self.round()
-            except Exception:  # a failed round is logged and the next one tries again
-                logger.exception("summarising notes for the space lists failed")
+            except Exception as error:  # a failed round is logged and the next one tries again
+                self._failures.failed("summarising notes for the space lists", error)
 
     async def round(self) -> None:
         """Summarise the open notes of spaces whose log moved, and closed ones that missed

@@ -219,6 +219,8 @@ async def test_during_a_postgres_outage_a_websocket_is_closed_with_1011_and_one_
                 assert (code, reason) == (1011, "the database does not answer; try again shortly")
                 line = await asyncio.to_thread(server.wait_for_log, f"with 1011 while {doing}")
                 assert line.count("\n") == 0 and "Connection refused" in line
+            # the background loops meet it too: one line each, as requests do
+            await asyncio.to_thread(server.wait_for_log, "search indexing failed: the database")
             assert "Traceback" not in server.log(), server.log()[-3000:]
             database.resume()
             async with YClient.connect(server.ws_url, unseen) as ana:

@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from collab.errors import CloseCode
 from web.access import Grant, find
 from web.deps import Services, ServicesDep
-from web.saving import database_reason, first_line, is_database_error
+from web.logs import first_line, is_database_error
+from web.saving import database_reason
 from web.settings import Settings
 from web.websocket_channel import WebSocketChannel
 
