@@ -16,6 +16,8 @@ from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from cluster.factory import fanout_for
 from collab.config import RoomConfig
@@ -27,7 +29,7 @@ from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
 from web.authors_keeper import AuthorsKeeper, keeping_authors
-from web.deps import Services
+from web.deps import Services, get_services
 from web.headers import ApiHeaders
 from web.housekeeping import purging, thinning
 from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
@@ -69,9 +71,31 @@ def room_config(settings: Settings) -> RoomConfig:
     )
 
 
+class NotesApp(FastAPI):
+    """FastAPI, with the websocket's way in ahead of the middleware stack and the router.
+
+    A join needs neither: no middleware acts on a websocket, and the route's own
+    checks (Origin, connections per address, the token's grant) are in
+    :func:`web.routes.ws.note_socket`. Through them (route matching, dependency
+    solving with a thread-pool hop for ``get_services``, seven middleware), a
+    storm of 50 clients on a new note spent a quarter of the event loop's samples
+    before the route ran (bench/README.md, "Spikes of issue 30"). Everything
+    else, a websocket on another path included, goes through FastAPI.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = ws.token_in(scope["path"]) if scope["type"] == "websocket" else None
+        if token is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # as Starlette sets it, for get_services
+        websocket = WebSocket(scope, receive, send)
+        await ws.note_socket(websocket, token, get_services(websocket))
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app; nothing is opened until the lifespan starts."""
-    app = FastAPI(
+    app = NotesApp(
         title="collab-notes",
         lifespan=partial(_lifespan, settings),
         # The schema, but no docs page: FastAPI's loads Swagger UI from a CDN at a
@@ -94,7 +118,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(search.router)
     app.include_router(space_search.router)
     app.include_router(space_files.router)
-    app.include_router(ws.router)
     if settings.metrics:
         app.include_router(metrics_router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

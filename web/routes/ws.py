@@ -2,37 +2,51 @@
 
 Before a peer reaches its room, the edge checks what only the edge can see: the
 page's Origin, how many connections its address holds, and the token.
+
+It is not a FastAPI route: :class:`web.app.NotesApp` hands a websocket whose path
+is :data:`PATH` straight to :func:`note_socket`, ahead of the middleware stack and
+the router, which a join does not need (none of the middleware acts on a
+websocket) and which took a quarter of a join storm's event loop
+(bench/README.md, "Spikes of issue 30").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import DBAPIError
+from starlette.websockets import WebSocket
 
 from collab.errors import CloseCode
 from web.access import Grant, find
-from web.deps import Services, ServicesDep
+from web.deps import Services
 from web.logs import first_line, is_database_error
 from web.saving import database_reason
 from web.settings import Settings
 from web.websocket_channel import WebSocketChannel
 
-router = APIRouter()
 logger = logging.getLogger("web.ws")
+
+PATH = re.compile(r"/ws/([^/]+)")
+"""The websocket's path; the group is the token (what Starlette's ``{token}`` matches)."""
 
 LOAD_FAILED_REASON = "this note could not be loaded; the server's log says why"
 """The close reason (with 1011) when a note's stored content cannot be read or built."""
 
 
-@router.websocket("/ws/{token}")
-async def note_socket(websocket: WebSocket, token: str, services: ServicesDep) -> None:
+def token_in(path: str) -> str | None:
+    """The token of a websocket's path, or None if the path is not :data:`PATH`."""
+    match = PATH.fullmatch(path)
+    return match.group(1) if match else None
+
+
+async def note_socket(websocket: WebSocket, token: str, services: Services) -> None:
     """Join the note's room as an editor or a viewer, depending on the token."""
     # A close code needs an accepted socket; before accept Starlette can only say 403.
     await websocket.accept()
