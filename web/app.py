@@ -29,7 +29,7 @@ from storage.updates import SqlDocumentStore
 from web import saving
 from web.access import GrantCache
 from web.authors_keeper import AuthorsKeeper, keeping_authors
-from web.deps import Services, get_services
+from web.deps import Services, services_of
 from web.headers import ApiHeaders
 from web.housekeeping import purging, thinning
 from web.linkwatch import CLUSTER_GRANT_AGE_S, LinkWatch, watching
@@ -88,9 +88,9 @@ class NotesApp(FastAPI):
         if token is None:
             await super().__call__(scope, receive, send)
             return
-        scope["app"] = self  # as Starlette sets it, for get_services
+        scope["app"] = self  # as Starlette sets it, for services_of
         websocket = WebSocket(scope, receive, send)
-        await ws.note_socket(websocket, token, get_services(websocket))
+        await ws.note_socket(websocket, token, services_of(websocket))
 
 
 def create_app(settings: Settings) -> FastAPI:

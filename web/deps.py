@@ -47,7 +47,7 @@ class Services:
         self.uploads = AddressRateLimit(self.settings.max_uploads_per_minute)
 
 
-def get_services(connection: HTTPConnection) -> Services:
+def services_of(connection: HTTPConnection) -> Services:
     """The lifespan's :class:`Services` (for requests and websockets alike)."""
     services = getattr(connection.app.state, "services", None)
     if not isinstance(services, Services):
@@ -55,11 +55,19 @@ def get_services(connection: HTTPConnection) -> Services:
     return services
 
 
-def get_rooms(services: Annotated[Services, Depends(get_services)]) -> RoomManager:
+# The dependencies are coroutines: FastAPI runs a plain function in its thread pool,
+# a hop per dependency per request (6.5 % of a join's samples, for get_services alone).
+
+
+async def get_services(connection: HTTPConnection) -> Services:
+    return services_of(connection)
+
+
+async def get_rooms(services: Annotated[Services, Depends(get_services)]) -> RoomManager:
     return services.rooms
 
 
-def get_settings(services: Annotated[Services, Depends(get_services)]) -> Settings:
+async def get_settings(services: Annotated[Services, Depends(get_services)]) -> Settings:
     return services.settings
 
 
