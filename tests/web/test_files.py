@@ -215,6 +215,11 @@ def test_only_the_notes_live_links_read_its_files(live: LiveServer) -> None:
     assert fetch(live, other["id"], file).status_code == 404
     assert fetch(live, other["view_id"], file).status_code == 404
     assert fetch(live, note["id"], theirs).status_code == 404
+    # the comment link reads the note as a view link does: its images too (they were 404)
+    cached = {"If-None-Match": f'"{file}"'}
+    assert fetch(live, note["comment_id"], file).status_code == 200
+    assert fetch(live, note["comment_id"], file, **cached).status_code == 304
+    assert fetch(live, other["comment_id"], file, **cached).status_code == 404
 
     replaced = http.post(f"{live.url}/api/notes/{note['id']}/rotate", json={"which": "view"})
     assert replaced.status_code == 200
@@ -223,6 +228,7 @@ def test_only_the_notes_live_links_read_its_files(live: LiveServer) -> None:
 
     assert http.delete(f"{live.url}/api/notes/{note['id']}").status_code == 204
     assert fetch(live, note["id"], file).status_code == 404
+    assert fetch(live, note["id"], file, **cached).status_code == 404
     assert http.post(f"{live.url}/api/notes/{note['id']}/undelete").status_code == 200
     assert fetch(live, note["id"], file).status_code == 200
 

@@ -184,7 +184,7 @@ async def read_file(token: str, file_id: str, request: Request, services: Servic
     opens no live note (replaced, deleted) and for a file the note has not."""
     headers = {"ETag": f'"{file_id}"', "Cache-Control": CACHE_CONTROL, **SAFE_HEADERS}
     if _has_it(request.headers.get("if-none-match"), file_id):
-        if await run_in_threadpool(_lookup, services, files.file_by_token, token, file_id) is None:
+        if await run_in_threadpool(_lookup, services, files.held_by_token, token, file_id) is None:
             raise HTTPException(404, detail=NO_SUCH_FILE)
         return Response(status_code=304, headers=headers)
     read = await run_in_threadpool(_lookup, services, files.read_by_token, token, file_id)
