@@ -82,7 +82,7 @@ class AuthorsKeeper:
             try:
                 more = await self.sweep()
             except Exception as error:  # logged; the next sweep tries again
-                self._failed("finding the notes whose authors are behind", error)
+                self._failures.failed("finding the notes whose authors are behind", error)
             if more:  # a backfill: on with the next notes at once
                 continue
             with contextlib.suppress(TimeoutError):
@@ -115,7 +115,7 @@ class AuthorsKeeper:
                 for note in far:
                     self._retry_at.pop(note, None)
             except Exception as error:  # logged; a sweep RETRY_S later tries them again
-                self._failed(f"bringing the authors of notes {far} up to date", error)
+                self._failures.failed(f"bringing the authors of notes {far} up to date", error)
                 self._retry_at.update((note, time.monotonic() + RETRY_S) for note in far)
         for note, head, mark in found:
             if head - mark < APART_ROWS:
@@ -137,16 +137,13 @@ class AuthorsKeeper:
             try:
                 read = await asyncio.to_thread(level, self._engine, note, STEP_ROWS)
             except Exception as error:  # logged; the route catches up by itself when asked
-                self._failed(f"bringing the authors of note {note} up to date", error)
+                self._failures.failed(f"bringing the authors of note {note} up to date", error)
                 read = None
             rows += read or 0
             if read is None or read < STEP_ROWS:  # level, or another process is at it
                 self.done += 1
                 return rows
             await asyncio.sleep((time.monotonic() - started) * REST)
-
-    def _failed(self, what: str, error: Exception) -> None:
-        self._failures.failed(what, error)
 
 
 @asynccontextmanager
