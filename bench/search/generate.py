@@ -186,6 +186,7 @@ def populate(
                 id=note_id,
                 edit_token=token,
                 view_token=secrets.token_urlsafe(18),
+                comment_token=secrets.token_urlsafe(18),
                 created_at=start,
                 updated_at=at,
                 head=len(entries),
