@@ -15,6 +15,7 @@ import pycrdt
 
 from collab.frontmatter import clean_value, split_front_matter
 from collab.yencoding import DEFAULT_LIMITS, InvalidUpdate, check_applicable, check_update
+from collab.yencoding.pieces import PieceReader, join
 
 TEXT_NAME = "content"
 """The name of the shared ``Y.Text`` that holds a note's Markdown."""
@@ -28,6 +29,56 @@ def merge(updates: Sequence[bytes]) -> bytes:
     if len(updates) == 1:
         return bytes(updates[0])
     return pycrdt.merge_updates(*updates)
+
+
+MERGE_ROWS = 100
+MERGE_BYTES = 1024
+"""Logged updates are applied merged, in runs of at most :data:`MERGE_ROWS` updates
+and :data:`MERGE_BYTES` bytes, and a larger one in pieces (:func:`merged_runs`).
+
+The bounds are for the GIL: an apply holds it throughout (a thread does not spare
+the event loop), and what an update costs yrs is not its size. The 130 KB of a
+find-and-replace over 4,000 lines of a 200 KB note cost 0.7-1.0 s applied whole;
+the room logs it as it applied it, in rows of up to a hundred KB, and the search
+indexer's thread, applying one of those, held every other note's keystrokes for
+960 ms (bench/FREEZE.md); in runs of 4 KB, 20-120 ms each; in pieces of 16 structs,
+9 ms at most. 1 KB of keystrokes is about thirty."""
+
+
+def merged_runs(updates: Sequence[bytes]) -> list[bytes]:
+    """``updates`` (logged, so checked before) as updates to apply one after another to
+    the same document: runs of small ones merged, a large one cut into its pieces.
+
+    For a log's rows, not a checkpoint: a whole document's state applies in one go
+    at a fraction of what its structs cost one piece at a time."""
+    runs: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
+    for update in updates:
+        if pending and (len(pending) >= MERGE_ROWS or size + len(update) > MERGE_BYTES):
+            runs.append(merge(pending))
+            pending, size = [], 0
+        if len(update) > MERGE_BYTES:
+            runs += pieces_of(update)
+        else:
+            pending.append(update)
+            size += len(update)
+    if pending:
+        runs.append(merge(pending))
+    return runs
+
+
+def pieces_of(update: bytes) -> list[bytes]:
+    """A logged update as its pieces (:mod:`collab.yencoding.pieces`), which applied in
+    order make the same document (yrs holds back a piece whose references come later,
+    and integrates it when they do); the update whole if it cannot be read so."""
+    reader = PieceReader(update, STORED_LIMITS)
+    try:
+        while not reader.done:
+            reader.step()
+    except InvalidUpdate:  # it was checked before it was logged: left to yrs to judge
+        return [update]
+    return [join(update, [piece])[0] for piece in reader.pieces]
 
 
 STORED_LIMITS = replace(DEFAULT_LIMITS, max_update_bytes=1 << 40, max_string_bytes=1 << 40)
@@ -94,13 +145,13 @@ checkpoint (one per 1,000 logged updates), and the throughput benchmark lost 20 
 edits). Under 1 MB the build holds the GIL for tens of milliseconds at most."""
 
 
-def encode(updates: Sequence[bytes]) -> bytes:
+def encode(updates: Sequence[bytes], apart_bytes: int = APART_BYTES) -> bytes:
     """The document ``updates`` make, as one update (a checkpoint); blocks, so off the loop.
 
-    Past :data:`APART_BYTES` it is built and encoded in a process of its own
+    Past ``apart_bytes`` it is built and encoded in a process of its own
     (in this thread if none can be started).
     """
-    if sum(len(update) for update in updates) <= APART_BYTES:
+    if sum(len(update) for update in updates) <= apart_bytes:
         return build(updates).get_update()
     request = b"".join(len(update).to_bytes(8, "big") + update for update in updates)
     try:

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from collab.document import EMPTY_UPDATE, encode, merge
+from collab.document import EMPTY_UPDATE, encode, merged_runs
 from collab.persistence import Edit, EmptyCheckpointRefused, VersionMark
 from storage import logreads
 from storage.auto_versions import DEFAULT_VERSION_GAP_S, Grown, Sessions
@@ -39,10 +39,6 @@ from storage.sql import Statements
 from storage.writer import Job, Writer
 
 logger = logging.getLogger("storage.updates")
-
-MERGE_CHUNK = 100
-"""Logged updates merged per chunk on load: fewer, smaller applies than either
-one apply per update or a single merged update (see ``collab.document.build``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +217,7 @@ class SqlDocumentStore:
             cursor.close()
         finally:
             connection.close()
-        chunks = rows
-        if merged:
-            chunks = [merge(rows[i : i + MERGE_CHUNK]) for i in range(0, len(rows), MERGE_CHUNK)]
+        chunks = merged_runs(rows) if merged else rows
         base = (bytes(checkpoint[1]),) if checkpoint else ()
         return Loaded(base + tuple(chunks), len(rows), upto, checkpoint[0] if checkpoint else None)
 

@@ -41,7 +41,7 @@ from collab.textdiff import DELETE, text_diff
 from storage import indexing as index_sql
 from storage.indexing import IndexEntry, Removal, split_title
 from storage.models import utcnow
-from storage.updates import MERGE_CHUNK, SqlDocumentStore
+from storage.updates import SqlDocumentStore
 from web.logs import Failures
 
 logger = logging.getLogger("web.searchindex")
@@ -59,6 +59,15 @@ beforehand (``storage.indexing.with_vectors``), a 10 KB entry took PostgreSQL's
 writer 6-8 ms, against 14-18 ms making them itself (a loaded 2-core machine)."""
 DIFF_TIMEOUT_S = 0.05
 REINDEX_COMMIT_EVERY = 100  # notes per transaction of collab-notes reindex
+
+APART_LOG_BYTES = 32 * 1024
+"""Logged updates of more bytes than this are applied in a process of its own.
+
+pycrdt holds the GIL while it applies, and what an update costs it is not its
+size: a find-and-replace over 4,000 lines of a 200 KB note, 400 KB in the log,
+cost this thread 0.6-1 s of applies, and the event loop (which gets the GIL back
+only between them) held another note's keystrokes for 0.2-1.4 s (bench/FREEZE.md).
+A second of one person's typing is 1-2 KB."""
 
 STOP_WAIT_S = 3.0
 """How long a stop waits for the indexer's round in progress before it cancels it."""
@@ -132,15 +141,16 @@ class Recent:
             if rows and rows[0][0] != position + 1:
                 cached = None  # history thinned under it: build afresh
             elif rows:
-                # Merged, a hundred at a time: the keystrokes of a second of typing
-                # applied one by one cost about what the room spent applying them.
-                updates = [data for _, data in rows]
-                for start in range(0, len(updates), MERGE_CHUNK):
-                    doc.apply_update(document.merge(updates[start : start + MERGE_CHUNK]))
-                cached = rows[-1][0], doc
+                cached = rows[-1][0], _applied(doc, [data for _, data in rows])
         if cached is None:
-            loaded = store.load_sync(note)
-            cached = loaded.head, document.build(loaded.updates)
+            loaded = store.load_sync(note, merged=False)
+            base = loaded.updates[:1] if loaded.checkpoint else ()
+            log = loaded.updates[len(base) :]
+            if sum(len(update) for update in log) > APART_LOG_BYTES:
+                doc = _decoded(document.encode(loaded.updates, apart_bytes=0))
+            else:  # a checkpoint applies whole: cut in pieces it would cost far more
+                doc = document.build([*base, *document.merged_runs(log)])
+            cached = loaded.head, doc
         self._keep(self._docs, note, cached)
         return cached[0], document.text(cached[1])
 
@@ -158,6 +168,23 @@ class Recent:
             cache[key] = value
             while len(cache) > self._size:
                 cache.popitem(last=False)
+
+
+def _applied(doc: Doc[Text], updates: list[bytes]) -> Doc[Text]:
+    """``doc`` with logged ``updates`` applied: here, merged in runs (the keystrokes of a
+    second of typing applied one by one cost about what the room spent applying them),
+    or past :data:`APART_LOG_BYTES` in a process of its own, whose document is read back."""
+    if sum(len(update) for update in updates) <= APART_LOG_BYTES:
+        for run in document.merged_runs(updates):
+            doc.apply_update(run)
+        return doc
+    return _decoded(document.encode([doc.get_update(), *updates], apart_bytes=0))
+
+
+def _decoded(state: bytes) -> Doc[Text]:
+    doc: Doc[Text] = Doc()
+    doc.apply_update(state)  # a whole document's state: 7 ms for the 200 KB note above
+    return doc
 
 
 class _Texts:

@@ -1,10 +1,12 @@
-"""A check vets stored updates (collab.document.first_problem): bytes in, a sentence out."""
+"""A check vets stored updates (collab.document.first_problem): bytes in, a sentence out;
+logged updates are applied in runs and pieces that make the same document (merged_runs)."""
 
 from __future__ import annotations
 
 import pycrdt
 
-from collab.document import first_problem
+from collab.document import EMPTY_UPDATE, MERGE_BYTES, build, first_problem, merged_runs, text
+from collab.yencoding.pieces import PIECE_STRUCTS
 
 
 def typed_log(*chunks: str) -> list[bytes]:
@@ -56,3 +58,48 @@ def test_a_deletion_of_text_that_was_never_stored_is_reported() -> None:
     _insert, delete = labelled(typed_log("ab"))
     problem = first_problem([delete])  # the insert it deletes from is lost
     assert problem is not None and problem.startswith("update 2: ") and "pending" in problem
+
+
+def find_and_replace(lines: int) -> tuple[bytes, bytes, str]:
+    """A note of ``lines`` lines, and one update replacing "alpha" on each: (the note's
+    update, the replacing update, the text after it)."""
+    original = "".join(f"line {n} holds the word alpha among others\n" for n in range(lines))
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    text.insert(0, original)
+    first, state = doc.get_update(), doc.get_state()
+    with doc.transaction():
+        for at in reversed([n for n in range(len(original)) if original.startswith("alpha", n)]):
+            del text[at : at + 5]
+            text.insert(at, "omega")
+    return first, doc.get_update(state), original.replace("alpha", "omega")
+
+
+def test_merged_runs_merge_small_updates_and_cut_a_large_one_into_pieces() -> None:
+    first, replacing, expected = find_and_replace(400)
+    keystrokes = typed_log(*"abcdefghij")[:-1]  # ten appends, no deletion
+    updates = [first, *keystrokes, replacing, *typed_log(*"klm")[:-1]]
+    assert len(first) > MERGE_BYTES and len(replacing) > MERGE_BYTES
+
+    runs = merged_runs(updates)
+
+    large = [run for run in runs if len(run) > MERGE_BYTES]
+    assert len(runs) > 400 // PIECE_STRUCTS, "the large updates were cut into pieces"
+    assert large == [first], "only a single piece may be larger (the note's one insert)"
+    one_by_one: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    for update in updates:
+        one_by_one.apply_update(update)
+    in_runs = build(runs)
+    assert text(in_runs) == text(one_by_one)
+    assert expected in text(in_runs) and "alpha" not in text(in_runs)
+
+
+def test_keystrokes_go_in_runs_of_at_most_a_hundred_and_a_kilobyte() -> None:
+    updates = typed_log(*(f"{n} " for n in range(250)))[:-1]
+    assert sum(len(update) for update in updates) > 3 * MERGE_BYTES
+    runs = merged_runs(updates)
+    assert 3 < len(runs) < 25
+    assert all(len(run) <= MERGE_BYTES for run in runs)
+    assert text(build(runs)) == text(build(updates))
+    assert len(merged_runs([EMPTY_UPDATE] * 100)) == 1  # 2 bytes each: the count bounds
+    assert len(merged_runs([EMPTY_UPDATE] * 101)) == 2

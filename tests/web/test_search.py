@@ -36,6 +36,26 @@ async def test_a_word_typed_over_the_websocket_is_findable_within_2_s(live: Live
 
 
 @pytest.mark.slow  # over 0.5 s alone: out of the inner loop
+async def test_a_find_and_replace_over_a_large_note_is_indexed(live: LiveServer) -> None:
+    """Its 2,000 replacements are logged as some 60 KB of pieces: the indexer applies a
+    tail that large to its copy of the note in a process of its own (web.searchindex)."""
+    original = "".join(f"line {n} holds the word alpha\n" for n in range(2_000))
+    note = live.post_note(original)
+    await wait_found(live, "alpha", [note["id"]])  # indexed once: the indexer keeps its copy
+    async with YClient.connect(live.ws_url, note["id"]) as ana:
+        with ana.doc.transaction():
+            for at in reversed(
+                [n for n in range(len(original)) if original.startswith("alpha", n)]
+            ):
+                del ana.text[at : at + 5]
+                ana.text.insert(at, "omega")
+        await ana.wait_saved(timeout_s=30)
+        [result] = await wait_found(live, "omega", [note["id"]], timeout_s=10)
+    assert result["id"] == note["id"] and "omega" in result["snippet"]
+    assert await asyncio.to_thread(search, live, "alpha", [note["id"]]) == []
+
+
+@pytest.mark.slow  # over 0.5 s alone: out of the inner loop
 async def test_case_accents_prefix_and_phrases_match_and_a_view_token_names_the_note(
     live: LiveServer,
 ) -> None:
