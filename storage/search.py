@@ -20,8 +20,7 @@ again is not reported as deleted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from sqlmodel import Session
 
 from storage.models import as_utc
 from storage.searchtext import Query, Snippet, highlights, parse, snippet
+from storage.sql import by_index
 
 TITLE_WEIGHT = 4.0  # bm25: a word in the title counts as much as four in the body
 
@@ -85,7 +85,7 @@ def search_current(
     postgres = connection.dialect.name == "postgresql"
     scope, params = _scope(note_ids, postgres)
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit}
-    with _by_index(connection):
+    with by_index(connection):
         ranked = connection.execute(_current_sql(postgres, scope), params).all()
     return _current_hits(connection, parsed, ranked)
 
@@ -105,28 +105,9 @@ def search_removed(
     postgres = connection.dialect.name == "postgresql"
     scope, params = _scope(note_ids, postgres)
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit * 3}
-    with _by_index(connection):
+    with by_index(connection):
         found = connection.execute(_removed_sql(postgres, scope), params).all()
     return _removed_hits(connection, parsed, found, limit)
-
-
-@contextmanager
-def _by_index(connection: Connection) -> Iterator[None]:
-    """On PostgreSQL, match through the GIN index only: no sequential scan, no filter.
-
-    Reading a row's ``tsv`` reads its 12 KB out of line (TOAST); the GIN index
-    answers ``tsv @@ query`` without reading it. The planner does not count that
-    read: for a word in many notes it chose a sequential scan (or, without one, a
-    walk of the primary key) filtering on ``tsv``, 200-450 ms at 3,000 notes on
-    the loaded machine. The match, alone in a materialized CTE (``_MATCHED``)
-    with sequential scans off, leaves it the index: 30-140 ms (bench/SEARCH.md).
-    """
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    yield
-    connection.execute(text("RESET enable_seqscan"))  # the rest of the transaction plans as usual
 
 
 def _scope(note_ids: Sequence[int], postgres: bool) -> tuple[str, dict[str, Any]]:
@@ -141,7 +122,7 @@ def _scope(note_ids: Sequence[int], postgres: bool) -> tuple[str, dict[str, Any]
     return "note.id IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(list(note_ids))}
 
 
-# PostgreSQL: the notes whose vector matches, by the GIN index alone (see _by_index).
+# PostgreSQL: the notes whose vector matches, by the GIN index alone (see storage.sql.by_index).
 _MATCHED = (
     "WITH matched AS MATERIALIZED (SELECT note_id FROM search_note"
     " WHERE tsv @@ to_tsquery('simple', :match))"

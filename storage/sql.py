@@ -8,12 +8,13 @@ loop needs; and reading a 100,000-update log took a third longer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, insert, literal_column, select, update
+from sqlalchemy import Connection, Dialect, bindparam, insert, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
@@ -212,3 +213,27 @@ def _insert_or_ignore(dialect: Dialect, table: Any) -> Any:
     if dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB
+
+
+@contextmanager
+def by_index(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements run in the block plan with no sequential scan.
+
+    For statements whose planner's choice measured wrong. The search's match
+    (``storage.search``), through the GIN index only: reading a row's ``tsv``
+    reads its 12 KB out of line (TOAST); the GIN index answers ``tsv @@ query``
+    without reading it. The planner does not count that
+    read: for a word in many notes it chose a sequential scan (or, without one, a
+    walk of the primary key) filtering on ``tsv``, 200-450 ms at 3,000 notes on
+    the loaded machine. The match, alone in a materialized CTE (``storage.search._MATCHED``)
+    with sequential scans off, leaves it the index: 30-140 ms (bench/SEARCH.md).
+    The 500 tokens a search sends (``storage.notes.find_by_tokens``): three
+    sequential scans of the note table, 8 ms at 10,000 notes; 1,500 index probes
+    of the token indexes, 4 ms.
+    """
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    yield
+    connection.execute(text("RESET enable_seqscan"))  # the rest of the transaction plans as usual
