@@ -30,7 +30,7 @@ def test_the_search_benchmark_reports_every_figure(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, f"search_budgets.py failed:\n{done.stdout}\n{done.stderr}"
     report = out.read_text()
-    assert report.count("(40 notes, 0 failed)") == 2, report
+    assert report.count("(40 notes, 0 failed); their history older than") == 2, report
     for label in ("one word", "three words", "common word", "one word, deleted"):
         assert report.count(f"| {label} |") == 2, label
     assert report.count("Catch-up: 5 notes of 10 KB posted") == 2, report
