@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from collab.peer import Role
-from storage import search, spaces
+from storage import search
 from storage.models import Note
 from web.access import SpaceAccess
 from web.deps import Services, ServicesDep
@@ -47,8 +47,8 @@ def _search(
 ) -> SearchResults:
     editor = access.role is Role.EDITOR
     with Session(services.engine) as session:
-        ids = spaces.note_ids(session=session, space_id=access.space_id)
-        hits = search.search(session, note_ids=ids, query=query, deleted=deleted, limit=limit)
+        notes = search.Space(access.space_id)
+        hits = search.search(session, note_ids=notes, query=query, deleted=deleted, limit=limit)
         found = {hit.note_id for hit in hits}
         tokens = {
             note: edit if editor else view
