@@ -94,12 +94,13 @@ def test_merged_runs_merge_small_updates_and_cut_a_large_one_into_pieces() -> No
     assert expected in text(in_runs) and "alpha" not in text(in_runs)
 
 
-def test_keystrokes_go_in_runs_of_at_most_a_hundred_and_a_kilobyte() -> None:
-    updates = typed_log(*(f"{n} " for n in range(250)))[:-1]
-    assert sum(len(update) for update in updates) > 3 * MERGE_BYTES
-    runs = merged_runs(updates)
-    assert 3 < len(runs) < 25
-    assert all(len(run) <= MERGE_BYTES for run in runs)
-    assert text(build(runs)) == text(build(updates))
+def test_updates_go_in_runs_of_at_most_a_hundred_and_4_kb() -> None:
+    updates = typed_log(*(f"{n} " for n in range(250)))[:-1]  # about 30 bytes each
+    assert len(merged_runs(updates)) == 3
+    pasted = typed_log(*(f"{n:0200} " for n in range(250)))[:-1]  # over 200 bytes each
+    assert sum(len(update) for update in pasted) > 10 * MERGE_BYTES
+    runs = merged_runs(pasted)
+    assert 10 <= len(runs) < 30 and all(len(run) <= MERGE_BYTES for run in runs)
+    assert text(build(runs)) == text(build(pasted))
     assert len(merged_runs([EMPTY_UPDATE] * 100)) == 1  # 2 bytes each: the count bounds
     assert len(merged_runs([EMPTY_UPDATE] * 101)) == 2
