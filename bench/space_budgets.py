@@ -129,6 +129,7 @@ def _insert(connection: Any, space_id: int | None, texts: list[str], rng: random
             {
                 "edit_token": f"e{rng.getrandbits(96):x}",
                 "view_token": f"v{rng.getrandbits(96):x}",
+                "comment_token": f"c{rng.getrandbits(96):x}",
                 "created_at": moment,
                 "updated_at": moment,
                 "edited_at": moment,
