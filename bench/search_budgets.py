@@ -208,6 +208,9 @@ def run_backend(
     thinned = thin_once(SqlDocumentStore(engine), DEFAULT_HISTORY_DAYS)
     thinning = time.perf_counter() - started
     space = into_one_space(engine)
+    if engine.dialect.name == "postgresql":  # as autovacuum would soon after the writes
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
     engine.dispose()
     lines = [
         f"### {name} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlmodel import Session
 
 from collab.document import initial_update
@@ -115,6 +115,11 @@ def seed(url: str, notes: int, chars: int) -> tuple[str, int]:
             texts = [markdown(rng, n, chars) for n in range(first, min(first + 1000, notes))]
             total += sum(len(text) for text in texts)
             _insert(connection, space.id, texts, rng)
+    if engine.dialect.name == "postgresql":
+        # As autovacuum would soon after: planned on the empty tables' statistics, the
+        # first page and the tag counts took 23-32 and 25 ms, against 15 and 9.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
     engine.dispose()
     return space.edit_token, total
 
