@@ -39,12 +39,13 @@ and :data:`MERGE_BYTES` bytes, and a larger one in pieces (:func:`merged_runs`).
 The bounds are for the GIL: an apply holds it throughout (a thread does not spare
 the event loop), and what an update costs yrs is not its size. The 130 KB of a
 find-and-replace over 4,000 lines of a 200 KB note cost 0.7-1.0 s applied whole;
-the room logs it as it applied it, in rows of up to a hundred KB, and the search
-indexer's thread, applying one of those, held every other note's keystrokes for
-960 ms (bench/FREEZE.md); in runs of 4 KB, 20-55 ms each; in pieces of 16 structs,
-9 ms at most. 4 KB is a hundred keystrokes or more, so a typed log still goes in
-runs of a hundred: in runs of 1 KB, building a note from 5,000 keystrokes took 14.5
-ms against 10.3. (The search indexer applies a longer tail apart: web.searchindex.)"""
+the room logs it as it applied it (rows of 2-5 KB there, and up to 128 pieces a
+row), and the search indexer's thread, applying a hundred such rows merged, held
+every other note's keystrokes for 960 ms (bench/FREEZE.md); in runs of 4 KB,
+20-55 ms each; in pieces of 16 structs, 9 ms at most. 4 KB is a hundred keystrokes
+or more, so a typed log still goes in runs of a hundred: in runs of 1 KB, building a
+note from 5,000 keystrokes took 14.5 ms against 10.3. (The search indexer applies a
+longer tail apart: web.searchindex.)"""
 
 
 def merged_runs(updates: Sequence[bytes]) -> list[bytes]:
