@@ -222,11 +222,11 @@ def by_index(connection: Connection) -> Iterator[None]:
     For statements whose planner's choice measured wrong. The search's match
     (``storage.search``), through the GIN index only: reading a row's ``tsv``
     reads its 12 KB out of line (TOAST); the GIN index answers ``tsv @@ query``
-    without reading it. The planner does not count that
-    read: for a word in many notes it chose a sequential scan (or, without one, a
-    walk of the primary key) filtering on ``tsv``, 200-450 ms at 3,000 notes on
-    the loaded machine. The match, alone in a materialized CTE (``storage.search._MATCHED``)
-    with sequential scans off, leaves it the index: 30-140 ms (bench/SEARCH.md).
+    without reading it. The planner does not count that read: for a word in many
+    notes it chose a sequential scan (or, without one, a walk of the primary key)
+    filtering on ``tsv``, 200-450 ms at 3,000 notes on the loaded machine. The
+    match, alone in a materialized CTE (``storage.search._MATCHED``) with
+    sequential scans off, leaves it the index: 30-140 ms (bench/SEARCH.md).
     The 500 tokens a search sends (``storage.notes.find_by_tokens``): three
     sequential scans of the note table, 8 ms at 10,000 notes; 1,500 index probes
     of the token indexes, 4 ms.

@@ -144,13 +144,9 @@ class Recent:
                 cached = rows[-1][0], _applied(doc, [data for _, data in rows])
         if cached is None:
             loaded = store.load_sync(note, merged=False)
-            base = loaded.updates[:1] if loaded.checkpoint else ()
-            log = loaded.updates[len(base) :]
-            if sum(len(update) for update in log) > APART_LOG_BYTES:
-                doc = _decoded(document.encode(loaded.updates, apart_bytes=0))
-            else:  # a checkpoint applies whole: cut in pieces it would cost far more
-                doc = document.build([*base, *document.merged_runs(log)])
-            cached = loaded.head, doc
+            log = list(loaded.updates[1:] if loaded.checkpoint else loaded.updates)
+            base = _decoded(loaded.updates[0]) if loaded.checkpoint else Doc()  # whole
+            cached = loaded.head, _applied(base, log)
         self._keep(self._docs, note, cached)
         return cached[0], document.text(cached[1])
 
