@@ -214,17 +214,27 @@ class NoteTab:
 
     def type_at_end_of(self, line: str, text: str) -> None:
         """Type ``text`` at the end of the editor's line that contains ``line``."""
-        self.page.locator("#editor .cm-line", has_text=line).click()
-        self.page.keyboard.press("End")
+        self._click_line(line, end=True)
         self.page.keyboard.type(text)
 
     def delete_lines(self, first: str, count: int) -> None:
         """Select ``count`` lines from the one containing ``first`` by keyboard, and delete them."""
-        self.page.locator("#editor .cm-line", has_text=first).click()
-        self.page.keyboard.press("Home")
+        self._click_line(first, end=False)
         for _ in range(count):
             self.page.keyboard.press("Shift+ArrowDown")
         self.page.keyboard.press("Delete")
+
+    def _click_line(self, line: str, *, end: bool) -> None:
+        """Put the caret at the end (or the start) of the line containing ``line``: a
+        click in its last (or first) row's corner. End and Home go to the end of the
+        row clicked, and a long line wraps: "Live from Ben." was typed into as
+        "Live | from Ben." when the click fell on the first of two rows."""
+        found = self.page.locator("#editor .cm-line", has_text=line)
+        box = found.bounding_box()
+        assert box is not None, f"no line with {line!r} is shown"
+        corner = {"x": box["width"] - 1, "y": box["height"] - 2} if end else {"x": 1, "y": 2}
+        found.click(position=corner)
+        self.page.keyboard.press("End" if end else "Home")
 
     def history(self) -> HistoryView:
         """Open the History view."""
