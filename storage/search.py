@@ -9,7 +9,8 @@ Ranking: SQLite's bm25, the title weighing four times the body. PostgreSQL's
 ``ts_rank`` on each note's small ranking vector (its title, weighing most, and
 its first words: migration 0008), so that a word in a thousand notes is ranked
 without reading a thousand 12 KB vectors. Hits that rank alike (on PostgreSQL,
-all whose words are only further down) come most recently edited first.
+all whose words are only further down) come most recently edited first. A
+query matching more than ``BROAD`` of the notes searched is not ranked.
 
 Reading never trusts the index for what it cannot know: a deleted note is
 filtered by ``note.deleted_at`` at query time (it vanishes at once and comes
@@ -33,6 +34,13 @@ from storage.searchtext import Query, Snippet, highlights, parse, snippet
 from storage.sql import by_index
 
 TITLE_WEIGHT = 4.0  # bm25: a word in the title counts as much as four in the body
+BROAD = 1000
+"""A query whose words are in more of the notes searched than this is *broad*, and
+not ranked: its hits are the notes with every word in their title, then the
+others, each most recently edited first. Ranking every match was most of such a
+search's time (bm25 over 10,000 notes of 10 KB: 65-130 ms; ``ts_rank`` over
+10,000 small vectors, 25-30 ms: bench/SEARCH.md), and words in a tenth of the
+notes or more say little of which note is wanted; a title still does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +103,16 @@ def search_current(session: Session, *, note_ids: Notes, query: str, limit: int 
     scope, params = _scope(note_ids, postgres)
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit}
     with by_index(connection):
-        ranked = connection.execute(_current_sql(postgres, scope), params).all()
+        if postgres:  # one statement: matching a word in 10,000 notes is PostgreSQL's dearest
+            rows = connection.execute(_postgres_ranked(scope), params | {"broad": BROAD}).all()
+            ranked = [(note, rank) for note, rank, part in rows if part == 0]
+            ranked += _broad_order([(n, p) for n, _, p in rows if p], limit)
+        elif _broad(connection, note_ids, scope, params):
+            params |= {"title": parsed.fts5(title=True), "more": 2 * limit}
+            ranked = _broad_order(connection.execute(_sqlite_broad(scope), params).all(), limit)
+        else:
+            rows = connection.execute(_current_sql(scope), params).all()
+            ranked = [(note, rank) for note, rank in rows]
     return _current_hits(connection, parsed, ranked)
 
 
@@ -138,23 +155,77 @@ _MATCHED = (
 )
 
 
-def _current_sql(postgres: bool, scope: str) -> Any:
-    if postgres:
-        sql = (
-            f"{_MATCHED} SELECT s.note_id, -ts_rank(s.rank_tsv, to_tsquery('simple', :match))"
-            " AS rank FROM matched JOIN note ON note.id = matched.note_id"
-            " JOIN search_note AS s ON s.note_id = matched.note_id"
-            f" WHERE {scope} AND note.deleted_at IS NULL"
-            " ORDER BY rank, note.updated_at DESC LIMIT :limit"
-        )
-    else:
-        sql = (
-            f"SELECT search_note_fts.rowid, bm25(search_note_fts, {TITLE_WEIGHT}, 1.0) AS rank"
-            " FROM search_note_fts JOIN note ON note.id = search_note_fts.rowid"
-            f" WHERE search_note_fts MATCH :match AND {scope} AND note.deleted_at IS NULL"
-            " ORDER BY rank, note.updated_at DESC LIMIT :limit"
-        )
-    return text(sql)
+def _current_sql(scope: str) -> Any:
+    """SQLite: the best ``:limit`` notes matching ``:match``."""
+    return text(
+        f"SELECT search_note_fts.rowid, bm25(search_note_fts, {TITLE_WEIGHT}, 1.0) AS rank"
+        " FROM search_note_fts JOIN note ON note.id = search_note_fts.rowid"
+        f" WHERE search_note_fts MATCH :match AND {scope} AND note.deleted_at IS NULL"
+        " ORDER BY rank, note.updated_at DESC LIMIT :limit"
+    )
+
+
+def _broad(connection: Connection, note_ids: Notes, scope: str, params: dict[str, Any]) -> bool:
+    """SQLite: whether more than ``BROAD`` of the notes searched match (one row past
+    it is read; the index first: note first, SQLite asked the index once a note)."""
+    if not isinstance(note_ids, Space) and len(note_ids) <= BROAD:
+        return False
+    probe = text(
+        "SELECT 1 FROM search_note_fts CROSS JOIN note ON note.id = search_note_fts.rowid"
+        f" WHERE search_note_fts MATCH :match AND {scope} AND note.deleted_at IS NULL"
+        " LIMIT 1 OFFSET :broad"
+    )
+    return connection.execute(probe, params | {"broad": BROAD}).first() is not None
+
+
+def _sqlite_broad(scope: str) -> Any:
+    """SQLite, a broad query: rows ``(note, part)``, the ``:more`` most recently edited
+    notes with every word in their title (``:title``, part 1), then of all that match
+    (part 2). Walked from the latest edit (``ix_note_space_edited``): no rank read."""
+    recent = (
+        "SELECT * FROM (SELECT note.id, {part} FROM note WHERE note.id IN"
+        " (SELECT rowid FROM search_note_fts WHERE search_note_fts MATCH :{match})"
+        f" AND {scope} AND note.deleted_at IS NULL"
+        " ORDER BY note.edited_at DESC, note.id DESC LIMIT :more)"
+    )
+    titled = recent.format(part=1, match="title")
+    return text(f"{titled} UNION ALL {recent.format(part=2, match='match')}")
+
+
+def _postgres_ranked(scope: str) -> Any:
+    """PostgreSQL: the notes matching ``:match`` among those searched, once, then rows
+    ``(note, rank, part)``: part 0, the best ``:limit`` by ``ts_rank`` if they are not
+    more than ``:broad``; else the ``:limit`` most recently edited with every word in
+    their title (the weight-A words, through their own index: migration 0013), part
+    1, and of all, part 2."""
+    recent = (
+        "(SELECT scoped.id, 0.0, {part} FROM scoped WHERE (SELECT yes FROM broad){title}"
+        " ORDER BY scoped.edited_at DESC, scoped.id DESC LIMIT 2 * :limit)"
+    )
+    titled = (
+        " AND scoped.id IN (SELECT note_id FROM search_note"
+        " WHERE ts_filter(rank_tsv, '{a}') @@ to_tsquery('simple', :match))"
+    )
+    return text(
+        f"{_MATCHED}, scoped AS MATERIALIZED (SELECT note.id, note.updated_at, note.edited_at"
+        " FROM matched JOIN note ON note.id = matched.note_id"
+        f" WHERE {scope} AND note.deleted_at IS NULL),"
+        " broad AS MATERIALIZED (SELECT count(*) > :broad AS yes"
+        " FROM (SELECT 1 FROM scoped LIMIT :broad + 1) AS probe)"
+        " (SELECT s.note_id, -ts_rank(s.rank_tsv, to_tsquery('simple', :match)) AS rank, 0"
+        " FROM scoped JOIN search_note AS s ON s.note_id = scoped.id"
+        " WHERE NOT (SELECT yes FROM broad) ORDER BY rank, scoped.updated_at DESC LIMIT :limit)"
+        f" UNION ALL {recent.format(part=1, title=titled)}"
+        f" UNION ALL {recent.format(part=2, title='')}"
+    )
+
+
+def _broad_order(rows: Sequence[Any], limit: int) -> list[tuple[int, float]]:
+    """A broad query's hits from rows ``(note, part)``: the title matches, then the
+    others, each most recently edited first, with rank 0 (as good as any)."""
+    ordered = sorted(rows, key=lambda row: row[1])  # stable: the edit order is kept
+    notes = dict.fromkeys(int(note) for note, _ in ordered)  # a title match is met twice
+    return [(note, 0.0) for note in list(notes)[:limit]]
 
 
 def _removed_sql(postgres: bool, scope: str) -> Any:

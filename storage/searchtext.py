@@ -78,12 +78,13 @@ class Query:
     groups: tuple[tuple[str, ...], ...]
     prefix: bool
 
-    def fts5(self) -> str:
-        """The query as an FTS5 MATCH expression (every word quoted: no operators slip in)."""
+    def fts5(self, *, title: bool = False) -> str:
+        """The query as an FTS5 MATCH expression (every word quoted: no operators slip in);
+        with ``title``, every word in the title column."""
         parts = ['"' + " ".join(group) + '"' for group in self.groups]
         if self.prefix:
             parts[-1] += "*"
-        return " ".join(parts)
+        return "{title} : (" + " ".join(parts) + ")" if title else " ".join(parts)
 
     def tsquery(self) -> str:
         """The query as text for PostgreSQL's ``to_tsquery('simple', ...)``."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+import storage.search
 from collab.document import initial_update
 from storage import notes
 from storage.indexing import IndexEntry, IndexStatements, Removal, write_entry
@@ -94,6 +96,45 @@ def test_hits_that_rank_alike_come_most_recently_edited_first(engine: Engine) ->
         )
     assert found(engine, [older, newer], "budget") == [newer, older]
     assert found(engine, [older, newer], "budget", deleted=True) == [newer, older]
+
+
+def test_a_broad_query_lists_title_matches_then_the_most_recently_edited(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query matching more than ``BROAD`` of the notes searched is not ranked whole:
+    the notes with the words in their title first, then the latest edits."""
+    strong, _ = make_note(engine, "Notes", "Budget: the budget, budget and budget.")
+    titled, _ = make_note(engine, "Budget review", FILLER + "The budget grew.")
+    others = [make_note(engine, "Notes", FILLER + "The budget grew.")[0] for _ in range(3)]
+    unrelated, _ = make_note(engine, "Lunch", "Soup.")
+    now = utcnow()
+    with engine.begin() as connection:  # strong is the oldest edit, then titled, then others
+        for age, note in enumerate([*reversed(others), titled, strong]):
+            moment = now - timedelta(hours=age)
+            connection.execute(
+                text("UPDATE note SET updated_at = :t, edited_at = :t WHERE id = :id"),
+                {"t": moment, "id": note},
+            )
+    every = [strong, titled, *others, unrelated]
+    ranked = found(engine, every, "budget")
+    assert set(ranked[:2]) == {strong, titled}  # ranked by relevance, not by the latest edit
+    monkeypatch.setattr(storage.search, "BROAD", 4)  # five notes match: broad
+    assert found(engine, every, "budget") == [titled, *reversed(others), strong]
+    assert found(engine, every, "budg") == [titled, *reversed(others), strong]  # as typed
+    assert found(engine, every, "review budget") == [titled]  # one match: ranked as ever
+    four = [strong, titled, others[0], unrelated]  # four notes searched: not broad
+    assert found(engine, four, "budget") == ranked_without(ranked, others[1], others[2])
+    monkeypatch.setattr(storage.search, "BROAD", 3)
+    with Session(engine) as session:  # deleted notes are not counted, nor found
+        for note in (others[0], others[1]):
+            row = notes.get_note(session=session, note_id=note)
+            assert row is not None
+            notes.delete_note(session=session, note_id=note, edit_token=row.edit_token)
+    assert found(engine, every, "budget") == ranked_without(ranked, others[0], others[1])
+
+
+def ranked_without(ranked: list[int], *gone: int) -> list[int]:
+    return [note for note in ranked if note not in gone]
 
 
 def test_highlights_count_utf16_units_and_the_snippet_is_plain_text(engine: Engine) -> None:
