@@ -104,7 +104,8 @@ def search_current(session: Session, *, note_ids: Notes, query: str, limit: int 
     params |= {"match": parsed.tsquery() if postgres else parsed.fts5(), "limit": limit}
     with by_index(connection):
         if postgres:  # one statement: matching a word in 10,000 notes is PostgreSQL's dearest
-            rows = connection.execute(_postgres_ranked(scope), params | {"broad": BROAD}).all()
+            sql = _postgres_space(scope) if isinstance(note_ids, Space) else _postgres_ranked(scope)
+            rows = connection.execute(sql, params | {"broad": BROAD}).all()
             ranked = [(note, rank) for note, rank, part in rows if part == 0]
             ranked += _broad_order([(n, p) for n, _, p in rows if p], limit)
         elif _broad(connection, note_ids, scope, params):
@@ -217,6 +218,41 @@ def _postgres_ranked(scope: str) -> Any:
         " WHERE NOT (SELECT yes FROM broad) ORDER BY rank, scoped.updated_at DESC LIMIT :limit)"
         f" UNION ALL {recent.format(part=1, title=titled)}"
         f" UNION ALL {recent.format(part=2, title='')}"
+    )
+
+
+def _postgres_space(scope: str) -> Any:
+    """PostgreSQL, a space: :func:`_postgres_ranked`'s rows, a broad query's walked
+    from the space's latest edit (``ix_note_space_edited``) until enough match, not
+    sorted from all its matches: 17-22 ms against 37-47 for 10,000 notes.
+
+    ``note.id + 0``: on ``note.id`` itself the planner used the primary key's index
+    for the 10,000 ids matched, and sorted them all. The array is read whole for
+    each note walked (2 x ``:limit`` over the share that matches: bounded by the
+    space's size, 40 x 10,000 comparisons at the most)."""
+
+    recent = (
+        "(SELECT note.id, 0.0, {part} FROM {notes} WHERE (SELECT yes FROM broad)"
+        f" AND {scope} AND note.deleted_at IS NULL{{matches}}"
+        " ORDER BY note.edited_at DESC, note.id DESC LIMIT {limit})"
+    )
+    titled = "titled JOIN note ON note.id = titled.note_id"
+    matched = " AND note.id + 0 = ANY(ARRAY(SELECT note_id FROM matched))"
+    return text(
+        f"{_MATCHED}, broad AS MATERIALIZED (SELECT count(*) > :broad AS yes FROM"
+        " (SELECT 1 FROM matched JOIN note ON note.id = matched.note_id"
+        f" WHERE {scope} AND note.deleted_at IS NULL LIMIT :broad + 1) AS probe),"
+        " titled AS MATERIALIZED (SELECT note_id FROM search_note"
+        " WHERE ts_filter(rank_tsv, '{a}') @@ to_tsquery('simple', :match))"
+        " (SELECT s.note_id, -ts_rank(s.rank_tsv, to_tsquery('simple', :match)) AS rank, 0"
+        " FROM matched JOIN note ON note.id = matched.note_id"
+        " JOIN search_note AS s ON s.note_id = matched.note_id"
+        f" WHERE NOT (SELECT yes FROM broad) AND {scope} AND note.deleted_at IS NULL"
+        " ORDER BY rank, note.updated_at DESC LIMIT :limit)"
+        " UNION ALL "
+        + recent.format(part=1, notes=titled, matches="", limit=":limit")
+        + " UNION ALL "
+        + recent.format(part=2, notes="note", matches=matched, limit="2 * :limit")
     )
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 import storage.search
 from collab.document import initial_update
-from storage import notes
+from storage import notes, spaces
 from storage.indexing import IndexEntry, IndexStatements, Removal, write_entry
 from storage.models import Version, utcnow
 from storage.search import search
@@ -42,7 +42,9 @@ def index(engine: Engine, entry: IndexEntry) -> bool:
     return written
 
 
-def found(engine: Engine, ids: list[int], query: str, *, deleted: bool = False) -> list[int]:
+def found(
+    engine: Engine, ids: storage.search.Notes, query: str, *, deleted: bool = False
+) -> list[int]:
     with Session(engine) as session:
         return [hit.note_id for hit in search(session, note_ids=ids, query=query, deleted=deleted)]
 
@@ -118,9 +120,18 @@ def test_a_broad_query_lists_title_matches_then_the_most_recently_edited(
     every = [strong, titled, *others, unrelated]
     ranked = found(engine, every, "budget")
     assert set(ranked[:2]) == {strong, titled}  # ranked by relevance, not by the latest edit
+    with Session(engine) as session:  # and as a space (PostgreSQL: its own statement)
+        space_id = spaces.create_space(session=session, name="Team").id
+        assert space_id is not None
+        for note in every:
+            spaces.put_note(session=session, note_id=note, space_id=space_id)
+    team = storage.search.Space(space_id)
+    assert found(engine, team, "budget") == ranked
     monkeypatch.setattr(storage.search, "BROAD", 4)  # five notes match: broad
-    assert found(engine, every, "budget") == [titled, *reversed(others), strong]
-    assert found(engine, every, "budg") == [titled, *reversed(others), strong]  # as typed
+    latest = [titled, *reversed(others), strong]
+    assert found(engine, every, "budget") == latest == found(engine, team, "budget")
+    assert found(engine, every, "budg") == latest == found(engine, team, "budg")  # as typed
+    assert found(engine, team, "review budget") == [titled]
     assert found(engine, every, "review budget") == [titled]  # one match: ranked as ever
     four = [strong, titled, others[0], unrelated]  # four notes searched: not broad
     assert found(engine, four, "budget") == ranked_without(ranked, others[1], others[2])
@@ -131,6 +142,7 @@ def test_a_broad_query_lists_title_matches_then_the_most_recently_edited(
             assert row is not None
             notes.delete_note(session=session, note_id=note, edit_token=row.edit_token)
     assert found(engine, every, "budget") == ranked_without(ranked, others[0], others[1])
+    assert found(engine, team, "budget") == ranked_without(ranked, others[0], others[1])
 
 
 def ranked_without(ranked: list[int], *gone: int) -> list[int]:
