@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,8 @@ def _insert(connection: Any, space_id: int | None, texts: list[str], rng: random
     ]
     if tags:
         connection.execute(insert(summaries.NOTE_TAG), tags)
+        if space_id is not None:  # the space's kept counts, as storage.summaries.save keeps them
+            summaries.count_tags(connection, Counter((space_id, row["tag"]) for row in tags))
 
 
 def free_port() -> int:
@@ -235,6 +238,7 @@ def measure(base: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with httpx.Client(base_url=base, timeout=120) as client:
         first = client.get(f"/api/spaces/{token}").json()
+        assert first["tags"], "the space's notes have tags: its list must count them"
         etag = client.get(f"/api/spaces/{token}").headers["etag"]
         listing = f"/api/spaces/{token}"
         figures["/healthz (the floor)"] = timed(client, "/healthz", args.repeat)

@@ -16,14 +16,16 @@ slow summary racing a quick one, never put an older one back.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, delete, insert, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
 from collab.document import title_of
 from collab.frontmatter import clean_value, split_front_matter
-from storage.models import Note, NoteTag
+from storage.models import Note, NoteTag, SpaceTag
 
 MAX_TITLE_CHARS = 200
 MAX_EXCERPT_CHARS = 160
@@ -39,6 +41,10 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 
 NOTE = SQLModel.metadata.tables[str(Note.__tablename__)]
 NOTE_TAG = SQLModel.metadata.tables[NoteTag.__tablename__]
+SPACE_TAG = SQLModel.metadata.tables[SpaceTag.__tablename__]
+
+TagCounts = Counter[tuple[int, str]]
+"""Changes to ``space_tag``: (space, tag) -> notes gained (or lost, below 0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +135,15 @@ def _fit(text: str) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
-def save(connection: Connection, note: int, head: int, summary: Summary) -> bool:
+def save(
+    connection: Connection, note: int, head: int, summary: Summary, counts: TagCounts | None = None
+) -> bool:
     """Store ``summary`` as the note's at log position ``head``, unless a later one is there.
 
     The note's ``edited_at`` (what lists sort by) catches up with its ``updated_at``
     in the same statement. Returns whether it was stored. Runs in the caller's
-    transaction.
+    transaction; its space's tag counts change in it too, or, given ``counts``, are
+    added there for the caller to apply once (:func:`count_tags`).
     """
     stored = connection.execute(
         update(NOTE)
@@ -150,16 +159,51 @@ def save(connection: Connection, note: int, head: int, summary: Summary) -> bool
     if stored is None:
         return False
     space = stored[0] if stored[1] is None else None
-    connection.execute(delete(NOTE_TAG).where(NOTE_TAG.c.note_id == note))
+    gone = delete(NOTE_TAG).where(NOTE_TAG.c.note_id == note)
+    changes: TagCounts = Counter()
+    for was, tag in connection.execute(gone.returning(NOTE_TAG.c.space_id, NOTE_TAG.c.tag)):
+        if was is not None:
+            changes[(was, tag)] -= 1
     if summary.tags:
         rows = [{"note_id": note, "tag": tag, "space_id": space} for tag in summary.tags]
         connection.execute(insert(NOTE_TAG), rows)
+        if space is not None:
+            changes.update((space, tag) for tag in summary.tags)
+    if counts is None:
+        count_tags(connection, changes)
+    else:
+        counts.update(changes)
     return True
+
+
+def count_tags(connection: Connection, changes: TagCounts) -> None:
+    """Apply ``changes`` to the spaces' tag counts, in the caller's transaction.
+
+    In one order, by space and tag: two transactions (two processes' summaries,
+    a move beside them) then never each hold a count the other waits for.
+    """
+    moved = sorted((key, change) for key, change in changes.items() if change != 0)
+    if not moved:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    for (space, tag), change in moved:
+        add = dialect.insert(SPACE_TAG).values(space_id=space, tag=tag, notes=change)
+        connection.execute(
+            add.on_conflict_do_update(
+                index_elements=[SPACE_TAG.c.space_id, SPACE_TAG.c.tag],
+                set_={"notes": SPACE_TAG.c.notes + change},
+            )
+        )
+    spaces = sorted({space for (space, _), _ in moved})
+    connection.execute(
+        delete(SPACE_TAG).where(SPACE_TAG.c.space_id.in_(spaces), SPACE_TAG.c.notes <= 0)
+    )
 
 
 def listed_in(connection: Connection, notes: list[int]) -> None:
     """Bring the notes' tags in step with the space each is listed in, after a move, a
-    deletion or a restore (``note_tag.space_id``: the space, unless the note is deleted)."""
+    deletion or a restore (``note_tag.space_id``: the space, unless the note is deleted),
+    and the spaces' tag counts with them."""
     if not notes:
         return
     listed = (
@@ -167,6 +211,13 @@ def listed_in(connection: Connection, notes: list[int]) -> None:
         .where(NOTE.c.id == NOTE_TAG.c.note_id)
         .scalar_subquery()
     )
-    connection.execute(
-        update(NOTE_TAG).where(NOTE_TAG.c.note_id.in_(notes)).values(space_id=listed)
-    )
+    tags = select(NOTE_TAG.c.space_id, NOTE_TAG.c.tag).where(NOTE_TAG.c.note_id.in_(notes))
+    changes: TagCounts = Counter()
+    for was, tag in connection.execute(tags):
+        if was is not None:
+            changes[(was, tag)] -= 1
+    moved = update(NOTE_TAG).where(NOTE_TAG.c.note_id.in_(notes)).values(space_id=listed)
+    for now, tag in connection.execute(moved.returning(NOTE_TAG.c.space_id, NOTE_TAG.c.tag)):
+        if now is not None:
+            changes[(now, tag)] += 1
+    count_tags(connection, changes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -136,9 +137,11 @@ def _in_spaces(engine: Engine, notes: list[int]) -> set[int]:
 
 def _save(engine: Engine, due: list[tuple[int, int, str]]) -> None:
     made = [(note, head, summaries.summarise(text)) for note, head, text in due]
+    counts: summaries.TagCounts = Counter()
     with engine.begin() as connection:
         for note, head, summary in made:
-            summaries.save(connection, note, head, summary)
+            summaries.save(connection, note, head, summary, counts)
+        summaries.count_tags(connection, counts)  # once, in order: see count_tags
 
 
 def _behind(engine: Engine, notes: list[int]) -> list[int]:

@@ -351,3 +351,44 @@ def test_files_of_revision_0011_count_as_seen_when_they_were_uploaded(database_u
     finally:
         engine.dispose()
     assert str(seen).startswith("2026-11-02 09:30:00")
+
+
+def test_the_tags_of_revision_0013_are_counted_into_space_tag(database_url: str) -> None:
+    """0014 fills the kept tag counts from the tags as they stand (deleted notes' tags,
+    with no space, are not counted)."""
+    engine = make_engine(database_url)
+    made = datetime(2026, 12, 1, 9, 30)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0013")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO space (id, name, edit_token, view_token, created_at)"
+                    " VALUES (1, 'Team', 'se', 'sv', :t)"
+                ),
+                {"t": made},
+            )
+            for note in (1, 2, 3):
+                connection.execute(
+                    text(
+                        "INSERT INTO note (id, edit_token, view_token, comment_token, created_at,"
+                        " updated_at, head, session_added, session_removed, is_template, title,"
+                        " excerpt, summary_head, edited_at, space_id) VALUES (:n, :e, :v, :c, :t,"
+                        " :t, 0, 0, 0, false, '', '', 0, :t, 1)"
+                    ),
+                    {"n": note, "e": f"e{note}", "v": f"v{note}", "c": f"c{note}", "t": made},
+                )
+            for note, tag, space in ((1, "x", 1), (2, "x", 1), (2, "y", 1), (3, "x", None)):
+                connection.execute(
+                    text("INSERT INTO note_tag (note_id, tag, space_id) VALUES (:n, :tag, :s)"),
+                    {"n": note, "tag": tag, "s": space},
+                )
+        create_schema(engine)
+        with engine.connect() as connection:
+            counts = connection.execute(
+                text("SELECT space_id, tag, notes FROM space_tag ORDER BY tag")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in counts] == [(1, "x", 2), (1, "y", 1)]

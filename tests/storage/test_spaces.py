@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine
-from sqlmodel import Session
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session, select
 from support.sql import query
 
 from collab.document import initial_update
@@ -157,6 +157,55 @@ def test_a_spaces_tags_leave_out_deleted_notes_and_follow_moves(engine: Engine) 
         assert spaces.tag_counts(session=session, space_id=here.id) == []
         _restore_space(session, here)
         assert spaces.tag_counts(session=session, space_id=here.id) == [("x", 1), ("y", 1)]
+
+
+def test_the_kept_tag_counts_are_what_counting_the_tags_gives_after_every_change(
+    engine: Engine,
+) -> None:
+    """``space_tag`` is kept as tags change; after each kind of change it holds what
+    counting ``note_tag`` gives (the old way), for every space."""
+    with Session(engine, expire_on_commit=False) as session:
+        here, there = (spaces.create_space(session=session, name=n) for n in ("here", "there"))
+        assert here.id is not None and there.id is not None
+        first, second = _note(session, here, "# A #x #y"), _note(session, here, "# B #x")
+        third = _note(session, there, "---\ntags: [x, z]\n---\n# C #z")
+        assert first.id is not None and second.id is not None and third.id is not None
+        _same_counts(session, {here.id: [("x", 2), ("y", 1)], there.id: [("x", 1), ("z", 1)]})
+        assert spaces.save_summary(session=session, note_id=first.id, head=9, text="# A #y #w")
+        _same_counts(session, {here.id: [("w", 1), ("x", 1), ("y", 1)]})
+        assert spaces.save_summary(session=session, note_id=second.id, head=9, text="# B")
+        _same_counts(session, {here.id: [("w", 1), ("y", 1)]})
+        spaces.put_note(session=session, note_id=third.id, space_id=here.id)
+        _same_counts(session, {here.id: [("w", 1), ("x", 1), ("y", 1), ("z", 1)], there.id: []})
+        spaces.put_note(session=session, note_id=first.id, space_id=None)
+        _same_counts(session, {here.id: [("x", 1), ("z", 1)]})
+        _delete(session, third)
+        _same_counts(session, {here.id: []})
+        _restore(session, third)
+        _delete_space(session, here)
+        _same_counts(session, {here.id: [], there.id: []})
+        _restore_space(session, here)
+        _same_counts(session, {here.id: [("x", 1), ("z", 1)]})
+
+
+def _same_counts(session: Session, want: dict[int, list[tuple[str, int]]]) -> None:
+    """Each space's kept counts are ``want`` (where given) and what counting gives."""
+    for space in [s.id for s in session.exec(select(Space))]:
+        assert space is not None
+        kept = spaces.tag_counts(session=session, space_id=space)
+        counted = [
+            (tag, n)
+            for tag, n in session.execute(
+                text(
+                    "SELECT tag, count(*) AS n FROM note_tag WHERE space_id = :space"
+                    " GROUP BY tag ORDER BY n DESC, tag"
+                ),
+                {"space": space},
+            )
+        ]
+        assert kept == counted, (space, kept, counted)
+        if space in want:
+            assert kept == sorted(want[space], key=lambda tn: (-tn[1], tn[0])), space
 
 
 def test_paging_holds_whatever_the_databases_session_time_zone(database_url: str) -> None:

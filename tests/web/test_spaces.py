@@ -136,17 +136,23 @@ async def test_a_renamed_note_shows_its_new_title_and_author_in_the_list_within_
     async with YClient.connect(live.ws_url, note["id"]) as client:
         await client.set_presence({"user": {"name": "Ada"}})
         client.insert(2, "New ")
+        client.insert(len("# New Old title\n"), "Then #fresh\n")  # a tag, counted as kept
         await client.wait_saved()
         saved = time.monotonic()
 
         def renamed() -> dict[str, Any] | None:
-            [listed] = listing(live, space)["notes"]
-            return listed if listed["title"] == "New Old title" else None
+            answer = listing(live, space)
+            [listed] = answer["notes"]
+            if listed["title"] == "New Old title" and answer["tags"]:
+                return answer
+            return None
 
-        listed = await asyncio.to_thread(wait_for, renamed, 5.0)
-        assert listed, "the new title never reached the list"
+        answer = await asyncio.to_thread(wait_for, renamed, 5.0)
+        assert answer, "the new title and tag never reached the list"
         assert time.monotonic() - saved < 2.0
-        assert listed["updated_by"] == "Ada"
+        assert answer["notes"][0]["updated_by"] == "Ada"
+        assert answer["notes"][0]["tags"] == ["fresh"]
+        assert answer["tags"] == [{"tag": "fresh", "count": 1}]
 
 
 def test_a_note_moves_into_and_out_of_a_space_with_both_edit_links(live: LiveServer) -> None:
