@@ -15,9 +15,11 @@ slow summary racing a quick one, never put an older one back.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, case, delete, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -185,18 +187,22 @@ def count_tags(connection: Connection, changes: TagCounts) -> None:
     moved = sorted((key, change) for key, change in changes.items() if change != 0)
     if not moved:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    for (space, tag), change in moved:
-        add = dialect.insert(SPACE_TAG).values(space_id=space, tag=tag, notes=change)
+    rows = [{"space_id": space, "tag": tag, "notes": change} for (space, tag), change in moved]
+    connection.execute(_add_counts(connection.dialect.name), rows)  # in their order
+    if any(change < 0 for _, change in moved):
+        spaces = sorted({space for (space, _), change in moved if change < 0})
         connection.execute(
-            add.on_conflict_do_update(
-                index_elements=[SPACE_TAG.c.space_id, SPACE_TAG.c.tag],
-                set_={"notes": SPACE_TAG.c.notes + change},
-            )
+            delete(SPACE_TAG).where(SPACE_TAG.c.space_id.in_(spaces), SPACE_TAG.c.notes <= 0)
         )
-    spaces = sorted({space for (space, _), _ in moved})
-    connection.execute(
-        delete(SPACE_TAG).where(SPACE_TAG.c.space_id.in_(spaces), SPACE_TAG.c.notes <= 0)
+
+
+@functools.cache
+def _add_counts(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT`` adding to a space's count of a tag (built once)."""
+    add = (postgresql if dialect == "postgresql" else sqlite).insert(SPACE_TAG)
+    return add.on_conflict_do_update(
+        index_elements=[SPACE_TAG.c.space_id, SPACE_TAG.c.tag],
+        set_={"notes": SPACE_TAG.c.notes + add.excluded.notes},
     )
 
 
