@@ -228,8 +228,9 @@ def _postgres_space(scope: str) -> Any:
 
     ``note.id + 0``: on ``note.id`` itself the planner used the primary key's index
     for the 10,000 ids matched, and sorted them all. The array is read whole for
-    each note walked (2 x ``:limit`` over the share that matches: bounded by the
-    space's size, 40 x 10,000 comparisons at the most)."""
+    each note walked: about 2 x ``:limit`` over the share that matches are walked
+    (40 x 10,000 comparisons in a space of 10,000), all of the space's notes when
+    its matches are its oldest (10,000 x 1,001 at worst there)."""
 
     recent = (
         "(SELECT note.id, 0.0, {part} FROM {notes} WHERE (SELECT yes FROM broad)"
